@@ -1,0 +1,268 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Role is one of the four jobs a node can do.
+type Role string
+
+// The roles, in the order they are listed in help and status output.
+const (
+	RoleChannel  Role = "channel"
+	RoleGateway  Role = "gateway"
+	RoleAdmin    Role = "admin"
+	RolePresence Role = "presence"
+)
+
+// AllRoles is the default: a single node that does everything.
+var AllRoles = []Role{RoleChannel, RoleGateway, RoleAdmin, RolePresence}
+
+// Config is everything a node needs to start. The zero value is not valid;
+// build one with Default or Bind and check it with Validate.
+type Config struct {
+	// Name identifies the node in the gossip cluster; it must be unique and
+	// stable across restarts (a restarted node keeps its channels' history
+	// and rejoins under the same name). Default: hostname-gossipport.
+	Name string
+	// Roles this node runs.
+	Roles []Role
+	// HTTPAddr serves the Web API (/api/), RTM websockets (/rtm/) and
+	// /status. Default 127.0.0.1:8080.
+	HTTPAddr string
+	// GossipAddr is memberlist's TCP+UDP bind address. Default 127.0.0.1:7946.
+	GossipAddr string
+	// InternodeAddr is where other nodes open links to this one. Its port
+	// may be 0: it is advertised through gossip. Default: the gossip host, port 0.
+	InternodeAddr string
+	// Advertise is the host other nodes and clients use to reach this node
+	// when it binds a wildcard address. Default: the bind host.
+	Advertise string
+	// Join lists gossip addresses of existing members; empty starts a new cluster.
+	Join []string
+	// DataDir holds the embedded store. Default ./data.
+	DataDir string
+	// Region tags the node; rtm.connect prefers gateways in the caller's region.
+	Region string
+	// Secret, when set, encrypts gossip (AES-256 with a key derived from it).
+	Secret string
+	// AdminKey protects the admin.* provisioning methods. Empty: the store
+	// keeps a generated key, shared by every node on that store.
+	AdminKey string
+	// Dev creates a ready user and token on an empty store and prints them.
+	Dev bool
+	// LogFormat is "text" (tint, coloured on a terminal) or "json".
+	LogFormat string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// Gossip holds failure-detection timings; see DefaultGossip.
+	Gossip Gossip
+}
+
+// Gossip is memberlist's failure-detection timing. The defaults are tuned
+// for a LAN so that a killed node leaves every ring within about two
+// seconds; tests shrink them further.
+type Gossip struct {
+	ProbeInterval  time.Duration
+	ProbeTimeout   time.Duration
+	GossipInterval time.Duration
+	SuspicionMult  int
+	PushPull       time.Duration
+}
+
+// DefaultGossip is the production timing: a probe every 400ms and a
+// suspicion timeout of SuspicionMult*log10(n)*ProbeInterval (at least one
+// probe interval per multiple), which declares a dead node in about 1.5-2.5s.
+func DefaultGossip() Gossip {
+	return Gossip{
+		ProbeInterval:  400 * time.Millisecond,
+		ProbeTimeout:   200 * time.Millisecond,
+		GossipInterval: 100 * time.Millisecond,
+		SuspicionMult:  3,
+		PushPull:       15 * time.Second,
+	}
+}
+
+// Default returns a Config for one all-roles node on loopback.
+func Default() Config {
+	return Config{
+		Roles:      slices.Clone(AllRoles),
+		HTTPAddr:   "127.0.0.1:8080",
+		GossipAddr: "127.0.0.1:7946",
+		DataDir:    "data",
+		LogFormat:  "text",
+		LogLevel:   "info",
+		Gossip:     DefaultGossip(),
+	}
+}
+
+// Has reports whether the node runs role r.
+func (c *Config) Has(r Role) bool { return slices.Contains(c.Roles, r) }
+
+// StorePath is the embedded store's database file.
+func (c *Config) StorePath() string { return filepath.Join(c.DataDir, "ringcast.db") }
+
+// Validate checks every field and fills the derived defaults (Name,
+// InternodeAddr). Its errors name the flag at fault.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Roles) == 0 {
+		errs = append(errs, errors.New("--roles: at least one role is required"))
+	}
+	seen := map[Role]bool{}
+	for _, r := range c.Roles {
+		if !slices.Contains(AllRoles, r) {
+			errs = append(errs, fmt.Errorf("--roles: unknown role %q (want channel, gateway, admin or presence)", r))
+		}
+		if seen[r] {
+			errs = append(errs, fmt.Errorf("--roles: role %q listed twice", r))
+		}
+		seen[r] = true
+	}
+	for _, a := range []struct{ flag, addr string }{
+		{"--http", c.HTTPAddr}, {"--gossip", c.GossipAddr},
+	} {
+		if err := checkAddr(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.flag, err))
+		}
+	}
+	if c.InternodeAddr == "" && checkAddr(c.GossipAddr) == nil {
+		host, _, _ := net.SplitHostPort(c.GossipAddr)
+		c.InternodeAddr = net.JoinHostPort(host, "0")
+	}
+	if err := checkAddr(c.InternodeAddr); err != nil {
+		errs = append(errs, fmt.Errorf("--internode: %w", err))
+	}
+	for _, j := range c.Join {
+		if err := checkAddr(j); err != nil {
+			errs = append(errs, fmt.Errorf("--join %q: %w", j, err))
+		}
+	}
+	if c.Advertise != "" && net.ParseIP(c.Advertise) == nil {
+		errs = append(errs, fmt.Errorf("--advertise %q: not an IP address", c.Advertise))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data: a directory is required"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	if len(c.Region) > 32 {
+		errs = append(errs, errors.New("--region: at most 32 characters"))
+	}
+	if len(c.Name) > 64 {
+		errs = append(errs, errors.New("--name: at most 64 characters"))
+	}
+	if c.Name == "" && checkAddr(c.GossipAddr) == nil {
+		host, _ := os.Hostname()
+		if host == "" {
+			host = "node"
+		}
+		_, port, _ := net.SplitHostPort(c.GossipAddr)
+		c.Name = host + "-" + port
+	}
+	return errors.Join(errs...)
+}
+
+// checkAddr accepts host:port where host is an IP or a name and port is
+// 0..65535. An empty host means all interfaces.
+func checkAddr(a string) error {
+	if a == "" {
+		return errors.New("address is empty")
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("not host:port: %w", err)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("bad host %q", host)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	return nil
+}
+
+// Bind registers the serve flags on fs, writing into c. Call ApplyEnv after
+// parsing so that RINGCAST_* variables fill the flags left unset.
+func (c *Config) Bind(fs *pflag.FlagSet) {
+	d := Default()
+	*c = d
+	fs.StringVar(&c.Name, "name", "", "unique, stable node name (default hostname-gossipport)")
+	fs.Var((*rolesValue)(&c.Roles), "roles", "comma-separated roles: channel,gateway,admin,presence")
+	fs.StringVar(&c.HTTPAddr, "http", d.HTTPAddr, "Web API and RTM websocket listen address")
+	fs.StringVar(&c.GossipAddr, "gossip", d.GossipAddr, "gossip (memberlist) listen address, TCP and UDP")
+	fs.StringVar(&c.InternodeAddr, "internode", "", "internode link listen address (default gossip host, any port)")
+	fs.StringVar(&c.Advertise, "advertise", "", "IP other nodes and clients use to reach this node")
+	fs.StringSliceVar(&c.Join, "join", nil, "gossip address(es) of existing members to join")
+	fs.StringVar(&c.DataDir, "data", d.DataDir, "data directory of the embedded store")
+	fs.StringVar(&c.Region, "region", "", "region tag; rtm.connect prefers gateways in the same region")
+	fs.StringVar(&c.Secret, "secret", "", "cluster secret: encrypts gossip")
+	fs.StringVar(&c.AdminKey, "admin-key", "", "key for admin.* methods (default: generated, kept in the store)")
+	fs.BoolVar(&c.Dev, "dev", false, "create a dev user and token on first start and print them")
+	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line
+// from RINGCAST_<FLAG> (upper case, dashes as underscores), so flags win
+// over the environment.
+func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		name := "RINGCAST_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+type rolesValue []Role
+
+func (r *rolesValue) String() string {
+	s := make([]string, len(*r))
+	for i, x := range *r {
+		s[i] = string(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func (r *rolesValue) Set(v string) error {
+	var out []Role
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(strings.ToLower(p))
+		if p == "all" {
+			out = append(out, AllRoles...)
+			continue
+		}
+		if p != "" {
+			out = append(out, Role(p))
+		}
+	}
+	*r = out
+	return nil
+}
+
+func (r *rolesValue) Type() string { return "roles" }

@@ -1,0 +1,348 @@
+package ring
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/ringcast/ringcast/config"
+)
+
+// Meta is what a node tells the cluster about itself. It travels in
+// memberlist's node metadata, so its JSON must stay under 512 bytes.
+type Meta struct {
+	Roles     []config.Role `json:"r"`
+	HTTP      string        `json:"h"`
+	Internode string        `json:"i"`
+	Region    string        `json:"g,omitempty"`
+	Version   string        `json:"v,omitempty"`
+}
+
+// Has reports whether the member runs role r.
+func (m Meta) Has(r config.Role) bool { return slices.Contains(m.Roles, r) }
+
+// Member is one live node of the cluster.
+type Member struct {
+	Name string
+	Meta
+}
+
+// View is one immutable snapshot of the cluster: its live members and the
+// rings built from them. Changed is closed once a newer View exists.
+type View struct {
+	Self    string
+	Members map[string]Member
+	rings   map[config.Role]*Ring
+	changed chan struct{}
+}
+
+// ringRoles are the roles that own keys and therefore get a ring.
+var ringRoles = []config.Role{config.RoleChannel, config.RolePresence}
+
+// NewView builds a View of members as seen by self. Members that run a
+// ring role join that role's ring.
+func NewView(self string, members []Member) *View {
+	v := &View{
+		Self:    self,
+		Members: make(map[string]Member, len(members)),
+		rings:   make(map[config.Role]*Ring, len(ringRoles)),
+		changed: make(chan struct{}),
+	}
+	byRole := map[config.Role][]string{}
+	for _, m := range members {
+		v.Members[m.Name] = m
+		for _, r := range ringRoles {
+			if m.Has(r) {
+				byRole[r] = append(byRole[r], m.Name)
+			}
+		}
+	}
+	for _, r := range ringRoles {
+		v.rings[r] = New(byRole[r], DefaultVNodes)
+	}
+	return v
+}
+
+// Ring returns the ring of a key-owning role (empty for other roles).
+func (v *View) Ring(r config.Role) *Ring { return v.rings[r] }
+
+// Owner returns the member that owns key in role r's ring.
+func (v *View) Owner(r config.Role, key string) (Member, bool) {
+	m, ok := v.Members[v.rings[r].Owner(key)]
+	return m, ok
+}
+
+// WithRole returns the members that run role r, sorted by name.
+func (v *View) WithRole(r config.Role) []Member {
+	var out []Member
+	for _, m := range v.Members {
+		if m.Has(r) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Changed is closed when this View has been replaced by a newer one.
+func (v *View) Changed() <-chan struct{} { return v.changed }
+
+// Options configure a Membership.
+type Options struct {
+	Name      string
+	Bind      string // gossip host:port; port 0 picks one
+	Advertise string // IP to advertise instead of the bind host
+	Join      []string
+	Secret    string
+	Gossip    config.Gossip
+	Meta      Meta
+	Logger    *slog.Logger
+}
+
+// Membership runs memberlist and publishes a new View on every change.
+// Its methods are safe for concurrent use.
+type Membership struct {
+	ml     *memberlist.Memberlist
+	logger *slog.Logger
+	wake   chan struct{}
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex // guards view, leaving
+	view    *View
+	leaving bool
+
+	closeOnce sync.Once
+}
+
+// Start creates the memberlist, joins the given members and starts the
+// goroutine that keeps the View current.
+func Start(opts Options) (*Membership, error) {
+	host, portStr, err := net.SplitHostPort(opts.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("gossip address: %w", err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	meta, err := json.Marshal(opts.Meta)
+	if err != nil {
+		return nil, err
+	}
+	if len(meta) > memberlist.MetaMaxSize {
+		return nil, fmt.Errorf("node metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
+	}
+	m := &Membership{
+		logger: opts.Logger,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	conf := memberlist.DefaultLANConfig()
+	conf.Name = opts.Name
+	conf.BindAddr = host
+	conf.BindPort = port
+	if opts.Advertise != "" {
+		conf.AdvertiseAddr = opts.Advertise
+		conf.AdvertisePort = port
+	}
+	g := opts.Gossip
+	conf.ProbeInterval, conf.ProbeTimeout = g.ProbeInterval, g.ProbeTimeout
+	conf.GossipInterval, conf.SuspicionMult = g.GossipInterval, g.SuspicionMult
+	conf.PushPullInterval = g.PushPull
+	conf.TCPTimeout = 2 * time.Second
+	// A node restarted under the same name but a new address (a new VM,
+	// an ephemeral port) may take its name back once it is dead.
+	conf.DeadNodeReclaimTime = time.Second
+	if opts.Secret != "" {
+		key := sha256.Sum256([]byte(opts.Secret))
+		conf.SecretKey = key[:]
+	}
+	conf.Delegate = metaDelegate(meta)
+	conf.Events = &eventDelegate{wake: m.wake}
+	conf.Logger = log.New(&logWriter{logger: opts.Logger}, "", 0)
+	m.view = NewView(opts.Name, nil)
+
+	ml, err := memberlist.Create(conf)
+	if err != nil {
+		return nil, fmt.Errorf("start gossip on %s: %w", opts.Bind, err)
+	}
+	m.ml = ml
+	m.refresh()
+	if len(opts.Join) > 0 {
+		if _, err := ml.Join(opts.Join); err != nil {
+			ml.Shutdown()
+			return nil, fmt.Errorf("join %s: %w", strings.Join(opts.Join, ","), err)
+		}
+	}
+	m.wg.Add(1)
+	go m.loop()
+	return m, nil
+}
+
+// View returns the current snapshot.
+func (m *Membership) View() *View {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.view
+}
+
+// Addr is the gossip address this node actually listens on.
+func (m *Membership) Addr() string {
+	n := m.ml.LocalNode()
+	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+}
+
+func (m *Membership) loop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.done:
+			return
+		case <-m.wake:
+			m.refresh()
+		}
+	}
+}
+
+// refresh rebuilds the View from memberlist's list of live nodes.
+func (m *Membership) refresh() {
+	nodes := m.ml.Members()
+	members := make([]Member, 0, len(nodes))
+	m.mu.Lock()
+	leaving := m.leaving
+	m.mu.Unlock()
+	for _, n := range nodes {
+		if leaving && n.Name == m.ml.LocalNode().Name {
+			continue
+		}
+		var meta Meta
+		if err := json.Unmarshal(n.Meta, &meta); err != nil {
+			m.logger.Warn("ignoring member with unreadable metadata", "member", n.Name, "err", err)
+			continue
+		}
+		members = append(members, Member{Name: n.Name, Meta: meta})
+	}
+	v := NewView(m.ml.LocalNode().Name, members)
+	m.mu.Lock()
+	old := m.view
+	if sameMembers(old, v) {
+		m.mu.Unlock()
+		return
+	}
+	m.view = v
+	m.mu.Unlock()
+	close(old.changed)
+	m.logger.Info("membership changed", "members", len(v.Members),
+		"channel_ring", v.Ring(config.RoleChannel), "presence_ring", v.Ring(config.RolePresence))
+}
+
+func sameMembers(a, b *View) bool {
+	if len(a.Members) != len(b.Members) {
+		return false
+	}
+	for name, x := range a.Members {
+		y, ok := b.Members[name]
+		if !ok || !slices.Equal(x.Roles, y.Roles) || x.HTTP != y.HTTP ||
+			x.Internode != y.Internode || x.Region != y.Region || x.Version != y.Version {
+			return false
+		}
+	}
+	return true
+}
+
+// Leave takes this node out of its own View at once, then tells the
+// cluster it is leaving, so owners move without waiting for a failure
+// timeout. The gossip keeps running until Close.
+func (m *Membership) Leave(timeout time.Duration) error {
+	m.mu.Lock()
+	m.leaving = true
+	m.mu.Unlock()
+	m.refresh()
+	return m.ml.Leave(timeout)
+}
+
+// Close stops gossip without a leave message (others see a failure).
+// Safe to call twice.
+func (m *Membership) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		close(m.done)
+		m.wg.Wait()
+		err = m.ml.Shutdown()
+	})
+	return err
+}
+
+// Wait blocks until cond holds for the current View or ctx ends.
+func (m *Membership) Wait(ctx context.Context, cond func(*View) bool) error {
+	for {
+		v := m.View()
+		if cond(v) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-v.Changed():
+		}
+	}
+}
+
+// metaDelegate serves this node's metadata and ignores user messages.
+type metaDelegate []byte
+
+func (d metaDelegate) NodeMeta(limit int) []byte                  { return d }
+func (d metaDelegate) NotifyMsg([]byte)                           {}
+func (d metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d metaDelegate) LocalState(join bool) []byte                { return nil }
+func (d metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// eventDelegate only wakes the refresh loop: it never blocks and never
+// calls memberlist back.
+type eventDelegate struct{ wake chan struct{} }
+
+func (e *eventDelegate) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+func (e *eventDelegate) NotifyJoin(*memberlist.Node)   { e.poke() }
+func (e *eventDelegate) NotifyLeave(*memberlist.Node)  { e.poke() }
+func (e *eventDelegate) NotifyUpdate(*memberlist.Node) { e.poke() }
+
+// logWriter routes memberlist's "[LEVEL] memberlist: msg" lines into slog
+// with their level kept.
+type logWriter struct{ logger *slog.Logger }
+
+var _ io.Writer = (*logWriter)(nil)
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	level := slog.LevelInfo
+	for _, l := range []struct {
+		tag   string
+		level slog.Level
+	}{{"[DEBUG]", slog.LevelDebug}, {"[INFO]", slog.LevelInfo}, {"[WARN]", slog.LevelWarn}, {"[ERR]", slog.LevelError}, {"[ERROR]", slog.LevelError}} {
+		if rest, ok := strings.CutPrefix(line, l.tag); ok {
+			level, line = l.level, strings.TrimSpace(rest)
+			break
+		}
+	}
+	line = strings.TrimPrefix(line, "memberlist: ")
+	w.logger.Log(context.Background(), level, line, "component", "memberlist")
+	return len(p), nil
+}
+
+// ErrNoOwner means the ring for a role is empty: no live node runs it.
+var ErrNoOwner = errors.New("no live node owns this key")

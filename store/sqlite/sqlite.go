@@ -1,0 +1,359 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/ringcast/ringcast/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users(
+	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, real_name TEXT NOT NULL,
+	email TEXT NOT NULL, is_bot INTEGER NOT NULL, is_admin INTEGER NOT NULL,
+	deleted INTEGER NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens(hash BLOB PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS channels(
+	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, creator TEXT NOT NULL,
+	created INTEGER NOT NULL, is_private INTEGER NOT NULL, is_archived INTEGER NOT NULL,
+	topic TEXT NOT NULL, purpose TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS members(channel TEXT NOT NULL, user_id TEXT NOT NULL,
+	PRIMARY KEY(channel, user_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_user ON members(user_id, channel);
+CREATE TABLE IF NOT EXISTS messages(
+	channel TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+	user_id TEXT NOT NULL, text TEXT NOT NULL, thread_ts INTEGER NOT NULL,
+	client_msg_id TEXT NOT NULL, PRIMARY KEY(channel, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_ts ON messages(channel, ts);
+`
+
+// Store is the embedded store. Safe for concurrent use.
+type Store struct {
+	w, r   *sql.DB
+	insert *sql.Stmt
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(OFF)")
+		for _, e := range extra {
+			k, v, _ := strings.Cut(e, "=")
+			q.Add(k, v)
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	if _, err := w.Exec(schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: create schema in %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("_pragma=query_only(1)"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
+	s := &Store{w: w, r: r}
+	s.insert, err = w.Prepare(`INSERT INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id)
+		VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes both pools. Safe to call twice.
+func (s *Store) Close() error {
+	if s.insert != nil {
+		s.insert.Close()
+	}
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// Meta implements store.Store.
+func (s *Store) Meta(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT DO NOTHING`, key, value); err != nil {
+		return "", fmt.Errorf("store: meta %s: %w", key, err)
+	}
+	var v string
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	return v, err
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created`
+
+func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+	var u store.User
+	err := row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created)
+	return u, notFound(err)
+}
+
+// CreateUser implements store.Users.
+func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users(`+userCols+`) VALUES(?,?,?,?,?,?,?,?)`,
+		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created)
+	if isUnique(err) {
+		return store.ErrNameTaken
+	}
+	return err
+}
+
+// User implements store.Users.
+func (s *Store) User(ctx context.Context, id string) (store.User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+}
+
+// UserByName implements store.Users.
+func (s *Store) UserByName(ctx context.Context, name string) (store.User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
+}
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]store.User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanUser)
+}
+
+// PutToken implements store.Users.
+func (s *Store) PutToken(ctx context.Context, hash []byte, userID string) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens(hash, user_id) VALUES(?, ?)`, hash, userID)
+	return err
+}
+
+// TokenUser implements store.Users.
+func (s *Store) TokenUser(ctx context.Context, hash []byte) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT user_id FROM tokens WHERE hash = ?`, hash).Scan(&id)
+	return id, notFound(err)
+}
+
+const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`
+
+func scanChannel(row interface{ Scan(...any) error }) (store.Channel, error) {
+	var c store.Channel
+	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose)
+	return c, notFound(err)
+}
+
+// CreateChannel implements store.Channels.
+func (s *Store) CreateChannel(ctx context.Context, c store.Channel) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, `INSERT INTO channels(`+channelCols+`) VALUES(?,?,?,?,?,?,?,?)`,
+		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose)
+	if isUnique(err) {
+		return store.ErrNameTaken
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO members(channel, user_id) VALUES(?, ?)`, c.ID, c.Creator); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Channel implements store.Channels.
+func (s *Store) Channel(ctx context.Context, id string) (store.Channel, error) {
+	return scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id))
+}
+
+// ChannelByName implements store.Channels.
+func (s *Store) ChannelByName(ctx context.Context, name string) (store.Channel, error) {
+	return scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, name))
+}
+
+// ListChannels implements store.Channels.
+func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]store.Channel, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+channelCols+` FROM channels WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanChannel)
+}
+
+// AddMember implements store.Channels.
+func (s *Store) AddMember(ctx context.Context, channel, user string) (bool, error) {
+	r, err := s.w.ExecContext(ctx, `INSERT INTO members(channel, user_id) VALUES(?, ?) ON CONFLICT DO NOTHING`, channel, user)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
+// RemoveMember implements store.Channels.
+func (s *Store) RemoveMember(ctx context.Context, channel, user string) (bool, error) {
+	r, err := s.w.ExecContext(ctx, `DELETE FROM members WHERE channel = ? AND user_id = ?`, channel, user)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
+func scanString(row interface{ Scan(...any) error }) (string, error) {
+	var s string
+	return s, row.Scan(&s)
+}
+
+// Members implements store.Channels.
+func (s *Store) Members(ctx context.Context, channel string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id FROM members WHERE channel = ? ORDER BY user_id`, channel)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanString)
+}
+
+// UserChannels implements store.Channels.
+func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT channel FROM members WHERE user_id = ? ORDER BY channel`, user)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanString)
+}
+
+// Append implements store.Log.
+func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]error, error) {
+	res := make([]error, len(msgs))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: append: %w", err)
+	}
+	defer tx.Rollback()
+	ins := tx.StmtContext(ctx, s.insert)
+	var stale map[string]bool
+	for i, m := range msgs {
+		if stale[m.Channel] {
+			res[i] = store.ErrConflict
+			continue
+		}
+		r, err := ins.ExecContext(ctx, m.Channel, int64(m.Seq), int64(m.TS), m.User, m.Text, int64(m.ThreadTS), m.ClientMsgID)
+		if err != nil {
+			return nil, fmt.Errorf("store: append: %w", err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			res[i] = store.ErrConflict
+			if stale == nil {
+				stale = map[string]bool{}
+			}
+			stale[m.Channel] = true
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: append commit: %w", err)
+	}
+	return res, nil
+}
+
+const msgCols = `channel, seq, ts, user_id, text, thread_ts, client_msg_id`
+
+func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
+	var m store.Message
+	var seq, ts, thread int64
+	err := row.Scan(&m.Channel, &seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID)
+	m.Seq, m.TS, m.ThreadTS = uint64(seq), store.TS(ts), store.TS(thread)
+	return m, err
+}
+
+// Messages implements store.Log.
+func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]store.Message, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		channel, int64(after), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanMessage)
+}
+
+// History implements store.Log.
+func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]store.Message, bool, error) {
+	latest := int64(q.Latest)
+	if latest == 0 {
+		latest = math.MaxInt64
+	}
+	lo, hi := ">", "<"
+	if q.Inclusive {
+		lo, hi = ">=", "<="
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND ts `+lo+` ? AND ts `+hi+` ?
+		ORDER BY ts DESC LIMIT ?`, channel, int64(q.Oldest), latest, q.Limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	msgs, err := collect(rows, scanMessage)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(msgs) > q.Limit {
+		return msgs[:q.Limit], true, nil
+	}
+	return msgs, false, nil
+}
+
+// Last implements store.Log.
+func (s *Store) Last(ctx context.Context, channel string) (uint64, store.TS, error) {
+	var seq, ts int64
+	err := s.r.QueryRowContext(ctx, `SELECT seq, ts FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT 1`, channel).Scan(&seq, &ts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	return uint64(seq), store.TS(ts), err
+}
+
+func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

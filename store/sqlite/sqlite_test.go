@@ -1,0 +1,53 @@
+package sqlite
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/storetest"
+)
+
+func open(t *testing.T) store.Store {
+	s, err := Open(filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.Run(t, open) }
+
+// TestTwoHandlesShareOneFile: two Stores on one file (as two processes on
+// one laptop have) see each other's writes and are fenced by each other.
+func TestTwoHandlesShareOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := t.Context()
+	m := store.Message{Channel: "C1", Seq: 1, TS: 10, User: "U1", Text: "a"}
+	if res, err := a.Append(ctx, []store.Message{m}); err != nil || res[0] != nil {
+		t.Fatalf("append via a: %v %v", res, err)
+	}
+	m.TS, m.Text = 11, "b"
+	if res, err := b.Append(ctx, []store.Message{m}); err != nil || res[0] != store.ErrConflict {
+		t.Fatalf("append via b of the same seq: %v %v, want conflict", res, err)
+	}
+	if seq, _, _ := b.Last(ctx, "C1"); seq != 1 {
+		t.Fatalf("b sees last seq %d", seq)
+	}
+}
+
+func TestOpenBadPath(t *testing.T) {
+	if _, err := Open("/proc/definitely/not/writable/x.db"); err == nil {
+		t.Fatal("Open on an unwritable path succeeded")
+	}
+}

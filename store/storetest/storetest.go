@@ -1,0 +1,312 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/ringcast/ringcast/store"
+)
+
+// Run checks that open returns a conforming, empty Store. open is called
+// once per subtest; the suite closes what it opens.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Users", testUsers},
+		{"Channels", testChannels},
+		{"Members", testMembers},
+		{"AppendAndRead", testAppendAndRead},
+		{"AppendFencesStaleWriters", testAppendFences},
+		{"AppendConcurrentWritersNeverShareASeq", testConcurrentWriters},
+		{"History", testHistory},
+		{"Meta", testMeta},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tt.fn(t, s)
+		})
+	}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := store.User{ID: "U1", Name: "alice", RealName: "Alice", Email: "a@example.com", Created: 1700000000}
+	must(t, s.CreateUser(ctx, u))
+	if err := s.CreateUser(ctx, store.User{ID: "U2", Name: "alice"}); !errors.Is(err, store.ErrNameTaken) {
+		t.Fatalf("duplicate name: err = %v, want ErrNameTaken", err)
+	}
+	got, err := s.User(ctx, "U1")
+	must(t, err)
+	if got != u {
+		t.Fatalf("User = %+v, want %+v", got, u)
+	}
+	if got, err := s.UserByName(ctx, "alice"); err != nil || got.ID != "U1" {
+		t.Fatalf("UserByName = %+v, %v", got, err)
+	}
+	if _, err := s.User(ctx, "U404"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing user: err = %v", err)
+	}
+	must(t, s.CreateUser(ctx, store.User{ID: "U0", Name: "bob"}))
+	list, err := s.ListUsers(ctx, "", 10)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != "U0" || list[1].ID != "U1" {
+		t.Fatalf("ListUsers = %+v", list)
+	}
+	if list, _ := s.ListUsers(ctx, "U0", 10); len(list) != 1 || list[0].ID != "U1" {
+		t.Fatalf("ListUsers after U0 = %+v", list)
+	}
+	must(t, s.PutToken(ctx, []byte("hash1"), "U1"))
+	if id, err := s.TokenUser(ctx, []byte("hash1")); err != nil || id != "U1" {
+		t.Fatalf("TokenUser = %q, %v", id, err)
+	}
+	if _, err := s.TokenUser(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown token: err = %v", err)
+	}
+}
+
+func testChannels(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c := store.Channel{ID: "C1", Name: "general", Creator: "U1", Created: 1700000000, Topic: "t"}
+	must(t, s.CreateChannel(ctx, c))
+	if err := s.CreateChannel(ctx, store.Channel{ID: "C2", Name: "general", Creator: "U2"}); !errors.Is(err, store.ErrNameTaken) {
+		t.Fatalf("duplicate channel name: err = %v", err)
+	}
+	if m, _ := s.Members(ctx, "C2"); len(m) != 0 {
+		t.Fatalf("failed create left members %v", m)
+	}
+	got, err := s.Channel(ctx, "C1")
+	must(t, err)
+	if got != c {
+		t.Fatalf("Channel = %+v, want %+v", got, c)
+	}
+	if got, err := s.ChannelByName(ctx, "general"); err != nil || got.ID != "C1" {
+		t.Fatalf("ChannelByName = %+v, %v", got, err)
+	}
+	if _, err := s.Channel(ctx, "C404"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing channel: err = %v", err)
+	}
+	if m, _ := s.Members(ctx, "C1"); !slices.Equal(m, []string{"U1"}) {
+		t.Fatalf("creator is not the only member: %v", m)
+	}
+	for i := range 5 {
+		must(t, s.CreateChannel(ctx, store.Channel{ID: fmt.Sprintf("C9%d", i), Name: fmt.Sprintf("c%d", i), Creator: "U1"}))
+	}
+	var all []string
+	after := ""
+	for {
+		page, err := s.ListChannels(ctx, after, 2)
+		must(t, err)
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			all = append(all, c.ID)
+		}
+		after = page[len(page)-1].ID
+	}
+	if want := []string{"C1", "C90", "C91", "C92", "C93", "C94"}; !slices.Equal(all, want) {
+		t.Fatalf("paged ListChannels = %v, want %v", all, want)
+	}
+}
+
+func testMembers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateChannel(ctx, store.Channel{ID: "C1", Name: "a", Creator: "U1"}))
+	must(t, s.CreateChannel(ctx, store.Channel{ID: "C2", Name: "b", Creator: "U2"}))
+	if added, err := s.AddMember(ctx, "C1", "U2"); err != nil || !added {
+		t.Fatalf("AddMember = %v, %v", added, err)
+	}
+	if added, err := s.AddMember(ctx, "C1", "U2"); err != nil || added {
+		t.Fatalf("second AddMember = %v, %v; want false", added, err)
+	}
+	if m, _ := s.Members(ctx, "C1"); !slices.Equal(m, []string{"U1", "U2"}) {
+		t.Fatalf("Members = %v", m)
+	}
+	if c, _ := s.UserChannels(ctx, "U2"); !slices.Equal(c, []string{"C1", "C2"}) {
+		t.Fatalf("UserChannels = %v", c)
+	}
+	if removed, err := s.RemoveMember(ctx, "C1", "U2"); err != nil || !removed {
+		t.Fatalf("RemoveMember = %v, %v", removed, err)
+	}
+	if removed, err := s.RemoveMember(ctx, "C1", "U2"); err != nil || removed {
+		t.Fatalf("second RemoveMember = %v, %v; want false", removed, err)
+	}
+	if c, _ := s.UserChannels(ctx, "U2"); !slices.Equal(c, []string{"C2"}) {
+		t.Fatalf("UserChannels after leave = %v", c)
+	}
+}
+
+func msg(ch string, seq uint64) store.Message {
+	return store.Message{Channel: ch, Seq: seq, TS: store.TS(1_700_000_000_000_000 + int64(seq)*10),
+		User: "U1", Text: fmt.Sprintf("%s-%d", ch, seq)}
+}
+
+func testAppendAndRead(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if seq, ts, err := s.Last(ctx, "C1"); err != nil || seq != 0 || ts != 0 {
+		t.Fatalf("Last of empty channel = %d, %d, %v", seq, ts, err)
+	}
+	var batch []store.Message
+	for i := uint64(1); i <= 10; i++ {
+		batch = append(batch, msg("C1", i), msg("C2", i))
+	}
+	batch[0].ThreadTS, batch[0].ClientMsgID = 5, "cm-1"
+	res, err := s.Append(ctx, batch)
+	must(t, err)
+	for i, e := range res {
+		if e != nil {
+			t.Fatalf("message %d: %v", i, e)
+		}
+	}
+	got, err := s.Messages(ctx, "C1", 3, 4)
+	must(t, err)
+	if len(got) != 4 || got[0].Seq != 4 || got[3].Seq != 7 || got[0] != msg("C1", 4) {
+		t.Fatalf("Messages(after 3, 4) = %+v", got)
+	}
+	if got, _ := s.Messages(ctx, "C1", 0, 1); got[0] != batch[0] {
+		t.Fatalf("first message = %+v, want %+v", got[0], batch[0])
+	}
+	if seq, ts, err := s.Last(ctx, "C2"); err != nil || seq != 10 || ts != msg("C2", 10).TS {
+		t.Fatalf("Last = %d, %d, %v", seq, ts, err)
+	}
+}
+
+func testAppendFences(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, err := s.Append(ctx, []store.Message{msg("C1", 1), msg("C1", 2)})
+	must(t, err)
+	// A stale writer believes the channel is at seq 1 and writes 2 and 3;
+	// another channel in the same batch is unaffected.
+	stale2, stale3 := msg("C1", 2), msg("C1", 3)
+	stale2.Text, stale2.TS = "stale", stale2.TS+1
+	stale3.TS++
+	res, err := s.Append(ctx, []store.Message{stale2, msg("C9", 1), stale3})
+	must(t, err)
+	if !errors.Is(res[0], store.ErrConflict) || res[1] != nil || !errors.Is(res[2], store.ErrConflict) {
+		t.Fatalf("results = %v, want [conflict nil conflict]", res)
+	}
+	got, _ := s.Messages(ctx, "C1", 0, 10)
+	if len(got) != 2 || got[1].Text != "C1-2" {
+		t.Fatalf("log after stale append = %+v", got)
+	}
+	// The same ts under a new seq is a conflict too: ts identifies a message.
+	dupTS := msg("C1", 3)
+	dupTS.TS = msg("C1", 2).TS
+	if res, _ := s.Append(ctx, []store.Message{dupTS}); !errors.Is(res[0], store.ErrConflict) {
+		t.Fatalf("duplicate ts accepted: %v", res)
+	}
+}
+
+// testConcurrentWriters races two writers that both believe they own a
+// channel; every seq is written exactly once and the log stays dense.
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 200
+	var wg sync.WaitGroup
+	won := make([][]uint64, 2)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := uint64(1)
+			for next <= n {
+				m := msg("C1", next)
+				m.TS += store.TS(w) // distinct ts per writer
+				m.Text = fmt.Sprintf("w%d", w)
+				res, err := s.Append(ctx, []store.Message{m})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res[0] == nil {
+					won[w] = append(won[w], next)
+					next++
+					continue
+				}
+				// Fenced: reload the channel's state like an owner would.
+				last, _, err := s.Last(ctx, "C1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				next = last + 1
+			}
+		}()
+	}
+	wg.Wait()
+	if len(won[0])+len(won[1]) != n {
+		t.Fatalf("writers committed %d+%d seqs, want %d in all", len(won[0]), len(won[1]), n)
+	}
+	got, _ := s.Messages(ctx, "C1", 0, n+10)
+	for i, m := range got {
+		if m.Seq != uint64(i+1) {
+			t.Fatalf("log not dense at %d: seq %d", i, m.Seq)
+		}
+	}
+}
+
+func testHistory(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var batch []store.Message
+	for i := uint64(1); i <= 10; i++ {
+		batch = append(batch, msg("C1", i))
+	}
+	_, err := s.Append(ctx, batch)
+	must(t, err)
+	ts := func(i int) store.TS { return batch[i-1].TS }
+	seqs := func(ms []store.Message) []uint64 {
+		var out []uint64
+		for _, m := range ms {
+			out = append(out, m.Seq)
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		q    store.HistoryQuery
+		want []uint64
+		more bool
+	}{
+		{"all", store.HistoryQuery{Limit: 100}, []uint64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, false},
+		{"limit", store.HistoryQuery{Limit: 3}, []uint64{10, 9, 8}, true},
+		{"exclusive", store.HistoryQuery{Oldest: ts(3), Latest: ts(6), Limit: 100}, []uint64{5, 4}, false},
+		{"inclusive", store.HistoryQuery{Oldest: ts(3), Latest: ts(6), Inclusive: true, Limit: 100}, []uint64{6, 5, 4, 3}, false},
+		{"page", store.HistoryQuery{Latest: ts(8), Limit: 2}, []uint64{7, 6}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, more, err := s.History(ctx, "C1", tt.q)
+			must(t, err)
+			if !slices.Equal(seqs(got), tt.want) || more != tt.more {
+				t.Fatalf("History = %v more=%v, want %v more=%v", seqs(got), more, tt.want, tt.more)
+			}
+		})
+	}
+}
+
+func testMeta(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	v, err := s.Meta(ctx, "k", "first")
+	must(t, err)
+	if v != "first" {
+		t.Fatalf("Meta = %q", v)
+	}
+	if v, _ := s.Meta(ctx, "k", "second"); v != "first" {
+		t.Fatalf("Meta overwritten: %q", v)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
