@@ -1,0 +1,288 @@
+package internode
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Client is the dialing end of a link: it sends requests, matches their
+// replies, and hands pushed events to its events function. Safe for
+// concurrent use.
+type Client struct {
+	*Link
+	addr   string
+	events func(*Frame)
+
+	mu      sync.Mutex // guards nextID, pending
+	nextID  uint64
+	pending map[uint64]func(*Frame, error)
+	readWG  sync.WaitGroup
+}
+
+// DialOptions configure Dial.
+type DialOptions struct {
+	Self string // this node's name
+	Peer string // the name the listener must answer with ("" accepts any)
+	Key  []byte // cluster key
+	// Events receives every KindEvent frame, on the link's reader
+	// goroutine, in order.
+	Events func(*Frame)
+}
+
+// Dial opens a link to addr and completes the handshake.
+func Dial(ctx context.Context, addr string, o DialOptions) (*Client, error) {
+	d := net.Dialer{Timeout: 3 * time.Second, KeepAlive: 15 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	nc.(*net.TCPConn).SetNoDelay(true)
+	hello := AppendFrame(nil, &Frame{Kind: KindHello, User: o.Self, Text: proof(o.Key, o.Self)})
+	nc.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := nc.Write(hello); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	reply, err := ReadFrame(br)
+	if err == nil {
+		err = checkHello(reply, o.Key)
+	}
+	if err == nil && o.Peer != "" && reply.User != o.Peer {
+		err = fmt.Errorf("%w: %s answered as %q, not %q", ErrBadHello, addr, reply.User, o.Peer)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	c := &Client{Link: newLink(nc), addr: addr, events: o.Events, pending: map[uint64]func(*Frame, error){}}
+	c.peer = reply.User
+	c.readWG.Add(1)
+	go c.readLoop(br)
+	return c, nil
+}
+
+// Addr is the address the client dialed.
+func (c *Client) Addr() string { return c.addr }
+
+func (c *Client) readLoop(br *bufio.Reader) {
+	defer c.readWG.Done()
+	for {
+		f, err := ReadFrame(br)
+		if err != nil {
+			c.Close(err)
+			break
+		}
+		switch f.Kind {
+		case KindEvent:
+			if c.events != nil {
+				c.events(f)
+			}
+		case KindReply:
+			c.mu.Lock()
+			cb := c.pending[f.ReqID]
+			delete(c.pending, f.ReqID)
+			c.mu.Unlock()
+			if cb != nil {
+				cb(f, nil)
+			}
+		}
+	}
+	c.wait()
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, cb := range pending {
+		cb(nil, ErrClosed)
+	}
+}
+
+// Go sends request f and calls cb with its reply, or with an error if the
+// link ends first. cb runs on the reader goroutine, before any frame that
+// arrived after the reply is handled, so it must not block.
+func (c *Client) Go(f *Frame, cb func(*Frame, error)) {
+	c.mu.Lock()
+	if c.pending == nil {
+		c.mu.Unlock()
+		cb(nil, ErrClosed)
+		return
+	}
+	c.nextID++
+	f.ReqID = c.nextID
+	c.pending[f.ReqID] = cb
+	c.mu.Unlock()
+	if err := c.Send(f); err != nil {
+		c.mu.Lock()
+		_, mine := c.pending[f.ReqID]
+		delete(c.pending, f.ReqID)
+		c.mu.Unlock()
+		if mine {
+			cb(nil, err)
+		}
+	}
+}
+
+// Call sends request f and waits for its reply.
+func (c *Client) Call(ctx context.Context, f *Frame) (*Frame, error) {
+	type result struct {
+		f   *Frame
+		err error
+	}
+	ch := make(chan result, 1)
+	c.Go(f, func(r *Frame, err error) { ch <- result{r, err} })
+	select {
+	case r := <-ch:
+		return r.f, r.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, f.ReqID)
+		c.mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// Shutdown ends the link and waits for its goroutines.
+func (c *Client) Shutdown() {
+	c.Close(nil)
+	c.readWG.Wait()
+}
+
+// Pool keeps one Client per peer node, dialing on first use and again
+// after a link ends. Safe for concurrent use.
+type Pool struct {
+	self   string
+	key    []byte
+	events func(peer string, f *Frame)
+	down   func(peer string)
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	clients map[string]*Client
+	dialing map[string]*dial
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+type dial struct {
+	done chan struct{}
+	c    *Client
+	err  error
+}
+
+// NewPool makes a pool for node self. events receives pushed events
+// (on the link's reader goroutine); down is told when a link to a peer
+// ends, so its user can re-subscribe elsewhere. Both may be nil.
+func NewPool(self string, key []byte, events func(peer string, f *Frame), down func(peer string), logger *slog.Logger) *Pool {
+	return &Pool{self: self, key: key, events: events, down: down, logger: logger,
+		clients: map[string]*Client{}, dialing: map[string]*dial{}}
+}
+
+// Get returns a live link to peer at addr, dialing if needed. A link to
+// an old address of the peer (it restarted elsewhere) is replaced.
+func (p *Pool) Get(ctx context.Context, peer, addr string) (*Client, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if c := p.clients[peer]; c != nil {
+		select {
+		case <-c.Done():
+		default:
+			if c.addr == addr {
+				p.mu.Unlock()
+				return c, nil
+			}
+			c.Close(nil)
+		}
+	}
+	d := p.dialing[peer]
+	if d == nil {
+		d = &dial{done: make(chan struct{})}
+		p.dialing[peer] = d
+		p.wg.Add(1)
+		go p.dial(d, peer, addr)
+	}
+	p.mu.Unlock()
+	select {
+	case <-d.done:
+		return d.c, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (p *Pool) dial(d *dial, peer, addr string) {
+	defer p.wg.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var events func(*Frame)
+	if p.events != nil {
+		events = func(f *Frame) { p.events(peer, f) }
+	}
+	c, err := Dial(ctx, addr, DialOptions{Self: p.self, Peer: peer, Key: p.key, Events: events})
+	p.mu.Lock()
+	delete(p.dialing, peer)
+	if err == nil && p.closed {
+		err = ErrClosed
+		c.Shutdown()
+		c = nil
+	}
+	if err == nil {
+		p.clients[peer] = c
+		p.wg.Add(1)
+		go p.watch(peer, c)
+	}
+	d.c, d.err = c, err
+	p.mu.Unlock()
+	close(d.done)
+	if err != nil {
+		p.logger.Debug("internode dial failed", "peer", peer, "addr", addr, "err", err)
+	}
+}
+
+// watch forgets a client once its link ends and tells down.
+func (p *Pool) watch(peer string, c *Client) {
+	defer p.wg.Done()
+	<-c.Done()
+	c.readWG.Wait()
+	p.mu.Lock()
+	if p.clients[peer] == c {
+		delete(p.clients, peer)
+	}
+	closed := p.closed
+	p.mu.Unlock()
+	if !closed && p.down != nil {
+		p.down(peer)
+	}
+}
+
+// Drop closes the link to peer, if any (for example when it left the
+// cluster).
+func (p *Pool) Drop(peer string) {
+	p.mu.Lock()
+	c := p.clients[peer]
+	p.mu.Unlock()
+	if c != nil {
+		c.Close(nil)
+	}
+}
+
+// Close ends every link and waits for the pool's goroutines. Safe to call
+// twice.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	for _, c := range p.clients {
+		c.Close(nil)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}

@@ -1,0 +1,129 @@
+package internode
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Handler serves the frames that arrive on accepted links. Both methods
+// run on the link's reader goroutine, in arrival order; HandleFrame must
+// not block for long (reply later with l.Send).
+type Handler interface {
+	HandleFrame(l *Link, f *Frame)
+	// LinkClosed runs once when a link ends, after its last frame.
+	LinkClosed(l *Link)
+}
+
+// Server accepts links from other nodes.
+type Server struct {
+	ln      net.Listener
+	self    string
+	key     []byte
+	handler Handler
+	logger  *slog.Logger
+
+	mu     sync.Mutex
+	links  map[*Link]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Listen opens the internode listener. Serve starts accepting.
+func Listen(addr, self string, key []byte, h Handler, logger *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("internode listen %s: %w", addr, err)
+	}
+	return &Server{ln: ln, self: self, key: key, handler: h, logger: logger, links: map[*Link]struct{}{}}, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve accepts links until Close.
+func (s *Server) Serve() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serveConn(nc)
+	}
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	defer s.wg.Done()
+	br := bufio.NewReaderSize(nc, 64<<10)
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	hello, err := ReadFrame(br)
+	if err == nil {
+		err = checkHello(hello, s.key)
+	}
+	if err != nil {
+		s.logger.Warn("internode handshake failed", "remote", nc.RemoteAddr(), "err", err)
+		nc.Close()
+		return
+	}
+	nc.SetReadDeadline(time.Time{})
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	l := newLink(nc)
+	l.peer = hello.User
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.wait()
+		return
+	}
+	s.links[l] = struct{}{}
+	s.mu.Unlock()
+	l.Send(&Frame{Kind: KindHello, User: s.self, Text: proof(s.key, s.self)})
+
+	for {
+		f, err := ReadFrame(br)
+		if err != nil {
+			l.Close(err)
+			break
+		}
+		s.handler.HandleFrame(l, f)
+	}
+	l.wait()
+	s.handler.LinkClosed(l)
+	s.mu.Lock()
+	delete(s.links, l)
+	s.mu.Unlock()
+	if err := l.Err(); !errors.Is(err, ErrClosed) && !errors.Is(err, net.ErrClosed) {
+		s.logger.Debug("internode link ended", "peer", l.peer, "err", err)
+	}
+}
+
+// Close stops accepting, ends every link and waits for their goroutines.
+// Safe to call twice.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.links {
+		l.Close(nil)
+	}
+	s.mu.Unlock()
+	err := s.ln.Close()
+	s.wg.Wait()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

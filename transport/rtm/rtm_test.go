@@ -1,0 +1,182 @@
+package rtm
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/ringcast/ringcast/store"
+)
+
+func TestParseRequest(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		wantErr bool
+		check   func(t *testing.T, r *Request)
+	}{
+		{"message", `{"id":5,"type":"message","channel":"C1","text":"hi"}`, false, func(t *testing.T, r *Request) {
+			if r.Type != "message" || r.ReplyTo() != 5 || r.Channel != "C1" || *r.Text != "hi" {
+				t.Fatalf("got %+v", r)
+			}
+		}},
+		{"ping without id", `{"type":"ping"}`, false, func(t *testing.T, r *Request) {
+			if r.ID != nil || r.ReplyTo() != 0 {
+				t.Fatalf("id = %v", r.ID)
+			}
+		}},
+		{"resume", `{"type":"resume","channels":{"C1":7}}`, false, func(t *testing.T, r *Request) {
+			if r.Channels["C1"] != 7 {
+				t.Fatalf("channels = %v", r.Channels)
+			}
+		}},
+		{"not json", `{"type":`, true, nil},
+		{"array", `[1,2]`, true, nil},
+		{"no type", `{"id":1}`, true, nil},
+		{"type not a string", `{"type":5}`, true, nil},
+		{"empty", ``, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ParseRequest([]byte(tt.in))
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("no error for %q", tt.in)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, r)
+		})
+	}
+}
+
+func TestPongEchoesScalars(t *testing.T) {
+	r, err := ParseRequest([]byte(`{"id":3,"type":"ping","timestamp":1700000000,"note":"x","nested":{"a":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(Pong(r), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["type"] != "pong" || got["reply_to"] != 3.0 || got["timestamp"] != 1700000000.0 || got["note"] != "x" {
+		t.Fatalf("pong = %v", got)
+	}
+	if _, ok := got["nested"]; ok {
+		t.Fatalf("pong echoed a nested object: %v", got)
+	}
+}
+
+func TestAckShape(t *testing.T) {
+	var got map[string]any
+	if err := json.Unmarshal(Ack(5, 1700000000000100, "hello"), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["ok"] != true || got["reply_to"] != 5.0 || got["ts"] != "1700000000.000100" || got["text"] != "hello" {
+		t.Fatalf("ack = %v", got)
+	}
+	for _, k := range []string{"type", "error"} {
+		if _, ok := got[k]; ok {
+			t.Fatalf("ack has a %q key: %v", k, got)
+		}
+	}
+}
+
+// TestGolden pins the exact bytes of the server frames clients parse.
+func TestGolden(t *testing.T) {
+	m := store.Message{Channel: "C1", Seq: 42, TS: 1700000000000100, User: "U1", Text: "hi \"there\"\n", ThreadTS: 1700000000000001, ClientMsgID: "abc"}
+	frames := map[string][]byte{
+		"message.json":     AppendMessage(nil, &m, "T1"),
+		"ack.json":         Ack(7, m.TS, "hi"),
+		"error_ack.json":   ErrorAck(7, CodeNoText, "message text is missing"),
+		"error_event.json": ErrorEvent(CodeInvalidJSON, "invalid json"),
+	}
+	for name, got := range frames {
+		path := filepath.Join("testdata", name)
+		if os.Getenv("UPDATE_GOLDEN") != "" {
+			if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != strings.TrimSuffix(string(want), "\n") {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+		if !json.Valid(got) {
+			t.Errorf("%s is not valid JSON", name)
+		}
+	}
+}
+
+func TestMessageRoundTrip(t *testing.T) {
+	m := store.Message{Channel: "C1", Seq: 1, TS: 1, User: "U1", Text: "x"}
+	var got struct {
+		Type, Channel, User, Text, TS, Team string
+		Seq                                 uint64
+	}
+	if err := json.Unmarshal(AppendMessage(nil, &m, "T1"), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != "message" || got.TS != "0.000001" || got.Seq != 1 || got.Team != "T1" {
+		t.Fatalf("decoded %+v", got)
+	}
+}
+
+// FuzzAppendString: whatever the input, the output is valid JSON that
+// decodes to the input with invalid UTF-8 replaced, as encoding/json does.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "hi", "\"\\\n\r\t\x00\x1f", "héllo ✓", "\xff\xfe", "\u2028\u2029", "<script>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := AppendString(nil, s)
+		var got string
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("invalid JSON %q for %q: %v", b, s, err)
+		}
+		want := strings.ToValidUTF8(s, "\ufffd")
+		if !utf8.ValidString(s) {
+			// encoding/json replaces each invalid byte; ToValidUTF8 merges runs.
+			var std string
+			raw, _ := json.Marshal(s)
+			_ = json.Unmarshal(raw, &std)
+			want = std
+		}
+		if got != want {
+			t.Fatalf("round trip %q -> %q, want %q", s, got, want)
+		}
+	})
+}
+
+// FuzzParseRequest: no input makes the parser panic.
+func FuzzParseRequest(f *testing.F) {
+	for _, s := range []string{`{"id":1,"type":"message","channel":"C1","text":"x"}`, `{"type":"ping","id":2,"timestamp":1}`, `{"type":"presence_sub","ids":["U1"]}`, `{}`, `[`, `{"type":"resume","channels":{"C1":1}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, err := ParseRequest(b); err == nil && r.Type == "ping" {
+			if !json.Valid(Pong(r)) {
+				t.Fatalf("invalid pong for %q", b)
+			}
+		}
+	})
+}
+
+func BenchmarkAppendMessage(b *testing.B) {
+	m := store.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789", Text: strings.Repeat("x", 128)}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendMessage(buf[:0], &m, "T0123456789")
+	}
+	b.SetBytes(int64(len(buf)))
+}
