@@ -140,7 +140,7 @@ func (c *Config) Validate() error {
 		host, _, _ := net.SplitHostPort(c.GossipAddr)
 		c.InternodeAddr = net.JoinHostPort(host, "0")
 	}
-	if err := checkAddr(c.InternodeAddr); err != nil {
+	if err := checkAddr(c.InternodeAddr); err != nil && c.InternodeAddr != "" {
 		errs = append(errs, fmt.Errorf("--internode: %w", err))
 	}
 	for _, j := range c.Join {
@@ -208,7 +208,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.GossipAddr, "gossip", d.GossipAddr, "gossip (memberlist) listen address, TCP and UDP")
 	fs.StringVar(&c.InternodeAddr, "internode", "", "internode link listen address (default gossip host, any port)")
 	fs.StringVar(&c.Advertise, "advertise", "", "IP other nodes and clients use to reach this node")
-	fs.StringSliceVar(&c.Join, "join", nil, "gossip address(es) of existing members to join")
+	fs.Var((*joinValue)(&c.Join), "join", "gossip address(es) of existing members to join, comma-separated")
 	fs.StringVar(&c.DataDir, "data", d.DataDir, "data directory of the embedded store")
 	fs.StringVar(&c.Region, "region", "", "region tag; rtm.connect prefers gateways in the same region")
 	fs.StringVar(&c.Secret, "secret", "", "cluster secret: encrypts gossip")
@@ -238,6 +238,25 @@ func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string) error {
 	})
 	return errors.Join(errs...)
 }
+
+// joinValue is a list of addresses where an empty one is an error, not
+// "start a new cluster": --join "" almost always means a missing variable.
+type joinValue []string
+
+func (j *joinValue) String() string { return strings.Join(*j, ",") }
+
+func (j *joinValue) Set(v string) error {
+	for _, a := range strings.Split(v, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			return errors.New("missing join target (empty address)")
+		}
+		*j = append(*j, a)
+	}
+	return nil
+}
+
+func (j *joinValue) Type() string { return "addresses" }
 
 type rolesValue []Role
 

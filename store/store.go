@@ -61,6 +61,7 @@ type Channels interface {
 	// RemoveMember reports whether user was removed (false: not a member).
 	RemoveMember(ctx context.Context, channel, user string) (bool, error)
 	Members(ctx context.Context, channel string) ([]string, error)
+	IsMember(ctx context.Context, channel, user string) (bool, error)
 	// UserChannels lists the channels a user is a member of.
 	UserChannels(ctx context.Context, user string) ([]string, error)
 }

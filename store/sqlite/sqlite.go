@@ -248,6 +248,16 @@ func (s *Store) Members(ctx context.Context, channel string) ([]string, error) {
 	return collect(rows, scanString)
 }
 
+// IsMember implements store.Channels.
+func (s *Store) IsMember(ctx context.Context, channel, user string) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM members WHERE channel = ? AND user_id = ?`, channel, user).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // UserChannels implements store.Channels.
 func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT channel FROM members WHERE user_id = ? ORDER BY channel`, user)

@@ -133,6 +133,12 @@ func testMembers(t *testing.T, s store.Store) {
 	if c, _ := s.UserChannels(ctx, "U2"); !slices.Equal(c, []string{"C1", "C2"}) {
 		t.Fatalf("UserChannels = %v", c)
 	}
+	if in, err := s.IsMember(ctx, "C1", "U2"); err != nil || !in {
+		t.Fatalf("IsMember(C1, U2) = %v, %v", in, err)
+	}
+	if in, err := s.IsMember(ctx, "C1", "U9"); err != nil || in {
+		t.Fatalf("IsMember(C1, U9) = %v, %v", in, err)
+	}
 	if removed, err := s.RemoveMember(ctx, "C1", "U2"); err != nil || !removed {
 		t.Fatalf("RemoveMember = %v, %v", removed, err)
 	}

@@ -16,7 +16,7 @@ import (
 type Client struct {
 	*Link
 	addr   string
-	events func(*Frame)
+	events func(*Client, *Frame)
 
 	mu      sync.Mutex // guards nextID, pending
 	nextID  uint64
@@ -29,9 +29,9 @@ type DialOptions struct {
 	Self string // this node's name
 	Peer string // the name the listener must answer with ("" accepts any)
 	Key  []byte // cluster key
-	// Events receives every KindEvent frame, on the link's reader
-	// goroutine, in order.
-	Events func(*Frame)
+	// Events receives every KindEvent frame with the client it came on,
+	// on the link's reader goroutine, in order.
+	Events func(*Client, *Frame)
 }
 
 // Dial opens a link to addr and completes the handshake.
@@ -82,7 +82,7 @@ func (c *Client) readLoop(br *bufio.Reader) {
 		switch f.Kind {
 		case KindEvent:
 			if c.events != nil {
-				c.events(f)
+				c.events(c, f)
 			}
 		case KindReply:
 			c.mu.Lock()
@@ -159,7 +159,7 @@ func (c *Client) Shutdown() {
 type Pool struct {
 	self   string
 	key    []byte
-	events func(peer string, f *Frame)
+	events func(c *Client, f *Frame)
 	down   func(peer string)
 	logger *slog.Logger
 
@@ -176,10 +176,11 @@ type dial struct {
 	err  error
 }
 
-// NewPool makes a pool for node self. events receives pushed events
-// (on the link's reader goroutine); down is told when a link to a peer
-// ends, so its user can re-subscribe elsewhere. Both may be nil.
-func NewPool(self string, key []byte, events func(peer string, f *Frame), down func(peer string), logger *slog.Logger) *Pool {
+// NewPool makes a pool for node self. events receives pushed events with
+// the client they came on (on its reader goroutine); down is told when a
+// link to a peer ends, so its user can re-subscribe elsewhere. Both may
+// be nil.
+func NewPool(self string, key []byte, events func(c *Client, f *Frame), down func(peer string), logger *slog.Logger) *Pool {
 	return &Pool{self: self, key: key, events: events, down: down, logger: logger,
 		clients: map[string]*Client{}, dialing: map[string]*dial{}}
 }
@@ -223,11 +224,7 @@ func (p *Pool) dial(d *dial, peer, addr string) {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var events func(*Frame)
-	if p.events != nil {
-		events = func(f *Frame) { p.events(peer, f) }
-	}
-	c, err := Dial(ctx, addr, DialOptions{Self: p.self, Peer: peer, Key: p.key, Events: events})
+	c, err := Dial(ctx, addr, DialOptions{Self: p.self, Peer: peer, Key: p.key, Events: p.events})
 	p.mu.Lock()
 	delete(p.dialing, peer)
 	if err == nil && p.closed {
@@ -262,6 +259,21 @@ func (p *Pool) watch(peer string, c *Client) {
 	if !closed && p.down != nil {
 		p.down(peer)
 	}
+}
+
+// Live returns the pool's live link to peer at addr without dialing, or
+// nil.
+func (p *Pool) Live(peer, addr string) *Client {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.clients[peer]; c != nil && c.addr == addr {
+		select {
+		case <-c.Done():
+		default:
+			return c
+		}
+	}
+	return nil
 }
 
 // Drop closes the link to peer, if any (for example when it left the

@@ -128,7 +128,7 @@ func TestCallAndEvents(t *testing.T) {
 	h := &echo{}
 	s := startServer(t, h)
 	events := make(chan *Frame, 100)
-	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "server", Key: key, Events: func(f *Frame) { events <- f }})
+	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "server", Key: key, Events: func(_ *Client, f *Frame) { events <- f }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,227 @@
+// Command ringcast is a self-hosted real-time messaging backend shaped
+// like Slack's: one binary, four roles (channel, gateway, admin,
+// presence), any mix per node.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node"
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "ringcast:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func root() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "ringcast",
+		Short:         "Slack-shaped real-time messaging in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd())
+	return cmd
+}
+
+func serveCmd() *cobra.Command {
+	var cfg config.Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "run a node (all roles by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := config.ApplyEnv(cmd.Flags(), os.Getenv); err != nil {
+				return err
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			logger := config.Logger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+			n, err := node.New(cfg, version, logger)
+			if err != nil {
+				return err
+			}
+			if cfg.Dev {
+				if err := printDev(cmd.Context(), cmd.OutOrStdout(), n, cfg); err != nil {
+					return err
+				}
+			}
+			return n.Run(cmd.Context())
+		},
+	}
+	cfg.Bind(cmd.Flags())
+	return cmd
+}
+
+func printDev(ctx context.Context, w io.Writer, n *node.Node, cfg config.Config) error {
+	u, tok, err := n.DevUser(ctx)
+	if err != nil {
+		return fmt.Errorf("dev user: %w", err)
+	}
+	base := "http://" + n.HTTPAddr()
+	fmt.Fprintf(w, `
+ringcast %s is up: roles %v, data in %s
+
+  Web API     %s/api/
+  dev user    %s (%s)
+  dev token   %s
+  admin key   %s
+
+Try it:
+  curl -s -H 'Authorization: Bearer %s' %s/api/auth.test
+  curl -s -H 'Authorization: Bearer %s' -d name=general %s/api/conversations.create
+  curl -s -H 'Authorization: Bearer %s' -d channel=general -d text=hello %s/api/chat.postMessage
+  curl -s -H 'Authorization: Bearer %s' %s/api/rtm.connect   # then open the url with a websocket client
+Make another user (prints its token):
+  go run . token --admin-key %s --name alice
+
+`, version, cfg.Roles, cfg.DataDir, base, u.Name, u.ID, tok, n.AdminKey(),
+		tok, base, tok, base, tok, base, tok, base, n.AdminKey())
+	return nil
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "ringcast", version) },
+	}
+}
+
+func statusCmd() *cobra.Command {
+	addr := "127.0.0.1:8080"
+	asJSON := false
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "show the cluster as a node sees it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var st node.Status
+			if err := getJSON(cmd.Context(), "http://"+addr+"/status", &st); err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			fmt.Fprintf(out, "node %s (%s), roles %v, %d sessions, %d channels loaded\n\n",
+				st.Node, st.Version, st.Roles, st.Sessions, st.Channels)
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "MEMBER\tROLES\tHTTP\tREGION\tCHANNEL SHARE")
+			for _, m := range st.Members {
+				roles := make([]string, len(m.Roles))
+				for i, r := range m.Roles {
+					roles[i] = string(r)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f%%\n", m.Name, strings.Join(roles, ","), m.HTTP, m.Region, 100*m.ChannelShare)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func tokenCmd() *cobra.Command {
+	addr := "127.0.0.1:8080"
+	var key, name string
+	cmd := &cobra.Command{
+		Use:   "token",
+		Short: "create a user (if needed) and print a new token for it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if key == "" {
+				key = os.Getenv("RINGCAST_ADMIN_KEY")
+			}
+			if key == "" || name == "" {
+				return errors.New("--admin-key (or RINGCAST_ADMIN_KEY) and --name are required")
+			}
+			var res struct {
+				OK    bool   `json:"ok"`
+				Error string `json:"error"`
+				Token string `json:"token"`
+				User  struct {
+					ID string `json:"id"`
+				} `json:"user"`
+			}
+			api := "http://" + addr + "/api/"
+			form := url.Values{"token": {key}, "name": {name}}
+			if err := postForm(cmd.Context(), api+"admin.users.create", form, &res); err != nil {
+				return err
+			}
+			if res.Error == "name_taken" {
+				if err := postForm(cmd.Context(), api+"admin.users.createToken", form, &res); err != nil {
+					return err
+				}
+			}
+			if !res.OK {
+				return fmt.Errorf("admin API: %s", res.Error)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s (%s)\ntoken %s\n", name, res.User.ID, res.Token)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
+	cmd.Flags().StringVar(&key, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
+	cmd.Flags().StringVar(&name, "name", "", "user name")
+	return cmd
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
+
+func getJSON(ctx context.Context, u string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	return do(req, v)
+}
+
+func postForm(ctx context.Context, u string, form url.Values, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return do(req, v)
+}
+
+func do(req *http.Request, v any) error {
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %s", req.URL, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}

@@ -1,0 +1,356 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/roles/admin"
+	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/roles/gateway"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/sqlite"
+	"github.com/ringcast/ringcast/transport/internode"
+)
+
+// Node is one running process. Create it with New, serve with Run.
+type Node struct {
+	cfg     config.Config
+	log     *slog.Logger
+	version string
+
+	Store    store.Store
+	members  *ring.Membership
+	inode    *internode.Server
+	pool     *internode.Pool
+	router   *channel.Router
+	owner    *channel.Owner
+	gateway  *gateway.Gateway
+	api      *admin.API
+	http     *http.Server
+	httpLn   net.Listener
+	team     admin.Team
+	adminKey string
+	key      []byte
+}
+
+// New opens the store and every listener and joins the cluster. The
+// node serves nothing until Run.
+func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name)}
+	defer func() {
+		if err != nil {
+			n.closeAll()
+		}
+	}()
+	st, err := sqlite.Open(cfg.StorePath())
+	if err != nil {
+		return nil, err
+	}
+	n.Store = st
+	if err := n.loadCluster(); err != nil {
+		return nil, err
+	}
+	n.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--http: %w", err)
+	}
+	n.pool = internode.NewPool(cfg.Name, n.key, nil, nil, n.log)
+	// The internode server starts before the gossip, so the address in
+	// our metadata is live when others read it.
+	handler := &dispatch{refuser{}} // set to the roles' handler below, before Serve
+	n.inode, err = internode.Listen(cfg.InternodeAddr, cfg.Name, n.key, handler, n.log)
+	if err != nil {
+		return nil, fmt.Errorf("--internode: %w", err)
+	}
+	meta := ring.Meta{
+		Roles:     cfg.Roles,
+		HTTP:      advertise(n.httpLn.Addr().String(), cfg.Advertise),
+		Internode: advertise(n.inode.Addr(), cfg.Advertise),
+		Region:    cfg.Region,
+		Version:   version,
+	}
+	n.members, err = ring.Start(ring.Options{
+		Name: cfg.Name, Bind: cfg.GossipAddr, Advertise: cfg.Advertise, Join: cfg.Join,
+		Secret: cfg.Secret, Gossip: cfg.Gossip, Meta: meta, Logger: n.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	view := n.members.View
+	n.router = channel.NewRouter(view, n.pool)
+	if cfg.Has(config.RoleChannel) {
+		n.owner, err = channel.New(channel.Config{Self: cfg.Name, Team: n.team.ID, Store: st, View: view, Logger: n.log})
+		if err != nil {
+			return nil, err
+		}
+		handler.Handler = n.owner
+	}
+	if cfg.Has(config.RoleGateway) {
+		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Team: n.team.ID, Key: n.key, Store: st,
+			View: view, Router: n.router, Logger: n.log})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Has(config.RoleAdmin) {
+		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
+			Store: st, View: view, Router: n.router, Logger: n.log})
+		if err != nil {
+			return nil, err
+		}
+	}
+	n.http = &http.Server{Handler: n.mux(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	return n, nil
+}
+
+// loadCluster reads (creating on first start) the settings every node on
+// this store shares: the cluster key, the team and the admin key.
+func (n *Node) loadCluster() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	get := func(key, def string) (string, error) { return n.Store.Meta(ctx, key, def) }
+	keyHex, err := get("cluster_key", randomHex(32))
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if n.key, err = hex.DecodeString(keyHex); err != nil {
+		return fmt.Errorf("store: corrupt cluster_key: %w", err)
+	}
+	if n.team.ID, err = get("team_id", store.NewID('T')); err != nil {
+		return err
+	}
+	if n.team.Name, err = get("team_name", "ringcast"); err != nil {
+		return err
+	}
+	n.team.Domain = n.team.Name + ".local"
+	n.adminKey = n.cfg.AdminKey
+	if n.adminKey == "" {
+		if n.adminKey, err = get("admin_key", "xoxa-"+randomHex(24)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// advertise replaces a wildcard or explicit host in addr by host when set.
+func advertise(addr, host string) string {
+	h, p, _ := net.SplitHostPort(addr)
+	if host != "" {
+		h = host
+	} else if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+		h = "127.0.0.1"
+	}
+	return net.JoinHostPort(h, p)
+}
+
+// HTTPAddr is where the node serves clients.
+func (n *Node) HTTPAddr() string { return n.httpLn.Addr().String() }
+
+// GossipAddr is where the node gossips (for --join).
+func (n *Node) GossipAddr() string { return n.members.Addr() }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// AdminKey is the key for admin.* methods.
+func (n *Node) AdminKey() string { return n.adminKey }
+
+// View is the node's current view of the cluster.
+func (n *Node) View() *ring.View { return n.members.View() }
+
+// Members is the node's gossip membership.
+func (n *Node) Members() *ring.Membership { return n.members }
+
+// Run serves until ctx ends, then shuts down gracefully: it leaves the
+// gossip (owners move at once), drains clients with goodbye and 1012,
+// commits what is queued, and stops.
+func (n *Node) Run(ctx context.Context) error {
+	roleCtx, stopRoles := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	run := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(roleCtx); err != nil {
+				n.log.Error("role stopped", "err", err)
+			}
+		}()
+	}
+	if n.owner != nil {
+		run(n.owner.Run)
+	}
+	if n.gateway != nil {
+		run(n.gateway.Run)
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); n.inode.Serve() }()
+	httpErr := make(chan error, 1)
+	go func() {
+		defer wg.Done()
+		if err := n.http.Serve(n.httpLn); !errors.Is(err, http.ErrServerClosed) {
+			httpErr <- err
+		}
+	}()
+	n.log.Info("node started", "roles", n.cfg.Roles, "http", n.HTTPAddr(), "gossip", n.GossipAddr(),
+		"internode", n.inode.Addr(), "region", n.cfg.Region, "version", n.version)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-httpErr:
+		n.log.Error("http server failed", "err", err)
+	}
+	n.log.Info("shutting down: leaving the cluster")
+	if lerr := n.members.Leave(2 * time.Second); lerr != nil {
+		n.log.Warn("gossip leave", "err", lerr)
+	}
+	if n.gateway != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		n.gateway.Drain(dctx)
+		cancel()
+	}
+	if n.owner != nil {
+		// New publishes now go to the new owners; let what was queued
+		// here commit before the committer stops.
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n.owner.Quiesce(dctx)
+		cancel()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	n.http.Shutdown(sctx)
+	cancel()
+	stopRoles()
+	n.inode.Close()
+	wg.Wait()
+	n.closeAll()
+	n.log.Info("node stopped")
+	return err
+}
+
+// closeAll releases everything New opened; safe on a partly built node.
+func (n *Node) closeAll() {
+	if n.http != nil {
+		n.http.Close()
+	}
+	if n.httpLn != nil {
+		n.httpLn.Close()
+	}
+	if n.inode != nil {
+		n.inode.Close()
+	}
+	if n.pool != nil {
+		n.pool.Close()
+	}
+	if n.members != nil {
+		n.members.Close()
+	}
+	if n.Store != nil {
+		n.Store.Close()
+	}
+}
+
+func (n *Node) mux() http.Handler {
+	m := http.NewServeMux()
+	notHere := func(role string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusNotFound)
+			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "unknown_method",
+				"detail": "this node does not run the " + role + " role"})
+		})
+	}
+	if n.api != nil {
+		m.Handle("/api/", n.api)
+	} else {
+		m.Handle("/api/", notHere("admin"))
+	}
+	if n.gateway != nil {
+		m.Handle("/rtm/", n.gateway)
+	} else {
+		m.Handle("/rtm/", notHere("gateway"))
+	}
+	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	m.HandleFunc("/status", n.serveStatus)
+	return m
+}
+
+// Status is what /status reports and `ringcast status` prints.
+type Status struct {
+	Node     string         `json:"node"`
+	Version  string         `json:"version"`
+	Roles    []config.Role  `json:"roles"`
+	Region   string         `json:"region,omitempty"`
+	Members  []MemberStatus `json:"members"`
+	Sessions int            `json:"sessions"`
+	Channels int            `json:"loaded_channels"`
+}
+
+// MemberStatus is one member as this node sees it.
+type MemberStatus struct {
+	Name         string        `json:"name"`
+	Roles        []config.Role `json:"roles"`
+	HTTP         string        `json:"http"`
+	Internode    string        `json:"internode"`
+	Region       string        `json:"region,omitempty"`
+	Version      string        `json:"version,omitempty"`
+	ChannelShare float64       `json:"channel_share"`
+}
+
+func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
+	v := n.members.View()
+	shares := v.Ring(config.RoleChannel).Shares()
+	st := Status{Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region}
+	for _, name := range sortedNames(v) {
+		m := v.Members[name]
+		st.Members = append(st.Members, MemberStatus{Name: m.Name, Roles: m.Roles, HTTP: m.HTTP,
+			Internode: m.Internode, Region: m.Region, Version: m.Version, ChannelShare: shares[m.Name]})
+	}
+	if n.gateway != nil {
+		st.Sessions = n.gateway.Sessions()
+	}
+	if n.owner != nil {
+		st.Channels = n.owner.Loaded()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(st)
+}
+
+// DevUser makes sure a user named "dev" exists and returns it with a
+// fresh token, for `serve --dev`.
+func (n *Node) DevUser(ctx context.Context) (store.User, string, error) {
+	u, err := n.Store.UserByName(ctx, "dev")
+	if errors.Is(err, store.ErrNotFound) {
+		u = store.User{ID: store.NewID('U'), Name: "dev", RealName: "Dev User", Created: time.Now().Unix()}
+		if err = n.Store.CreateUser(ctx, u); errors.Is(err, store.ErrNameTaken) {
+			u, err = n.Store.UserByName(ctx, "dev") // another node made it first
+		}
+	}
+	if err != nil {
+		return store.User{}, "", err
+	}
+	tok, hash := admin.NewToken()
+	if err := n.Store.PutToken(ctx, hash, u.ID); err != nil {
+		return store.User{}, "", err
+	}
+	return u, tok, nil
+}

@@ -1,0 +1,165 @@
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// maxBody bounds a request body.
+const maxBody = 1 << 20
+
+// args are a request's arguments, merged from the query and the body.
+type args map[string]string
+
+// parseArgs reads form, multipart or JSON bodies and the query string.
+// Empty values count as absent (slack-go sends cursor= and team_id=).
+func parseArgs(r *http.Request) (args, error) {
+	a := args{}
+	for k, v := range r.URL.Query() {
+		if len(v) > 0 && v[0] != "" {
+			a[k] = v[0]
+		}
+	}
+	if r.Body == nil || r.Method == http.MethodGet {
+		return a, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, apiErr("request_timeout")
+	}
+	if len(body) > maxBody {
+		return nil, apiErr("request_too_large")
+	}
+	if len(body) == 0 {
+		return a, nil
+	}
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/json":
+		if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" {
+			return nil, apiErr("invalid_charset")
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(body, &obj); err != nil {
+			var syn *json.UnmarshalTypeError
+			if errors.As(err, &syn) {
+				return nil, apiErr("json_not_object")
+			}
+			return nil, apiErr("invalid_json")
+		}
+		for k, raw := range obj {
+			if v := jsonArg(raw); v != "" {
+				a[k] = v
+			}
+		}
+	case "application/x-www-form-urlencoded", "":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, apiErr("invalid_form_data")
+		}
+		for k, v := range vals {
+			if len(v) > 0 && v[0] != "" {
+				a[k] = v[0]
+			}
+		}
+	case "multipart/form-data":
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		if err := r.ParseMultipartForm(maxBody); err != nil {
+			return nil, apiErr("invalid_form_data")
+		}
+		for k, v := range r.MultipartForm.Value {
+			if len(v) > 0 && v[0] != "" {
+				a[k] = v[0]
+			}
+		}
+	default:
+		return nil, apiErr("invalid_post_type")
+	}
+	return a, nil
+}
+
+// jsonArg turns a JSON value into the string form a form field would
+// carry: strings as they are, arrays of strings comma-joined, other
+// scalars as written.
+func jsonArg(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var list []string
+	if json.Unmarshal(raw, &list) == nil {
+		return strings.Join(list, ",")
+	}
+	if string(raw) == "null" {
+		return ""
+	}
+	return string(raw)
+}
+
+// list reads a list argument: comma-separated, or a JSON array (the Node
+// SDK sends those in form fields).
+func (a args) list(k string) ([]string, error) {
+	v := a[k]
+	if v == "" {
+		return nil, nil
+	}
+	if strings.HasPrefix(v, "[") {
+		var out []string
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			return nil, apiErr("invalid_array_arg")
+		}
+		return out, nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// bool reads true/false/1/0; absent is def.
+func (a args) bool(k string, def bool) (bool, error) {
+	switch strings.ToLower(a[k]) {
+	case "":
+		return def, nil
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, apiErr("invalid_arguments")
+}
+
+// limit reads a page size in [1, max], def when absent.
+func (a args) limit(def, max int) (int, error) {
+	v := a["limit"]
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, apiErr("invalid_limit")
+	}
+	if n == 0 {
+		return def, nil
+	}
+	return min(n, max), nil
+}
+
+// token returns the caller's token: the bearer header or the token arg.
+func token(r *http.Request, a args) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return a["token"]
+}

@@ -1,0 +1,429 @@
+package admin
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+// resolve finds a channel by id or by name (with or without '#').
+func (a *API) resolve(c *call, ref string) (store.Channel, error) {
+	if ref == "" {
+		return store.Channel{}, apiErr("channel_not_found")
+	}
+	ch, err := a.cfg.Store.Channel(c.ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		ch, err = a.cfg.Store.ChannelByName(c.ctx, strings.TrimPrefix(ref, "#"))
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Channel{}, apiErr("channel_not_found")
+	}
+	return ch, err
+}
+
+// channelObject is Slack's channel object as the caller sees it.
+func (a *API) channelObject(c *call, ch store.Channel, isMember bool, numMembers int) map[string]any {
+	o := map[string]any{
+		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name, "created": ch.Created,
+		"creator": ch.Creator, "is_channel": true, "is_group": false, "is_im": false,
+		"is_mpim": false, "is_private": ch.IsPrivate, "is_archived": ch.IsArchived,
+		"is_general": false, "is_member": isMember, "is_shared": false, "is_org_shared": false,
+		"context_team_id": a.cfg.Team.ID,
+		"topic":           map[string]any{"value": ch.Topic, "creator": "", "last_set": 0},
+		"purpose":         map[string]any{"value": ch.Purpose, "creator": "", "last_set": 0},
+	}
+	if numMembers >= 0 {
+		o["num_members"] = numMembers
+	}
+	return o
+}
+
+// fullChannel loads what a channel object needs for the caller.
+func (a *API) fullChannel(c *call, ch store.Channel) (map[string]any, error) {
+	members, err := a.cfg.Store.Members(c.ctx, ch.ID)
+	if err != nil {
+		return nil, err
+	}
+	in := false
+	for _, m := range members {
+		in = in || m == c.user.ID
+	}
+	return a.channelObject(c, ch, in, len(members)), nil
+}
+
+// checkChannelName applies Slack's rules for conversations.create.
+func checkChannelName(n string) error {
+	switch {
+	case n == "":
+		return apiErr("invalid_name_required")
+	case utf8.RuneCountInString(n) > 80:
+		return apiErr("invalid_name_maxlength")
+	}
+	punct := true
+	for _, r := range n {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			punct = false
+		case r == '-' || r == '_':
+		default:
+			return apiErr("invalid_name_specials")
+		}
+	}
+	if punct {
+		return apiErr("invalid_name_punctuation")
+	}
+	return nil
+}
+
+func (a *API) create(c *call) (map[string]any, error) {
+	name := c.args["name"]
+	if err := checkChannelName(name); err != nil {
+		return nil, err
+	}
+	private, err := c.args.bool("is_private", false)
+	if err != nil {
+		return nil, err
+	}
+	ch := store.Channel{ID: store.NewID('C'), Name: name, Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: private}
+	if err := a.cfg.Store.CreateChannel(c.ctx, ch); errors.Is(err, store.ErrNameTaken) {
+		return nil, apiErr("name_taken")
+	} else if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": a.channelObject(c, ch, true, 1)}, nil
+}
+
+func (a *API) join(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	if ch.IsArchived {
+		return nil, apiErr("is_archived")
+	}
+	if ch.IsPrivate {
+		return nil, apiErr("method_not_supported_for_channel_type")
+	}
+	_, err = a.cfg.Router.Member(c.ctx, channel.MemberJoin, ch.ID, c.user.ID, nil)
+	var warning string
+	if err == channel.ErrAlreadyMember {
+		err, warning = nil, "already_in_channel"
+	}
+	if err != nil {
+		return nil, err
+	}
+	obj, err := a.fullChannel(c, ch)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"channel": obj}
+	if warning != "" {
+		out["warning"] = warning
+		out["response_metadata"] = map[string]any{"warnings": []string{warning}}
+	}
+	return out, nil
+}
+
+func (a *API) leave(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	if ch.IsArchived {
+		return nil, apiErr("is_archived")
+	}
+	_, err = a.cfg.Router.Member(c.ctx, channel.MemberLeave, ch.ID, c.user.ID, nil)
+	if err == channel.ErrNotInChannel {
+		return map[string]any{"not_in_channel": true}, nil
+	}
+	return nil, err
+}
+
+func (a *API) invite(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	users, err := c.args.list("users")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(users) == 0:
+		return nil, apiErr("no_user")
+	case len(users) > 1000:
+		return nil, apiErr("too_many_users")
+	case ch.IsArchived:
+		return nil, apiErr("is_archived")
+	}
+	var fresh []string
+	for _, u := range users {
+		if u == c.user.ID {
+			return nil, apiErr("cant_invite_self")
+		}
+		if _, err := a.cfg.Store.User(c.ctx, u); errors.Is(err, store.ErrNotFound) {
+			return nil, apiErr("user_not_found")
+		} else if err != nil {
+			return nil, err
+		}
+		in, err := a.cfg.Store.IsMember(c.ctx, ch.ID, u)
+		if err != nil {
+			return nil, err
+		}
+		if !in {
+			fresh = append(fresh, u)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil, apiErr("already_in_channel")
+	}
+	if _, err := a.cfg.Router.Member(c.ctx, channel.MemberInvite, ch.ID, c.user.ID, fresh); err != nil {
+		return nil, err
+	}
+	obj, err := a.fullChannel(c, ch)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": obj}, nil
+}
+
+func (a *API) list(c *call) (map[string]any, error) {
+	limit, err := c.args.limit(100, 999)
+	if err != nil {
+		return nil, err
+	}
+	types, err := c.args.list("types")
+	if err != nil {
+		return nil, err
+	}
+	wantPublic, wantPrivate := len(types) == 0, false
+	for _, t := range types {
+		switch t {
+		case "public_channel":
+			wantPublic = true
+		case "private_channel":
+			wantPrivate = true
+		case "mpim", "im":
+		default:
+			return nil, apiErr("invalid_types")
+		}
+	}
+	excludeArchived, err := c.args.bool("exclude_archived", false)
+	if err != nil {
+		return nil, err
+	}
+	after, err := parseCursor(c.args["cursor"], "channel")
+	if err != nil {
+		return nil, err
+	}
+	mine, err := a.cfg.Store.UserChannels(c.ctx, c.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	member := map[string]bool{}
+	for _, id := range mine {
+		member[id] = true
+	}
+	out := []map[string]any{}
+	next := ""
+	for len(out) < limit {
+		page, err := a.cfg.Store.ListChannels(c.ctx, after, limit+1)
+		if err != nil {
+			return nil, err
+		}
+		for i, ch := range page {
+			if len(out) == limit {
+				next = makeCursor("channel", page[i-1].ID)
+				break
+			}
+			after = ch.ID
+			switch {
+			case excludeArchived && ch.IsArchived:
+			case ch.IsPrivate && !(wantPrivate && member[ch.ID]):
+			case !ch.IsPrivate && !wantPublic:
+			default:
+				out = append(out, a.channelObject(c, ch, member[ch.ID], -1))
+			}
+		}
+		if len(page) <= limit {
+			break
+		}
+	}
+	return map[string]any{"channels": out, "response_metadata": meta(next)}, nil
+}
+
+func (a *API) info(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	obj, err := a.fullChannel(c, ch)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": obj}, nil
+}
+
+func (a *API) members(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	limit, err := c.args.limit(100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	after, err := parseCursor(c.args["cursor"], "user")
+	if err != nil {
+		return nil, err
+	}
+	all, err := a.cfg.Store.Members(c.ctx, ch.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	next := ""
+	for _, m := range all {
+		if m <= after {
+			continue
+		}
+		if len(out) == limit {
+			next = makeCursor("user", out[len(out)-1])
+			break
+		}
+		out = append(out, m)
+	}
+	return map[string]any{"members": out, "response_metadata": meta(next)}, nil
+}
+
+// requireMember fails with not_in_channel unless the caller is a member.
+func (a *API) requireMember(c *call, ch store.Channel) error {
+	in, err := a.cfg.Store.IsMember(c.ctx, ch.ID, c.user.ID)
+	if err != nil {
+		return err
+	}
+	if !in {
+		return apiErr("not_in_channel")
+	}
+	return nil
+}
+
+func (a *API) history(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	if err := a.requireMember(c, ch); err != nil {
+		return nil, err
+	}
+	limit, err := c.args.limit(100, 999)
+	if err != nil {
+		return nil, err
+	}
+	inclusive, err := c.args.bool("inclusive", false)
+	if err != nil {
+		return nil, err
+	}
+	q := store.HistoryQuery{Limit: limit, Inclusive: inclusive}
+	if v := c.args["latest"]; v != "" {
+		if q.Latest, err = store.ParseTS(v); err != nil {
+			return nil, apiErr("invalid_ts_latest")
+		}
+	}
+	if v := c.args["oldest"]; v != "" {
+		if q.Oldest, err = store.ParseTS(v); err != nil {
+			return nil, apiErr("invalid_ts_oldest")
+		}
+	}
+	if cur := c.args["cursor"]; cur != "" {
+		v, err := parseCursor(cur, "ts")
+		if err != nil {
+			return nil, err
+		}
+		if q.Latest, err = store.ParseTS(v); err != nil {
+			return nil, apiErr("invalid_cursor")
+		}
+		q.Inclusive = false
+	}
+	msgs, more, err := a.cfg.Store.History(c.ctx, ch.ID, q)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]map[string]any, len(msgs))
+	for i := range msgs {
+		out[i] = a.messageObject(&msgs[i])
+	}
+	next := ""
+	if more && len(msgs) > 0 {
+		next = makeCursor("ts", msgs[len(msgs)-1].TS.String())
+	}
+	latest := ""
+	if q.Latest != 0 {
+		latest = q.Latest.String()
+	}
+	return map[string]any{"messages": out, "has_more": more, "pin_count": 0, "latest": latest,
+		"response_metadata": meta(next)}, nil
+}
+
+func (a *API) messageObject(m *store.Message) map[string]any {
+	o := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS.String(),
+		"team": a.cfg.Team.ID, "seq": m.Seq}
+	if m.ThreadTS != 0 {
+		o["thread_ts"] = m.ThreadTS.String()
+	}
+	if m.ClientMsgID != "" {
+		o["client_msg_id"] = m.ClientMsgID
+	}
+	return o
+}
+
+func (a *API) postMessage(c *call) (map[string]any, error) {
+	ch, err := a.resolve(c, c.args["channel"])
+	if err != nil {
+		return nil, err
+	}
+	if ch.IsArchived {
+		return nil, apiErr("is_archived")
+	}
+	text := c.args["text"]
+	if text == "" {
+		return nil, apiErr("no_text")
+	}
+	if utf8.RuneCountInString(text) > rtm.MaxText {
+		return nil, apiErr("msg_too_long")
+	}
+	p := channel.Post{Channel: ch.ID, User: c.user.ID, Text: text, ClientMsgID: c.args["client_msg_id"]}
+	if v := c.args["thread_ts"]; v != "" {
+		if p.ThreadTS, err = store.ParseTS(v); err != nil {
+			return nil, apiErr("invalid_thread_ts")
+		}
+	}
+	m, err := a.cfg.Router.Publish(c.ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": ch.ID, "ts": m.TS.String(), "message": a.messageObject(&m)}, nil
+}
+
+// Cursors are base64 of "<kind>:<value>", like Slack's.
+func makeCursor(kind, v string) string {
+	return base64.StdEncoding.EncodeToString([]byte(kind + ":" + v))
+}
+
+func parseCursor(cur, kind string) (string, error) {
+	if cur == "" {
+		return "", nil
+	}
+	b, err := base64.StdEncoding.DecodeString(cur)
+	v, ok := strings.CutPrefix(string(b), kind+":")
+	if err != nil || !ok || v == "" {
+		return "", apiErr("invalid_cursor")
+	}
+	return v, nil
+}

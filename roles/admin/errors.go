@@ -1,0 +1,35 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ringcast/ringcast/roles/channel"
+)
+
+// apiErr is a Slack error string returned to the client as is.
+type apiErr string
+
+func (e apiErr) Error() string { return string(e) }
+
+// errorCode is the one table from internal errors to Slack error strings
+// and HTTP statuses. Unknown errors are internal_error (and logged).
+func errorCode(err error) (code string, status int, known bool) {
+	var ae apiErr
+	var ce channel.Error
+	switch {
+	case errors.As(err, &ae):
+		code = string(ae)
+	case errors.As(err, &ce):
+		code = string(ce)
+		if ce == channel.ErrWrongOwner || ce == channel.ErrConflict {
+			code = string(channel.ErrUnavailable)
+		}
+	default:
+		return "internal_error", http.StatusOK, false
+	}
+	if code == "ratelimited" {
+		return code, http.StatusTooManyRequests, true
+	}
+	return code, http.StatusOK, true
+}

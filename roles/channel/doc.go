@@ -1,0 +1,15 @@
+// Package channel is the channel role: the owner of the channels the
+// channel ring gives this node. For each owned channel it holds a small
+// state loaded lazily from the store (last seq and ts, members, the
+// gateways subscribed), assigns every message a dense seq and a strictly
+// increasing ts, appends messages from all its channels to the store in
+// one transaction per batch (group commit), and only then acks them and
+// fans each out once per subscribed gateway.
+//
+// It also holds the Router, which the admin and gateway roles use to
+// send a request to whichever node owns a channel.
+//
+// Lock order: chanState.mu, then chanState.memberMu is never taken while
+// holding mu; shard.mu and Owner.linksMu may be taken while holding
+// chanState.mu, never the other way round.
+package channel

@@ -1,0 +1,487 @@
+package channel
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+// Event kinds: the Op of a KindEvent frame sent to subscribers.
+const (
+	// EvMessage carries a committed message: Seq, Payload = RTM frame.
+	EvMessage byte = 1
+	// EvResubscribe says the owner dropped the channel's state (it lost
+	// ownership or was fenced): subscribe again, to whoever owns it now.
+	EvResubscribe byte = 2
+)
+
+// Config configures an Owner.
+type Config struct {
+	Self   string            // this node's name
+	Team   string            // team id written into events
+	Store  store.Store       // durable log
+	View   func() *ring.View // current membership
+	Logger *slog.Logger
+	// MaxBatch bounds the messages committed in one transaction. Default 4096.
+	MaxBatch int
+	// IdleAfter evicts a channel's state when it has had no traffic and no
+	// subscriber for this long. Default 5 minutes.
+	IdleAfter time.Duration
+}
+
+// Owner is the channel role. Safe for concurrent use.
+type Owner struct {
+	cfg    Config
+	log    *slog.Logger
+	shards [64]shard
+
+	commitMu   sync.Mutex // guards commits, committing
+	commits    []pending
+	committing bool
+	commitWake chan struct{}
+
+	linksMu sync.Mutex // guards links
+	links   map[*internode.Link]map[string]struct{}
+
+	loads sync.WaitGroup // load goroutines
+}
+
+type shard struct {
+	mu sync.Mutex
+	m  map[string]*chanState
+}
+
+// chanState is what an owner keeps per loaded channel. Fields below mu
+// are guarded by it.
+type chanState struct {
+	id    string
+	stale atomic.Bool // dropped: pending commits for it must not be written
+
+	memberMu sync.Mutex // serialises membership changes (held across store I/O)
+
+	mu        sync.Mutex
+	loading   *loadWait // non-nil until loaded
+	dropped   bool
+	lastSeq   uint64   // last seq assigned
+	committed uint64   // last seq committed
+	lastTS    store.TS // ts of lastSeq
+	members   []string // sorted user ids
+	subs      []*internode.Link
+	lastUsed  int64 // unix nanoseconds
+}
+
+// loadWait queues the operations that arrive while a state loads.
+type loadWait struct {
+	ops []func(*chanState, error)
+}
+
+type pending struct {
+	st    *chanState
+	msg   store.Message
+	event []byte
+	reply func(store.Message, error)
+}
+
+// New makes an Owner; Run starts its committer.
+func New(cfg Config) (*Owner, error) {
+	if cfg.Store == nil || cfg.View == nil || cfg.Self == "" {
+		return nil, errors.New("channel: Store, View and Self are required")
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 4096
+	}
+	if cfg.IdleAfter <= 0 {
+		cfg.IdleAfter = 5 * time.Minute
+	}
+	o := &Owner{
+		cfg:        cfg,
+		log:        cfg.Logger.With("role", "channel"),
+		commitWake: make(chan struct{}, 1),
+		links:      map[*internode.Link]map[string]struct{}{},
+	}
+	for i := range o.shards {
+		o.shards[i].m = map[string]*chanState{}
+	}
+	return o, nil
+}
+
+// Run commits batches, follows ownership changes and evicts idle state
+// until ctx ends; then it fails what is still queued and returns.
+func (o *Owner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		o.followView(ctx)
+	}()
+	o.commitLoop(ctx)
+	wg.Wait()
+	o.loads.Wait()
+	return nil
+}
+
+func (o *Owner) shard(id string) *shard {
+	return &o.shards[xxhash.Sum64String(id)&63]
+}
+
+func (o *Owner) owns(id string) bool {
+	return o.cfg.View().Ring(config.RoleChannel).Owner(id) == o.cfg.Self
+}
+
+// with runs fn with the channel's state locked and loaded, or with the
+// load's error. Operations on one channel run in the order with was
+// called; fn runs on the caller's goroutine when the state is ready and
+// on the loader's otherwise, so it must not block.
+func (o *Owner) with(id string, fn func(*chanState, error)) {
+	for {
+		sh := o.shard(id)
+		sh.mu.Lock()
+		st := sh.m[id]
+		if st == nil {
+			st = &chanState{id: id, loading: &loadWait{ops: []func(*chanState, error){fn}}}
+			sh.m[id] = st
+			sh.mu.Unlock()
+			o.loads.Add(1)
+			go o.load(st)
+			return
+		}
+		sh.mu.Unlock()
+		st.mu.Lock()
+		switch {
+		case st.dropped:
+			st.mu.Unlock()
+			continue // a fresh state replaces it
+		case st.loading != nil:
+			st.loading.ops = append(st.loading.ops, fn)
+		default:
+			st.lastUsed = time.Now().UnixNano()
+			fn(st, nil)
+		}
+		st.mu.Unlock()
+		return
+	}
+}
+
+// peek returns the channel's state if it is loaded, locked; else nil.
+func (o *Owner) peek(id string) *chanState {
+	sh := o.shard(id)
+	sh.mu.Lock()
+	st := sh.m[id]
+	sh.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	if st.dropped || st.loading != nil {
+		st.mu.Unlock()
+		return nil
+	}
+	return st
+}
+
+// load reads a channel's state from the store, then runs the operations
+// that queued meanwhile, in order.
+func (o *Owner) load(st *chanState) {
+	defer o.loads.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var err error
+	var seq uint64
+	var ts store.TS
+	var members []string
+	if _, err = o.cfg.Store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
+		err = ErrChannelNotFound
+	} else if err == nil {
+		if seq, ts, err = o.cfg.Store.Last(ctx, st.id); err == nil {
+			members, err = o.cfg.Store.Members(ctx, st.id)
+		}
+	}
+	if err != nil && err != ErrChannelNotFound {
+		o.log.Error("load channel", "channel", st.id, "err", err)
+		err = ErrUnavailable
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ops := st.loading.ops
+	st.loading = nil
+	if err != nil {
+		o.dropLocked(st)
+	} else {
+		st.lastSeq, st.committed, st.lastTS = seq, seq, ts
+		st.members = members
+		st.lastUsed = time.Now().UnixNano()
+	}
+	for _, fn := range ops {
+		if err != nil {
+			fn(nil, err)
+		} else {
+			fn(st, nil)
+		}
+	}
+}
+
+// dropLocked forgets st: pending commits for it are refused, subscribers
+// are told to subscribe again, and the next request reloads it from the
+// store. st.mu must be held.
+func (o *Owner) dropLocked(st *chanState) {
+	if st.dropped {
+		return
+	}
+	st.dropped = true
+	st.stale.Store(true)
+	if len(st.subs) > 0 {
+		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvResubscribe, Channel: st.id}
+		o.linksMu.Lock()
+		for _, l := range st.subs {
+			l.Send(ev)
+			delete(o.links[l], st.id)
+		}
+		o.linksMu.Unlock()
+		st.subs = nil
+	}
+	sh := o.shard(st.id)
+	sh.mu.Lock()
+	if sh.m[st.id] == st {
+		delete(sh.m, st.id)
+	}
+	sh.mu.Unlock()
+}
+
+func (st *chanState) isMember(user string) bool {
+	_, ok := slices.BinarySearch(st.members, user)
+	return ok
+}
+
+// Post is a message to publish.
+type Post struct {
+	Channel     string
+	User        string
+	Text        string
+	ThreadTS    store.TS
+	ClientMsgID string
+}
+
+// check validates a post's own fields.
+func (p *Post) check() error {
+	switch {
+	case p.Channel == "" || p.User == "":
+		return ErrBadRequest
+	case p.Text == "":
+		return ErrNoText
+	case utf8.RuneCountInString(p.Text) > rtm.MaxText:
+		return ErrMsgTooLong
+	}
+	return nil
+}
+
+// Publish sequences p and calls reply once it is committed (or failed).
+// reply runs on the committer's goroutine and must not block.
+func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
+	if err := p.check(); err != nil {
+		reply(store.Message{}, err)
+		return
+	}
+	if !o.owns(p.Channel) {
+		reply(store.Message{}, ErrWrongOwner)
+		return
+	}
+	o.with(p.Channel, func(st *chanState, err error) {
+		if err != nil {
+			reply(store.Message{}, err)
+			return
+		}
+		if !st.isMember(p.User) {
+			reply(store.Message{}, ErrNotInChannel)
+			return
+		}
+		ts := store.TSOf(time.Now())
+		if ts <= st.lastTS {
+			ts = st.lastTS + 1
+		}
+		st.lastSeq++
+		st.lastTS = ts
+		m := store.Message{Channel: p.Channel, Seq: st.lastSeq, TS: ts, User: p.User,
+			Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+		o.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, &m, o.cfg.Team), reply: reply})
+	})
+}
+
+// enqueue adds a sequenced message to the next batch. Callers hold the
+// channel's lock, so one channel's messages enter in seq order.
+func (o *Owner) enqueue(p pending) {
+	o.commitMu.Lock()
+	o.commits = append(o.commits, p)
+	o.commitMu.Unlock()
+	select {
+	case o.commitWake <- struct{}{}:
+	default:
+	}
+}
+
+// commitLoop is the group commit: everything queued while the previous
+// transaction ran goes into the next one.
+func (o *Owner) commitLoop(ctx context.Context) {
+	var batch []pending
+	var msgs []store.Message
+	for {
+		select {
+		case <-ctx.Done():
+			o.commitMu.Lock()
+			rest := o.commits
+			o.commits = nil
+			o.commitMu.Unlock()
+			for _, p := range rest {
+				p.reply(store.Message{}, ErrUnavailable)
+			}
+			return
+		case <-o.commitWake:
+		}
+		for {
+			o.commitMu.Lock()
+			n := min(len(o.commits), o.cfg.MaxBatch)
+			batch = append(batch[:0], o.commits[:n]...)
+			o.commits = append(o.commits[:0], o.commits[n:]...)
+			o.committing = n > 0
+			o.commitMu.Unlock()
+			if n == 0 {
+				break
+			}
+			o.commit(batch, &msgs)
+			clear(batch)
+		}
+	}
+}
+
+func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
+	live := batch[:0]
+	for _, p := range batch {
+		if p.st.stale.Load() {
+			p.reply(store.Message{}, ErrConflict)
+			continue
+		}
+		live = append(live, p)
+	}
+	if len(live) == 0 {
+		return
+	}
+	*msgs = (*msgs)[:0]
+	for _, p := range live {
+		*msgs = append(*msgs, p.msg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	res, err := o.cfg.Store.Append(ctx, *msgs)
+	cancel()
+	if err != nil {
+		o.log.Error("commit failed", "messages", len(live), "err", err)
+	}
+	for i, p := range live {
+		st := p.st
+		st.mu.Lock()
+		switch {
+		case err != nil:
+			o.dropLocked(st) // its seqs were assigned but not written
+			st.mu.Unlock()
+			p.reply(store.Message{}, ErrUnavailable)
+		case res[i] != nil:
+			o.log.Warn("fenced: another node wrote this channel", "channel", st.id, "seq", p.msg.Seq)
+			o.dropLocked(st)
+			st.mu.Unlock()
+			p.reply(store.Message{}, ErrConflict)
+		default:
+			st.committed = p.msg.Seq
+			if len(st.subs) > 0 {
+				ev := &internode.Frame{Kind: internode.KindEvent, Op: EvMessage, Channel: st.id, Seq: p.msg.Seq, Payload: p.event}
+				for _, l := range st.subs {
+					l.Send(ev)
+				}
+			}
+			st.mu.Unlock()
+			p.reply(p.msg, nil)
+		}
+	}
+}
+
+// Quiesce waits until nothing is queued or being committed, or ctx ends.
+// Call it once this node no longer owns channels (after leaving).
+func (o *Owner) Quiesce(ctx context.Context) {
+	for {
+		o.commitMu.Lock()
+		idle := len(o.commits) == 0 && !o.committing
+		o.commitMu.Unlock()
+		if idle {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// followView drops the state of channels this node no longer owns and
+// evicts idle ones.
+func (o *Owner) followView(ctx context.Context) {
+	tick := time.NewTicker(o.cfg.IdleAfter / 2)
+	defer tick.Stop()
+	for {
+		v := o.cfg.View()
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.Changed():
+			o.sweep(func(st *chanState) bool { return !o.owns(st.id) })
+		case <-tick.C:
+			idle := time.Now().Add(-o.cfg.IdleAfter).UnixNano()
+			o.sweep(func(st *chanState) bool {
+				return len(st.subs) == 0 && st.committed == st.lastSeq && st.lastUsed < idle
+			})
+		}
+	}
+}
+
+// sweep drops every loaded state for which drop (called with its lock
+// held) is true.
+func (o *Owner) sweep(drop func(*chanState) bool) {
+	var sts []*chanState
+	for i := range o.shards {
+		sh := &o.shards[i]
+		sts = sts[:0]
+		sh.mu.Lock()
+		for _, st := range sh.m {
+			sts = append(sts, st)
+		}
+		sh.mu.Unlock()
+		for _, st := range sts {
+			st.mu.Lock()
+			if st.loading == nil && drop(st) {
+				o.dropLocked(st)
+			}
+			st.mu.Unlock()
+		}
+	}
+}
+
+// Loaded is the number of channels whose state is in memory.
+func (o *Owner) Loaded() int {
+	n := 0
+	for i := range o.shards {
+		sh := &o.shards[i]
+		sh.mu.Lock()
+		n += len(sh.m)
+		sh.mu.Unlock()
+	}
+	return n
+}

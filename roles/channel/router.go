@@ -1,0 +1,144 @@
+package channel
+
+import (
+	"context"
+	"time"
+
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
+)
+
+// Router sends channel requests to whichever node owns the channel, and
+// retries those that failed without effect (wrong owner during churn, a
+// fenced write, an owner that cannot be reached) until the context ends.
+// Safe for concurrent use.
+type Router struct {
+	view func() *ring.View
+	pool *internode.Pool
+}
+
+// NewRouter routes with the given membership and link pool.
+func NewRouter(view func() *ring.View, pool *internode.Pool) *Router {
+	return &Router{view: view, pool: pool}
+}
+
+// Publish sends p to the channel's owner and returns the committed
+// message.
+func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
+	if err := p.check(); err != nil {
+		return store.Message{}, err
+	}
+	f, err := r.call(ctx, p.Channel, func() *internode.Frame {
+		return &internode.Frame{Kind: internode.KindPublish, Channel: p.Channel, User: p.User,
+			Text: p.Text, TS: int64(p.ThreadTS), Extra: p.ClientMsgID}
+	})
+	if err != nil {
+		return store.Message{}, err
+	}
+	return store.Message{Channel: p.Channel, Seq: f.Seq, TS: store.TS(f.TS), User: p.User,
+		Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}, nil
+}
+
+// Member applies a membership operation at the channel's owner and
+// returns the channel's last committed seq at the time of the change.
+// The error may be ErrAlreadyMember or ErrNotInChannel with a valid seq.
+func (r *Router) Member(ctx context.Context, op byte, channel, actor string, users []string) (uint64, error) {
+	f, err := r.call(ctx, channel, func() *internode.Frame {
+		return &internode.Frame{Kind: internode.KindMember, Op: op, Channel: channel, User: actor, Users: users}
+	})
+	if f != nil {
+		return f.Seq, err
+	}
+	return 0, err
+}
+
+// Owner returns the member that owns channel in the current view.
+func (r *Router) Owner(channel string) (ring.Member, bool) {
+	return r.view().Owner(config.RoleChannel, channel)
+}
+
+// call sends a fresh request from mk to the owner until it gets an answer
+// that is not retryable. A request whose link fails after it was sent is
+// not retried: it may have taken effect.
+func (r *Router) call(ctx context.Context, channel string, mk func() *internode.Frame) (*internode.Frame, error) {
+	backoff := 10 * time.Millisecond
+	for {
+		v := r.view()
+		var err error = ErrUnavailable
+		if owner, ok := v.Owner(config.RoleChannel, channel); ok {
+			var c *internode.Client
+			if c, err = r.pool.Get(ctx, owner.Name, owner.Internode); err == nil {
+				f, cerr := c.Call(ctx, mk())
+				if cerr != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					return nil, ErrUnavailable
+				}
+				if err = errorOf(f.Extra); err == nil || !retryable(err) {
+					return f, err
+				}
+			}
+		}
+		// Wait for the membership to change or a backoff, then try again.
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ErrUnavailable
+		case <-v.Changed():
+		case <-t.C:
+		}
+		t.Stop()
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// PublishTimeout bounds an asynchronous publish, retries included.
+const PublishTimeout = 10 * time.Second
+
+// Go publishes p without blocking and calls cb with the result. When a
+// link to the owner is up the request is written at once, so the posts
+// one caller makes in a row reach the owner in that order; otherwise (and
+// for retries) a goroutine does the blocking work. cb may run on a link's
+// reader goroutine and must not block.
+func (r *Router) Go(p Post, cb func(store.Message, error)) {
+	if err := p.check(); err != nil {
+		cb(store.Message{}, err)
+		return
+	}
+	slow := func() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
+			defer cancel()
+			cb(r.Publish(ctx, p))
+		}()
+	}
+	owner, ok := r.Owner(p.Channel)
+	if !ok {
+		slow()
+		return
+	}
+	c := r.pool.Live(owner.Name, owner.Internode)
+	if c == nil {
+		slow()
+		return
+	}
+	c.Go(&internode.Frame{Kind: internode.KindPublish, Channel: p.Channel, User: p.User,
+		Text: p.Text, TS: int64(p.ThreadTS), Extra: p.ClientMsgID},
+		func(f *internode.Frame, err error) {
+			switch {
+			case err != nil:
+				cb(store.Message{}, ErrUnavailable) // may have been written: not retried
+			case retryable(errorOf(f.Extra)):
+				slow()
+			case f.Extra != "":
+				cb(store.Message{}, errorOf(f.Extra))
+			default:
+				cb(store.Message{Channel: p.Channel, Seq: f.Seq, TS: store.TS(f.TS), User: p.User,
+					Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}, nil)
+			}
+		})
+}

@@ -1,0 +1,481 @@
+package gateway
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+// Bounds of a channel subscription.
+const (
+	// maxHeld bounds the events a chanSub or a resuming attachment holds
+	// while a gap is filled from the store.
+	maxHeld = 1 << 14
+	// fillPage is how many messages one store read fetches.
+	fillPage = 512
+	// MaxResume is the most messages replayed to one resuming client per
+	// channel; beyond it the client is told to fetch history instead.
+	MaxResume = 10_000
+)
+
+// chanSub is this gateway's subscription to one channel. Fields below mu
+// are guarded by it.
+type chanSub struct {
+	id string
+
+	mu       sync.Mutex
+	gone     bool              // removed from the gateway; goroutines must stop
+	link     *internode.Client // where the live subscription is (nil: none)
+	next     uint64            // next seq to deliver; 0 until the first subscribe reply
+	target   uint64            // the store has everything up to here
+	filling  bool              // a catch-up goroutine runs
+	held     []held            // events waiting for a gap to be filled
+	attached []*attachment
+	ready    chan struct{} // closed at the first subscribe reply
+	isReady  bool
+}
+
+type held struct {
+	seq   uint64
+	frame []byte
+}
+
+// attachment is one session's interest in a channel.
+type attachment struct {
+	s      *session
+	resume uint64 // > 0: the client has seen up to this seq
+	skip   uint64 // deliver only seq > skip
+	hold   bool   // a replay to this session runs; live frames wait in held
+	held   []held
+}
+
+// sub returns the channel's subscription, creating it (and starting the
+// subscribe) when create is set.
+func (g *Gateway) sub(id string, create bool) *chanSub {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.chans[id]
+	if c == nil && create {
+		c = &chanSub{id: id, ready: make(chan struct{})}
+		g.chans[id] = c
+		g.resubscribe(id, 0)
+	}
+	return c
+}
+
+// attach adds session s to channel id, resuming after seq resume when it
+// is non-zero. The returned channel is closed once the subscription is
+// live.
+func (g *Gateway) attach(s *session, id string, resume uint64) <-chan struct{} {
+	for {
+		c := g.sub(id, true)
+		c.mu.Lock()
+		if c.gone {
+			c.mu.Unlock()
+			continue
+		}
+		a := &attachment{s: s, resume: resume}
+		c.attached = append(c.attached, a)
+		if c.isReady {
+			g.startResume(c, a)
+		}
+		c.mu.Unlock()
+		s.addChan(id)
+		return c.ready
+	}
+}
+
+// detach removes session s from channel id; the last one out ends the
+// subscription.
+func (g *Gateway) detach(s *session, id string) {
+	c := g.sub(id, false)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool { return a.s == s })
+	empty := len(c.attached) == 0
+	var link *internode.Client
+	if empty {
+		c.gone = true
+		link, c.link = c.link, nil
+	}
+	c.mu.Unlock()
+	if !empty {
+		return
+	}
+	g.mu.Lock()
+	if g.chans[id] == c {
+		delete(g.chans, id)
+	}
+	g.mu.Unlock()
+	if link != nil {
+		link.Send(&internode.Frame{Kind: internode.KindUnsubscribe, Channel: id})
+	}
+}
+
+// startResume decides how attachment a starts receiving: live, live
+// after skipping what the client has already seen, or after a replay
+// from the store. c.mu must be held and c ready.
+func (g *Gateway) startResume(c *chanSub, a *attachment) {
+	delivered := c.next - 1
+	switch {
+	case a.resume == 0 || a.resume == delivered:
+	case a.resume > delivered:
+		a.skip = a.resume
+	case delivered-a.resume > MaxResume:
+		a.s.push(rtm.ErrorEvent(rtm.CodeResumeTooOld, "resume too old for "+c.id+": fetch conversations.history"))
+	default:
+		a.hold = true
+		g.wg.Add(1)
+		go g.replay(c, a, a.resume, delivered)
+	}
+}
+
+// replay sends (from, upto] of c from the store to a's session, then
+// releases what was held for it meanwhile.
+func (g *Gateway) replay(c *chanSub, a *attachment, from, upto uint64) {
+	defer g.wg.Done()
+	for from < upto {
+		msgs, err := g.readLog(c.id, from, min(fillPage, int(upto-from)))
+		if err != nil || len(msgs) == 0 {
+			g.log.Error("resume: store read failed", "channel", c.id, "after", from, "err", err)
+			a.s.close(errStore)
+			return
+		}
+		for i := range msgs {
+			a.s.push(g.encode(&msgs[i]))
+		}
+		from = msgs[len(msgs)-1].Seq
+	}
+	c.mu.Lock()
+	for _, h := range a.held {
+		if h.seq > upto {
+			a.s.push(h.frame)
+		}
+	}
+	a.hold, a.held = false, nil
+	c.mu.Unlock()
+}
+
+func (g *Gateway) readLog(id string, after uint64, limit int) ([]store.Message, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return g.cfg.Store.Messages(ctx, id, after, limit)
+}
+
+func (g *Gateway) encode(m *store.Message) []byte {
+	return rtm.AppendMessage(nil, m, g.cfg.Team)
+}
+
+// deliver hands one event of c to every attached session. c.mu must be
+// held. This is the gateway's fan-out: no allocation per recipient.
+func (c *chanSub) deliver(seq uint64, frame []byte) {
+	for _, a := range c.attached {
+		switch {
+		case seq <= a.skip:
+		case a.hold:
+			if len(a.held) >= maxHeld {
+				a.s.close(errSlow)
+				continue
+			}
+			a.held = append(a.held, held{seq, frame})
+		default:
+			a.s.push(frame)
+		}
+	}
+	c.next = seq + 1
+}
+
+// onEvent handles an event pushed by a channel owner. It runs on the
+// link's reader goroutine.
+func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
+	c := g.sub(f.Channel, false)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone || c.link != from {
+		return // from a subscription we have left
+	}
+	switch f.Op {
+	case channel.EvResubscribe:
+		c.link = nil
+		g.resubscribe(c.id, 0)
+	case channel.EvMessage:
+		switch {
+		case f.Seq < c.next:
+			// Already delivered (replayed from the store first).
+		case f.Seq == c.next && !c.filling:
+			c.deliver(f.Seq, f.Payload)
+		default:
+			if len(c.held) >= maxHeld {
+				// Too far behind: drop the held events and let the fill
+				// read them from the store instead.
+				c.held = c.held[:0]
+			}
+			c.held = append(c.held, held{f.Seq, f.Payload})
+			c.target = max(c.target, f.Seq-1)
+			g.startFill(c)
+		}
+	}
+}
+
+// onSubscribed handles the owner's reply to a subscribe sent on link.
+func (g *Gateway) onSubscribed(c *chanSub, link *internode.Client, f *internode.Frame, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone || c.link != link {
+		return
+	}
+	if err == nil && f.Extra != "" {
+		err = channel.Error(f.Extra)
+	}
+	if err != nil {
+		c.link = nil
+		if err == channel.ErrChannelNotFound {
+			g.log.Warn("subscribed channel does not exist", "channel", c.id)
+			return
+		}
+		g.resubscribe(c.id, 100*time.Millisecond)
+		return
+	}
+	if c.next == 0 {
+		c.next = f.Seq + 1 // a new subscription starts live
+	} else if f.Seq >= c.next {
+		c.target = max(c.target, f.Seq) // missed messages while moving
+		g.startFill(c)
+	}
+	if !c.isReady {
+		c.isReady = true
+		close(c.ready)
+		for _, a := range c.attached {
+			g.startResume(c, a)
+		}
+	}
+}
+
+// startFill starts the catch-up goroutine unless it runs. c.mu must be held.
+func (g *Gateway) startFill(c *chanSub) {
+	if c.filling || c.next == 0 {
+		return
+	}
+	c.filling = true
+	g.wg.Add(1)
+	go g.fill(c)
+}
+
+// fill reads from the store what c is missing, delivers it in order
+// merged with the held events, and stops once nothing is missing.
+func (g *Gateway) fill(c *chanSub) {
+	defer g.wg.Done()
+	backoff := 10 * time.Millisecond
+	for {
+		c.mu.Lock()
+		c.drainHeld()
+		upto := c.target
+		if len(c.held) > 0 {
+			upto = max(upto, c.held[0].seq-1)
+		}
+		if c.gone || c.next > upto {
+			c.filling = false
+			c.mu.Unlock()
+			return
+		}
+		after := c.next - 1
+		c.mu.Unlock()
+
+		msgs, err := g.readLog(c.id, after, min(fillPage, int(upto-after)))
+		if err != nil || len(msgs) == 0 {
+			// Committed messages are always readable; an empty read means
+			// the store is failing or lagging. Wait and read again.
+			g.log.Warn("catch-up read found nothing", "channel", c.id, "after", after, "upto", upto, "err", err)
+			select {
+			case <-g.done:
+				c.mu.Lock()
+				c.filling = false
+				c.mu.Unlock()
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		c.mu.Lock()
+		for i := range msgs {
+			if msgs[i].Seq == c.next {
+				c.deliver(msgs[i].Seq, g.encode(&msgs[i]))
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// drainHeld delivers held events that are next in order and drops those
+// already delivered. c.mu must be held.
+func (c *chanSub) drainHeld() {
+	slices.SortFunc(c.held, func(a, b held) int { return int(int64(a.seq - b.seq)) })
+	i := 0
+	for ; i < len(c.held); i++ {
+		h := c.held[i]
+		if h.seq < c.next {
+			continue
+		}
+		if h.seq != c.next {
+			break
+		}
+		c.deliver(h.seq, h.frame)
+	}
+	c.held = append(c.held[:0], c.held[i:]...)
+}
+
+// resubscribe queues channel id for (re)subscription at its current
+// owner after delay.
+func (g *Gateway) resubscribe(id string, delay time.Duration) {
+	if delay > 0 {
+		time.AfterFunc(delay, func() { g.resubscribe(id, 0) })
+		return
+	}
+	g.pendingMu.Lock()
+	if g.pending == nil {
+		g.pending = map[string]struct{}{}
+	}
+	g.pending[id] = struct{}{}
+	g.pendingMu.Unlock()
+	select {
+	case g.pendingWake <- struct{}{}:
+	default:
+	}
+}
+
+// subscriber is the one goroutine that (re)subscribes channels: it may
+// block dialing an owner, which the event path must never do.
+func (g *Gateway) subscriber(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.pendingWake:
+		}
+		g.pendingMu.Lock()
+		ids := g.pending
+		g.pending = nil
+		g.pendingMu.Unlock()
+		for id := range ids {
+			g.subscribeOne(ctx, id)
+		}
+	}
+}
+
+func (g *Gateway) subscribeOne(ctx context.Context, id string) {
+	c := g.sub(id, false)
+	if c == nil {
+		return
+	}
+	owner, ok := g.cfg.View().Owner(config.RoleChannel, id)
+	if !ok {
+		g.resubscribe(id, 200*time.Millisecond)
+		return
+	}
+	c.mu.Lock()
+	if c.gone || (c.link != nil && c.link.Peer() == owner.Name && isUp(c.link)) {
+		c.mu.Unlock()
+		return // already subscribed at the owner
+	}
+	old := c.link
+	c.link = nil
+	c.mu.Unlock()
+	if old != nil && isUp(old) {
+		old.Send(&internode.Frame{Kind: internode.KindUnsubscribe, Channel: id})
+	}
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	link, err := g.pool.Get(dctx, owner.Name, owner.Internode)
+	cancel()
+	if err != nil {
+		g.resubscribe(id, 200*time.Millisecond)
+		return
+	}
+	c.mu.Lock()
+	if c.gone || c.link != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.link = link
+	c.mu.Unlock()
+	link.Go(&internode.Frame{Kind: internode.KindSubscribe, Op: internode.SubFromLatest, Channel: id},
+		func(f *internode.Frame, err error) { g.onSubscribed(c, link, f, err) })
+}
+
+func isUp(c *internode.Client) bool {
+	select {
+	case <-c.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// followView re-subscribes every channel whose owner changed.
+func (g *Gateway) followView(ctx context.Context) {
+	for {
+		v := g.cfg.View()
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.Changed():
+		}
+		v = g.cfg.View()
+		g.mu.Lock()
+		for id, c := range g.chans {
+			c.mu.Lock()
+			if c.link == nil || c.link.Peer() != v.Ring(config.RoleChannel).Owner(id) {
+				g.resubscribe(id, 0)
+			}
+			c.mu.Unlock()
+		}
+		g.mu.Unlock()
+	}
+}
+
+// linkDown re-subscribes the channels that were subscribed at peer.
+func (g *Gateway) linkDown(peer string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for id, c := range g.chans {
+		c.mu.Lock()
+		if c.link != nil && c.link.Peer() == peer {
+			c.link = nil
+			g.resubscribe(id, 50*time.Millisecond)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// reattach replays channel id to session s from after seq (a client's
+// resume request mid-session). False when s is not attached to id.
+func (g *Gateway) reattach(s *session, id string, seq uint64) bool {
+	c := g.sub(id, false)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.attached {
+		if a.s == s {
+			if !a.hold && c.isReady {
+				a.resume = seq
+				g.startResume(c, a)
+			}
+			return true
+		}
+	}
+	return false
+}

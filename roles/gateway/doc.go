@@ -1,0 +1,18 @@
+// Package gateway is the gateway role: it holds clients' RTM websockets
+// and, for the channels their users are in, one subscription per
+// (channel, owner node), not one per user.
+//
+// Each subscribed channel (chanSub) keeps the seq it will deliver next.
+// Events from the owner are delivered in seq order to the attached local
+// sessions, each frame encoded once by the owner and shared by every
+// session. A gap (a new owner, a fenced writer, a resumed client) is
+// filled from the store by a catch-up goroutine while later events wait,
+// so sessions see every channel's messages dense, in order, and once.
+//
+// Per session: the reader runs on the HTTP handler's goroutine; a writer
+// goroutine exists only while the session's bounded queue is non-empty.
+// A session whose queue overflows is closed (1008) and resumes later.
+//
+// Lock order: Gateway.mu, then chanSub.mu, then session.mu; pendingMu
+// is a leaf.
+package gateway

@@ -1,0 +1,260 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+// Config configures a Gateway.
+type Config struct {
+	Self   string
+	Team   string
+	Key    []byte // cluster key: verifies tickets, authenticates links
+	Store  store.Store
+	View   func() *ring.View
+	Router *channel.Router
+	Logger *slog.Logger
+	// MaxQueue bounds a session's outgoing frames. Default 4096.
+	MaxQueue int
+	// MaxInflight bounds a session's unacknowledged sends. Default 256.
+	MaxInflight int
+}
+
+// Gateway is the gateway role. Safe for concurrent use.
+type Gateway struct {
+	cfg  Config
+	log  *slog.Logger
+	pool *internode.Pool // subscription links to channel owners
+	done chan struct{}   // closed when Run's context ends
+	wg   sync.WaitGroup  // session, fill and replay goroutines
+
+	mu       sync.Mutex // guards chans, sessions, used, draining
+	chans    map[string]*chanSub
+	sessions map[*session]struct{}
+	used     map[uint64]time.Time // ticket nonces seen, until they expire
+	draining bool
+
+	pendingMu   sync.Mutex // guards pending (a leaf lock)
+	pending     map[string]struct{}
+	pendingWake chan struct{}
+}
+
+// Errors a session ends with.
+var (
+	errSlow    = errors.New("slow consumer")
+	errStore   = errors.New("store unavailable")
+	errRestart = errors.New("server restart")
+)
+
+// New makes a Gateway; Run starts it.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Store == nil || cfg.View == nil || cfg.Router == nil || cfg.Self == "" {
+		return nil, errors.New("gateway: Self, Store, View and Router are required")
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 4096
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 256
+	}
+	g := &Gateway{
+		cfg:         cfg,
+		log:         cfg.Logger.With("role", "gateway"),
+		done:        make(chan struct{}),
+		chans:       map[string]*chanSub{},
+		sessions:    map[*session]struct{}{},
+		used:        map[uint64]time.Time{},
+		pendingWake: make(chan struct{}, 1),
+	}
+	g.pool = internode.NewPool(cfg.Self, cfg.Key, g.onEvent, g.linkDown, g.log)
+	return g, nil
+}
+
+// Run keeps subscriptions where the ring says until ctx ends, then closes
+// every session (without goodbye; see Drain) and link.
+func (g *Gateway) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); g.subscriber(ctx) }()
+	go func() { defer wg.Done(); g.followView(ctx) }()
+	go func() { defer wg.Done(); g.housekeep(ctx) }()
+	<-ctx.Done()
+	close(g.done)
+	g.mu.Lock()
+	g.draining = true
+	for s := range g.sessions {
+		s.end(websocket.StatusGoingAway, "server stopping", false)
+	}
+	g.mu.Unlock()
+	wg.Wait()
+	g.wg.Wait()
+	g.pool.Close()
+	return nil
+}
+
+// Drain refuses new connections, sends goodbye to every session and
+// closes it with 1012 (service restart) so that clients reconnect to
+// another gateway. It returns when the sessions are gone or ctx ends.
+func (g *Gateway) Drain(ctx context.Context) {
+	g.mu.Lock()
+	g.draining = true
+	for s := range g.sessions {
+		s.push(rtm.Goodbye)
+		s.end(websocket.StatusServiceRestart, "server restart", true)
+	}
+	g.mu.Unlock()
+	for {
+		g.mu.Lock()
+		n := len(g.sessions)
+		g.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Sessions is the number of connected clients.
+func (g *Gateway) Sessions() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.sessions)
+}
+
+// housekeep forgets expired ticket nonces and closes sessions stuck in a
+// write (a client that stopped reading with a little queued).
+func (g *Gateway) housekeep(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			stuck := now.Add(-stuckWrite).UnixNano()
+			g.mu.Lock()
+			for n, exp := range g.used {
+				if now.After(exp) {
+					delete(g.used, n)
+				}
+			}
+			for s := range g.sessions {
+				if w := s.writeStart.Load(); w != 0 && w < stuck {
+					s.end(websocket.StatusPolicyViolation, errSlow.Error(), false)
+				}
+			}
+			g.mu.Unlock()
+		}
+	}
+}
+
+// stuckWrite is how long one websocket write may block.
+const stuckWrite = 20 * time.Second
+
+// ServeHTTP accepts an RTM websocket at /rtm/<ticket>[?resume=C1:5,C2:9].
+// A bad ticket or resume argument is refused before the upgrade with a
+// Slack-style JSON error.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tk, err := rtm.ParseTicket(strings.TrimPrefix(r.URL.Path, "/rtm/"), g.cfg.Key, time.Now())
+	if err == nil && tk.Gateway != g.cfg.Self {
+		err = rtm.ErrBadTicket
+	}
+	if err == nil && !g.claim(tk) {
+		err = rtm.ErrBadTicket // reused
+	}
+	if err != nil {
+		refuse(w, http.StatusUnauthorized, "invalid_auth")
+		return
+	}
+	resume, err := parseResume(r.URL.Query().Get("resume"))
+	if err != nil {
+		refuse(w, http.StatusBadRequest, "invalid_arguments")
+		return
+	}
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
+		refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // slack-go sends Origin: https://api.slack.com
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		return // Accept wrote the error response
+	}
+	conn.SetReadLimit(rtm.MaxFrame)
+	s := newSession(g, tk.User, conn)
+	if !g.register(s) {
+		conn.Close(websocket.StatusServiceRestart, "server restart")
+		return
+	}
+	s.run(r.Context(), resume)
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+}
+
+func (g *Gateway) register(s *session) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.draining {
+		return false
+	}
+	g.sessions[s] = struct{}{}
+	return true
+}
+
+// claim marks a ticket used; false when it already was.
+func (g *Gateway) claim(t rtm.Ticket) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.used[t.Nonce]; ok {
+		return false
+	}
+	g.used[t.Nonce] = t.Expires
+	return true
+}
+
+func refuse(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
+}
+
+// parseResume reads "C1:5,C2:9": the last seq the client saw per channel.
+func parseResume(s string) (map[string]uint64, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[string]uint64{}
+	for _, part := range strings.Split(s, ",") {
+		id, seq, ok := strings.Cut(part, ":")
+		n, err := strconv.ParseUint(seq, 10, 64)
+		if !ok || id == "" || err != nil || len(out) >= 10_000 {
+			return nil, errors.New("resume: want channel:seq[,channel:seq...]")
+		}
+		out[id] = n
+	}
+	return out, nil
+}

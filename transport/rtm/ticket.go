@@ -1,0 +1,88 @@
+package rtm
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"time"
+)
+
+// TicketTTL is how long an rtm.connect URL stays valid (Slack: 30s).
+const TicketTTL = 30 * time.Second
+
+// ErrBadTicket: the ticket is malformed, forged, expired or for another
+// gateway.
+var ErrBadTicket = errors.New("invalid or expired ticket")
+
+// Ticket authorises one websocket connection of User to Gateway. It rides
+// in the URL path (/rtm/<ticket>) because slack-go replaces the query.
+type Ticket struct {
+	User    string
+	Gateway string
+	Expires time.Time
+	Nonce   uint64
+}
+
+var enc = base64.RawURLEncoding
+
+// Sign encodes t with a MAC under key.
+func (t Ticket) Sign(key []byte) string {
+	var b []byte
+	b = binary.AppendVarint(b, t.Expires.Unix())
+	b = binary.AppendUvarint(b, t.Nonce)
+	b = binary.AppendUvarint(b, uint64(len(t.User)))
+	b = append(b, t.User...)
+	b = append(b, t.Gateway...)
+	return enc.EncodeToString(b) + "." + enc.EncodeToString(mac(key, b))
+}
+
+// NewTicket makes a ticket for user on gateway, valid for TicketTTL.
+func NewTicket(user, gateway string, now time.Time) Ticket {
+	var n [8]byte
+	_, _ = rand.Read(n[:])
+	return Ticket{User: user, Gateway: gateway, Expires: now.Add(TicketTTL), Nonce: binary.LittleEndian.Uint64(n[:])}
+}
+
+// ParseTicket checks s's MAC and expiry and decodes it.
+func ParseTicket(s string, key []byte, now time.Time) (Ticket, error) {
+	body64, mac64, ok := strings.Cut(s, ".")
+	if !ok || len(s) > 512 {
+		return Ticket{}, ErrBadTicket
+	}
+	body, err1 := enc.DecodeString(body64)
+	sum, err2 := enc.DecodeString(mac64)
+	if err1 != nil || err2 != nil || !hmac.Equal(sum, mac(key, body)) {
+		return Ticket{}, ErrBadTicket
+	}
+	exp, n := binary.Varint(body)
+	if n <= 0 {
+		return Ticket{}, ErrBadTicket
+	}
+	body = body[n:]
+	nonce, n := binary.Uvarint(body)
+	if n <= 0 {
+		return Ticket{}, ErrBadTicket
+	}
+	body = body[n:]
+	ulen, n := binary.Uvarint(body)
+	if n <= 0 || ulen > uint64(len(body)-n) {
+		return Ticket{}, ErrBadTicket
+	}
+	body = body[n:]
+	t := Ticket{User: string(body[:ulen]), Gateway: string(body[ulen:]), Expires: time.Unix(exp, 0), Nonce: nonce}
+	if !now.Before(t.Expires) {
+		return Ticket{}, ErrBadTicket
+	}
+	return t, nil
+}
+
+func mac(key, b []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("ringcast-rtm-ticket\x00"))
+	m.Write(b)
+	return m.Sum(nil)[:16]
+}

@@ -1,0 +1,49 @@
+package rtm
+
+import (
+	"testing"
+	"time"
+)
+
+func TestTicket(t *testing.T) {
+	key := []byte("k")
+	now := time.Unix(1_700_000_000, 0)
+	tk := NewTicket("U1", "gw-1", now)
+	s := tk.Sign(key)
+	got, err := ParseTicket(s, key, now.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.User != "U1" || got.Gateway != "gw-1" || got.Nonce != tk.Nonce {
+		t.Fatalf("parsed %+v, want %+v", got, tk)
+	}
+	bad := map[string]struct {
+		s   string
+		key []byte
+		at  time.Time
+	}{
+		"expired":     {s, key, now.Add(TicketTTL)},
+		"wrong key":   {s, []byte("other"), now},
+		"tampered":    {"A" + s[1:], key, now},
+		"no mac":      {"abc", key, now},
+		"garbage":     {"!!!.???", key, now},
+		"empty":       {"", key, now},
+		"truncated":   {s[:len(s)-2], key, now},
+		"body length": {Ticket{User: "U1"}.Sign(key)[:3] + "." + "AAAA", key, now},
+	}
+	for name, b := range bad {
+		t.Run(name, func(t *testing.T) {
+			if _, err := ParseTicket(b.s, b.key, b.at); err != ErrBadTicket {
+				t.Fatalf("ParseTicket(%q) err = %v", b.s, err)
+			}
+		})
+	}
+}
+
+func FuzzParseTicket(f *testing.F) {
+	key := []byte("k")
+	f.Add(NewTicket("U1", "gw", time.Unix(0, 0)).Sign(key))
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = ParseTicket(s, key, time.Unix(0, 0))
+	})
+}
