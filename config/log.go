@@ -38,7 +38,7 @@ func Logger(w io.Writer, format, level string) *slog.Logger {
 	if f, ok := w.(*os.File); ok {
 		color = isatty.IsTerminal(f.Fd())
 	}
-	return slog.New(tint.NewHandler(w, &tint.Options{
+	return slog.New(tint.NewTextHandler(w, &tint.Options{
 		Level: lvl, TimeFormat: time.TimeOnly, NoColor: !color,
 	}))
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -115,6 +116,8 @@ type Options struct {
 // Its methods are safe for concurrent use.
 type Membership struct {
 	ml     *memberlist.Memberlist
+	events *eventDelegate
+	self   string
 	logger *slog.Logger
 	wake   chan struct{}
 	done   chan struct{}
@@ -143,6 +146,7 @@ func Start(opts Options) (*Membership, error) {
 		return nil, fmt.Errorf("node metadata is %d bytes, over memberlist's %d", len(meta), memberlist.MetaMaxSize)
 	}
 	m := &Membership{
+		self:   opts.Name,
 		logger: opts.Logger,
 		wake:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
@@ -168,7 +172,8 @@ func Start(opts Options) (*Membership, error) {
 		conf.SecretKey = key[:]
 	}
 	conf.Delegate = metaDelegate(meta)
-	conf.Events = &eventDelegate{wake: m.wake}
+	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}}
+	conf.Events = m.events
 	conf.Logger = log.New(&logWriter{logger: opts.Logger}, "", 0)
 	m.view = NewView(opts.Name, nil)
 
@@ -214,25 +219,25 @@ func (m *Membership) loop() {
 	}
 }
 
-// refresh rebuilds the View from memberlist's list of live nodes.
+// refresh rebuilds the View from the live nodes the events recorded.
 func (m *Membership) refresh() {
-	nodes := m.ml.Members()
+	nodes := m.events.snapshot()
 	members := make([]Member, 0, len(nodes))
 	m.mu.Lock()
 	leaving := m.leaving
 	m.mu.Unlock()
-	for _, n := range nodes {
-		if leaving && n.Name == m.ml.LocalNode().Name {
+	for name, raw := range nodes {
+		if leaving && name == m.self {
 			continue
 		}
 		var meta Meta
-		if err := json.Unmarshal(n.Meta, &meta); err != nil {
-			m.logger.Warn("ignoring member with unreadable metadata", "member", n.Name, "err", err)
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			m.logger.Warn("ignoring member with unreadable metadata", "member", name, "err", err)
 			continue
 		}
-		members = append(members, Member{Name: n.Name, Meta: meta})
+		members = append(members, Member{Name: name, Meta: meta})
 	}
-	v := NewView(m.ml.LocalNode().Name, members)
+	v := NewView(m.self, members)
 	m.mu.Lock()
 	old := m.view
 	if sameMembers(old, v) {
@@ -307,19 +312,39 @@ func (d metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (d metaDelegate) LocalState(join bool) []byte                { return nil }
 func (d metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
 
-// eventDelegate only wakes the refresh loop: it never blocks and never
-// calls memberlist back.
-type eventDelegate struct{ wake chan struct{} }
+// eventDelegate records each live node's metadata and wakes the refresh
+// loop: it never blocks and never calls memberlist back. memberlist calls
+// it with its node lock held, which makes this the one place where a
+// Node may be read safely (Members() hands out nodes it keeps mutating).
+type eventDelegate struct {
+	wake  chan struct{}
+	mu    sync.Mutex
+	nodes map[string][]byte // name -> metadata
+}
 
-func (e *eventDelegate) poke() {
+func (e *eventDelegate) set(n *memberlist.Node, alive bool) {
+	e.mu.Lock()
+	if alive {
+		e.nodes[n.Name] = slices.Clone(n.Meta)
+	} else {
+		delete(e.nodes, n.Name)
+	}
+	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
 }
-func (e *eventDelegate) NotifyJoin(*memberlist.Node)   { e.poke() }
-func (e *eventDelegate) NotifyLeave(*memberlist.Node)  { e.poke() }
-func (e *eventDelegate) NotifyUpdate(*memberlist.Node) { e.poke() }
+
+func (e *eventDelegate) snapshot() map[string][]byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.nodes)
+}
+
+func (e *eventDelegate) NotifyJoin(n *memberlist.Node)   { e.set(n, true) }
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { e.set(n, false) }
+func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { e.set(n, true) }
 
 // logWriter routes memberlist's "[LEVEL] memberlist: msg" lines into slog
 // with their level kept.

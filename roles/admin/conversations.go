@@ -162,6 +162,9 @@ func (a *API) invite(c *call) (map[string]any, error) {
 	case ch.IsArchived:
 		return nil, apiErr("is_archived")
 	}
+	if err := a.requireMember(c, ch); err != nil {
+		return nil, err
+	}
 	var fresh []string
 	for _, u := range users {
 		if u == c.user.ID {

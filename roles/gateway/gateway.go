@@ -55,9 +55,8 @@ type Gateway struct {
 
 // Errors a session ends with.
 var (
-	errSlow    = errors.New("slow consumer")
-	errStore   = errors.New("store unavailable")
-	errRestart = errors.New("server restart")
+	errSlow  = errors.New("slow consumer")
+	errStore = errors.New("store unavailable")
 )
 
 // New makes a Gateway; Run starts it.

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/node/proctest"
+	"github.com/ringcast/ringcast/ring"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ringcast-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin, err = proctest.Build(".", dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestBadFlags: every bad flag exits non-zero with a clear message.
+func TestBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--roles", "chanel"}, `unknown role "chanel"`},
+		{[]string{"serve", "--roles", ""}, "at least one role"},
+		{[]string{"serve", "--http", "localhost"}, "--http"},
+		{[]string{"serve", "--gossip", "127.0.0.1:70000"}, `bad port "70000"`},
+		{[]string{"serve", "--join", ""}, "missing join target"},
+		{[]string{"serve", "--join", "nohost"}, "--join"},
+		{[]string{"serve", "--log-format", "xml"}, "--log-format"},
+		{[]string{"serve", "--log-level", "loud"}, "--log-level"},
+		{[]string{"serve", "--advertise", "not-an-ip"}, "--advertise"},
+		{[]string{"serve", "--no-such-flag"}, "unknown flag"},
+		{[]string{"serve", "extra-arg"}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, err := exec.Command(bin, append(tt.args, "--data", t.TempDir())...).CombinedOutput()
+			if err == nil {
+				t.Fatalf("exit 0, output %s", out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Fatalf("output %q does not mention %q", out, tt.want)
+			}
+		})
+	}
+	cmd := exec.Command(bin, "serve", "--data", t.TempDir())
+	cmd.Env = append(os.Environ(), "RINGCAST_ROLES=gatway")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "RINGCAST_ROLES") && !strings.Contains(string(out), "gatway") {
+		t.Fatalf("bad env var: %v %s", err, out)
+	}
+}
+
+// TestJoinUnreachable: joining a cluster nobody runs fails, non-zero.
+func TestJoinUnreachable(t *testing.T) {
+	out, err := exec.Command(bin, "serve", "--http", "127.0.1.99:8080", "--gossip", "127.0.1.99:7946",
+		"--join", "127.0.1.98:7946", "--data", t.TempDir()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "join") {
+		t.Fatalf("join of nothing: %v %s", err, out)
+	}
+}
+
+// TestMultiProcess: four processes of the real binary on loopback, the
+// same flow as the in-process test over real sockets, then every process
+// stops cleanly on SIGTERM.
+func TestMultiProcess(t *testing.T) {
+	data := t.TempDir()
+	key := "xoxa-test-admin-key"
+	env := []string{"RINGCAST_ADMIN_KEY=" + key}
+	start := func(name, host, roles, join string) *proctest.Proc {
+		return proctest.Start(t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: join, Data: data, Env: env,
+			Extra: []string{"--admin-key", key}})
+	}
+	first := start("admin-1", "127.0.1.1", "admin,channel", "")
+	procs := []*proctest.Proc{first,
+		start("gateway-1", "127.0.1.2", "gateway", first.Gossip),
+		start("channel-1", "127.0.1.3", "channel", first.Gossip),
+		start("channel-2", "127.0.1.4", "channel", first.Gossip),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, p := range procs {
+		err := proctest.WaitHTTP(ctx, "http://"+p.HTTP+"/status", func(r *http.Response) bool {
+			var st node.Status
+			return json.NewDecoder(r.Body).Decode(&st) == nil && len(st.Members) == len(procs)
+		})
+		if err != nil {
+			t.Fatalf("%s never saw %d members: %v", p.Name, len(procs), err)
+		}
+	}
+	out, err := exec.Command(bin, "status", "--http", procs[1].HTTP).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "channel-2") || !strings.Contains(string(out), "gateway") {
+		t.Fatalf("ringcast status: %v\n%s", err, out)
+	}
+	tok := func(name string) *client.API {
+		out, err := exec.Command(bin, "token", "--http", first.HTTP, "--admin-key", key, "--name", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ringcast token: %v %s", err, out)
+		}
+		_, after, _ := strings.Cut(string(out), "token ")
+		return &client.API{Base: "http://" + first.HTTP, Token: strings.TrimSpace(after)}
+	}
+	alice, bob := tok("alice"), tok("bob")
+
+	// Channels until every channel-role node owns at least one (ids are
+	// random); the owner is computed from the ring the nodes build.
+	var channelNodes []string
+	for _, p := range procs {
+		if p.Name != "gateway-1" {
+			channelNodes = append(channelNodes, p.Name)
+		}
+	}
+	rg := ring.New(channelNodes, 0)
+	owners := map[string]bool{}
+	var chans []string
+	for i := 0; len(owners) < len(channelNodes) || len(chans) < 6; i++ {
+		if i == 60 {
+			t.Fatalf("60 channels owned only by %v", owners)
+		}
+		var res struct {
+			Channel struct{ ID string } `json:"channel"`
+		}
+		if err := bob.Call(ctx, "conversations.create", url.Values{"name": {fmt.Sprint("room-", i)}}, &res); err != nil {
+			t.Fatal(err)
+		}
+		if err := alice.Call(ctx, "conversations.join", url.Values{"channel": {res.Channel.ID}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, res.Channel.ID)
+		owners[rg.Owner(res.Channel.ID)] = true
+	}
+	r, err := alice.Connect(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Conn.CloseNow()
+	if ev, err := r.Next(ctx); err != nil || ev.Type != "hello" {
+		t.Fatalf("first frame: %v %v", ev, err)
+	}
+	const per = 4
+	for i := 1; i <= per; i++ {
+		for _, id := range chans {
+			var res struct{ TS string }
+			if err := bob.Call(ctx, "chat.postMessage", url.Values{"channel": {id}, "text": {fmt.Sprint(i)}}, &res); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	last := map[string]uint64{}
+	for n := 0; n < per*len(chans); {
+		ev, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", n, err)
+		}
+		if ev.Type != "message" {
+			continue
+		}
+		ch := ev.ChannelID()
+		if ev.Seq != last[ch]+1 || ev.Text != fmt.Sprint(ev.Seq) {
+			t.Fatalf("channel %s: got seq %d %q after %d", ch, ev.Seq, ev.Text, last[ch])
+		}
+		last[ch] = ev.Seq
+		n++
+	}
+	r.Conn.CloseNow()
+	for i := len(procs) - 1; i >= 0; i-- {
+		if err := procs[i].Stop(30 * time.Second); err != nil {
+			t.Errorf("%s: %v", procs[i].Name, err)
+		}
+		if !strings.Contains(procs[i].Log(), "node stopped") {
+			t.Errorf("%s did not log a clean stop", procs[i].Name)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node/nodetest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// memberlist's packet handler may linger a moment after Shutdown.
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).packetHandler"),
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).streamListen"),
+		// database/sql's connection opener lives until the pool's Close returns.
+		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// mustCall calls a Web API method and fails the test on error.
+func mustCall(t *testing.T, api *client.API, method string, args url.Values, out any) {
+	t.Helper()
+	if err := api.Call(context.Background(), method, args, out); err != nil {
+		t.Fatalf("%s %v: %v", method, args, err)
+	}
+}
+
+type channelRes struct {
+	Channel struct {
+		ID string `json:"id"`
+	} `json:"channel"`
+}
+
+func createChannel(t *testing.T, api *client.API, name string) string {
+	t.Helper()
+	var res channelRes
+	mustCall(t, api, "conversations.create", url.Values{"name": {name}}, &res)
+	return res.Channel.ID
+}
+
+// connect opens an RTM session and checks that hello comes first.
+func connect(t *testing.T, api *client.API, resume map[string]uint64) *client.RTM {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := api.Connect(ctx, resume)
+	if err != nil {
+		t.Fatalf("rtm connect: %v", err)
+	}
+	t.Cleanup(func() { r.Conn.CloseNow() })
+	ev, err := r.Next(ctx)
+	if err != nil {
+		t.Fatalf("first frame: %v", err)
+	}
+	if ev.Type != "hello" {
+		t.Fatalf("first frame is %s, want hello", ev.Raw)
+	}
+	return r
+}
+
+// collect reads frames until n message events arrived, returning them.
+func collect(t *testing.T, r *client.RTM, n int) []*client.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var out []*client.Event
+	for len(out) < n {
+		ev, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %d of %d messages: %v", len(out), n, err)
+		}
+		if ev.Type == "message" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestCrossNodeDelivery: a client on gateway node A receives, in seq
+// order, messages posted through admin node B for channels owned by
+// three other nodes.
+func TestCrossNodeDelivery(t *testing.T) {
+	c := nodetest.Start(t,
+		nodetest.Spec{Name: "gw", Roles: []config.Role{config.RoleGateway}, Host: "127.0.0.2"},
+		nodetest.Spec{Name: "admin", Roles: []config.Role{config.RoleAdmin}, Host: "127.0.0.3"},
+		nodetest.Spec{Name: "ch-a", Roles: []config.Role{config.RoleChannel}, Host: "127.0.0.4"},
+		nodetest.Spec{Name: "ch-b", Roles: []config.Role{config.RoleChannel}, Host: "127.0.0.5"},
+		nodetest.Spec{Name: "ch-c", Roles: []config.Role{config.RoleChannel}, Host: "127.0.0.6"},
+	)
+	bob, _ := c.User("bob")
+	alice, _ := c.User("alice")
+	const nChans, perChan = 12, 5
+	owners := map[string]int{}
+	var chans []string
+	for i := range nChans {
+		id := createChannel(t, bob, fmt.Sprintf("room-%d", i))
+		mustCall(t, alice, "conversations.join", url.Values{"channel": {id}}, nil)
+		chans = append(chans, id)
+		owners[nodetest.Owner(c.Node("gw"), id)]++
+	}
+	if len(owners) != 3 {
+		t.Fatalf("12 channels spread over %d channel nodes (%v), want all 3", len(owners), owners)
+	}
+	r := connect(t, alice, nil)
+	for i := range perChan {
+		for _, id := range chans {
+			mustCall(t, bob, "chat.postMessage", url.Values{"channel": {id}, "text": {fmt.Sprintf("%s #%d", id, i+1)}}, nil)
+		}
+	}
+	got := collect(t, r, nChans*perChan)
+	last := map[string]uint64{}
+	for _, ev := range got {
+		ch := ev.ChannelID()
+		if ev.Seq != last[ch]+1 {
+			t.Fatalf("channel %s: seq %d after %d", ch, ev.Seq, last[ch])
+		}
+		if want := fmt.Sprintf("%s #%d", ch, ev.Seq); ev.Text != want {
+			t.Fatalf("text %q, want %q", ev.Text, want)
+		}
+		last[ch] = ev.Seq
+	}
+	for _, id := range chans {
+		if last[id] != perChan {
+			t.Fatalf("channel %s: got up to seq %d, want %d", id, last[id], perChan)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package nodetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node"
+)
+
+// Spec describes one node.
+type Spec struct {
+	Name   string
+	Roles  []config.Role // default: all
+	Host   string        // default 127.0.0.1
+	Region string
+}
+
+// Cluster is a set of in-process nodes sharing one store directory.
+type Cluster struct {
+	t     testing.TB
+	Dir   string
+	mu    sync.Mutex
+	nodes map[string]*running
+	log   *slog.Logger
+}
+
+type running struct {
+	*node.Node
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// FastGossip is memberlist timing for tests on loopback.
+func FastGossip() config.Gossip {
+	return config.Gossip{
+		ProbeInterval:  100 * time.Millisecond,
+		ProbeTimeout:   80 * time.Millisecond,
+		GossipInterval: 20 * time.Millisecond,
+		SuspicionMult:  3,
+		PushPull:       500 * time.Millisecond,
+	}
+}
+
+// Start starts nodes from specs, each joining the first, and waits until
+// every node sees all of them.
+func Start(t testing.TB, specs ...Spec) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Dir: t.TempDir(), nodes: map[string]*running{}, log: Logger(t)}
+	t.Cleanup(c.StopAll)
+	for _, s := range specs {
+		c.Add(s)
+	}
+	c.WaitConverged()
+	return c
+}
+
+// Logger logs through t.Log at the level in $RINGCAST_TEST_LOG (default
+// warn), and drops lines once the test is over.
+func Logger(t testing.TB) *slog.Logger {
+	lvl, err := config.ParseLevel(os.Getenv("RINGCAST_TEST_LOG"))
+	if err != nil || os.Getenv("RINGCAST_TEST_LOG") == "" {
+		lvl = slog.LevelWarn
+	}
+	w := &testWriter{t: t}
+	t.Cleanup(func() { w.done.Store(true) })
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+type testWriter struct {
+	t    testing.TB
+	done atomic.Bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(string(p[:len(p)-1]))
+	}
+	return len(p), nil
+}
+
+// Add starts one more node, joining the cluster.
+func (c *Cluster) Add(s Spec) *node.Node {
+	c.t.Helper()
+	if s.Host == "" {
+		s.Host = "127.0.0.1"
+	}
+	cfg := config.Default()
+	cfg.Name = s.Name
+	if len(s.Roles) > 0 {
+		cfg.Roles = s.Roles
+	}
+	cfg.HTTPAddr = s.Host + ":0"
+	cfg.GossipAddr = s.Host + ":0"
+	cfg.DataDir = c.Dir
+	cfg.Region = s.Region
+	cfg.Gossip = FastGossip()
+	if first := c.First(); first != nil {
+		cfg.Join = []string{first.GossipAddr()}
+	}
+	n, err := node.New(cfg, "test", c.log)
+	if err != nil {
+		c.t.Fatalf("start node %s: %v", s.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Node: n, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		n.Run(ctx)
+	}()
+	c.mu.Lock()
+	c.nodes[s.Name] = r
+	c.mu.Unlock()
+	return n
+}
+
+// First returns some running node (the first started that still runs).
+func (c *Cluster) First() *node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *running
+	for _, r := range c.nodes {
+		if best == nil || r.Name() < best.Name() {
+			best = r
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.Node
+}
+
+// Node returns the named node.
+func (c *Cluster) Node(name string) *node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.nodes[name]; r != nil {
+		return r.Node
+	}
+	return nil
+}
+
+// Nodes returns the running nodes.
+func (c *Cluster) Nodes() []*node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*node.Node
+	for _, r := range c.nodes {
+		out = append(out, r.Node)
+	}
+	return out
+}
+
+// WaitConverged waits until every running node sees exactly the running
+// nodes.
+func (c *Cluster) WaitConverged() {
+	c.t.Helper()
+	WaitFor(c.t, 10*time.Second, "cluster convergence", func() bool {
+		nodes := c.Nodes()
+		for _, n := range nodes {
+			if len(n.View().Members) != len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Stop shuts a node down gracefully (as on SIGTERM) and waits.
+func (c *Cluster) Stop(name string) {
+	c.mu.Lock()
+	r := c.nodes[name]
+	delete(c.nodes, name)
+	c.mu.Unlock()
+	if r == nil {
+		return
+	}
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(30 * time.Second):
+		c.t.Errorf("node %s did not stop within 30s", name)
+	}
+}
+
+// StopAll stops every node.
+func (c *Cluster) StopAll() {
+	for _, n := range c.Nodes() {
+		c.Stop(n.Name())
+	}
+}
+
+// API returns a Web API client of the first admin node with token tok.
+func (c *Cluster) API(tok string) *client.API {
+	for _, n := range c.Nodes() {
+		if n.Members().View().Members[n.Name()].Has(config.RoleAdmin) {
+			return &client.API{Base: "http://" + n.HTTPAddr(), Token: tok}
+		}
+	}
+	c.t.Fatal("no admin node")
+	return nil
+}
+
+// APIAt returns a Web API client of node name with token tok.
+func (c *Cluster) APIAt(name, tok string) *client.API {
+	return &client.API{Base: "http://" + c.Node(name).HTTPAddr(), Token: tok}
+}
+
+// User provisions a user and returns a client with its token and its id.
+func (c *Cluster) User(name string) (*client.API, string) {
+	c.t.Helper()
+	n := c.First()
+	admin := c.API(n.AdminKey())
+	var res struct {
+		Token string `json:"token"`
+		User  struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	if err := admin.Call(context.Background(), "admin.users.create", url.Values{"name": {name}}, &res); err != nil {
+		c.t.Fatalf("create user %s: %v", name, err)
+	}
+	api := c.API(res.Token)
+	return api, res.User.ID
+}
+
+// Owner returns the node that owns channel id, as n sees it.
+func Owner(n *node.Node, id string) string {
+	return n.View().Ring(config.RoleChannel).Owner(id)
+}
+
+// WaitFor polls cond until it holds or timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// StorePath is the cluster's shared database file.
+func (c *Cluster) StorePath() string { return filepath.Join(c.Dir, "ringcast.db") }
+
+// Names is a helper for specs: n nodes named prefix-0.. with roles.
+func Names(prefix string, n int, roles ...config.Role) []Spec {
+	out := make([]Spec, n)
+	for i := range out {
+		out[i] = Spec{Name: fmt.Sprintf("%s-%d", prefix, i), Roles: roles, Host: fmt.Sprintf("127.0.0.%d", 1+i%250)}
+	}
+	return out
+}

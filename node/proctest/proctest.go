@@ -1,0 +1,206 @@
+package proctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Build compiles the ringcast binary (the module at root) into dir.
+func Build(root, dir string) (string, error) {
+	bin := filepath.Join(dir, "ringcast")
+	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
+	if os.Getenv("RINGCAST_NORACE") != "" {
+		cmd = exec.Command("go", "build", "-o", bin, ".")
+	}
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Proc is one node process.
+type Proc struct {
+	Name   string
+	Host   string // its loopback address
+	HTTP   string // host:port
+	Gossip string // host:port
+	args   []string
+	bin    string
+	dir    string
+	t      testing.TB
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+	log    *os.File
+}
+
+// Options describe a node process.
+type Options struct {
+	Name  string
+	Host  string   // e.g. 127.0.1.3
+	Roles string   // e.g. "gateway"
+	Join  string   // gossip address to join, if any
+	Data  string   // data directory (shared by every process on one laptop)
+	Extra []string // more flags
+	Env   []string
+}
+
+// Start launches a node and waits until it answers /healthz.
+func Start(t testing.TB, bin string, o Options) *Proc {
+	t.Helper()
+	p := &Proc{Name: o.Name, Host: o.Host, HTTP: o.Host + ":8080", Gossip: o.Host + ":7946", bin: bin, dir: t.TempDir(), t: t}
+	p.args = []string{"serve", "--name", o.Name, "--http", p.HTTP, "--gossip", p.Gossip,
+		"--data", o.Data, "--log-format", "json", "--log-level", "info"}
+	if o.Roles != "" {
+		p.args = append(p.args, "--roles", o.Roles)
+	}
+	if o.Join != "" {
+		p.args = append(p.args, "--join", o.Join)
+	}
+	p.args = append(p.args, o.Extra...)
+	if err := p.launch(o.Env); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			p.dumpLog()
+		}
+	})
+	return p
+}
+
+func (p *Proc) launch(env []string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	logf, err := os.OpenFile(filepath.Join(p.dir, p.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), env...)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	p.cmd, p.log, p.exited = cmd, logf, make(chan struct{})
+	exited := p.exited
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		p.mu.Lock()
+		p.err = err
+		p.mu.Unlock()
+		close(exited)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("%s exited during start-up: %v\n%s", p.Name, p.err, p.tail())
+		default:
+		}
+		resp, err := http.Get("http://" + p.HTTP + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not answer /healthz within 30s\n%s", p.Name, p.tail())
+}
+
+// Stop sends SIGTERM and waits for the exit; it returns the exit error
+// (nil for status 0).
+func (p *Proc) Stop(timeout time.Duration) error {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("%s did not exit within %v of SIGTERM", p.Name, timeout)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cmd = nil
+	return p.err
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (p *Proc) Kill() {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Kill()
+	<-exited
+}
+
+// Restart starts the process again with the same name, addresses and data.
+func (p *Proc) Restart() error { return p.launch(nil) }
+
+// Running reports whether the process is up.
+func (p *Proc) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil
+}
+
+// Log returns the process's log so far.
+func (p *Proc) Log() string {
+	b, _ := os.ReadFile(filepath.Join(p.dir, p.Name+".log"))
+	return string(b)
+}
+
+func (p *Proc) tail() string {
+	lines := strings.Split(strings.TrimSpace(p.Log()), "\n")
+	if len(lines) > 40 {
+		lines = lines[len(lines)-40:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (p *Proc) dumpLog() { p.t.Logf("--- log of %s ---\n%s", p.Name, p.tail()) }
+
+// WaitHTTP polls url until ok returns true or ctx ends.
+func WaitHTTP(ctx context.Context, url string, ok func(*http.Response) bool) error {
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			good := ok(resp)
+			resp.Body.Close()
+			if good {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

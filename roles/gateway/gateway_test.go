@@ -1,0 +1,333 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+type env struct {
+	t     *testing.T
+	c     *nodetest.Cluster
+	alice *client.API
+	bob   *client.API
+	bobID string
+	ch    string // alice and bob are members
+	other string // only bob is a member
+}
+
+func setup(t *testing.T) *env {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo"})
+	e := &env{t: t, c: c}
+	e.alice, _ = c.User("alice")
+	e.bob, e.bobID = c.User("bob")
+	var res struct {
+		Channel struct{ ID string } `json:"channel"`
+	}
+	e.call(e.bob, "conversations.create", url.Values{"name": {"general"}}, &res)
+	e.ch = res.Channel.ID
+	e.call(e.alice, "conversations.join", url.Values{"channel": {e.ch}}, nil)
+	e.call(e.bob, "conversations.create", url.Values{"name": {"private-ish"}}, &res)
+	e.other = res.Channel.ID
+	return e
+}
+
+func (e *env) call(api *client.API, method string, args url.Values, out any) {
+	e.t.Helper()
+	if err := api.Call(context.Background(), method, args, out); err != nil {
+		e.t.Fatalf("%s: %v", method, err)
+	}
+}
+
+func (e *env) post(text string) {
+	e.t.Helper()
+	e.call(e.bob, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {text}}, nil)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func dial(t *testing.T, api *client.API, resume map[string]uint64) *client.RTM {
+	t.Helper()
+	r, err := api.Connect(ctx(t), resume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Conn.CloseNow() })
+	if ev := next(t, r); ev.Type != "hello" {
+		t.Fatalf("first frame %s, want hello", ev.Raw)
+	}
+	return r
+}
+
+func next(t *testing.T, r *client.RTM) *client.Event {
+	t.Helper()
+	ev, err := r.Next(ctx(t))
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return ev
+}
+
+// nextOf skips frames until one of type typ.
+func nextOf(t *testing.T, r *client.RTM, typ string) *client.Event {
+	t.Helper()
+	for {
+		if ev := next(t, r); ev.Type == typ || (typ == "" && ev.Type == "") {
+			return ev
+		}
+	}
+}
+
+func send(t *testing.T, r *client.RTM, v map[string]any) int64 {
+	t.Helper()
+	id, err := r.Send(ctx(t), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestPingPong(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	send(t, r, map[string]any{"id": int64(7), "type": "ping", "timestamp": 1700000000})
+	ev := next(t, r)
+	var pong map[string]any
+	json.Unmarshal(ev.Raw, &pong)
+	if ev.Type != "pong" || *ev.ReplyTo != 7 || pong["timestamp"] != 1700000000.0 {
+		t.Fatalf("pong = %s", ev.Raw)
+	}
+}
+
+func TestSendMessageIsAckedAndDelivered(t *testing.T) {
+	e := setup(t)
+	a := dial(t, e.alice, nil)
+	b := dial(t, e.bob, nil)
+	id := send(t, a, map[string]any{"type": "message", "channel": e.ch, "text": "hi bob"})
+	var ack, own *client.Event
+	for ack == nil || own == nil {
+		ev := next(t, a)
+		switch {
+		case ev.Type == "" && ev.ReplyTo != nil:
+			ack = ev
+		case ev.Type == "message":
+			own = ev
+		}
+	}
+	if !*ack.OK || *ack.ReplyTo != id || ack.TS == "" || ack.Error != nil {
+		t.Fatalf("ack = %s", ack.Raw)
+	}
+	if strings.Contains(string(ack.Raw), `"error"`) || strings.Contains(string(ack.Raw), `"type"`) {
+		t.Fatalf("ack carries an error or type key: %s", ack.Raw)
+	}
+	got := nextOf(t, b, "message")
+	if got.Text != "hi bob" || got.TS != ack.TS || got.Seq != 1 || got.ChannelID() != e.ch || own.TS != ack.TS {
+		t.Fatalf("bob got %s, alice's ack %s", got.Raw, ack.Raw)
+	}
+}
+
+// TestBadFramesKeepTheConnection: malformed JSON and unknown types get
+// an error event and the session keeps working.
+func TestBadFramesKeepTheConnection(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	bad := []struct {
+		name string
+		raw  string
+		code int
+	}{
+		{"malformed", `{"type":`, rtm.CodeInvalidJSON},
+		{"not an object", `[1,2,3]`, rtm.CodeInvalidJSON},
+		{"no type", `{"id":1}`, rtm.CodeInvalidJSON},
+		{"unknown type", `{"type":"launch_rockets"}`, rtm.CodeUnknownType},
+		{"unknown type with id", `{"type":"launch_rockets","id":9}`, rtm.CodeUnknownType},
+	}
+	for _, b := range bad {
+		if err := r.SendRaw(ctx(t), []byte(b.raw)); err != nil {
+			t.Fatal(err)
+		}
+		ev := next(t, r)
+		if ev.Error == nil || ev.Error.Code != b.code {
+			t.Fatalf("%s: got %s, want error code %d", b.name, ev.Raw, b.code)
+		}
+	}
+	if err := r.Conn.Write(ctx(t), websocket.MessageBinary, []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, r); ev.Type != "error" {
+		t.Fatalf("binary frame: got %s", ev.Raw)
+	}
+	send(t, r, map[string]any{"type": "ping", "id": int64(42)})
+	if ev := next(t, r); ev.Type != "pong" || *ev.ReplyTo != 42 {
+		t.Fatalf("after bad frames: %s", ev.Raw)
+	}
+}
+
+// TestBadSendsAreRejected: each bad message gets an error ack and writes
+// nothing.
+func TestBadSendsAreRejected(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	tests := []struct {
+		name string
+		msg  map[string]any
+		code int
+	}{
+		{"not a member", map[string]any{"type": "message", "channel": e.other, "text": "x"}, rtm.CodeNotInChannel},
+		{"unknown channel", map[string]any{"type": "message", "channel": "CNOPE", "text": "x"}, rtm.CodeNotFound},
+		{"no text", map[string]any{"type": "message", "channel": e.ch}, rtm.CodeNoText},
+		{"empty text", map[string]any{"type": "message", "channel": e.ch, "text": ""}, rtm.CodeNoText},
+		{"no channel", map[string]any{"type": "message", "text": "x"}, rtm.CodeBadRequest},
+		{"too long", map[string]any{"type": "message", "channel": e.ch, "text": strings.Repeat("é", 4001)}, rtm.CodeMsgTooLong},
+		{"bad thread", map[string]any{"type": "message", "channel": e.ch, "text": "x", "thread_ts": "yesterday"}, rtm.CodeBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := send(t, r, tt.msg)
+			ev := next(t, r)
+			if ev.OK == nil || *ev.OK || ev.ReplyTo == nil || *ev.ReplyTo != id || ev.Error == nil || ev.Error.Code != tt.code {
+				t.Fatalf("got %s, want error ack %d for id %d", ev.Raw, tt.code, id)
+			}
+		})
+	}
+	var hist struct{ Messages []any }
+	e.call(e.bob, "conversations.history", url.Values{"channel": {e.ch}}, &hist)
+	e.call(e.bob, "conversations.history", url.Values{"channel": {e.other}}, &hist)
+	if len(hist.Messages) != 0 {
+		t.Fatalf("rejected sends wrote %d messages", len(hist.Messages))
+	}
+}
+
+// TestOversizedFrameCloses1009: a frame over 16 KB ends the session with
+// status 1009.
+func TestOversizedFrameCloses1009(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	big := fmt.Sprintf(`{"type":"message","channel":%q,"text":%q}`, e.ch, strings.Repeat("x", rtm.MaxFrame))
+	r.SendRaw(ctx(t), []byte(big))
+	_, err := r.Next(ctx(t))
+	if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+		t.Fatalf("close status %v (err %v), want 1009", got, err)
+	}
+}
+
+// TestTicketsAreSingleUseAndChecked: bad, reused and foreign tickets are
+// refused before the upgrade with a JSON error.
+func TestTicketsAreSingleUseAndChecked(t *testing.T) {
+	e := setup(t)
+	var res struct{ URL string }
+	e.call(e.alice, "rtm.connect", nil, &res)
+	r, err := client.Dial(ctx(t), res.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	base := res.URL[:strings.Index(res.URL, "/rtm/")]
+	for name, u := range map[string]string{
+		"reused":    res.URL,
+		"forged":    base + "/rtm/AAAA.BBBB",
+		"empty":     base + "/rtm/",
+		"tampered":  res.URL[:len(res.URL)-3] + "xyz",
+		"bad resume": func() string {
+			var r2 struct{ URL string }
+			e.call(e.alice, "rtm.connect", nil, &r2)
+			return r2.URL + "?resume=C1:notanumber"
+		}(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, resp, err := websocket.Dial(ctx(t), u, nil)
+			if err == nil {
+				t.Fatal("upgrade accepted")
+			}
+			if resp == nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusBadRequest) {
+				t.Fatalf("refusal: %v %v", resp, err)
+			}
+		})
+	}
+}
+
+// TestResumeFromURL: a client that saw up to seq 2 gets 3..5 replayed,
+// in order and once, then live messages.
+func TestResumeFromURL(t *testing.T) {
+	e := setup(t)
+	live := dial(t, e.bob, nil) // keeps the gateway subscribed throughout
+	for i := 1; i <= 5; i++ {
+		e.post(fmt.Sprint("m", i))
+	}
+	for i := 1; i <= 5; i++ {
+		nextOf(t, live, "message")
+	}
+	r := dial(t, e.alice, map[string]uint64{e.ch: 2})
+	e.post("m6")
+	for want := uint64(3); want <= 6; want++ {
+		ev := nextOf(t, r, "message")
+		if ev.Seq != want || ev.Text != fmt.Sprint("m", want) {
+			t.Fatalf("got seq %d %q, want %d", ev.Seq, ev.Text, want)
+		}
+	}
+}
+
+// TestResumeRequest: the RTM resume request replays mid-session.
+func TestResumeRequest(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	for i := 1; i <= 3; i++ {
+		e.post(fmt.Sprint("m", i))
+	}
+	for i := 1; i <= 3; i++ {
+		nextOf(t, r, "message")
+	}
+	send(t, r, map[string]any{"type": "resume", "channels": map[string]uint64{e.ch: 1}})
+	for want := uint64(2); want <= 3; want++ {
+		if ev := nextOf(t, r, "message"); ev.Seq != want {
+			t.Fatalf("replayed seq %d, want %d", ev.Seq, want)
+		}
+	}
+	send(t, r, map[string]any{"type": "resume", "channels": map[string]uint64{e.other: 0}})
+	if ev := next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeNotInChannel {
+		t.Fatalf("resume of a channel not joined: %s", ev.Raw)
+	}
+}
+
+// TestResumeFreshGateway: resuming on a gateway that has no subscription
+// to the channel yet replays from the store.
+func TestResumeFreshGateway(t *testing.T) {
+	e := setup(t)
+	for i := 1; i <= 4; i++ {
+		e.post(fmt.Sprint("m", i))
+	}
+	r := dial(t, e.alice, map[string]uint64{e.ch: 1})
+	for want := uint64(2); want <= 4; want++ {
+		if ev := nextOf(t, r, "message"); ev.Seq != want {
+			t.Fatalf("seq %d, want %d", ev.Seq, want)
+		}
+	}
+}
+
+func TestNoTokenNoSocket(t *testing.T) {
+	e := setup(t)
+	var apiErr *client.APIError
+	noTok := &client.API{Base: e.alice.Base}
+	if _, err := noTok.Connect(ctx(t), nil); !errors.As(err, &apiErr) || apiErr.Code != "not_authed" {
+		t.Fatalf("rtm.connect without token: %v", err)
+	}
+	badTok := &client.API{Base: e.alice.Base, Token: "xoxp-nope"}
+	if _, err := badTok.Connect(ctx(t), nil); !errors.As(err, &apiErr) || apiErr.Code != "invalid_auth" {
+		t.Fatalf("rtm.connect with a bad token: %v", err)
+	}
+}
