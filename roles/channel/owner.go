@@ -79,7 +79,52 @@ type chanState struct {
 	lastTS    store.TS // ts of lastSeq
 	members   []string // sorted user ids
 	subs      []*internode.Link
-	lastUsed  int64 // unix nanoseconds
+	lastUsed  int64  // unix nanoseconds
+	dedup     *dedup // recent client_msg_ids; nil until the channel has one
+}
+
+// dedupWindow is how many recent messages with a client_msg_id an owner
+// remembers per channel (and reloads from the store after a move): a
+// retried publish within this window returns the original seq and ts.
+const dedupWindow = 128
+
+// dedup is a fixed ring of recent (client_msg_id hash, seq, ts).
+type dedup struct {
+	e [dedupWindow]struct {
+		h   uint64
+		seq uint64
+		ts  store.TS
+	}
+	n int
+}
+
+func (d *dedup) add(id string, seq uint64, ts store.TS) {
+	e := &d.e[d.n%dedupWindow]
+	e.h, e.seq, e.ts = xxhash.Sum64String(id), seq, ts
+	d.n++
+}
+
+func (d *dedup) find(id string) (uint64, store.TS, bool) {
+	if d == nil {
+		return 0, 0, false
+	}
+	h := xxhash.Sum64String(id)
+	for i := range min(d.n, dedupWindow) {
+		if e := &d.e[i]; e.h == h && e.seq != 0 {
+			return e.seq, e.ts, true
+		}
+	}
+	return 0, 0, false
+}
+
+func (st *chanState) remember(m *store.Message) {
+	if m.ClientMsgID == "" {
+		return
+	}
+	if st.dedup == nil {
+		st.dedup = &dedup{}
+	}
+	st.dedup.add(m.ClientMsgID, m.Seq, m.TS)
 }
 
 // loadWait queues the operations that arrive while a state loads.
@@ -91,6 +136,7 @@ type pending struct {
 	st    *chanState
 	msg   store.Message
 	event []byte
+	dup   bool // a retry of msg, which is queued ahead: answer as it went
 	reply func(store.Message, error)
 }
 
@@ -198,13 +244,14 @@ func (o *Owner) load(st *chanState) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var err error
-	var seq uint64
-	var ts store.TS
+	var tail []store.Message
 	var members []string
 	if _, err = o.cfg.Store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
 		err = ErrChannelNotFound
 	} else if err == nil {
-		if seq, ts, err = o.cfg.Store.Last(ctx, st.id); err == nil {
+		// The newest messages give the last seq and ts, and the recent
+		// client_msg_ids that retries must not duplicate.
+		if tail, _, err = o.cfg.Store.History(ctx, st.id, store.HistoryQuery{Limit: dedupWindow}); err == nil {
 			members, err = o.cfg.Store.Members(ctx, st.id)
 		}
 	}
@@ -219,7 +266,13 @@ func (o *Owner) load(st *chanState) {
 	if err != nil {
 		o.dropLocked(st)
 	} else {
-		st.lastSeq, st.committed, st.lastTS = seq, seq, ts
+		if len(tail) > 0 {
+			st.lastSeq, st.lastTS = tail[0].Seq, tail[0].TS
+		}
+		st.committed = st.lastSeq
+		for i := len(tail) - 1; i >= 0; i-- {
+			st.remember(&tail[i])
+		}
 		st.members = members
 		st.lastUsed = time.Now().UnixNano()
 	}
@@ -306,6 +359,16 @@ func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
 			reply(store.Message{}, ErrNotInChannel)
 			return
 		}
+		if seq, ts, ok := st.dedup.find(p.ClientMsgID); ok && p.ClientMsgID != "" {
+			m := store.Message{Channel: p.Channel, Seq: seq, TS: ts, User: p.User, Text: p.Text,
+				ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+			if seq <= st.committed {
+				reply(m, nil)
+			} else {
+				o.enqueue(pending{st: st, msg: m, dup: true, reply: reply})
+			}
+			return
+		}
 		ts := store.TSOf(time.Now())
 		if ts <= st.lastTS {
 			ts = st.lastTS + 1
@@ -314,6 +377,7 @@ func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
 		st.lastTS = ts
 		m := store.Message{Channel: p.Channel, Seq: st.lastSeq, TS: ts, User: p.User,
 			Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+		st.remember(&m)
 		o.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, &m, o.cfg.Team), reply: reply})
 	})
 }
@@ -365,36 +429,53 @@ func (o *Owner) commitLoop(ctx context.Context) {
 }
 
 func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
-	live := batch[:0]
-	for _, p := range batch {
+	*msgs = (*msgs)[:0]
+	for i := range batch {
+		p := &batch[i]
 		if p.st.stale.Load() {
+			p.dup = false
+			p.st = nil // answered below without being written
+			continue
+		}
+		if !p.dup {
+			*msgs = append(*msgs, p.msg)
+		}
+	}
+	var res []error
+	var err error
+	if len(*msgs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err = o.cfg.Store.Append(ctx, *msgs)
+		cancel()
+		if err != nil {
+			o.log.Error("commit failed", "messages", len(*msgs), "err", err)
+		}
+	}
+	next := 0 // index into res
+	for i := range batch {
+		p := &batch[i]
+		st := p.st
+		if st == nil {
 			p.reply(store.Message{}, ErrConflict)
 			continue
 		}
-		live = append(live, p)
-	}
-	if len(live) == 0 {
-		return
-	}
-	*msgs = (*msgs)[:0]
-	for _, p := range live {
-		*msgs = append(*msgs, p.msg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	res, err := o.cfg.Store.Append(ctx, *msgs)
-	cancel()
-	if err != nil {
-		o.log.Error("commit failed", "messages", len(live), "err", err)
-	}
-	for i, p := range live {
-		st := p.st
 		st.mu.Lock()
 		switch {
+		case p.dup:
+			// The original is ahead in this or an earlier batch.
+			ok := st.committed >= p.msg.Seq && !st.dropped
+			st.mu.Unlock()
+			if ok {
+				p.reply(p.msg, nil)
+			} else {
+				p.reply(store.Message{}, ErrConflict)
+			}
+			continue
 		case err != nil:
 			o.dropLocked(st) // its seqs were assigned but not written
 			st.mu.Unlock()
 			p.reply(store.Message{}, ErrUnavailable)
-		case res[i] != nil:
+		case res[next] != nil:
 			o.log.Warn("fenced: another node wrote this channel", "channel", st.id, "seq", p.msg.Seq)
 			o.dropLocked(st)
 			st.mu.Unlock()
@@ -410,6 +491,7 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 			st.mu.Unlock()
 			p.reply(p.msg, nil)
 		}
+		next++
 	}
 }
 

@@ -30,7 +30,7 @@ func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
 	if err := p.check(); err != nil {
 		return store.Message{}, err
 	}
-	f, err := r.call(ctx, p.Channel, func() *internode.Frame {
+	f, err := r.call(ctx, p.Channel, p.ClientMsgID != "", func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindPublish, Channel: p.Channel, User: p.User,
 			Text: p.Text, TS: int64(p.ThreadTS), Extra: p.ClientMsgID}
 	})
@@ -45,7 +45,9 @@ func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
 // returns the channel's last committed seq at the time of the change.
 // The error may be ErrAlreadyMember or ErrNotInChannel with a valid seq.
 func (r *Router) Member(ctx context.Context, op byte, channel, actor string, users []string) (uint64, error) {
-	f, err := r.call(ctx, channel, func() *internode.Frame {
+	// Membership changes are idempotent, so a request whose link failed
+	// is sent again.
+	f, err := r.call(ctx, channel, true, func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindMember, Op: op, Channel: channel, User: actor, Users: users}
 	})
 	if f != nil {
@@ -60,9 +62,10 @@ func (r *Router) Owner(channel string) (ring.Member, bool) {
 }
 
 // call sends a fresh request from mk to the owner until it gets an answer
-// that is not retryable. A request whose link fails after it was sent is
-// not retried: it may have taken effect.
-func (r *Router) call(ctx context.Context, channel string, mk func() *internode.Frame) (*internode.Frame, error) {
+// that is not retryable. A request whose link fails after it was sent may
+// have taken effect: it is sent again only when idempotent (a publish
+// with a client_msg_id, which the owner deduplicates).
+func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk func() *internode.Frame) (*internode.Frame, error) {
 	backoff := 10 * time.Millisecond
 	for {
 		v := r.view()
@@ -71,14 +74,17 @@ func (r *Router) call(ctx context.Context, channel string, mk func() *internode.
 			var c *internode.Client
 			if c, err = r.pool.Get(ctx, owner.Name, owner.Internode); err == nil {
 				f, cerr := c.Call(ctx, mk())
-				if cerr != nil {
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
+				switch {
+				case cerr == nil:
+					if err = errorOf(f.Extra); err == nil || !retryable(err) {
+						return f, err
 					}
+				case ctx.Err() != nil:
+					return nil, ctx.Err()
+				case !idempotent:
 					return nil, ErrUnavailable
-				}
-				if err = errorOf(f.Extra); err == nil || !retryable(err) {
-					return f, err
+				default:
+					err = ErrUnavailable
 				}
 			}
 		}
@@ -130,6 +136,8 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 		Text: p.Text, TS: int64(p.ThreadTS), Extra: p.ClientMsgID},
 		func(f *internode.Frame, err error) {
 			switch {
+			case err != nil && p.ClientMsgID != "":
+				slow() // the owner deduplicates the retry
 			case err != nil:
 				cb(store.Message{}, ErrUnavailable) // may have been written: not retried
 			case retryable(errorOf(f.Extra)):
