@@ -181,7 +181,9 @@ func TestCreateNames(t *testing.T) {
 func TestJoinLeaveInvite(t *testing.T) {
 	e := setup(t)
 	var join struct {
-		Channel          struct{ IsMember bool `json:"is_member"` }
+		Channel struct {
+			IsMember bool `json:"is_member"`
+		}
 		Warning          string
 		ResponseMetadata struct{ Warnings []string } `json:"response_metadata"`
 	}
@@ -308,7 +310,9 @@ func TestUsers(t *testing.T) {
 	var info struct {
 		User struct {
 			ID, Name string
-			Profile  struct{ DisplayName string `json:"display_name"` }
+			Profile  struct {
+				DisplayName string `json:"display_name"`
+			}
 		}
 	}
 	e.ok(e.bob, "users.info", url.Values{"user": {e.aliceID}}, &info)

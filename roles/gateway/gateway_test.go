@@ -239,10 +239,10 @@ func TestTicketsAreSingleUseAndChecked(t *testing.T) {
 	r.Close()
 	base := res.URL[:strings.Index(res.URL, "/rtm/")]
 	for name, u := range map[string]string{
-		"reused":    res.URL,
-		"forged":    base + "/rtm/AAAA.BBBB",
-		"empty":     base + "/rtm/",
-		"tampered":  res.URL[:len(res.URL)-3] + "xyz",
+		"reused":   res.URL,
+		"forged":   base + "/rtm/AAAA.BBBB",
+		"empty":    base + "/rtm/",
+		"tampered": res.URL[:len(res.URL)-3] + "xyz",
 		"bad resume": func() string {
 			var r2 struct{ URL string }
 			e.call(e.alice, "rtm.connect", nil, &r2)
