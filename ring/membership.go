@@ -116,6 +116,7 @@ type Options struct {
 // Its methods are safe for concurrent use.
 type Membership struct {
 	ml     *memberlist.Memberlist
+	join   []string // members still to join; owned by Start, then loop
 	events *eventDelegate
 	self   string
 	logger *slog.Logger
@@ -183,15 +184,31 @@ func Start(opts Options) (*Membership, error) {
 	}
 	m.ml = ml
 	m.refresh()
-	if len(opts.Join) > 0 {
-		if _, err := ml.Join(opts.Join); err != nil {
-			ml.Shutdown()
-			return nil, fmt.Errorf("join %s: %w", strings.Join(opts.Join, ","), err)
+	// The join list may name this node too (one list for every node of a
+	// cluster); joining oneself is skipped.
+	for _, j := range opts.Join {
+		if j != opts.Bind && j != m.Addr() {
+			m.join = append(m.join, j)
 		}
+	}
+	if len(m.join) > 0 && !m.tryJoin() {
+		m.logger.Warn("no member to join is reachable yet: running alone and retrying every second",
+			"join", strings.Join(m.join, ","))
 	}
 	m.wg.Add(1)
 	go m.loop()
 	return m, nil
+}
+
+// tryJoin contacts the join list; true once at least one member answered.
+func (m *Membership) tryJoin() bool {
+	n, err := m.ml.Join(m.join)
+	if err != nil || n == 0 {
+		m.logger.Debug("join attempt failed", "err", err)
+		return false
+	}
+	m.join = nil
+	return true
 }
 
 // View returns the current snapshot.
@@ -207,14 +224,23 @@ func (m *Membership) Addr() string {
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
+// loop rebuilds the View on every membership event and, until a join
+// succeeded, retries the join list: nodes of a cluster may start in any
+// order (systemd), and two that started alone merge when they meet.
 func (m *Membership) loop() {
 	defer m.wg.Done()
+	retry := time.NewTicker(time.Second)
+	defer retry.Stop()
 	for {
 		select {
 		case <-m.done:
 			return
 		case <-m.wake:
 			m.refresh()
+		case <-retry.C:
+			if len(m.join) > 0 && len(m.View().Members) <= 1 && m.tryJoin() {
+				m.logger.Info("joined the cluster")
+			}
 		}
 	}
 }
@@ -248,7 +274,7 @@ func (m *Membership) refresh() {
 	m.mu.Unlock()
 	close(old.changed)
 	m.logger.Info("membership changed", "members", len(v.Members),
-		"channel_ring", v.Ring(config.RoleChannel), "presence_ring", v.Ring(config.RolePresence))
+		"channel_ring", v.Ring(config.RoleChannel).String(), "presence_ring", v.Ring(config.RolePresence).String())
 }
 
 func sameMembers(a, b *View) bool {

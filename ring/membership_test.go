@@ -93,9 +93,31 @@ func TestStartErrors(t *testing.T) {
 	if _, err := Start(Options{Name: "x", Bind: "127.0.0.1:0", Meta: big, Gossip: fast(), Logger: logger}); err == nil {
 		t.Fatal("metadata over 512 bytes accepted")
 	}
-	if _, err := Start(Options{Name: "x", Bind: "127.0.0.1:0", Join: []string{"127.0.0.1:1"}, Gossip: fast(), Logger: logger}); err == nil {
-		t.Fatal("join of nothing succeeded")
+}
+
+// TestJoinRetries: a node whose join list is unreachable runs alone and
+// joins once a member appears; its own address in the list is ignored.
+func TestJoinRetries(t *testing.T) {
+	// Reserve an address for the member that comes later.
+	probe := start(t, "probe", nil)
+	later := probe.Addr()
+	probe.Close()
+	early, err := Start(Options{Name: "early", Bind: "127.0.0.1:0", Join: []string{later}, Gossip: fast(),
+		Meta: Meta{Roles: []config.Role{config.RoleChannel}}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
+	if err != nil {
+		t.Fatalf("start with an unreachable join: %v", err)
 	}
+	t.Cleanup(func() { early.Close() })
+	if n := len(early.View().Members); n != 1 {
+		t.Fatalf("alone: %d members", n)
+	}
+	m, err := Start(Options{Name: "later", Bind: later, Join: []string{later}, Gossip: fast(),
+		Meta: Meta{Roles: []config.Role{config.RoleChannel}}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	waitView(t, early, "the late member", func(v *View) bool { return len(v.Members) == 2 })
 }
 
 // TestLogWriterKeepsLevels: memberlist's lines reach slog at their level.

@@ -49,11 +49,12 @@ type held struct {
 
 // attachment is one session's interest in a channel.
 type attachment struct {
-	s      *session
-	resume uint64 // > 0: the client has seen up to this seq
-	skip   uint64 // deliver only seq > skip
-	hold   bool   // a replay to this session runs; live frames wait in held
-	held   []held
+	s        *session
+	resume   uint64 // with resuming: the client has seen up to this seq
+	resuming bool   // false: start live
+	skip     uint64 // deliver only seq > skip
+	hold     bool   // a replay to this session runs; live frames wait in held
+	held     []held
 }
 
 // sub returns the channel's subscription, creating it (and starting the
@@ -70,10 +71,10 @@ func (g *Gateway) sub(id string, create bool) *chanSub {
 	return c
 }
 
-// attach adds session s to channel id, resuming after seq resume when it
-// is non-zero. The returned channel is closed once the subscription is
-// live.
-func (g *Gateway) attach(s *session, id string, resume uint64) <-chan struct{} {
+// attach adds session s to channel id, starting live, or (when resuming)
+// right after seq resume, 0 meaning from the first message. The returned
+// channel is closed once the subscription is live.
+func (g *Gateway) attach(s *session, id string, resume uint64, resuming bool) <-chan struct{} {
 	for {
 		c := g.sub(id, true)
 		c.mu.Lock()
@@ -81,7 +82,7 @@ func (g *Gateway) attach(s *session, id string, resume uint64) <-chan struct{} {
 			c.mu.Unlock()
 			continue
 		}
-		a := &attachment{s: s, resume: resume}
+		a := &attachment{s: s, resume: resume, resuming: resuming}
 		c.attached = append(c.attached, a)
 		if c.isReady {
 			g.startResume(c, a)
@@ -127,7 +128,7 @@ func (g *Gateway) detach(s *session, id string) {
 func (g *Gateway) startResume(c *chanSub, a *attachment) {
 	delivered := c.next - 1
 	switch {
-	case a.resume == 0 || a.resume == delivered:
+	case !a.resuming || a.resume == delivered:
 	case a.resume > delivered:
 		a.skip = a.resume
 	case delivered-a.resume > MaxResume:
@@ -471,7 +472,7 @@ func (g *Gateway) reattach(s *session, id string, seq uint64) bool {
 	for _, a := range c.attached {
 		if a.s == s {
 			if !a.hold && c.isReady {
-				a.resume = seq
+				a.resume, a.resuming = seq, true
 				g.startResume(c, a)
 			}
 			return true

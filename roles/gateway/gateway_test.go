@@ -305,17 +305,21 @@ func TestResumeRequest(t *testing.T) {
 }
 
 // TestResumeFreshGateway: resuming on a gateway that has no subscription
-// to the channel yet replays from the store.
+// to the channel yet replays from the store; resuming from 0 replays
+// everything.
 func TestResumeFreshGateway(t *testing.T) {
 	e := setup(t)
 	for i := 1; i <= 4; i++ {
 		e.post(fmt.Sprint("m", i))
 	}
-	r := dial(t, e.alice, map[string]uint64{e.ch: 1})
-	for want := uint64(2); want <= 4; want++ {
-		if ev := nextOf(t, r, "message"); ev.Seq != want {
-			t.Fatalf("seq %d, want %d", ev.Seq, want)
+	for _, from := range []uint64{1, 0} {
+		r := dial(t, e.alice, map[string]uint64{e.ch: from})
+		for want := from + 1; want <= 4; want++ {
+			if ev := nextOf(t, r, "message"); ev.Seq != want {
+				t.Fatalf("resume from %d: seq %d, want %d", from, ev.Seq, want)
+			}
 		}
+		r.Conn.CloseNow()
 	}
 }
 

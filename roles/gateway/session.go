@@ -187,7 +187,8 @@ func (s *session) run(ctx context.Context, resume map[string]uint64) {
 	}
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {
-		readies = append(readies, g.attach(s, id, resume[id]))
+		seq, resuming := resume[id]
+		readies = append(readies, g.attach(s, id, seq, resuming))
 	}
 	deadline := time.NewTimer(helloWait)
 	for _, r := range readies {

@@ -1,0 +1,407 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/node/proctest"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store/sqlite"
+)
+
+var (
+	kills    = flag.Int("kills", 2, "SIGKILL/restart cycles of channel nodes")
+	channels = flag.Int("channels", 24, "channels published to")
+	rate     = flag.Float64("rate", 8, "publishes per second per channel")
+	subsPer  = flag.Int("subs", 2, "subscriber sessions per gateway")
+	rolling  = flag.Bool("rolling", true, "finish with a rolling SIGTERM restart of every node")
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "ringcast-chaos")
+	if err != nil {
+		panic(err)
+	}
+	if bin, err = proctest.Build("..", dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const adminKey = "xoxa-chaos"
+
+type cluster struct {
+	t     *testing.T
+	data  string
+	procs []*proctest.Proc
+	admin *proctest.Proc
+}
+
+// allNodes is every node's gossip address: each node is given the whole
+// list, as a systemd deployment would be, so any of them can restart.
+const allNodes = "127.0.3.1:7946,127.0.3.2:7946,127.0.3.3:7946,127.0.3.4:7946,127.0.3.5:7946,127.0.3.6:7946"
+
+func (c *cluster) start(name, host, roles string) *proctest.Proc {
+	p := proctest.Start(c.t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: allNodes, Data: c.data,
+		Extra: []string{"--admin-key", adminKey}})
+	c.procs = append(c.procs, p)
+	return p
+}
+
+// converged waits until every running node sees every running node.
+func (c *cluster) converged(timeout time.Duration) {
+	c.t.Helper()
+	want := 0
+	for _, p := range c.procs {
+		if p.Running() {
+			want++
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for _, p := range c.procs {
+		if !p.Running() {
+			continue
+		}
+		err := proctest.WaitHTTP(ctx, "http://"+p.HTTP+"/status", func(r *http.Response) bool {
+			var st node.Status
+			return json.NewDecoder(r.Body).Decode(&st) == nil && len(st.Members) == want
+		})
+		if err != nil {
+			c.t.Fatalf("%s never saw %d members: %v", p.Name, want, err)
+		}
+	}
+}
+
+func (c *cluster) api(tok string) *client.API {
+	return &client.API{Base: "http://" + c.admin.HTTP, Token: tok, HTTP: &http.Client{Timeout: 20 * time.Second}}
+}
+
+func (c *cluster) user(name string) (*client.API, string) {
+	c.t.Helper()
+	var res struct {
+		Token string
+		User  struct{ ID string }
+	}
+	if err := c.api(adminKey).Call(context.Background(), "admin.users.create", url.Values{"name": {name}}, &res); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.api(res.Token), res.User.ID
+}
+
+// retry calls f until it succeeds or ctx ends.
+func retry(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// subscriber keeps one RTM session up, resuming from what it has seen,
+// and records every message in the ledger.
+type subscriber struct {
+	name     string
+	api      *client.API
+	channels []string
+	prefer   string // gateway host:port to connect to when it is up
+	ledger   *Ledger
+	goodbyes atomic.Int64
+	restarts atomic.Int64 // closes with 1012
+	conns    atomic.Int64
+}
+
+func (s *subscriber) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		r, err := s.connect(ctx)
+		if err != nil {
+			continue
+		}
+		s.conns.Add(1)
+		for {
+			ev, err := r.Next(ctx)
+			if err != nil {
+				if websocket.CloseStatus(err) == websocket.StatusServiceRestart {
+					s.restarts.Add(1)
+				}
+				r.Conn.CloseNow()
+				break
+			}
+			switch ev.Type {
+			case "message":
+				s.ledger.Delivered(s.name, ev.ChannelID(), ev.Seq, ev.Text)
+			case "goodbye":
+				s.goodbyes.Add(1)
+			}
+		}
+	}
+}
+
+func (s *subscriber) connect(ctx context.Context) (*client.RTM, error) {
+	last := s.ledger.Last(s.name)
+	resume := map[string]uint64{}
+	for _, ch := range s.channels {
+		resume[ch] = last[ch] // 0: from the first message
+	}
+	var u string
+	for i := 0; ; i++ {
+		var res struct{ URL string }
+		err := s.api.Call(ctx, "rtm.connect", nil, &res)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err == nil && (strings.Contains(res.URL, "//"+s.prefer+"/") || i >= 6) {
+			u = res.URL
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := client.Dial(dctx, u, resume)
+	if err != nil {
+		time.Sleep(50 * time.Millisecond)
+		return nil, err
+	}
+	ev, err := r.Next(dctx)
+	if err != nil || ev.Type != "hello" {
+		r.Conn.CloseNow()
+		return nil, errors.Join(err, errors.New("no hello"))
+	}
+	return r, nil
+}
+
+// publisher posts to one channel at a steady rate, one message at a time,
+// retrying each (same client_msg_id) until it is acked.
+func publish(ctx context.Context, api *client.API, ch string, every time.Duration, l *Ledger, sent *atomic.Int64) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		text := fmt.Sprintf("%s-%d", ch, n)
+		args := url.Values{"channel": {ch}, "text": {text}, "client_msg_id": {text}}
+		deadline, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		var res struct {
+			Message struct{ Seq uint64 }
+		}
+		err := retry(deadline, func() error { return api.Call(deadline, "chat.postMessage", args, &res) })
+		cancel()
+		sent.Add(1)
+		if err != nil {
+			l.Failed()
+			continue
+		}
+		l.Acked(ch, res.Message.Seq, text, time.Now())
+	}
+}
+
+// TestChaos: publish steadily while channel nodes are SIGKILLed and
+// restarted, then restart every node with SIGTERM; nothing acked may be
+// lost, duplicated or reordered for any subscriber.
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("chaos runs processes for a minute")
+	}
+	c := &cluster{t: t, data: t.TempDir()}
+	c.admin = c.start("adm-1", "127.0.3.1", "admin")
+	gws := []*proctest.Proc{c.start("gw-1", "127.0.3.2", "gateway"), c.start("gw-2", "127.0.3.3", "gateway")}
+	chs := []*proctest.Proc{
+		c.start("ch-1", "127.0.3.4", "channel"),
+		c.start("ch-2", "127.0.3.5", "channel"),
+		c.start("ch-3", "127.0.3.6", "channel"),
+	}
+	c.converged(30 * time.Second)
+
+	pub, _ := c.user("publisher")
+	ledger := NewLedger()
+	var chans []string
+	for i := range *channels {
+		var res struct{ Channel struct{ ID string } }
+		if err := pub.Call(context.Background(), "conversations.create", url.Values{"name": {fmt.Sprint("chaos-", i)}}, &res); err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, res.Channel.ID)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var subs []*subscriber
+	var wg sync.WaitGroup
+	for gi, gw := range gws {
+		for i := range *subsPer {
+			api, _ := c.user(fmt.Sprintf("sub-%d-%d", gi, i))
+			for _, ch := range chans {
+				if err := api.Call(context.Background(), "conversations.join", url.Values{"channel": {ch}}, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := &subscriber{name: fmt.Sprintf("sub-%d-%d", gi, i), api: api, channels: chans, prefer: gw.HTTP, ledger: ledger}
+			subs = append(subs, s)
+			wg.Add(1)
+			go func() { defer wg.Done(); s.run(ctx) }()
+		}
+	}
+	var sent atomic.Int64
+	pubCtx, stopPub := context.WithCancel(ctx)
+	var pubWG sync.WaitGroup
+	for _, ch := range chans {
+		pubWG.Add(1)
+		go func() {
+			defer pubWG.Done()
+			publish(pubCtx, pub, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent)
+		}()
+	}
+	time.Sleep(2 * time.Second)
+
+	// SIGKILL a channel node, measure until every channel it owned has
+	// an ack again, restart it under the same name and data.
+	var failovers Durations
+	for k := range *kills {
+		victim := chs[k%len(chs)]
+		var names []string
+		for _, p := range chs {
+			names = append(names, p.Name)
+		}
+		rg := ring.New(names, 0)
+		var owned []string
+		for _, ch := range chans {
+			if rg.Owner(ch) == victim.Name {
+				owned = append(owned, ch)
+			}
+		}
+		t0 := time.Now()
+		victim.Kill()
+		var worst time.Duration
+		for _, ch := range owned {
+			for {
+				if at, ok := ledger.FirstAckAfter(ch, t0); ok {
+					worst = max(worst, at.Sub(t0))
+					break
+				}
+				if time.Since(t0) > 30*time.Second {
+					t.Fatalf("kill %d (%s): channel %s has no ack 30s after the kill", k, victim.Name, ch)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		failovers = append(failovers, worst)
+		t.Logf("kill %d: %s (owned %d channels), traffic flowing again after %v", k, victim.Name, len(owned), worst.Round(time.Millisecond))
+		if err := victim.Restart(); err != nil {
+			t.Fatal(err)
+		}
+		c.converged(30 * time.Second)
+		time.Sleep(time.Second)
+	}
+
+	if *rolling {
+		for _, p := range c.procs {
+			if err := p.Stop(30 * time.Second); err != nil {
+				t.Fatalf("SIGTERM %s: %v", p.Name, err)
+			}
+			if err := p.Restart(); err != nil {
+				t.Fatal(err)
+			}
+			c.converged(30 * time.Second)
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	time.Sleep(time.Second)
+	stopPub()
+	pubWG.Wait()
+
+	// Drain: every subscriber catches up to every acked message.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := ledger.Check()
+		if r.OK() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	r := ledger.Check()
+	var goodbyes, restarts, conns int64
+	for _, s := range subs {
+		goodbyes += s.goodbyes.Load()
+		restarts += s.restarts.Load()
+		conns += s.conns.Load()
+	}
+	t.Logf("chaos: %d kills, rolling restart %v, publishes sent %d", *kills, *rolling, sent.Load())
+	t.Logf("chaos: %v", r)
+	t.Logf("chaos: subscriber connections %d, goodbyes %d, closes with 1012 %d", conns, goodbyes, restarts)
+	t.Logf("chaos: failover (kill -> every owned channel acked again): %v", failovers)
+	for _, p := range r.Problems {
+		t.Log(p)
+	}
+	if !r.OK() {
+		t.Fatal("delivery guarantees violated")
+	}
+	if r.Acked == 0 || r.Delivered == 0 {
+		t.Fatal("nothing was published or delivered")
+	}
+	if *rolling && (goodbyes == 0 || restarts == 0) {
+		t.Fatalf("rolling restart of gateways produced %d goodbyes and %d 1012 closes", goodbyes, restarts)
+	}
+	for _, p := range c.procs {
+		if strings.Contains(p.Log(), "onflicting address") {
+			t.Fatalf("%s logged a conflicting address after a restart", p.Name)
+		}
+	}
+
+	// Nothing unacked appears twice: every text is in the log at most once.
+	for _, p := range c.procs {
+		p.Stop(30 * time.Second)
+	}
+	st, err := sqlite.Open(filepath.Join(c.data, "ringcast.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, ch := range chans {
+		msgs, err := st.Messages(context.Background(), ch, 0, 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]uint64{}
+		for i, m := range msgs {
+			if m.Seq != uint64(i+1) {
+				t.Fatalf("%s: stored log not dense at %d (seq %d)", ch, i, m.Seq)
+			}
+			if prev, dup := seen[m.Text]; dup {
+				t.Fatalf("%s: %q stored twice, as seq %d and %d", ch, m.Text, prev, m.Seq)
+			}
+			seen[m.Text] = m.Seq
+		}
+	}
+}

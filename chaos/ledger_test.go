@@ -1,0 +1,70 @@
+package chaos
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLedgerCatchesEveryKindOfFault(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name string
+		got  []uint64 // what the subscriber received on C1, in order
+		want Report
+	}{
+		{"perfect", []uint64{1, 2, 3, 4}, Report{}},
+		{"lost at the end", []uint64{1, 2, 3}, Report{Lost: 1}},
+		{"gap", []uint64{1, 2, 4}, Report{Lost: 1, Gaps: 1}},
+		{"duplicate", []uint64{1, 2, 2, 3, 4}, Report{Duplicated: 1}},
+		{"reordered", []uint64{1, 3, 2, 4}, Report{Reordered: 1, Gaps: 1}},
+		{"joined late", []uint64{3, 4}, Report{Lost: 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLedger()
+			for seq := uint64(1); seq <= 4; seq++ {
+				l.Acked("C1", seq, "m", now)
+			}
+			for _, seq := range tt.got {
+				l.Delivered("s1", "C1", seq, "m")
+			}
+			r := l.Check()
+			if r.Lost != tt.want.Lost || r.Gaps != tt.want.Gaps || r.Duplicated != tt.want.Duplicated || r.Reordered != tt.want.Reordered {
+				t.Fatalf("report %v, want lost %d gaps %d dup %d reordered %d", r, tt.want.Lost, tt.want.Gaps, tt.want.Duplicated, tt.want.Reordered)
+			}
+			if r.OK() != (tt.name == "perfect") {
+				t.Fatalf("OK() = %v for %s", r.OK(), tt.name)
+			}
+		})
+	}
+}
+
+func TestLedgerTextMismatchAndUnackedGap(t *testing.T) {
+	l := NewLedger()
+	l.Acked("C1", 1, "a", time.Now())
+	l.Acked("C1", 3, "c", time.Now()) // seq 2 committed but its ack was lost
+	l.Delivered("s1", "C1", 1, "a")
+	l.Delivered("s1", "C1", 2, "b")
+	l.Delivered("s1", "C1", 3, "not c")
+	r := l.Check()
+	if r.Mismatched != 1 || r.Lost != 0 || r.Gaps != 0 || r.OK() {
+		t.Fatalf("report %v", r)
+	}
+	if last := l.Last("s1"); last["C1"] != 3 {
+		t.Fatalf("Last = %v", last)
+	}
+}
+
+func TestFirstAckAfter(t *testing.T) {
+	l := NewLedger()
+	t0 := time.Unix(100, 0)
+	for i := range 5 {
+		l.Acked("C1", uint64(i+1), "m", t0.Add(time.Duration(i)*time.Second))
+	}
+	if at, ok := l.FirstAckAfter("C1", t0.Add(1500*time.Millisecond)); !ok || !at.Equal(t0.Add(2*time.Second)) {
+		t.Fatalf("FirstAckAfter = %v %v", at, ok)
+	}
+	if _, ok := l.FirstAckAfter("C1", t0.Add(time.Hour)); ok {
+		t.Fatal("an ack after the last one")
+	}
+}
