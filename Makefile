@@ -1,4 +1,6 @@
 # ringcast: `make run` starts a dev node, `make test` runs every test.
+SHELL    := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
@@ -35,3 +37,7 @@ bench:
 
 clean:
 	rm -rf bin data
+
+## chaos: the long failure test: 12 SIGKILL/restart cycles of channel nodes, then a rolling restart
+chaos:
+	RINGCAST_NORACE=1 $(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'

@@ -211,6 +211,7 @@ func publish(ctx context.Context, api *client.API, ch string, every time.Duratio
 		}
 		text := fmt.Sprintf("%s-%d", ch, n)
 		args := url.Values{"channel": {ch}, "text": {text}, "client_msg_id": {text}}
+		sentAt := time.Now()
 		deadline, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		var res struct {
 			Message struct{ Seq uint64 }
@@ -222,7 +223,7 @@ func publish(ctx context.Context, api *client.API, ch string, every time.Duratio
 			l.Failed()
 			continue
 		}
-		l.Acked(ch, res.Message.Seq, text, time.Now())
+		l.Acked(ch, res.Message.Seq, text, sentAt, time.Now())
 	}
 }
 

@@ -3,7 +3,6 @@ package chaos
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -14,10 +13,12 @@ import (
 type Ledger struct {
 	mu    sync.Mutex
 	acked map[string]map[uint64]string // channel -> seq -> text
-	ackAt map[string][]time.Time       // channel -> ack times, in order
+	ackAt map[string][]ack             // channel -> acks, in order
 	subs  map[string]*subLog
 	fails int
 }
+
+type ack struct{ sent, at time.Time }
 
 type subLog struct {
 	got map[string][]delivery // channel -> deliveries in arrival order
@@ -30,11 +31,12 @@ type delivery struct {
 
 // NewLedger returns an empty ledger.
 func NewLedger() *Ledger {
-	return &Ledger{acked: map[string]map[uint64]string{}, ackAt: map[string][]time.Time{}, subs: map[string]*subLog{}}
+	return &Ledger{acked: map[string]map[uint64]string{}, ackAt: map[string][]ack{}, subs: map[string]*subLog{}}
 }
 
-// Acked records that a publish of text to channel was acknowledged with seq.
-func (l *Ledger) Acked(channel string, seq uint64, text string, at time.Time) {
+// Acked records that a publish of text to channel, first sent at sent,
+// was acknowledged with seq at at.
+func (l *Ledger) Acked(channel string, seq uint64, text string, sent, at time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	m := l.acked[channel]
@@ -43,7 +45,7 @@ func (l *Ledger) Acked(channel string, seq uint64, text string, at time.Time) {
 		l.acked[channel] = m
 	}
 	m[seq] = text
-	l.ackAt[channel] = append(l.ackAt[channel], at)
+	l.ackAt[channel] = append(l.ackAt[channel], ack{sent, at})
 }
 
 // Failed records a publish that was never acknowledged.
@@ -81,16 +83,17 @@ func (l *Ledger) Last(sub string) map[string]uint64 {
 	return out
 }
 
-// FirstAckAfter returns the first ack on channel at or after t.
+// FirstAckAfter returns when the first publish to channel that was sent
+// at or after t was acked: traffic flowing again after an event at t.
 func (l *Ledger) FirstAckAfter(channel string, t time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ts := l.ackAt[channel]
-	i := sort.Search(len(ts), func(i int) bool { return !ts[i].Before(t) })
-	if i == len(ts) {
-		return time.Time{}, false
+	for _, a := range l.ackAt[channel] {
+		if !a.sent.Before(t) {
+			return a.at, true
+		}
 	}
-	return ts[i], true
+	return time.Time{}, false
 }
 
 // Report is the outcome of Check.

@@ -23,7 +23,7 @@ func TestLedgerCatchesEveryKindOfFault(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := NewLedger()
 			for seq := uint64(1); seq <= 4; seq++ {
-				l.Acked("C1", seq, "m", now)
+				l.Acked("C1", seq, "m", now, now)
 			}
 			for _, seq := range tt.got {
 				l.Delivered("s1", "C1", seq, "m")
@@ -41,8 +41,8 @@ func TestLedgerCatchesEveryKindOfFault(t *testing.T) {
 
 func TestLedgerTextMismatchAndUnackedGap(t *testing.T) {
 	l := NewLedger()
-	l.Acked("C1", 1, "a", time.Now())
-	l.Acked("C1", 3, "c", time.Now()) // seq 2 committed but its ack was lost
+	l.Acked("C1", 1, "a", time.Now(), time.Now())
+	l.Acked("C1", 3, "c", time.Now(), time.Now()) // seq 2 committed but its ack was lost
 	l.Delivered("s1", "C1", 1, "a")
 	l.Delivered("s1", "C1", 2, "b")
 	l.Delivered("s1", "C1", 3, "not c")
@@ -59,9 +59,12 @@ func TestFirstAckAfter(t *testing.T) {
 	l := NewLedger()
 	t0 := time.Unix(100, 0)
 	for i := range 5 {
-		l.Acked("C1", uint64(i+1), "m", t0.Add(time.Duration(i)*time.Second))
+		sent := t0.Add(time.Duration(i) * time.Second)
+		l.Acked("C1", uint64(i+1), "m", sent, sent.Add(100*time.Millisecond))
 	}
-	if at, ok := l.FirstAckAfter("C1", t0.Add(1500*time.Millisecond)); !ok || !at.Equal(t0.Add(2*time.Second)) {
+	// The publish sent at 1s and acked at 1.1s does not count: it was
+	// sent before the event at 1.05s.
+	if at, ok := l.FirstAckAfter("C1", t0.Add(1050*time.Millisecond)); !ok || !at.Equal(t0.Add(2100*time.Millisecond)) {
 		t.Fatalf("FirstAckAfter = %v %v", at, ok)
 	}
 	if _, ok := l.FirstAckAfter("C1", t0.Add(time.Hour)); ok {

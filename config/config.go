@@ -80,13 +80,15 @@ type Gossip struct {
 	PushPull       time.Duration
 }
 
-// DefaultGossip is the production timing: a probe every 400ms and a
-// suspicion timeout of SuspicionMult*log10(n)*ProbeInterval (at least one
-// probe interval per multiple), which declares a dead node in about 1.5-2.5s.
+// DefaultGossip is the production timing: a probe every 300ms and a
+// suspicion timeout of SuspicionMult*max(1,log10(n))*ProbeInterval once
+// another member confirms the suspicion, which declares a killed node
+// dead in about 1.5-2.5s on a LAN (docs/BENCHMARKS.md has the measured
+// distribution).
 func DefaultGossip() Gossip {
 	return Gossip{
-		ProbeInterval:  400 * time.Millisecond,
-		ProbeTimeout:   200 * time.Millisecond,
+		ProbeInterval:  300 * time.Millisecond,
+		ProbeTimeout:   150 * time.Millisecond,
 		GossipInterval: 100 * time.Millisecond,
 		SuspicionMult:  3,
 		PushPull:       15 * time.Second,

@@ -335,3 +335,19 @@ func TestNoTokenNoSocket(t *testing.T) {
 		t.Fatalf("rtm.connect with a bad token: %v", err)
 	}
 }
+
+// TestDrainSaysGoodbye: a node told to stop sends goodbye, then closes
+// every websocket with 1012 so that clients reconnect elsewhere.
+func TestDrainSaysGoodbye(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	go e.c.Stop("solo")
+	ev := nextOf(t, r, "goodbye")
+	if ev.Type != "goodbye" {
+		t.Fatalf("got %s", ev.Raw)
+	}
+	_, err := r.Next(ctx(t))
+	if got := websocket.CloseStatus(err); got != websocket.StatusServiceRestart {
+		t.Fatalf("close status %v (%v), want 1012", got, err)
+	}
+}
