@@ -1,5 +1,7 @@
 package channel
 
+import "github.com/ringcast/ringcast/roles/route"
+
 // Error is a failure with a Slack error string as its text; it crosses
 // the internode wire as that string.
 type Error string
@@ -14,18 +16,12 @@ const (
 	ErrNoText          Error = "no_text"
 	ErrMsgTooLong      Error = "msg_too_long"
 	ErrAlreadyMember   Error = "already_in_channel"
-	ErrWrongOwner      Error = "wrong_owner"
-	ErrConflict        Error = "conflict"
-	ErrUnavailable     Error = "service_unavailable"
+	ErrWrongOwner      Error = route.WrongOwner
+	ErrConflict        Error = route.Conflict
+	ErrUnavailable     Error = route.Unavailable
 	ErrInternal        Error = "internal_error"
 	ErrBadRequest      Error = "invalid_arguments"
 )
-
-// retryable reports whether a request that failed with err may succeed
-// when sent again, perhaps to another owner.
-func retryable(err error) bool {
-	return err == ErrWrongOwner || err == ErrConflict || err == ErrUnavailable
-}
 
 // errorOf turns a reply's error string back into an error.
 func errorOf(code string) error {

@@ -2,10 +2,12 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/roles/route"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -15,13 +17,24 @@ import (
 // fenced write, an owner that cannot be reached) until the context ends.
 // Safe for concurrent use.
 type Router struct {
-	view func() *ring.View
-	pool *internode.Pool
+	route.Caller
 }
 
 // NewRouter routes with the given membership and link pool.
 func NewRouter(view func() *ring.View, pool *internode.Pool) *Router {
-	return &Router{view: view, pool: pool}
+	return &Router{route.Caller{View: view, Pool: pool}}
+}
+
+// call routes a channel request; a reply's error code becomes an error.
+func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk func() *internode.Frame) (*internode.Frame, error) {
+	f, err := r.Call(ctx, config.RoleChannel, channel, idempotent, mk)
+	if err != nil {
+		if errors.Is(err, route.ErrUnavailable) {
+			return nil, ErrUnavailable
+		}
+		return nil, err
+	}
+	return f, errorOf(f.Extra)
 }
 
 // Publish sends p to the channel's owner and returns the committed
@@ -56,52 +69,6 @@ func (r *Router) Member(ctx context.Context, op byte, channel, actor string, use
 	return 0, err
 }
 
-// Owner returns the member that owns channel in the current view.
-func (r *Router) Owner(channel string) (ring.Member, bool) {
-	return r.view().Owner(config.RoleChannel, channel)
-}
-
-// call sends a fresh request from mk to the owner until it gets an answer
-// that is not retryable. A request whose link fails after it was sent may
-// have taken effect: it is sent again only when idempotent (a publish
-// with a client_msg_id, which the owner deduplicates).
-func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk func() *internode.Frame) (*internode.Frame, error) {
-	backoff := 10 * time.Millisecond
-	for {
-		v := r.view()
-		var err error = ErrUnavailable
-		if owner, ok := v.Owner(config.RoleChannel, channel); ok {
-			var c *internode.Client
-			if c, err = r.pool.Get(ctx, owner.Name, owner.Internode); err == nil {
-				f, cerr := c.Call(ctx, mk())
-				switch {
-				case cerr == nil:
-					if err = errorOf(f.Extra); err == nil || !retryable(err) {
-						return f, err
-					}
-				case ctx.Err() != nil:
-					return nil, ctx.Err()
-				case !idempotent:
-					return nil, ErrUnavailable
-				default:
-					err = ErrUnavailable
-				}
-			}
-		}
-		// Wait for the membership to change or a backoff, then try again.
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ErrUnavailable
-		case <-v.Changed():
-		case <-t.C:
-		}
-		t.Stop()
-		backoff = min(2*backoff, 500*time.Millisecond)
-	}
-}
-
 // PublishTimeout bounds an asynchronous publish, retries included.
 const PublishTimeout = 10 * time.Second
 
@@ -122,12 +89,7 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 			cb(r.Publish(ctx, p))
 		}()
 	}
-	owner, ok := r.Owner(p.Channel)
-	if !ok {
-		slow()
-		return
-	}
-	c := r.pool.Live(owner.Name, owner.Internode)
+	c := r.Live(config.RoleChannel, p.Channel)
 	if c == nil {
 		slow()
 		return
@@ -140,7 +102,7 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 				slow() // the owner deduplicates the retry
 			case err != nil:
 				cb(store.Message{}, ErrUnavailable) // may have been written: not retried
-			case retryable(errorOf(f.Extra)):
+			case route.Retryable(f.Extra):
 				slow()
 			case f.Extra != "":
 				cb(store.Message{}, errorOf(f.Extra))

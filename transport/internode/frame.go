@@ -20,6 +20,8 @@ const (
 	KindMember      Kind = 5 // Op = member op, Channel, User = actor, Users
 	KindReply       Kind = 6 // ReqID; Extra = error code ("" ok); Seq, TS, Payload by request
 	KindEvent       Kind = 7 // Channel, Seq, Op = event kind, User, Payload = client frame
+	KindTyping      Kind = 8 // Channel, User: ephemeral, no reply
+	KindPresence    Kind = 9 // Op = presence operation; fields by operation
 )
 
 func (k Kind) String() string {
@@ -38,6 +40,10 @@ func (k Kind) String() string {
 		return "reply"
 	case KindEvent:
 		return "event"
+	case KindTyping:
+		return "typing"
+	case KindPresence:
+		return "presence"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
