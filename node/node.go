@@ -18,6 +18,7 @@ import (
 	"github.com/ringcast/ringcast/roles/admin"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/gateway"
+	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/sqlite"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -35,6 +36,7 @@ type Node struct {
 	pool     *internode.Pool
 	router   *channel.Router
 	owner    *channel.Owner
+	presence *presence.Server
 	gateway  *gateway.Gateway
 	api      *admin.API
 	http     *http.Server
@@ -71,7 +73,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	n.pool = internode.NewPool(cfg.Name, n.key, nil, nil, n.log)
 	// The internode server starts before the gossip, so the address in
 	// our metadata is live when others read it.
-	handler := &dispatch{refuser{}} // set to the roles' handler below, before Serve
+	handler := &dispatch{channel: refuser{}, presence: refuser{}} // the roles' handlers are set below, before Serve
 	n.inode, err = internode.Listen(cfg.InternodeAddr, cfg.Name, n.key, handler, n.log)
 	if err != nil {
 		return nil, fmt.Errorf("--internode: %w", err)
@@ -92,12 +94,20 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	}
 	view := n.members.View
 	n.router = channel.NewRouter(view, n.pool)
+	pc := presence.NewClient(view, n.pool)
 	if cfg.Has(config.RoleChannel) {
-		n.owner, err = channel.New(channel.Config{Self: cfg.Name, Team: n.team.ID, Store: st, View: view, Logger: n.log})
+		n.owner, err = channel.New(channel.Config{Self: cfg.Name, Team: n.team.ID, Store: st, View: view, Logger: n.log,
+			UserEvent: pc.UserEvent})
 		if err != nil {
 			return nil, err
 		}
-		handler.Handler = n.owner
+		handler.channel = n.owner
+	}
+	if cfg.Has(config.RolePresence) {
+		if n.presence, err = presence.New(presence.Config{Self: cfg.Name, View: view, Logger: n.log}); err != nil {
+			return nil, err
+		}
+		handler.presence = n.presence
 	}
 	if cfg.Has(config.RoleGateway) {
 		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Team: n.team.ID, Key: n.key, Store: st,
@@ -108,7 +118,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	}
 	if cfg.Has(config.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
-			Store: st, View: view, Router: n.router, Logger: n.log})
+			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log})
 		if err != nil {
 			return nil, err
 		}
@@ -198,6 +208,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if n.owner != nil {
 		run(n.owner.Run)
+	}
+	if n.presence != nil {
+		run(n.presence.Run)
 	}
 	if n.gateway != nil {
 		run(n.gateway.Run)
@@ -303,6 +316,7 @@ type Status struct {
 	Members  []MemberStatus `json:"members"`
 	Sessions int            `json:"sessions"`
 	Channels int            `json:"loaded_channels"`
+	Users    int            `json:"presence_users"`
 }
 
 // MemberStatus is one member as this node sees it.
@@ -330,6 +344,9 @@ func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if n.owner != nil {
 		st.Channels = n.owner.Loaded()
+	}
+	if n.presence != nil {
+		st.Users = n.presence.Tracked()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(st)

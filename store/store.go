@@ -45,6 +45,8 @@ type Users interface {
 	PutToken(ctx context.Context, hash []byte, userID string) error
 	// TokenUser returns the user a token hash belongs to.
 	TokenUser(ctx context.Context, hash []byte) (string, error)
+	// SetAway records whether a user set their presence to away.
+	SetAway(ctx context.Context, id string, away bool) error
 }
 
 // Channels holds channels and their member sets.
@@ -92,6 +94,7 @@ type User struct {
 	IsBot    bool
 	IsAdmin  bool
 	Deleted  bool
+	Away     bool  // set away with users.setPresence
 	Created  int64 // unix seconds
 }
 

@@ -233,6 +233,18 @@ func (c *Cluster) User(name string) (*client.API, string) {
 	return api, res.User.ID
 }
 
+// Token issues another token for an existing user.
+func (c *Cluster) Token(t testing.TB, name string) string {
+	t.Helper()
+	var res struct {
+		Token string `json:"token"`
+	}
+	if err := c.API(c.First().AdminKey()).Call(context.Background(), "admin.users.createToken", url.Values{"name": {name}}, &res); err != nil {
+		t.Fatalf("token for %s: %v", name, err)
+	}
+	return res.Token
+}
+
 // Owner returns the node that owns channel id, as n sees it.
 func Owner(n *node.Node, id string) string {
 	return n.View().Ring(config.RoleChannel).Owner(id)

@@ -17,6 +17,7 @@ import (
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -30,6 +31,7 @@ type Config struct {
 	Store    store.Store
 	View     func() *ring.View
 	Router   *channel.Router
+	Presence *presence.Client
 	Logger   *slog.Logger
 }
 
@@ -76,8 +78,8 @@ const (
 
 // New makes the API.
 func New(cfg Config) (*API, error) {
-	if cfg.Store == nil || cfg.View == nil || cfg.Router == nil || len(cfg.Key) == 0 || cfg.AdminKey == "" {
-		return nil, errors.New("admin: Store, View, Router, Key and AdminKey are required")
+	if cfg.Store == nil || cfg.View == nil || cfg.Router == nil || cfg.Presence == nil || len(cfg.Key) == 0 || cfg.AdminKey == "" {
+		return nil, errors.New("admin: Store, View, Router, Presence, Key and AdminKey are required")
 	}
 	a := &API{cfg: cfg, log: cfg.Logger.With("role", "admin"), tokens: map[[32]byte]cachedToken{}}
 	a.methods = map[string]method{
@@ -95,6 +97,8 @@ func New(cfg Config) (*API, error) {
 		"conversations.history":   {authUser, (*API).history},
 		"users.list":              {authUser, (*API).usersList},
 		"users.info":              {authUser, (*API).usersInfo},
+		"users.getPresence":       {authUser, (*API).getPresence},
+		"users.setPresence":       {authUser, (*API).setPresence},
 		"admin.users.create":      {authAdmin, (*API).adminUsersCreate},
 		"admin.users.createToken": {authAdmin, (*API).adminCreateToken},
 	}
@@ -336,6 +340,56 @@ func (a *API) adminCreateToken(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"user": a.userObject(u), "token": tok}, nil
+}
+
+// getPresence answers users.getPresence (default: the caller); the
+// caller's own presence has the detail fields.
+func (a *API) getPresence(c *call) (map[string]any, error) {
+	id := c.args["user"]
+	if id == "" {
+		id = c.user.ID
+	}
+	if _, err := a.cfg.Store.User(c.ctx, id); errors.Is(err, store.ErrNotFound) {
+		return nil, apiErr("user_not_found")
+	} else if err != nil {
+		return nil, err
+	}
+	info, err := a.cfg.Presence.Query(c.ctx, id)
+	if err != nil {
+		return nil, apiErr("service_unavailable")
+	}
+	out := map[string]any{"presence": presence.Name(boolStatus(info.Active))}
+	if id == c.user.ID {
+		out["online"] = info.Connections > 0
+		out["auto_away"] = false
+		out["manual_away"] = info.ManualAway
+		out["connection_count"] = info.Connections
+		out["last_activity"] = info.LastActive
+	}
+	return out, nil
+}
+
+func boolStatus(active bool) byte {
+	if active {
+		return presence.Active
+	}
+	return presence.Away
+}
+
+// setPresence answers users.setPresence: "away" or "auto", kept in the
+// store (it outlives sessions and presence nodes) and applied at once.
+func (a *API) setPresence(c *call) (map[string]any, error) {
+	p := c.args["presence"]
+	if p != "away" && p != "auto" {
+		return nil, apiErr("invalid_presence")
+	}
+	if err := a.cfg.Store.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Presence.SetAway(c.ctx, c.user.ID, p); err != nil {
+		return nil, apiErr("service_unavailable")
+	}
+	return nil, nil
 }
 
 func validUserName(n string) bool {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -29,19 +30,7 @@ func (a *API) resolve(c *call, ref string) (store.Channel, error) {
 
 // channelObject is Slack's channel object as the caller sees it.
 func (a *API) channelObject(c *call, ch store.Channel, isMember bool, numMembers int) map[string]any {
-	o := map[string]any{
-		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name, "created": ch.Created,
-		"creator": ch.Creator, "is_channel": true, "is_group": false, "is_im": false,
-		"is_mpim": false, "is_private": ch.IsPrivate, "is_archived": ch.IsArchived,
-		"is_general": false, "is_member": isMember, "is_shared": false, "is_org_shared": false,
-		"context_team_id": a.cfg.Team.ID,
-		"topic":           map[string]any{"value": ch.Topic, "creator": "", "last_set": 0},
-		"purpose":         map[string]any{"value": ch.Purpose, "creator": "", "last_set": 0},
-	}
-	if numMembers >= 0 {
-		o["num_members"] = numMembers
-	}
-	return o
+	return rtm.ChannelObject(ch, a.cfg.Team.ID, isMember, numMembers)
 }
 
 // fullChannel loads what a channel object needs for the caller.
@@ -96,6 +85,8 @@ func (a *API) create(c *call) (map[string]any, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	// The creator's connected sessions start receiving the new channel.
+	a.cfg.Presence.UserEvent(c.user.ID, ch.ID, 0, presence.ChannelJoined, rtm.ChannelJoined(ch, a.cfg.Team.ID, 1))
 	return map[string]any{"channel": a.channelObject(c, ch, true, 1)}, nil
 }
 

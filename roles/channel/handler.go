@@ -7,6 +7,7 @@ import (
 
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
 )
 
 // Membership operations: the Op of a KindMember request.
@@ -36,6 +37,8 @@ func (o *Owner) HandleFrame(l *internode.Link, f *internode.Frame) {
 		o.subscribe(l, f.Channel, func(seq uint64, err error) { reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err) })
 	case internode.KindUnsubscribe:
 		o.unsubscribe(l, f.Channel)
+	case internode.KindTyping:
+		o.Typing(f.Channel, f.User)
 	case internode.KindMember:
 		go o.Member(f.Op, f.Channel, f.User, f.Users, func(seq uint64, err error) {
 			reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err)
@@ -149,6 +152,7 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var targets []string
+	inviter := ""
 	switch op {
 	case MemberJoin:
 		if actorIn {
@@ -168,16 +172,22 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 			return
 		}
 		targets = users
+		inviter = actor
 	default:
 		reply(0, ErrBadRequest)
 		return
 	}
+	var changed []string
 	for _, u := range targets {
+		var done bool
 		var err error
 		if op == MemberLeave {
-			_, err = o.cfg.Store.RemoveMember(ctx, id, u)
+			done, err = o.cfg.Store.RemoveMember(ctx, id, u)
 		} else {
-			_, err = o.cfg.Store.AddMember(ctx, id, u)
+			done, err = o.cfg.Store.AddMember(ctx, id, u)
+		}
+		if done {
+			changed = append(changed, u)
 		}
 		if err != nil {
 			o.log.Error("member change", "channel", id, "user", u, "err", err)
@@ -199,8 +209,31 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 		}
 	}
 	seq := st.committed
+	now := store.TSOf(time.Now())
+	for _, u := range changed {
+		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvMemberJoined, Channel: id, User: u,
+			Payload: rtm.MemberJoined(id, u, inviter, o.cfg.Team, now)}
+		if op == MemberLeave {
+			ev.Op, ev.Payload = EvMemberLeft, rtm.MemberLeft(id, u, o.cfg.Team, now)
+		}
+		o.sendLocked(st, ev)
+	}
+	members := len(st.members)
 	st.mu.Unlock()
 	reply(seq, nil)
+	if op != MemberLeave && o.cfg.UserEvent != nil && len(changed) > 0 {
+		// The joiners' sessions learn of the channel, and start receiving
+		// it after seq, through their presence nodes.
+		ch, err := o.cfg.Store.Channel(ctx, id)
+		if err != nil {
+			o.log.Error("channel_joined: load channel", "channel", id, "err", err)
+			return
+		}
+		frame := rtm.ChannelJoined(ch, o.cfg.Team, members)
+		for _, u := range changed {
+			o.cfg.UserEvent(u, id, seq, "channel_joined", frame) // presence.ChannelJoined
+		}
+	}
 }
 
 func (o *Owner) committed(st *chanState) uint64 {

@@ -25,7 +25,18 @@ const (
 	// EvResubscribe says the owner dropped the channel's state (it lost
 	// ownership or was fenced): subscribe again, to whoever owns it now.
 	EvResubscribe byte = 2
+	// EvTyping: User is typing; Payload = user_typing. Not stored, no seq.
+	EvTyping byte = 3
+	// EvMemberJoined: User joined; Payload = member_joined_channel.
+	EvMemberJoined byte = 4
+	// EvMemberLeft: User left, and must stop receiving the channel at
+	// once; Payload = member_left_channel.
+	EvMemberLeft byte = 5
 )
+
+// TypingEvery is the most often one user's typing in one channel is
+// passed on.
+const TypingEvery = 3 * time.Second
 
 // Config configures an Owner.
 type Config struct {
@@ -39,6 +50,10 @@ type Config struct {
 	// IdleAfter evicts a channel's state when it has had no traffic and no
 	// subscriber for this long. Default 5 minutes.
 	IdleAfter time.Duration
+	// UserEvent, when set, delivers a client frame to every session of a
+	// user (through the user's presence node): channel_joined after a
+	// join, so the joiner's sessions start receiving from seq on.
+	UserEvent func(user, channel string, seq uint64, name string, payload []byte)
 }
 
 // Owner is the channel role. Safe for concurrent use.
@@ -79,8 +94,9 @@ type chanState struct {
 	lastTS    store.TS // ts of lastSeq
 	members   []string // sorted user ids
 	subs      []*internode.Link
-	lastUsed  int64  // unix nanoseconds
-	dedup     *dedup // recent client_msg_ids; nil until the channel has one
+	lastUsed  int64            // unix nanoseconds
+	dedup     *dedup           // recent client_msg_ids; nil until the channel has one
+	typing    map[string]int64 // user -> last typing passed on (unix nanos); nil when none
 }
 
 // dedupWindow is how many recent messages with a client_msg_id an owner
@@ -382,6 +398,41 @@ func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
 	})
 }
 
+// Typing passes a user's typing on to the channel's subscribers, at most
+// once per TypingEvery per user; non-members and non-owners are ignored.
+func (o *Owner) Typing(channel, user string) {
+	if channel == "" || user == "" || !o.owns(channel) {
+		return
+	}
+	o.with(channel, func(st *chanState, err error) {
+		if err != nil || !st.isMember(user) {
+			return
+		}
+		now := time.Now().UnixNano()
+		if now-st.typing[user] < int64(TypingEvery) {
+			return
+		}
+		if st.typing == nil {
+			st.typing = map[string]int64{}
+		}
+		for u, t := range st.typing {
+			if now-t >= int64(TypingEvery) {
+				delete(st.typing, u)
+			}
+		}
+		st.typing[user] = now
+		o.sendLocked(st, &internode.Frame{Kind: internode.KindEvent, Op: EvTyping, Channel: channel, User: user,
+			Payload: rtm.UserTyping(channel, user)})
+	})
+}
+
+// sendLocked sends an event to every subscriber of st. st.mu must be held.
+func (o *Owner) sendLocked(st *chanState, ev *internode.Frame) {
+	for _, l := range st.subs {
+		l.Send(ev)
+	}
+}
+
 // enqueue adds a sequenced message to the next batch. Callers hold the
 // channel's lock, so one channel's messages enter in seq order.
 func (o *Owner) enqueue(p pending) {
@@ -483,10 +534,7 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 		default:
 			st.committed = p.msg.Seq
 			if len(st.subs) > 0 {
-				ev := &internode.Frame{Kind: internode.KindEvent, Op: EvMessage, Channel: st.id, Seq: p.msg.Seq, Payload: p.event}
-				for _, l := range st.subs {
-					l.Send(ev)
-				}
+				o.sendLocked(st, &internode.Frame{Kind: internode.KindEvent, Op: EvMessage, Channel: st.id, Seq: p.msg.Seq, Payload: p.event})
 			}
 			st.mu.Unlock()
 			p.reply(p.msg, nil)

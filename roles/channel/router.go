@@ -112,3 +112,23 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 			}
 		})
 }
+
+// Typing passes a user's typing on to the channel's owner, without
+// waiting; it is dropped when no link to the owner is up yet (typing is
+// ephemeral), and one is dialed for the next time.
+func (r *Router) Typing(channel, user string) {
+	f := &internode.Frame{Kind: internode.KindTyping, Channel: channel, User: user}
+	if l := r.Live(config.RoleChannel, channel); l != nil {
+		l.Send(f)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if m, ok := r.Owner(config.RoleChannel, channel); ok {
+			if l, err := r.Pool.Get(ctx, m.Name, m.Internode); err == nil {
+				l.Send(f)
+			}
+		}
+	}()
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
@@ -82,6 +83,10 @@ func (g *Gateway) attach(s *session, id string, resume uint64, resuming bool) <-
 			c.mu.Unlock()
 			continue
 		}
+		if slices.ContainsFunc(c.attached, func(a *attachment) bool { return a.s == s }) {
+			c.mu.Unlock()
+			return c.ready // already attached (a join racing the session's start)
+		}
 		a := &attachment{s: s, resume: resume, resuming: resuming}
 		c.attached = append(c.attached, a)
 		if c.isReady {
@@ -101,25 +106,26 @@ func (g *Gateway) detach(s *session, id string) {
 		return
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool { return a.s == s })
-	empty := len(c.attached) == 0
-	var link *internode.Client
-	if empty {
-		c.gone = true
-		link, c.link = c.link, nil
+	if len(c.attached) == 0 {
+		g.dropSubLocked(c)
 	}
-	c.mu.Unlock()
-	if !empty {
-		return
+}
+
+// dropSubLocked ends a subscription nobody here needs any more. c.mu
+// must be held.
+func (g *Gateway) dropSubLocked(c *chanSub) {
+	c.gone = true
+	if c.link != nil {
+		c.link.Send(&internode.Frame{Kind: internode.KindUnsubscribe, Channel: c.id})
+		c.link = nil
 	}
 	g.mu.Lock()
-	if g.chans[id] == c {
-		delete(g.chans, id)
+	if g.chans[c.id] == c {
+		delete(g.chans, c.id)
 	}
 	g.mu.Unlock()
-	if link != nil {
-		link.Send(&internode.Frame{Kind: internode.KindUnsubscribe, Channel: id})
-	}
 }
 
 // startResume decides how attachment a starts receiving: live, live
@@ -195,9 +201,17 @@ func (c *chanSub) deliver(seq uint64, frame []byte) {
 	c.next = seq + 1
 }
 
-// onEvent handles an event pushed by a channel owner. It runs on the
-// link's reader goroutine.
+// onEvent handles an event pushed by a channel owner or a presence node.
+// It runs on the link's reader goroutine.
 func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
+	switch f.Op {
+	case presence.EvPresence:
+		g.onPresence(from, f)
+		return
+	case presence.EvUser:
+		g.onUserEvent(f)
+		return
+	}
 	c := g.sub(f.Channel, false)
 	if c == nil {
 		return
@@ -208,6 +222,32 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 		return // from a subscription we have left
 	}
 	switch f.Op {
+	case channel.EvTyping, channel.EvMemberJoined:
+		// Ephemeral: to the other members, outside the seq order.
+		for _, a := range c.attached {
+			if a.s.user != f.User {
+				a.s.push(f.Payload)
+			}
+		}
+	case channel.EvMemberLeft:
+		// The leaver's sessions stop receiving the channel at once.
+		var left []*session
+		c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
+			if a.s.user == f.User {
+				left = append(left, a.s)
+				return true
+			}
+			a.s.push(f.Payload)
+			return false
+		})
+		goodbye := rtm.ChannelLeft(c.id, store.TSOf(time.Now()))
+		for _, s := range left {
+			s.removeChan(c.id)
+			s.push(goodbye)
+		}
+		if len(c.attached) == 0 {
+			g.dropSubLocked(c)
+		}
 	case channel.EvResubscribe:
 		c.link = nil
 		g.resubscribe(c.id, 0)
@@ -434,27 +474,37 @@ func (g *Gateway) followView(ctx context.Context) {
 		case <-v.Changed():
 		}
 		v = g.cfg.View()
-		g.mu.Lock()
-		for id, c := range g.chans {
+		for _, c := range g.subs() {
 			c.mu.Lock()
-			if c.link == nil || c.link.Peer() != v.Ring(config.RoleChannel).Owner(id) {
-				g.resubscribe(id, 0)
+			if !c.gone && (c.link == nil || c.link.Peer() != v.Ring(config.RoleChannel).Owner(c.id)) {
+				g.resubscribe(c.id, 0)
 			}
 			c.mu.Unlock()
 		}
-		g.mu.Unlock()
 	}
 }
 
-// linkDown re-subscribes the channels that were subscribed at peer.
-func (g *Gateway) linkDown(peer string) {
+// subs snapshots the subscriptions (so that no chanSub.mu is taken under
+// Gateway.mu).
+func (g *Gateway) subs() []*chanSub {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for id, c := range g.chans {
+	out := make([]*chanSub, 0, len(g.chans))
+	for _, c := range g.chans {
+		out = append(out, c)
+	}
+	return out
+}
+
+// linkDown re-subscribes the channels that were subscribed at peer and
+// re-sends what went to it as a presence node.
+func (g *Gateway) linkDown(peer string) {
+	g.presenceDown(peer)
+	for _, c := range g.subs() {
 		c.mu.Lock()
 		if c.link != nil && c.link.Peer() == peer {
 			c.link = nil
-			g.resubscribe(id, 50*time.Millisecond)
+			g.resubscribe(c.id, 50*time.Millisecond)
 		}
 		c.mu.Unlock()
 	}

@@ -13,6 +13,10 @@
 // goroutine exists only while the session's bounded queue is non-empty.
 // A session whose queue overflows is closed (1008) and resumes later.
 //
-// Lock order: Gateway.mu, then chanSub.mu, then session.mu; pendingMu
-// is a leaf.
+// Presence: the gateway reports each user's session count to the user's
+// presence node, and watches a user once for all local sessions that
+// sent presence_sub for it (presence.go).
+//
+// Lock order: chanSub.mu, then Gateway.mu, then session.mu; presMu is
+// never held while taking chanSub.mu or Gateway.mu; pendingMu is a leaf.
 package gateway

@@ -51,12 +51,20 @@ type Gateway struct {
 	pendingMu   sync.Mutex // guards pending (a leaf lock)
 	pending     map[string]struct{}
 	pendingWake chan struct{}
+
+	presMu     sync.Mutex // guards users, watches, presDirty, watchDirty, session.watched
+	users      map[string]*localUser
+	watches    map[string]*watch
+	presDirty  map[string]struct{} // users whose count must be reported
+	watchDirty map[string]struct{} // watches to register
+	presWake   chan struct{}
 }
 
 // Errors a session ends with.
 var (
-	errSlow  = errors.New("slow consumer")
-	errStore = errors.New("store unavailable")
+	errSlow     = errors.New("slow consumer")
+	errStore    = errors.New("store unavailable")
+	errBadReply = errors.New("malformed reply")
 )
 
 // New makes a Gateway; Run starts it.
@@ -78,6 +86,11 @@ func New(cfg Config) (*Gateway, error) {
 		sessions:    map[*session]struct{}{},
 		used:        map[uint64]time.Time{},
 		pendingWake: make(chan struct{}, 1),
+		users:       map[string]*localUser{},
+		watches:     map[string]*watch{},
+		presDirty:   map[string]struct{}{},
+		watchDirty:  map[string]struct{}{},
+		presWake:    make(chan struct{}, 1),
 	}
 	g.pool = internode.NewPool(cfg.Self, cfg.Key, g.onEvent, g.linkDown, g.log)
 	return g, nil
@@ -87,10 +100,11 @@ func New(cfg Config) (*Gateway, error) {
 // every session (without goodbye; see Drain) and link.
 func (g *Gateway) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); g.subscriber(ctx) }()
 	go func() { defer wg.Done(); g.followView(ctx) }()
 	go func() { defer wg.Done(); g.housekeep(ctx) }()
+	go func() { defer wg.Done(); g.presenceLoop(ctx) }()
 	<-ctx.Done()
 	close(g.done)
 	g.mu.Lock()

@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,9 @@ type session struct {
 	endReason string
 	graceful  bool // write what is queued before closing
 	chans     []string
+	typed     map[string]time.Time // channel -> last typing sent (reader goroutine only)
+
+	watched []string // users watched with presence_sub; guarded by Gateway.presMu
 }
 
 type gateway = Gateway
@@ -166,8 +171,22 @@ func (s *session) close(err error) {
 
 func (s *session) addChan(id string) {
 	s.mu.Lock()
-	s.chans = append(s.chans, id)
+	if !slices.Contains(s.chans, id) {
+		s.chans = append(s.chans, id)
+	}
 	s.mu.Unlock()
+}
+
+func (s *session) removeChan(id string) {
+	s.mu.Lock()
+	s.chans = slices.DeleteFunc(s.chans, func(x string) bool { return x == id })
+	s.mu.Unlock()
+}
+
+func (s *session) hasChan(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.chans, id)
 }
 
 // helloWait bounds how long a new session waits for its subscriptions
@@ -179,6 +198,10 @@ func (s *session) run(ctx context.Context, resume map[string]uint64) {
 	g := s.g
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
+	var u store.User
+	if err == nil {
+		u, err = g.cfg.Store.User(lctx, s.user)
+	}
 	cancel()
 	if err != nil {
 		g.log.Error("session: load channels", "user", s.user, "err", err)
@@ -199,8 +222,10 @@ func (s *session) run(ctx context.Context, resume map[string]uint64) {
 		}
 	}
 	deadline.Stop()
+	g.userUp(s, u.Away)
 	s.resume()
 	s.read(ctx)
+	g.userDown(s)
 
 	s.mu.Lock()
 	chans := s.chans
@@ -239,6 +264,16 @@ func (s *session) handle(req *rtm.Request) {
 		s.push(rtm.Pong(req))
 	case "message":
 		s.send(req)
+	case "typing":
+		s.typing(req)
+	case "presence_sub":
+		if ids, ok := s.presenceIDs(req); ok {
+			s.g.setWatches(s, ids)
+		}
+	case "presence_query":
+		if ids, ok := s.presenceIDs(req); ok {
+			s.g.query(s, ids)
+		}
 	case "resume":
 		for id, seq := range req.Channels {
 			if !s.g.reattach(s, id, seq) {
@@ -249,6 +284,52 @@ func (s *session) handle(req *rtm.Request) {
 	default:
 		s.push(rtm.Reply(req, rtm.CodeUnknownType, "unknown type: "+req.Type))
 	}
+}
+
+// typing passes the user's typing on, at most once per channel every
+// TypingEvery from this session (the owner limits per user too).
+func (s *session) typing(req *rtm.Request) {
+	if req.Channel == "" {
+		s.push(rtm.Reply(req, rtm.CodeBadRequest, "channel is required"))
+		return
+	}
+	if !s.hasChan(req.Channel) {
+		s.push(rtm.Reply(req, rtm.CodeNotInChannel, "not_in_channel"))
+		return
+	}
+	now := time.Now()
+	if now.Sub(s.typed[req.Channel]) < channel.TypingEvery {
+		return
+	}
+	if s.typed == nil {
+		s.typed = map[string]time.Time{}
+	}
+	s.typed[req.Channel] = now
+	s.g.cfg.Router.Typing(req.Channel, s.user)
+}
+
+// presenceIDs checks the ids of a presence_sub or presence_query: at
+// most MaxPresenceIDs, each an existing user. On error it answers the
+// client and returns false; nothing changes.
+func (s *session) presenceIDs(req *rtm.Request) ([]string, bool) {
+	ids := slices.Compact(slices.Sorted(slices.Values(req.IDs)))
+	if len(ids) > MaxPresenceIDs {
+		s.push(rtm.Reply(req, rtm.CodeTooManyIDs, fmt.Sprintf("too many ids: %d, at most %d", len(ids), MaxPresenceIDs)))
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		if _, err := s.g.cfg.Store.User(ctx, id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				s.push(rtm.Reply(req, rtm.CodeNotFound, "user_not_found: "+id))
+			} else {
+				s.push(rtm.Reply(req, rtm.CodeUnavailable, "service_unavailable"))
+			}
+			return nil, false
+		}
+	}
+	return ids, true
 }
 
 // send publishes a client's message and acks it once it is committed.

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHO
 CREATE TABLE IF NOT EXISTS users(
 	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, real_name TEXT NOT NULL,
 	email TEXT NOT NULL, is_bot INTEGER NOT NULL, is_admin INTEGER NOT NULL,
-	deleted INTEGER NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
+	deleted INTEGER NOT NULL, created INTEGER NOT NULL, away INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(hash BLOB PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS channels(
 	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, creator TEXT NOT NULL,
@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS messages(
 	client_msg_id TEXT NOT NULL, PRIMARY KEY(channel, seq)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_ts ON messages(channel, ts);
 `
+
+// migrations bring a database made by an older version up to the schema;
+// each is skipped when already applied.
+var migrations = []string{
+	`ALTER TABLE users ADD COLUMN away INTEGER NOT NULL DEFAULT 0`,
+}
 
 // Store is the embedded store. Safe for concurrent use.
 type Store struct {
@@ -70,6 +76,12 @@ func Open(path string) (*Store, error) {
 	if _, err := w.Exec(schema); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: create schema in %s: %w", path, err)
+	}
+	for _, m := range migrations {
+		if _, err := w.Exec(m); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+			w.Close()
+			return nil, fmt.Errorf("store: migrate %s: %w", path, err)
+		}
 	}
 	r, err := sql.Open("sqlite", dsn("_pragma=query_only(1)"))
 	if err != nil {
@@ -116,18 +128,18 @@ func notFound(err error) error {
 	return err
 }
 
-const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created`
+const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away`
 
 func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
 	var u store.User
-	err := row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created)
+	err := row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away)
 	return u, notFound(err)
 }
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u store.User) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users(`+userCols+`) VALUES(?,?,?,?,?,?,?,?)`,
-		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users(`+userCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
+		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away)
 	if isUnique(err) {
 		return store.ErrNameTaken
 	}
@@ -157,6 +169,18 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]store
 func (s *Store) PutToken(ctx context.Context, hash []byte, userID string) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens(hash, user_id) VALUES(?, ?)`, hash, userID)
 	return err
+}
+
+// SetAway implements store.Users.
+func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
+	r, err := s.w.ExecContext(ctx, `UPDATE users SET away = ? WHERE id = ?`, away, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }
 
 // TokenUser implements store.Users.

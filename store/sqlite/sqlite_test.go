@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -49,5 +51,35 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 func TestOpenBadPath(t *testing.T) {
 	if _, err := Open("/proc/definitely/not/writable/x.db"); err == nil {
 		t.Fatal("Open on an unwritable path succeeded")
+	}
+}
+
+// BenchmarkAppend measures durable appends (one transaction, one fsync,
+// per batch) by batch size: group commit's ceiling on this disk.
+func BenchmarkAppend(b *testing.B) {
+	for _, size := range []int{1, 16, 256, 4096} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			batch := make([]store.Message, size)
+			seqs := map[string]uint64{}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += size {
+				for j := range batch {
+					ch := fmt.Sprintf("C%04d", (i+j)%1000)
+					seqs[ch]++
+					batch[j] = store.Message{Channel: ch, Seq: seqs[ch], TS: store.TS(1_700_000_000_000_000 + i + j),
+						User: "U0123456789", Text: "a message of about the usual size for a chat"}
+				}
+				if _, err := s.Append(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
 	}
 }

@@ -54,6 +54,14 @@ func testUsers(t *testing.T, s store.Store) {
 	if _, err := s.User(ctx, "U404"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing user: err = %v", err)
 	}
+	must(t, s.SetAway(ctx, "U1", true))
+	if got, _ := s.User(ctx, "U1"); !got.Away {
+		t.Fatal("SetAway(true) did not stick")
+	}
+	must(t, s.SetAway(ctx, "U1", false))
+	if err := s.SetAway(ctx, "U404", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetAway of a missing user: err = %v", err)
+	}
 	must(t, s.CreateUser(ctx, store.User{ID: "U0", Name: "bob"}))
 	list, err := s.ListUsers(ctx, "", 10)
 	must(t, err)

@@ -1,0 +1,437 @@
+package presence
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/transport/internode"
+)
+
+// Operations: the Op of a KindPresence request.
+const (
+	// OpReport: User, Seq = the sender gateway's sessions of the user,
+	// Extra = "away" when the user set away.
+	OpReport byte = 1
+	// OpWatch: Users. Reply Payload: one status byte per user. Changes
+	// follow as EvPresence events on the same link.
+	OpWatch byte = 2
+	// OpUnwatch: Users. No reply.
+	OpUnwatch byte = 3
+	// OpQuery: Users. Reply Payload: one status byte per user; for the
+	// first user also Seq = connections, TS = last activity (unix), Extra
+	// = "away" when set away.
+	OpQuery byte = 4
+	// OpSetAway: User, Extra = "away" or "auto". Reply.
+	OpSetAway byte = 5
+	// OpUserEvent: User, Channel, Seq, Text = event name, Payload = client
+	// frame: forwarded as EvUser to every gateway with the user's
+	// sessions. No reply.
+	OpUserEvent byte = 6
+	// OpLease renews all reports of the sending gateway. No reply.
+	OpLease byte = 7
+	// OpSynced: the sending gateway has re-reported after a view change.
+	OpSynced byte = 8
+)
+
+// Events pushed to gateways (the Op of a KindEvent).
+const (
+	// EvPresence: User, Text = "active" or "away".
+	EvPresence byte = 10
+	// EvUser: as OpUserEvent.
+	EvUser byte = 11
+)
+
+// User event names the gateway acts on (others are only delivered).
+const (
+	// ChannelJoined: attach the user's sessions to Channel from after Seq.
+	ChannelJoined = "channel_joined"
+	// ManualChange: Extra is "away" or "auto"; the gateway updates its
+	// flag and tells the user's sessions.
+	ManualChange = "manual_presence_change"
+)
+
+// Status bytes in watch and query replies.
+const (
+	Away   byte = 0
+	Active byte = 1
+)
+
+// Name returns "active" or "away".
+func Name(status byte) string {
+	if status == Active {
+		return "active"
+	}
+	return "away"
+}
+
+// Config configures a Server.
+type Config struct {
+	Self   string
+	View   func() *ring.View
+	Logger *slog.Logger
+	// Settle is how long a new owner waits for gateways to re-report
+	// before answering watches. Default 2s.
+	Settle time.Duration
+	// LeaseTTL drops a gateway's sessions when it has sent nothing for
+	// this long. Default 15s (gateways renew every LeaseTTL/3).
+	LeaseTTL time.Duration
+}
+
+// Server is the presence role. Safe for concurrent use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	mu          sync.Mutex // guards everything below
+	users       map[string]*entry
+	gws         map[string]*gateway
+	watching    map[*internode.Link]map[string]struct{}
+	settleUntil time.Time
+	unsynced    map[string]bool // gateways yet to re-report after a view change
+	queued      []func()        // watch replies waiting for the settle
+}
+
+// entry is one tracked user.
+type entry struct {
+	gws      []gwCount // sessions per gateway
+	away     bool      // set away by the user
+	active   bool      // the status subscribers were last told
+	last     int64     // unix seconds of the last session change
+	watchers []*internode.Link
+}
+
+type gwCount struct {
+	name string
+	n    int32
+}
+
+type gateway struct {
+	link  *internode.Link // the latest link the gateway reported on
+	lease time.Time
+}
+
+// New makes a Server; Run starts its housekeeping.
+func New(cfg Config) (*Server, error) {
+	if cfg.View == nil || cfg.Self == "" {
+		return nil, errors.New("presence: Self and View are required")
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = 2 * time.Second
+	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 15 * time.Second
+	}
+	return &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"),
+		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{}}, nil
+}
+
+func (e *entry) sessions() int32 {
+	var n int32
+	for _, g := range e.gws {
+		n += g.n
+	}
+	return n
+}
+
+func (e *entry) isActive() bool { return !e.away && e.sessions() > 0 }
+
+// Run follows view changes and expires leases until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		v := s.cfg.View()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-v.Changed():
+			s.viewChanged(s.cfg.View())
+		case now := <-tick.C:
+			s.expire(now)
+		}
+	}
+}
+
+// viewChanged drops gateways that left, forgets users moved elsewhere,
+// and starts a settle period for the users that may have moved here.
+func (s *Server) viewChanged(v *ring.View) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.gws {
+		if m, ok := v.Members[name]; !ok || !m.Has(config.RoleGateway) {
+			s.dropGateway(name)
+		}
+	}
+	pr := v.Ring(config.RolePresence)
+	for u, e := range s.users {
+		if pr.Owner(u) != s.cfg.Self {
+			for _, l := range e.watchers {
+				delete(s.watching[l], u)
+			}
+			delete(s.users, u)
+		}
+	}
+	s.unsynced = map[string]bool{}
+	for _, m := range v.WithRole(config.RoleGateway) {
+		s.unsynced[m.Name] = true
+	}
+	s.settleUntil = time.Now().Add(s.cfg.Settle)
+	if len(s.unsynced) == 0 {
+		s.settled()
+	}
+}
+
+// dropGateway forgets a gateway's sessions. s.mu must be held.
+func (s *Server) dropGateway(name string) {
+	delete(s.gws, name)
+	for u, e := range s.users {
+		if i := slices.IndexFunc(e.gws, func(g gwCount) bool { return g.name == name }); i >= 0 {
+			e.gws = slices.Delete(e.gws, i, i+1)
+			e.last = time.Now().Unix()
+			s.update(u, e)
+		}
+	}
+}
+
+func (s *Server) settling() bool { return !s.settleUntil.IsZero() }
+
+// settled ends a settle period: queued watches are answered and every
+// status that changed meanwhile is announced. s.mu must be held.
+func (s *Server) settled() {
+	s.settleUntil = time.Time{}
+	s.unsynced = nil
+	q := s.queued
+	s.queued = nil
+	for _, f := range q {
+		f()
+	}
+	for u, e := range s.users {
+		s.update(u, e)
+	}
+}
+
+func (s *Server) expire(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settling() && now.After(s.settleUntil) {
+		s.settled()
+	}
+	for name, g := range s.gws {
+		if now.Sub(g.lease) > s.cfg.LeaseTTL {
+			s.log.Warn("gateway lease expired: dropping its sessions", "gateway", name)
+			s.dropGateway(name)
+		}
+	}
+}
+
+// update announces e's status to its watchers if it changed (not while
+// settling) and forgets e once nothing refers to it. s.mu must be held.
+func (s *Server) update(u string, e *entry) {
+	if now := e.isActive(); now != e.active && !s.settling() {
+		e.active = now
+		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvPresence, User: u, Text: Name(status(now))}
+		for _, l := range e.watchers {
+			l.Send(ev)
+		}
+	}
+	if len(e.gws) == 0 && len(e.watchers) == 0 && !e.away {
+		delete(s.users, u)
+	}
+}
+
+func status(active bool) byte {
+	if active {
+		return Active
+	}
+	return Away
+}
+
+// get returns u's entry, creating it. s.mu must be held.
+func (s *Server) get(u string) *entry {
+	e := s.users[u]
+	if e == nil {
+		e = &entry{}
+		s.users[u] = e
+	}
+	return e
+}
+
+// Tracked is the number of users this node holds state for.
+func (s *Server) Tracked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.users)
+}
+
+var _ internode.Handler = (*Server)(nil)
+
+// HandleFrame serves a presence request.
+func (s *Server) HandleFrame(l *internode.Link, f *internode.Frame) {
+	reply := func(r *internode.Frame) {
+		r.Kind, r.ReqID = internode.KindReply, f.ReqID
+		l.Send(r)
+	}
+	if f.Kind != internode.KindPresence {
+		if f.ReqID != 0 {
+			reply(&internode.Frame{Extra: "invalid_arguments"})
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.gws[l.Peer()]; g != nil {
+		g.lease = time.Now()
+	}
+	switch f.Op {
+	case OpReport:
+		s.report(l, f.User, int32(f.Seq), f.Extra == "away")
+	case OpLease:
+		s.lease(l)
+	case OpSynced:
+		s.lease(l)
+		if s.unsynced != nil {
+			delete(s.unsynced, l.Peer())
+			if len(s.unsynced) == 0 {
+				s.settled()
+			}
+		}
+	case OpWatch:
+		answer := func() {
+			out := make([]byte, len(f.Users))
+			for i, u := range f.Users {
+				e := s.get(u)
+				if !slices.Contains(e.watchers, l) {
+					e.watchers = append(e.watchers, l)
+				}
+				set := s.watching[l]
+				if set == nil {
+					set = map[string]struct{}{}
+					s.watching[l] = set
+				}
+				set[u] = struct{}{}
+				e.active = e.isActive()
+				out[i] = status(e.active)
+			}
+			reply(&internode.Frame{Users: f.Users, Payload: out})
+		}
+		if s.settling() {
+			s.queued = append(s.queued, answer)
+		} else {
+			answer()
+		}
+	case OpUnwatch:
+		for _, u := range f.Users {
+			delete(s.watching[l], u)
+			if e := s.users[u]; e != nil {
+				e.watchers = slices.DeleteFunc(e.watchers, func(x *internode.Link) bool { return x == l })
+				s.update(u, e)
+			}
+		}
+	case OpQuery:
+		out := make([]byte, len(f.Users))
+		r := &internode.Frame{Users: f.Users, Payload: out}
+		for i, u := range f.Users {
+			if e := s.users[u]; e != nil {
+				out[i] = status(e.isActive())
+				if i == 0 {
+					r.Seq, r.TS = uint64(e.sessions()), e.last
+					if e.away {
+						r.Extra = "away"
+					}
+				}
+			}
+		}
+		reply(r)
+	case OpSetAway:
+		if f.Extra != "away" && f.Extra != "auto" {
+			reply(&internode.Frame{Extra: "invalid_presence"})
+			return
+		}
+		e := s.get(f.User)
+		e.away = f.Extra == "away"
+		// The user's gateways keep the flag too, so that a new owner
+		// rebuilds it from their reports.
+		s.forward(f.User, &internode.Frame{Kind: internode.KindEvent, Op: EvUser, User: f.User,
+			Text: ManualChange, Extra: f.Extra})
+		s.update(f.User, e)
+		reply(&internode.Frame{})
+	case OpUserEvent:
+		s.forward(f.User, &internode.Frame{Kind: internode.KindEvent, Op: EvUser, User: f.User, Channel: f.Channel,
+			Seq: f.Seq, Text: f.Text, Payload: f.Payload})
+	default:
+		if f.ReqID != 0 {
+			reply(&internode.Frame{Extra: "invalid_arguments"})
+		}
+	}
+}
+
+// forward sends ev to every gateway holding sessions of u. s.mu must be
+// held.
+func (s *Server) forward(u string, ev *internode.Frame) {
+	if e := s.users[u]; e != nil {
+		for _, g := range e.gws {
+			if gw := s.gws[g.name]; gw != nil && gw.link != nil {
+				gw.link.Send(ev)
+			}
+		}
+	}
+}
+
+// lease records that gateway l.Peer() is alive and reachable on l.
+// s.mu must be held.
+func (s *Server) lease(l *internode.Link) {
+	g := s.gws[l.Peer()]
+	if g == nil {
+		g = &gateway{}
+		s.gws[l.Peer()] = g
+	}
+	g.link, g.lease = l, time.Now()
+}
+
+// report sets gateway l.Peer()'s session count for u. s.mu must be held.
+func (s *Server) report(l *internode.Link, u string, n int32, away bool) {
+	s.lease(l)
+	e, known := s.users[u]
+	if !known {
+		// A new entry (first session, or a rebuild after the ring moved
+		// u here) takes the away flag the gateway knows; afterwards
+		// OpSetAway is the authority.
+		e = &entry{away: away}
+		s.users[u] = e
+	}
+	name := l.Peer()
+	i := slices.IndexFunc(e.gws, func(g gwCount) bool { return g.name == name })
+	switch {
+	case i >= 0 && n > 0:
+		e.gws[i].n = n
+	case i >= 0:
+		e.gws = slices.Delete(e.gws, i, i+1)
+	case n > 0:
+		e.gws = append(e.gws, gwCount{name, n})
+	}
+	e.last = time.Now().Unix()
+	s.update(u, e)
+}
+
+// LinkClosed forgets the watches made on l. Session counts stay: the
+// gateway re-reports on a new link, and its lease covers the gap.
+func (s *Server) LinkClosed(l *internode.Link) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for u := range s.watching[l] {
+		if e := s.users[u]; e != nil {
+			e.watchers = slices.DeleteFunc(e.watchers, func(x *internode.Link) bool { return x == l })
+			s.update(u, e)
+		}
+	}
+	delete(s.watching, l)
+	if g := s.gws[l.Peer()]; g != nil && g.link == l {
+		g.link = nil
+	}
+}

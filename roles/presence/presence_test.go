@@ -1,0 +1,306 @@
+package presence_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+type env struct {
+	t *testing.T
+	c *nodetest.Cluster
+}
+
+func setup(t *testing.T) *env {
+	c := nodetest.Start(t,
+		nodetest.Spec{Name: "gw-a", Roles: []config.Role{config.RoleGateway}, Host: "127.0.0.2"},
+		nodetest.Spec{Name: "gw-b", Roles: []config.Role{config.RoleGateway}, Host: "127.0.0.3"},
+		nodetest.Spec{Name: "core", Roles: []config.Role{config.RoleChannel, config.RoleAdmin, config.RolePresence}, Host: "127.0.0.4"},
+	)
+	return &env{t: t, c: c}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// connectTo opens an RTM session on the named gateway.
+func (e *env) connectTo(api *client.API, gateway string) *client.RTM {
+	e.t.Helper()
+	addr := e.c.Node(gateway).HTTPAddr()
+	for i := 0; i < 200; i++ {
+		var res struct{ URL string }
+		if err := api.Call(ctx(e.t), "rtm.connect", nil, &res); err != nil {
+			e.t.Fatal(err)
+		}
+		if !strings.Contains(res.URL, "//"+addr+"/") {
+			continue
+		}
+		r, err := client.Dial(ctx(e.t), res.URL, nil)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.t.Cleanup(func() { r.Conn.CloseNow() })
+		if ev := next(e.t, r); ev.Type != "hello" {
+			e.t.Fatalf("first frame %s", ev.Raw)
+		}
+		return r
+	}
+	e.t.Fatalf("rtm.connect never chose %s", gateway)
+	return nil
+}
+
+func next(t *testing.T, r *client.RTM) *client.Event {
+	t.Helper()
+	ev, err := r.Next(ctx(t))
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return ev
+}
+
+// until reads until an event satisfies ok, returning it and the events
+// skipped on the way.
+func until(t *testing.T, r *client.RTM, ok func(*client.Event) bool) (*client.Event, []*client.Event) {
+	t.Helper()
+	var skipped []*client.Event
+	for {
+		ev := next(t, r)
+		if ok(ev) {
+			return ev, skipped
+		}
+		skipped = append(skipped, ev)
+	}
+}
+
+func presenceOf(user, presence string) func(*client.Event) bool {
+	return func(ev *client.Event) bool {
+		return ev.Type == "presence_change" && ev.User == user && ev.Presence == presence
+	}
+}
+
+func send(t *testing.T, r *client.RTM, v map[string]any) {
+	t.Helper()
+	if _, err := r.Send(ctx(t), v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func call(t *testing.T, api *client.API, method string, args url.Values, out any) {
+	t.Helper()
+	if err := api.Call(ctx(t), method, args, out); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+}
+
+// TestPresenceAcrossGatewaysAndDevices: a watcher on gateway B sees a
+// user on gateway A go active, stay active while a second device closes,
+// and go away when the last one does.
+func TestPresenceAcrossGatewaysAndDevices(t *testing.T) {
+	e := setup(t)
+	alice, aliceID := e.c.User("alice")
+	bob, _ := e.c.User("bob")
+	watcher := e.connectTo(bob, "gw-b")
+	send(t, watcher, map[string]any{"type": "presence_sub", "ids": []string{aliceID}})
+	until(t, watcher, presenceOf(aliceID, "away")) // initial state first
+
+	tab1 := e.connectTo(alice, "gw-a")
+	until(t, watcher, presenceOf(aliceID, "active"))
+	tab2 := e.connectTo(alice, "gw-b") // a second device, on the other gateway
+	tab1.Conn.CloseNow()
+	// No flap: the next presence event must be the final "away".
+	tab2.Conn.CloseNow()
+	ev, skipped := until(t, watcher, func(ev *client.Event) bool { return ev.Type == "presence_change" })
+	if ev.Presence != "away" {
+		t.Fatalf("after closing one of two tabs: %s (skipped %d)", ev.Raw, len(skipped))
+	}
+	var p struct{ Presence string }
+	call(t, bob, "users.getPresence", url.Values{"user": {aliceID}}, &p)
+	if p.Presence != "away" {
+		t.Fatalf("users.getPresence = %q", p.Presence)
+	}
+}
+
+// TestSetPresenceAway: users.setPresence away wins over live sessions,
+// tells the user's own sessions, and auto gives it back.
+func TestSetPresenceAway(t *testing.T) {
+	e := setup(t)
+	alice, aliceID := e.c.User("alice")
+	bob, _ := e.c.User("bob")
+	own := e.connectTo(alice, "gw-a")
+	watcher := e.connectTo(bob, "gw-b")
+	send(t, watcher, map[string]any{"type": "presence_sub", "ids": []string{aliceID}})
+	until(t, watcher, presenceOf(aliceID, "active"))
+
+	call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
+	until(t, watcher, presenceOf(aliceID, "away"))
+	if ev, _ := until(t, own, func(ev *client.Event) bool { return ev.Type == "manual_presence_change" }); ev.Presence != "away" {
+		t.Fatalf("own session got %s", ev.Raw)
+	}
+	var self struct {
+		Presence        string
+		Online          bool
+		ManualAway      bool `json:"manual_away"`
+		ConnectionCount int  `json:"connection_count"`
+	}
+	call(t, alice, "users.getPresence", nil, &self)
+	if self.Presence != "away" || !self.Online || !self.ManualAway || self.ConnectionCount != 1 {
+		t.Fatalf("users.getPresence (self) = %+v", self)
+	}
+	call(t, alice, "users.setPresence", url.Values{"presence": {"auto"}}, nil)
+	until(t, watcher, presenceOf(aliceID, "active"))
+
+	// Bad input changes nothing.
+	var ae *client.APIError
+	if err := alice.Call(ctx(t), "users.setPresence", url.Values{"presence": {"asleep"}}, nil); !errors.As(err, &ae) || ae.Code != "invalid_presence" {
+		t.Fatalf("invalid presence: %v", err)
+	}
+	if err := bob.Call(ctx(t), "users.getPresence", url.Values{"user": {"UNOSUCH"}}, nil); !errors.As(err, &ae) || ae.Code != "user_not_found" {
+		t.Fatalf("unknown user: %v", err)
+	}
+	call(t, alice, "users.getPresence", nil, &self)
+	if self.Presence != "active" || self.ManualAway {
+		t.Fatalf("after bad input: %+v", self)
+	}
+}
+
+func TestPresenceSubBadInput(t *testing.T) {
+	e := setup(t)
+	_, aliceID := e.c.User("alice")
+	bob, _ := e.c.User("bob")
+	r := e.connectTo(bob, "gw-a")
+	send(t, r, map[string]any{"type": "presence_sub", "ids": []string{aliceID}})
+	until(t, r, presenceOf(aliceID, "away"))
+
+	send(t, r, map[string]any{"type": "presence_sub", "ids": []string{aliceID, "UNOSUCH"}})
+	if ev := next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeNotFound {
+		t.Fatalf("unknown id: %s", ev.Raw)
+	}
+	many := make([]string, 501)
+	for i := range many {
+		many[i] = fmt.Sprintf("U%d", i)
+	}
+	send(t, r, map[string]any{"type": "presence_sub", "ids": many})
+	if ev := next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeTooManyIDs {
+		t.Fatalf("too many ids: %s", ev.Raw)
+	}
+	send(t, r, map[string]any{"type": "presence_query", "ids": []string{aliceID}})
+	until(t, r, presenceOf(aliceID, "away"))
+	// The earlier subscription still holds: alice coming online is seen.
+	alice := e.c.API("")
+	alice.Token = e.c.Token(t, "alice")
+	e.connectTo(alice, "gw-b")
+	until(t, r, presenceOf(aliceID, "active"))
+}
+
+// TestJoinLeaveDelivery: joining starts delivery without reconnecting
+// (channel_joined, then the channel's messages), others see
+// member_joined_channel; leaving stops it at once.
+func TestJoinLeaveDelivery(t *testing.T) {
+	e := setup(t)
+	alice, aliceID := e.c.User("alice")
+	bob, bobID := e.c.User("bob")
+	var res struct{ Channel struct{ ID string } }
+	call(t, alice, "conversations.create", url.Values{"name": {"room"}}, &res)
+	room := res.Channel.ID
+	call(t, bob, "conversations.create", url.Values{"name": {"bobs"}}, &res)
+	fence := res.Channel.ID
+
+	aliceRTM := e.connectTo(alice, "gw-a")
+	bobRTM := e.connectTo(bob, "gw-b")
+	call(t, bob, "conversations.join", url.Values{"channel": {room}}, nil)
+	ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "channel_joined" })
+	if ev.ChannelID() != room || !strings.Contains(string(ev.Raw), `"is_member":true`) {
+		t.Fatalf("channel_joined = %s", ev.Raw)
+	}
+	ev, _ = until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "member_joined_channel" })
+	if ev.User != bobID || ev.ChannelID() != room {
+		t.Fatalf("member_joined_channel = %s", ev.Raw)
+	}
+	call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"welcome"}}, nil)
+	if ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "message" }); ev.Text != "welcome" {
+		t.Fatalf("bob got %s", ev.Raw)
+	}
+
+	call(t, bob, "conversations.leave", url.Values{"channel": {room}}, nil)
+	if ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "channel_left" }); ev.ChannelID() != room {
+		t.Fatalf("channel_left = %s", ev.Raw)
+	}
+	if ev, _ := until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "member_left_channel" }); ev.User != bobID {
+		t.Fatalf("member_left_channel = %s", ev.Raw)
+	}
+	call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"after you left"}}, nil)
+	call(t, bob, "chat.postMessage", url.Values{"channel": {fence}, "text": {"fence"}}, nil)
+	_, skipped := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "message" && ev.Text == "fence" })
+	for _, ev := range skipped {
+		if ev.Type == "message" {
+			t.Fatalf("bob received %s after leaving", ev.Raw)
+		}
+	}
+	// The creator of a new channel receives it at once too.
+	call(t, alice, "conversations.create", url.Values{"name": {"fresh"}}, &res)
+	if ev, _ := until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "channel_joined" }); ev.ChannelID() != res.Channel.ID {
+		t.Fatalf("creator got %s", ev.Raw)
+	}
+	call(t, alice, "chat.postMessage", url.Values{"channel": {res.Channel.ID}, "text": {"first"}}, nil)
+	if ev, _ := until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "message" }); ev.Text != "first" {
+		t.Fatalf("creator got %s", ev.Raw)
+	}
+	_ = aliceID
+}
+
+// TestTyping: typing reaches the other members as user_typing, at most
+// once per 3 seconds per user, never the typist, and typing where one is
+// not a member is an error.
+func TestTyping(t *testing.T) {
+	e := setup(t)
+	alice, aliceID := e.c.User("alice")
+	bob, _ := e.c.User("bob")
+	var res struct{ Channel struct{ ID string } }
+	call(t, alice, "conversations.create", url.Values{"name": {"room"}}, &res)
+	room := res.Channel.ID
+	call(t, bob, "conversations.join", url.Values{"channel": {room}}, nil)
+	call(t, bob, "conversations.create", url.Values{"name": {"bobs"}}, &res)
+	bobsOnly := res.Channel.ID
+
+	a := e.connectTo(alice, "gw-a")
+	b := e.connectTo(bob, "gw-b")
+	for range 5 {
+		send(t, a, map[string]any{"type": "typing", "channel": room})
+	}
+	send(t, a, map[string]any{"type": "message", "channel": room, "text": "typed"})
+	_, skipped := until(t, b, func(ev *client.Event) bool { return ev.Type == "message" && ev.Text == "typed" })
+	typing := 0
+	for _, ev := range skipped {
+		if ev.Type == "user_typing" {
+			typing++
+			if ev.User != aliceID || ev.ChannelID() != room {
+				t.Fatalf("user_typing = %s", ev.Raw)
+			}
+		}
+	}
+	if typing != 1 {
+		t.Fatalf("bob got %d user_typing for 5 typing frames in a row, want 1", typing)
+	}
+	_, skipped = until(t, a, func(ev *client.Event) bool { return ev.Type == "message" && ev.Text == "typed" })
+	for _, ev := range skipped {
+		if ev.Type == "user_typing" {
+			t.Fatalf("the typist got her own typing: %s", ev.Raw)
+		}
+	}
+	send(t, a, map[string]any{"type": "typing", "channel": bobsOnly, "id": 9})
+	if ev, _ := until(t, a, func(ev *client.Event) bool { return ev.ReplyTo != nil && *ev.ReplyTo == 9 }); ev.Error == nil || ev.Error.Code != rtm.CodeNotInChannel {
+		t.Fatalf("typing in a channel one is not in: %s", ev.Raw)
+	}
+}

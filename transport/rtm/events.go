@@ -1,0 +1,96 @@
+package rtm
+
+import (
+	"encoding/json"
+
+	"github.com/ringcast/ringcast/store"
+)
+
+// PresenceChange tells a subscriber a user's presence.
+func PresenceChange(user, presence string) []byte {
+	b := []byte(`{"type":"presence_change","user":`)
+	b = AppendString(b, user)
+	b = append(b, `,"presence":`...)
+	b = AppendString(b, presence)
+	return append(b, '}')
+}
+
+// ManualPresenceChange tells a user's own sessions they set presence.
+func ManualPresenceChange(presence string) []byte {
+	b := []byte(`{"type":"manual_presence_change","presence":`)
+	b = AppendString(b, presence)
+	return append(b, '}')
+}
+
+// UserTyping tells a channel's other members that user is typing.
+func UserTyping(channel, user string) []byte {
+	b := []byte(`{"type":"user_typing","channel":`)
+	b = AppendString(b, channel)
+	b = append(b, `,"user":`...)
+	b = AppendString(b, user)
+	return append(b, '}')
+}
+
+// MemberJoined tells a channel's members that user joined (inviter may be "").
+func MemberJoined(channel, user, inviter, team string, ts store.TS) []byte {
+	b := []byte(`{"type":"member_joined_channel","user":`)
+	b = AppendString(b, user)
+	b = append(b, `,"channel":`...)
+	b = AppendString(b, channel)
+	b = append(b, `,"channel_type":"C","team":`...)
+	b = AppendString(b, team)
+	if inviter != "" {
+		b = append(b, `,"inviter":`...)
+		b = AppendString(b, inviter)
+	}
+	b = append(b, `,"event_ts":"`...)
+	b = ts.Append(b)
+	return append(b, `"}`...)
+}
+
+// MemberLeft tells a channel's members that user left.
+func MemberLeft(channel, user, team string, ts store.TS) []byte {
+	b := []byte(`{"type":"member_left_channel","user":`)
+	b = AppendString(b, user)
+	b = append(b, `,"channel":`...)
+	b = AppendString(b, channel)
+	b = append(b, `,"channel_type":"C","team":`...)
+	b = AppendString(b, team)
+	b = append(b, `,"event_ts":"`...)
+	b = ts.Append(b)
+	return append(b, `"}`...)
+}
+
+// ChannelLeft tells the leaver's own sessions they left (a bare id).
+func ChannelLeft(channel string, ts store.TS) []byte {
+	b := []byte(`{"type":"channel_left","channel":`)
+	b = AppendString(b, channel)
+	b = append(b, `,"event_ts":"`...)
+	b = ts.Append(b)
+	return append(b, `"}`...)
+}
+
+// ChannelObject is Slack's channel object as a caller sees it; numMembers
+// < 0 leaves num_members out.
+func ChannelObject(ch store.Channel, team string, isMember bool, numMembers int) map[string]any {
+	o := map[string]any{
+		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name, "created": ch.Created,
+		"creator": ch.Creator, "is_channel": true, "is_group": false, "is_im": false,
+		"is_mpim": false, "is_private": ch.IsPrivate, "is_archived": ch.IsArchived,
+		"is_general": false, "is_member": isMember, "is_shared": false, "is_org_shared": false,
+		"context_team_id": team,
+		"topic":           map[string]any{"value": ch.Topic, "creator": "", "last_set": 0},
+		"purpose":         map[string]any{"value": ch.Purpose, "creator": "", "last_set": 0},
+	}
+	if numMembers >= 0 {
+		o["num_members"] = numMembers
+	}
+	return o
+}
+
+// ChannelJoined tells the joiner's sessions they are now in ch (a full
+// channel object, as Slack sends it).
+func ChannelJoined(ch store.Channel, team string, numMembers int) []byte {
+	b, _ := json.Marshal(map[string]any{"type": "channel_joined", "channel": ChannelObject(ch, team, true, numMembers)})
+	return b
+}
