@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ringcast/ringcast/bench"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
 	"github.com/spf13/cobra"
@@ -43,7 +44,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd())
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd(), benchCmd())
 	return cmd
 }
 
@@ -192,6 +193,69 @@ func tokenCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
 	cmd.Flags().StringVar(&key, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
 	cmd.Flags().StringVar(&name, "name", "", "user name")
+	return cmd
+}
+
+func benchCmd() *cobra.Command {
+	var cfg bench.Config
+	asJSON := false
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "load a running cluster through its public interfaces and report",
+		Long: `bench drives a running cluster through the Web API and RTM websockets only.
+
+Scenarios:
+  fanout   one channel, --subs sessions, --rate publishes/s
+  spread   --subs sessions over --channels channels (one channel each), --rate/s over the channels
+  idle     --subs silent sessions; with --pid, the server's memory per connection
+  publish  durable publish throughput: --publishers over --channels, acked messages/s
+           (closed loop unless --rate)
+  connect  connection rate and latency of --subs sessions, --concurrency at a time
+
+Zero values of --subs, --channels, --publishers, --rate, --users and --duration
+take the scenario's defaults. Users bench-u-<i>, bench-p-<i> and
+bench-owner are created once and reused; channels are new each run and left
+at the end.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.AdminKey == "" {
+				cfg.AdminKey = os.Getenv("RINGCAST_ADMIN_KEY")
+			}
+			var progress io.Writer
+			if bench.IsTerminal(os.Stderr) {
+				progress = os.Stderr
+			}
+			logger := config.Logger(os.Stderr, "text", "warn")
+			res, err := bench.Run(cmd.Context(), cfg, logger, progress)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return res.WriteJSON(cmd.OutOrStdout())
+			}
+			return res.WriteText(cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "Web API base URL of an admin node")
+	f.StringVar(&cfg.AdminKey, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
+	f.StringVar(&cfg.Scenario, "scenario", bench.Fanout, "fanout, spread, idle, publish or connect")
+	f.IntVar(&cfg.Subs, "subs", 0, "subscriber sessions (websockets)")
+	f.IntVar(&cfg.Channels, "channels", 0, "channels of the run")
+	f.IntVar(&cfg.Users, "users", 0, "distinct subscriber users the sessions share (default min(subs, 1000), at least channels)")
+	f.IntVar(&cfg.Publishers, "publishers", 0, "publishers (each its own user and, with --via rtm, its own websocket)")
+	f.Float64Var(&cfg.Rate, "rate", 0, "publishes per second over all publishers, open loop (publish scenario: 0 = as fast as acks come)")
+	f.IntVar(&cfg.Size, "size", 128, "message text size, bytes")
+	f.StringVar(&cfg.Via, "via", bench.ViaRTM, "how publishes are sent: rtm or http")
+	f.IntVar(&cfg.Inflight, "inflight", 128, "unacknowledged publishes per publisher (the server allows 256 per session)")
+	f.DurationVar(&cfg.Duration, "duration", 0, "measured window (idle: how long sessions stay up; default 10s, idle 5s)")
+	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "publishing before the measured window")
+	f.DurationVar(&cfg.Drain, "drain", 2*time.Second, "quiet time after the last publish before missing deliveries count as lost")
+	f.IntVar(&cfg.Concurrency, "concurrency", 64, "connections opened at once")
+	f.BoolVar(&cfg.Reconnect, "reconnect", true, "a dropped session reconnects and resumes from its last seq")
+	f.IntVar(&cfg.Pid, "pid", 0, "server process id (same machine): report its CPU and memory")
+	f.StringVar(&cfg.LocalIPs, "local-ips", "127.0.0.2-127.0.0.250", "source addresses for websockets to a loopback server (\"\" for none)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }
 

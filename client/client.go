@@ -118,17 +118,28 @@ type RTM struct {
 // Connect calls rtm.connect and dials the URL it returns, adding resume
 // (channel -> last seq seen) as the resume query parameter.
 func (a *API) Connect(ctx context.Context, resume map[string]uint64) (*RTM, error) {
+	return a.ConnectWith(ctx, resume, nil)
+}
+
+// ConnectWith is Connect with websocket dial options (for example an
+// HTTP client that chooses the source address); opts may be nil.
+func (a *API) ConnectWith(ctx context.Context, resume map[string]uint64, opts *websocket.DialOptions) (*RTM, error) {
 	var res struct {
 		URL string `json:"url"`
 	}
 	if err := a.Call(ctx, "rtm.connect", nil, &res); err != nil {
 		return nil, err
 	}
-	return Dial(ctx, res.URL, resume)
+	return DialWith(ctx, res.URL, resume, opts)
 }
 
 // Dial opens an RTM websocket at url.
 func Dial(ctx context.Context, u string, resume map[string]uint64) (*RTM, error) {
+	return DialWith(ctx, u, resume, nil)
+}
+
+// DialWith is Dial with websocket dial options; opts may be nil.
+func DialWith(ctx context.Context, u string, resume map[string]uint64, opts *websocket.DialOptions) (*RTM, error) {
 	if len(resume) > 0 {
 		var parts []string
 		for ch, seq := range resume {
@@ -136,7 +147,7 @@ func Dial(ctx context.Context, u string, resume map[string]uint64) (*RTM, error)
 		}
 		u += "?resume=" + url.QueryEscape(strings.Join(parts, ","))
 	}
-	c, _, err := websocket.Dial(ctx, u, nil)
+	c, _, err := websocket.Dial(ctx, u, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,83 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+)
+
+// clockTick is the unit of utime and stime in /proc/PID/stat: USER_HZ,
+// which Linux fixes at 100 on every architecture Go supports
+// (getconf CLK_TCK); reading it needs sysconf, i.e. cgo.
+const clockTick = 10 * time.Millisecond
+
+// ProcSample is what the bench reads of a process at one moment.
+type ProcSample struct {
+	At  time.Time
+	CPU time.Duration // user + system time since the process started
+	RSS int64         // resident set size, bytes
+}
+
+// readProc samples process pid ("self" for the bench itself).
+func readProc(pid string) (ProcSample, error) {
+	at := time.Now()
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return ProcSample{}, err
+	}
+	cpu, err := parseStatCPU(stat)
+	if err != nil {
+		return ProcSample{}, fmt.Errorf("/proc/%s/stat: %w", pid, err)
+	}
+	status, err := os.ReadFile("/proc/" + pid + "/status")
+	if err != nil {
+		return ProcSample{}, err
+	}
+	rss, err := parseStatusRSS(status)
+	if err != nil {
+		return ProcSample{}, fmt.Errorf("/proc/%s/status: %w", pid, err)
+	}
+	return ProcSample{At: at, CPU: cpu, RSS: rss}, nil
+}
+
+// parseStatCPU reads utime + stime (fields 14 and 15) of /proc/PID/stat.
+// The command name (field 2) is in parentheses and may hold spaces and
+// parentheses itself, so fields are counted from the last ')'.
+func parseStatCPU(stat []byte) (time.Duration, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("no command name")
+	}
+	f := bytes.Fields(stat[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("%d fields after the command name, want at least 13", len(f))
+	}
+	utime, err1 := strconv.ParseUint(string(f[11]), 10, 64)
+	stime, err2 := strconv.ParseUint(string(f[12]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("bad utime %q or stime %q", f[11], f[12])
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// parseStatusRSS reads VmRSS of /proc/PID/status, in bytes.
+func parseStatusRSS(status []byte) (int64, error) {
+	for line := range bytes.Lines(status) {
+		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
+		if !ok {
+			continue
+		}
+		f := bytes.Fields(rest)
+		if len(f) != 2 || string(f[1]) != "kB" {
+			return 0, fmt.Errorf("bad VmRSS line %q", bytes.TrimSpace(line))
+		}
+		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad VmRSS line %q", bytes.TrimSpace(line))
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("no VmRSS line (a kernel thread, or a zombie)")
+}

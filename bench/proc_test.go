@@ -1,0 +1,49 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+func TestParseProc(t *testing.T) {
+	stat, err := os.ReadFile("testdata/proc_stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// utime 1234 + stime 567 ticks, with a command name holding spaces
+	// and parentheses.
+	if got, err := parseStatCPU(stat); err != nil || got != 1801*10*time.Millisecond {
+		t.Fatalf("parseStatCPU = %v, %v; want 18.01s", got, err)
+	}
+	status, err := os.ReadFile("testdata/proc_status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := parseStatusRSS(status); err != nil || got != 1752<<10 {
+		t.Fatalf("parseStatusRSS = %d, %v; want %d", got, err, 1752<<10)
+	}
+}
+
+func TestParseProcBad(t *testing.T) {
+	for _, stat := range []string{"", "12 (x", "12 (x) S 1 2 3", "12 (x) S 1 2 3 4 5 6 7 8 9 10 u s 0 0"} {
+		if _, err := parseStatCPU([]byte(stat)); err == nil {
+			t.Errorf("parseStatCPU(%q): no error", stat)
+		}
+	}
+	for _, status := range []string{"", "Name:\tx\n", "VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n"} {
+		if _, err := parseStatusRSS([]byte(status)); err == nil {
+			t.Errorf("parseStatusRSS(%q): no error", status)
+		}
+	}
+}
+
+func TestReadProcSelf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	s, err := readProc("self")
+	if err != nil || s.RSS <= 0 || s.CPU < 0 {
+		t.Fatalf("readProc(self) = %+v, %v", s, err)
+	}
+}

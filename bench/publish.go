@@ -1,0 +1,279 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/client"
+)
+
+// publisher sends messages to its channels in turn, over its own
+// websocket (ViaRTM) or chat.postMessage (ViaHTTP), keeping at most
+// Config.Inflight unacknowledged. Its counters are safe to read at any
+// time; the other fields belong to its goroutines.
+type publisher struct {
+	r     *runner
+	idx   int
+	user  *benchUser
+	chans []*benchChan
+	sess  *session // ViaRTM
+	ack   *Histogram
+
+	// ViaRTM: a send takes a slot from free and names it in its id; the
+	// ack gives it back. So the in-flight bound and the id -> publish map
+	// are one array, with no lock.
+	free  chan int
+	slots []slot
+
+	sent, acked, failed atomic.Uint64
+	maxLag              atomic.Int64  // ns the pacing fell behind its schedule, at most
+	skipped             atomic.Uint64 // scheduled sends given up (fell too far behind)
+	counter             atomic.Uint64 // messages numbered so far
+	buf                 []byte        // ViaRTM: the frame being written
+}
+
+type slot struct {
+	id  atomic.Int64 // the request id; 0: free
+	ch  atomic.Int32
+	idx atomic.Uint64
+}
+
+// slotBits is how many low bits of an RTM request id name the slot.
+const slotBits = 10
+
+func newPublisher(r *runner, idx int, u *benchUser) *publisher {
+	p := &publisher{r: r, idx: idx, user: u, chans: u.chans, ack: r.ackLat.Shard(idx)}
+	if r.cfg.Via == ViaRTM {
+		p.free = make(chan int, r.cfg.Inflight)
+		p.slots = make([]slot, r.cfg.Inflight)
+		for i := range r.cfg.Inflight {
+			p.free <- i
+		}
+	}
+	return p
+}
+
+// run publishes from start until end: every interval (open loop, on a
+// fixed schedule whatever the replies), or as fast as the in-flight bound
+// allows when interval is 0 (closed loop).
+func (p *publisher) run(ctx context.Context, start, end time.Time, interval time.Duration) {
+	var send func(context.Context, *benchChan, int64) error
+	var wg sync.WaitGroup
+	if p.r.cfg.Via == ViaRTM {
+		send = p.sendRTM
+	} else {
+		jobs := make(chan job, p.r.cfg.Inflight)
+		for range p.r.cfg.Inflight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.httpWorker(ctx, jobs)
+			}()
+		}
+		defer func() { close(jobs); wg.Wait() }()
+		send = func(ctx context.Context, ch *benchChan, intended int64) error {
+			select {
+			case jobs <- job{ch, intended}:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	if !sleepCtx(ctx, time.Until(start)) {
+		return
+	}
+	next := start
+	for k := 0; ctx.Err() == nil; k++ {
+		now := time.Now()
+		intended := now
+		if interval > 0 {
+			// Open loop: every scheduled send is made, late if need be,
+			// unless the schedule has fallen hopelessly behind.
+			intended = next
+			next = next.Add(interval)
+			if !intended.Before(end) {
+				return
+			}
+			if d := intended.Sub(now); d > 0 {
+				if !sleepCtx(ctx, d) {
+					return
+				}
+			} else if lag := -d; lag > maxBehind {
+				p.skipped.Add(uint64(end.Sub(intended)/interval) + 1)
+				return
+			} else if int64(lag) > p.maxLag.Load() {
+				p.maxLag.Store(int64(lag))
+			}
+		} else if !now.Before(end) {
+			return
+		}
+		if err := send(ctx, p.chans[k%len(p.chans)], intended.UnixNano()); err != nil && !p.awaitSession(ctx) {
+			return
+		}
+	}
+}
+
+// awaitSession waits, after a failed send, until the publisher's
+// websocket has been replaced. False when it will not be.
+func (p *publisher) awaitSession(ctx context.Context) bool {
+	if p.sess == nil {
+		return false
+	}
+	failed := p.sess.conn.Load()
+	for p.sess.conn.Load() == failed {
+		select {
+		case <-p.sess.dead:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+// reclaim frees the slots of sends whose connection was lost: their acks
+// will never come. It runs on the session's reader goroutine, before it
+// reconnects.
+func (p *publisher) reclaim() {
+	for k := range p.slots {
+		if id := p.slots[k].id.Load(); id != 0 && p.slots[k].id.CompareAndSwap(id, 0) {
+			p.free <- k
+		}
+	}
+}
+
+// maxBehind is how late an open-loop publisher may fall behind its
+// schedule before it gives up the rest of it.
+const maxBehind = 5 * time.Second
+
+// sendRTM writes one message frame on the publisher's websocket.
+func (p *publisher) sendRTM(ctx context.Context, ch *benchChan, intended int64) error {
+	var k int
+	select {
+	case k = <-p.free:
+	case <-p.sess.dead:
+		return errStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	n := p.counter.Add(1)
+	idx, rec := ch.pubs.alloc()
+	id := int64(n)<<slotBits | int64(k)
+	sl := &p.slots[k]
+	sl.ch.Store(int32(ch.idx))
+	sl.idx.Store(idx)
+	sl.id.Store(id)
+
+	b := append(p.buf[:0], `{"type":"message","channel":"`...)
+	b = append(b, ch.id...)
+	b = append(b, `","id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	b = append(b, `,"text":"`...)
+	b = appendText(b, p.r.cfg.Size, uint64(ch.idx), idx, intended, p.idx, n)
+	b = append(b, `"}`...)
+	p.buf = b
+	rec.sent.Store(time.Now().UnixNano())
+	p.sent.Add(1)
+	if err := p.sess.conn.Load().Write(context.Background(), websocket.MessageText, b); err != nil {
+		p.r.countError("rtm send failed")
+		if sl.id.CompareAndSwap(id, 0) { // not reclaimed by the reader meanwhile
+			p.free <- k
+		}
+		return err
+	}
+	return nil
+}
+
+// onAck handles an ack (ok) or error ack on the publisher's websocket.
+// It runs on the session's reader goroutine.
+func (p *publisher) onAck(f []byte, ok bool) {
+	id, parsed := parseReplyTo(f)
+	k := id & (1<<slotBits - 1)
+	if !parsed || k >= int64(len(p.slots)) || p.slots[k].id.Load() != id {
+		p.r.countError("ack for an unknown id")
+		return
+	}
+	sl := &p.slots[k]
+	if !sl.id.CompareAndSwap(id, 0) {
+		return // freed meanwhile: the send failed
+	}
+	// The slot is ours until it is back in free.
+	ch := p.r.chans[sl.ch.Load()]
+	p.settle(ch, ch.pubs.rec(sl.idx.Load()), ok, "rtm error ack, code "+errorCode(f))
+	p.free <- int(k)
+}
+
+// settle records the answer to a publish.
+func (p *publisher) settle(ch *benchChan, rec *pubRec, ok bool, why string) {
+	now := time.Now().UnixNano()
+	if !ok {
+		rec.ack.Store(ackFailed)
+		p.failed.Add(1)
+		p.r.countError(why)
+		return
+	}
+	rec.ack.Store(now)
+	ch.acked.Add(1)
+	p.acked.Add(1)
+	if sent := rec.sent.Load(); sent >= p.r.winStart.Load() && sent < p.r.winEnd.Load() {
+		p.ack.Record(now - sent)
+	}
+}
+
+type job struct {
+	ch       *benchChan
+	intended int64
+}
+
+// httpTimeout bounds one chat.postMessage.
+const httpTimeout = 15 * time.Second
+
+// httpWorker publishes jobs with chat.postMessage, one at a time.
+func (p *publisher) httpWorker(ctx context.Context, jobs <-chan job) {
+	var buf []byte
+	var res struct {
+		Message struct {
+			Seq uint64 `json:"seq"`
+		} `json:"message"`
+	}
+	for j := range jobs {
+		idx, rec := j.ch.pubs.alloc()
+		n := p.counter.Add(1)
+		buf = appendText(buf[:0], p.r.cfg.Size, uint64(j.ch.idx), idx, j.intended, p.idx, n)
+		args := url.Values{"channel": {j.ch.id}, "text": {string(buf)}}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpTimeout)
+		rec.sent.Store(time.Now().UnixNano())
+		p.sent.Add(1)
+		res.Message.Seq = 0
+		err := p.user.api.Call(cctx, "chat.postMessage", args, &res)
+		cancel()
+		if err != nil {
+			var ae *client.APIError
+			why := "chat.postMessage: " + err.Error()
+			if errors.As(err, &ae) {
+				why = "chat.postMessage: " + ae.Code
+			} else if cctx.Err() != nil {
+				why = "chat.postMessage: timeout"
+			}
+			p.settle(j.ch, rec, false, why)
+			continue
+		}
+		if !rec.seq.CompareAndSwap(0, res.Message.Seq) && rec.seq.Load() != res.Message.Seq {
+			p.r.seqMismatch.Add(1)
+		}
+		p.settle(j.ch, rec, true, "")
+	}
+}
+
+// pending is how many sends are not answered yet.
+func (p *publisher) pending() uint64 {
+	return p.sent.Load() - p.acked.Load() - p.failed.Load()
+}

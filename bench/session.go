@@ -1,0 +1,336 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// session is one RTM websocket of the run. Its reader goroutine owns
+// recv and foreign; hello is written before that goroutine starts.
+type session struct {
+	r     *runner
+	idx   int
+	user  *benchUser
+	conn  atomic.Pointer[websocket.Conn]
+	hello int64 // unix nanos of the first hello
+	recv  []*recvState
+	pub   *publisher // when the session publishes (ViaRTM)
+	live  *Histogram // delivery latency, every delivery
+	meas  *Histogram // delivery latency, publishes of the measured window
+	dead  chan struct{}
+
+	foreign uint64 // message events that are not the run's (reader-owned)
+}
+
+func newSession(r *runner, idx int, u *benchUser) *session {
+	s := &session{r: r, idx: idx, user: u, live: r.live.Shard(idx), meas: r.measured.Shard(idx), dead: make(chan struct{})}
+	for _, ch := range u.chans {
+		s.recv = append(s.recv, &recvState{ch: ch})
+	}
+	return s
+}
+
+// Connection attempts before a session is given up.
+const connectAttempts = 4
+
+// reconnectFor is how long a dropped session tries to reconnect.
+const reconnectFor = 30 * time.Second
+
+// open connects the session for the first time, retrying transient
+// failures, and starts its reader. It returns the time from rtm.connect
+// to hello of the attempt that succeeded.
+func (s *session) open(ctx context.Context) (time.Duration, error) {
+	var err error
+	for attempt := range connectAttempts {
+		if attempt > 0 {
+			s.r.connectRetries.Add(1)
+			if !sleepCtx(ctx, time.Duration(100<<attempt)*time.Millisecond) {
+				break
+			}
+		}
+		t0 := time.Now()
+		var c *websocket.Conn
+		var hello time.Time
+		c, hello, err = s.dial(ctx, nil)
+		if err != nil {
+			continue
+		}
+		s.hello = hello.UnixNano()
+		for _, st := range s.recv {
+			st.ch.connected.Add(1)
+		}
+		s.conn.Store(c)
+		s.r.opened.Add(1)
+		s.r.readers.Add(1)
+		go s.read()
+		return hello.Sub(t0), nil
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return 0, err
+}
+
+// helloTimeout bounds the wait for hello (the server sends it once the
+// session's channels are subscribed, or after 5 s).
+const helloTimeout = 15 * time.Second
+
+// dial calls rtm.connect, opens the websocket and reads hello.
+func (s *session) dial(ctx context.Context, resume map[string]uint64) (*websocket.Conn, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	rt, err := s.user.api.ConnectWith(ctx, resume, s.r.wsOpts)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	c := rt.Conn
+	c.SetReadLimit(1 << 20)
+	bp := s.r.bufs.Get().(*[]byte)
+	defer s.r.bufs.Put(bp)
+	f, err := readFrame(ctx, c, bp)
+	at := time.Now()
+	if err == nil && frameKind(f) != kindHello {
+		err = fmt.Errorf("first frame is not hello: %.100s", f)
+	}
+	if err != nil {
+		c.CloseNow()
+		return nil, time.Time{}, err
+	}
+	return c, at, nil
+}
+
+// readFrame reads one message into *bp (grown as needed) and returns it.
+func readFrame(ctx context.Context, c *websocket.Conn, bp *[]byte) ([]byte, error) {
+	_, rd, err := c.Reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b := (*bp)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*bp = b
+			return b, nil
+		}
+		if err != nil {
+			*bp = b
+			return nil, err
+		}
+	}
+}
+
+// read handles frames until the run ends. A session that loses its
+// connection reconnects and resumes from the last seq it received (when
+// Config.Reconnect). A publisher's sends that were in flight are left
+// unanswered: the server may or may not have committed them.
+func (s *session) read() {
+	defer s.r.readers.Done()
+	defer close(s.dead)
+	for {
+		err := s.readConn(s.conn.Load())
+		if s.r.stopping.Load() {
+			return
+		}
+		s.r.noteDisconnect(err)
+		if s.pub != nil {
+			s.pub.reclaim()
+		}
+		if !s.r.cfg.Reconnect || !s.reconnect() {
+			return
+		}
+	}
+}
+
+func (s *session) readConn(c *websocket.Conn) error {
+	ctx := context.Background() // no per-read timer; teardown closes the connection
+	for {
+		_, rd, err := c.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		bp := s.r.bufs.Get().(*[]byte)
+		b := (*bp)[:0]
+		for {
+			if len(b) == cap(b) {
+				b = append(b, 0)[:len(b)]
+			}
+			var n int
+			n, err = rd.Read(b[len(b):cap(b)])
+			b = b[:len(b)+n]
+			if err != nil {
+				break
+			}
+		}
+		if err == io.EOF {
+			s.handle(b)
+			err = nil
+		}
+		*bp = b
+		s.r.bufs.Put(bp)
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// reconnect dials again, resuming every channel from the last seq it
+// received. False when it gave up or the run is ending.
+func (s *session) reconnect() bool {
+	resume := map[string]uint64{}
+	for _, st := range s.recv {
+		if st.maxSeq > 0 {
+			resume[st.ch.id] = st.maxSeq
+		}
+	}
+	// Like a real client, keep trying for a while: after a gateway dies,
+	// rtm.connect may hand out its address until gossip declares it dead.
+	deadline := time.Now().Add(reconnectFor)
+	backoff := 100 * time.Millisecond
+	for time.Now().Before(deadline) {
+		if !sleepCtx(s.r.ctx, backoff) || s.r.stopping.Load() {
+			return false
+		}
+		backoff = min(2*backoff, time.Second)
+		c, _, err := s.dial(s.r.ctx, resume)
+		if err != nil {
+			continue
+		}
+		s.conn.Store(c)
+		if s.r.stopping.Load() {
+			c.CloseNow()
+			return false
+		}
+		s.r.reconnects.Add(1)
+		return true
+	}
+	s.r.reconnectFailures.Add(1)
+	return false
+}
+
+// handle dispatches one frame; the frame's memory is reused afterwards.
+func (s *session) handle(f []byte) {
+	switch frameKind(f) {
+	case kindMessage:
+		s.onMessage(f)
+	case kindAck:
+		if s.pub != nil {
+			s.pub.onAck(f, true)
+		}
+	case kindNack:
+		if s.pub != nil {
+			s.pub.onAck(f, false)
+		}
+	case kindGoodbye:
+		s.r.goodbyes.Add(1)
+	case kindError:
+		s.r.countError("rtm error event, code " + errorCode(f))
+	}
+}
+
+// onMessage accounts one message event: the per-delivery hot path.
+func (s *session) onMessage(f []byte) {
+	m, ok := parseMessage(f)
+	if !ok {
+		s.foreign++
+		return
+	}
+	var st *recvState
+	for _, r := range s.recv {
+		if bytes.Equal(m.channel, r.ch.idBytes) {
+			st = r
+			break
+		}
+	}
+	if st == nil || uint64(st.ch.idx) != m.chanIdx {
+		s.foreign++
+		return
+	}
+	if !st.receive(m.pubIdx, m.seq) {
+		return
+	}
+	lat := time.Now().UnixNano() - m.sentNs
+	s.live.Record(lat)
+	if m.sentNs >= s.r.winStart.Load() && m.sentNs < s.r.winEnd.Load() {
+		s.meas.Record(lat)
+	}
+}
+
+// noteDisconnect counts a connection the server (or the network) ended.
+func (r *runner) noteDisconnect(err error) {
+	r.disconnects.Add(1)
+	switch code := websocket.CloseStatus(err); code {
+	case websocket.StatusPolicyViolation:
+		r.slowDisconnects.Add(1)
+		r.countError("disconnected: 1008 (slow consumer)")
+	case -1:
+		r.countError("disconnected: connection lost")
+	default:
+		r.countError(fmt.Sprintf("disconnected: %d", int(code)))
+	}
+}
+
+// sleepCtx sleeps for d; false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// wsClient returns the HTTP client for websocket handshakes: with source
+// addresses, each new connection takes the next one, so that tens of
+// thousands of connections to one loopback address do not exhaust one
+// source address's ephemeral ports.
+func wsClient(ips []net.IP) *http.Client {
+	if len(ips) == 0 {
+		return &http.Client{}
+	}
+	var next atomic.Uint64
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: 10 * time.Second}
+			if host, _, err := net.SplitHostPort(addr); err == nil && isLoopback(host) {
+				d.LocalAddr = &net.TCPAddr{IP: ips[(next.Add(1)-1)%uint64(len(ips))]}
+			}
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: -1, // upgraded connections are never reused
+	}
+	return &http.Client{Transport: tr}
+}
+
+// isLoopback reports whether host (a name or an address) is a loopback
+// address, where source addresses in 127.0.0.0/8 can reach it.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// errStopped ends a publisher when the run stops or its session died.
+var errStopped = errors.New("stopped")
+
+// bufPool makes the frame buffer pool: idle sessions hold no buffer.
+func bufPool() *sync.Pool {
+	return &sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+}
