@@ -85,8 +85,9 @@ type Config struct {
 
 // Server is the presence role. Safe for concurrent use.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	seen *ring.View // the last view Run acted on (from New on)
 
 	mu          sync.Mutex // guards everything below
 	users       map[string]*entry
@@ -127,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 15 * time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"),
+	return &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"), seen: cfg.View(),
 		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{}}, nil
 }
 
@@ -146,12 +147,12 @@ func (s *Server) Run(ctx context.Context) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		v := s.cfg.View()
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-v.Changed():
-			s.viewChanged(s.cfg.View())
+		case <-s.seen.Changed():
+			s.seen = s.cfg.View()
+			s.viewChanged(s.seen)
 		case now := <-tick.C:
 			s.expire(now)
 		}

@@ -1,0 +1,204 @@
+package presence
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/transport/internode"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var key = []byte("k")
+
+type fixture struct {
+	s    *Server
+	view *ring.Static
+	addr string
+}
+
+func members(names ...string) *ring.View {
+	var ms []ring.Member
+	for _, n := range names {
+		roles := []config.Role{config.RoleGateway}
+		if n == "p" {
+			roles = []config.Role{config.RolePresence}
+		}
+		ms = append(ms, ring.Member{Name: n, Meta: ring.Meta{Roles: roles}})
+	}
+	return ring.NewView("p", ms)
+}
+
+// start serves a presence Server; with run, its Run loop follows the
+// view (else the test drives view changes itself).
+func start(t *testing.T, cfg Config, v *ring.View, run bool) *fixture {
+	t.Helper()
+	view := ring.NewStatic(v)
+	cfg.Self, cfg.View = "p", view.View
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := internode.Listen("127.0.0.1:0", "p", key, s, cfg.Logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if run {
+			s.Run(ctx)
+		}
+	}()
+	go srv.Serve()
+	t.Cleanup(func() { srv.Close(); cancel(); <-done })
+	return &fixture{s: s, view: view, addr: srv.Addr()}
+}
+
+// gw dials the presence node as gateway name, collecting pushed events.
+func (f *fixture) gw(t *testing.T, name string) (*internode.Client, chan *internode.Frame) {
+	t.Helper()
+	events := make(chan *internode.Frame, 100)
+	c, err := internode.Dial(context.Background(), f.addr, internode.DialOptions{Self: name, Key: key,
+		Events: func(_ *internode.Client, f *internode.Frame) { events <- f }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Shutdown)
+	return c, events
+}
+
+// barrier returns once everything c sent before has been handled (a
+// link is processed in order).
+func barrier(t *testing.T, c *internode.Client) {
+	t.Helper()
+	if _, err := c.Call(context.Background(), &internode.Frame{Kind: internode.KindPresence, Op: OpQuery}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func watch(t *testing.T, c *internode.Client, users ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := c.Call(ctx, &internode.Frame{Kind: internode.KindPresence, Op: OpWatch, Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Payload
+}
+
+func expect(t *testing.T, events chan *internode.Frame, user, presence string) {
+	t.Helper()
+	select {
+	case ev := <-events:
+		if ev.Op != EvPresence || ev.User != user || ev.Text != presence {
+			t.Fatalf("event %+v, want %s %s", ev, user, presence)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no %s event for %s", presence, user)
+	}
+}
+
+// TestLeaseExpiry: a gateway that stays in the view but stops talking
+// loses its sessions after the lease.
+func TestLeaseExpiry(t *testing.T) {
+	f := start(t, Config{LeaseTTL: 300 * time.Millisecond}, members("p", "g1", "g2"), true)
+	g1, _ := f.gw(t, "g1")
+	g2, events := f.gw(t, "g2")
+	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 1})
+	barrier(t, g1)
+	if st := watch(t, g2, "U1"); st[0] != Active {
+		t.Fatalf("U1 = %v, want active", st)
+	}
+	// g2 keeps its lease; g1 goes silent.
+	stop := time.After(2 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-events:
+			if ev.User != "U1" || ev.Text != "away" {
+				t.Fatalf("event %+v", ev)
+			}
+			return
+		case <-tick.C:
+			g2.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpLease})
+		case <-stop:
+			t.Fatal("U1 still active 2s after its gateway's 300ms lease")
+		}
+	}
+}
+
+// TestGatewayLeavingTheViewDropsItsSessions: membership drives presence.
+func TestGatewayLeavingTheViewDropsItsSessions(t *testing.T) {
+	f := start(t, Config{Settle: 50 * time.Millisecond}, members("p", "g1", "g2"), true)
+	g1, _ := f.gw(t, "g1")
+	g2, events := f.gw(t, "g2")
+	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 2})
+	g2.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U2", Seq: 1})
+	barrier(t, g1)
+	if st := watch(t, g2, "U1", "U2"); st[0] != Active || st[1] != Active {
+		t.Fatalf("states %v", st)
+	}
+	f.view.Set(members("p", "g2")) // g1 died
+	expect(t, events, "U1", "away")
+	if st := watch(t, g2, "U2"); st[0] != Active {
+		t.Fatal("a surviving gateway's user went away")
+	}
+}
+
+// TestSettleHoldsWatchesUntilGatewaysResynced: after a view change a
+// watch is answered only when every gateway re-reported (or the settle
+// time passed), so the answer is never a premature "away".
+func TestSettleHoldsWatchesUntilGatewaysResynced(t *testing.T) {
+	f := start(t, Config{Settle: time.Minute}, members("p", "g1"), false)
+	f.s.viewChanged(members("p", "g1", "g2"))
+	g1, _ := f.gw(t, "g1")
+	g2, _ := f.gw(t, "g2")
+	answered := make(chan []byte, 1)
+	go func() { answered <- watch(t, g2, "U1") }()
+	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 1})
+	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpSynced})
+	select {
+	case <-answered:
+		t.Fatal("watch answered before every gateway re-synced")
+	case <-time.After(100 * time.Millisecond):
+	}
+	g2.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpSynced})
+	select {
+	case st := <-answered:
+		if st[0] != Active {
+			t.Fatalf("U1 = %v after the resync", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch never answered")
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	f := start(t, Config{}, members("p", "g1"), true)
+	g1, _ := f.gw(t, "g1")
+	ctx := context.Background()
+	for _, fr := range []*internode.Frame{
+		{Kind: internode.KindPresence, Op: OpSetAway, User: "U1", Extra: "asleep"},
+		{Kind: internode.KindPresence, Op: 99},
+		{Kind: internode.KindPublish},
+	} {
+		r, err := g1.Call(ctx, fr)
+		if err != nil || r.Extra == "" {
+			t.Fatalf("%+v: reply %+v, %v; want an error code", fr, r, err)
+		}
+	}
+	if f.s.Tracked() != 0 {
+		t.Fatalf("bad requests left %d users", f.s.Tracked())
+	}
+}
