@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-short lint bench chaos clean
+.PHONY: run build test test-short test-race-procs lint bench chaos clean
 
 ## run: one node with every role on 127.0.0.1:8080, data in ./data; prints a dev token
 run:
@@ -40,4 +40,8 @@ clean:
 
 ## chaos: the long failure test: 12 SIGKILL/restart cycles of channel nodes, then a rolling restart
 chaos:
-	RINGCAST_NORACE=1 $(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'
+	$(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'
+
+## test-race-procs: the multi-process tests with race-detector binaries
+test-race-procs:
+	RINGCAST_RACE_BINARY=1 $(GO) test -race -count=1 -timeout 20m . ./chaos

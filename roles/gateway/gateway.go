@@ -57,6 +57,7 @@ type Gateway struct {
 	watches    map[string]*watch
 	presDirty  map[string]struct{} // users whose count must be reported
 	watchDirty map[string]struct{} // watches to register
+	presRound  uint64              // resync round: +1 each time the presence ring moves
 	presWake   chan struct{}
 }
 

@@ -151,6 +151,7 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 			v = nv
 			if moved {
 				g.presMu.Lock()
+				g.presRound++
 				for u := range g.users {
 					g.presDirty[u] = struct{}{}
 				}
@@ -162,7 +163,11 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 				if !g.flushPresence(ctx, v) {
 					retry.Reset(200 * time.Millisecond)
 				}
-				g.toPresenceNodes(ctx, v, &internode.Frame{Kind: internode.KindPresence, Op: presence.OpSynced})
+				g.presMu.Lock()
+				round := g.presRound
+				g.presMu.Unlock()
+				g.toPresenceNodes(ctx, v, &internode.Frame{Kind: internode.KindPresence, Op: presence.OpSynced,
+					TS: int64(round), Users: v.Ring(config.RolePresence).Nodes()})
 				continue
 			}
 		}
@@ -221,6 +226,7 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		watchIDs = append(watchIDs, id)
 	}
 	clear(g.watchDirty)
+	round := g.presRound
 	g.presMu.Unlock()
 
 	ok := true
@@ -233,7 +239,7 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 			ok = false
 			continue
 		}
-		f := &internode.Frame{Kind: internode.KindPresence, Op: presence.OpReport, User: id, Seq: uint64(r.n)}
+		f := &internode.Frame{Kind: internode.KindPresence, Op: presence.OpReport, User: id, Seq: uint64(r.n), TS: int64(round)}
 		if r.away {
 			f.Extra = "away"
 		}

@@ -16,7 +16,8 @@ import (
 // Operations: the Op of a KindPresence request.
 const (
 	// OpReport: User, Seq = the sender gateway's sessions of the user,
-	// Extra = "away" when the user set away.
+	// Extra = "away" when the user set away, TS = the gateway's resync
+	// round.
 	OpReport byte = 1
 	// OpWatch: Users. Reply Payload: one status byte per user. Changes
 	// follow as EvPresence events on the same link.
@@ -35,7 +36,8 @@ const (
 	OpUserEvent byte = 6
 	// OpLease renews all reports of the sending gateway. No reply.
 	OpLease byte = 7
-	// OpSynced: the sending gateway has re-reported after a view change.
+	// OpSynced: the sending gateway has re-reported every user it has, in
+	// round TS, against the presence ring Users (its member names).
 	OpSynced byte = 8
 )
 
@@ -105,16 +107,24 @@ type entry struct {
 	active   bool      // the status subscribers were last told
 	last     int64     // unix seconds of the last session change
 	watchers []*internode.Link
+	movedAt  int64 // unix nanos since this node stopped owning the user; 0 while it owns
 }
 
 type gwCount struct {
-	name string
-	n    int32
+	name  string
+	n     int32
+	round uint64 // the gateway's resync round of the report
 }
 
 type gateway struct {
 	link  *internode.Link // the latest link the gateway reported on
 	lease time.Time
+	// The gateway's last OpSynced: its counts from earlier rounds are
+	// stale (sessions that ended while their user was owned elsewhere),
+	// but only once our ring agrees with the one it synced against.
+	syncRound uint64
+	syncRing  []string
+	applied   bool
 }
 
 // New makes a Server; Run starts its housekeeping.
@@ -128,8 +138,27 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 15 * time.Second
 	}
-	return &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"), seen: cfg.View(),
-		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{}}, nil
+	s := &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"), seen: cfg.View(),
+		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{}}
+	// A node that just started knows nobody's sessions yet: it settles
+	// like one that just gained users.
+	s.startSettle(s.seen)
+	return s, nil
+}
+
+// startSettle begins a settle period: watches wait until every gateway
+// in v re-reported, or Settle passed. With no gateway there is nothing to
+// wait for. s.mu must be held (or s unshared).
+func (s *Server) startSettle(v *ring.View) {
+	s.unsynced = map[string]bool{}
+	for _, m := range v.WithRole(config.RoleGateway) {
+		s.unsynced[m.Name] = true
+	}
+	if len(s.unsynced) == 0 {
+		s.settled()
+		return
+	}
+	s.settleUntil = time.Now().Add(s.cfg.Settle)
 }
 
 func (e *entry) sessions() int32 {
@@ -169,23 +198,52 @@ func (s *Server) viewChanged(v *ring.View) {
 			s.dropGateway(name)
 		}
 	}
+	// Users the ring moved away are kept for a while (a view may be an
+	// intermediate one, and the ring may move them back) and dropped by
+	// expire once they stayed elsewhere for a lease.
 	pr := v.Ring(config.RolePresence)
+	now := time.Now().UnixNano()
 	for u, e := range s.users {
-		if pr.Owner(u) != s.cfg.Self {
-			for _, l := range e.watchers {
-				delete(s.watching[l], u)
-			}
-			delete(s.users, u)
+		switch {
+		case pr.Owner(u) == s.cfg.Self:
+			e.movedAt = 0
+		case e.movedAt == 0:
+			e.movedAt = now
 		}
 	}
-	s.unsynced = map[string]bool{}
-	for _, m := range v.WithRole(config.RoleGateway) {
-		s.unsynced[m.Name] = true
+	for _, g := range s.gws {
+		s.applySync(g, v)
 	}
-	s.settleUntil = time.Now().Add(s.cfg.Settle)
-	if len(s.unsynced) == 0 {
-		s.settled()
+	s.startSettle(v)
+}
+
+// applySync drops the counts a gateway did not refresh in its last resync
+// round, once our presence ring is the one it synced against (before,
+// its silence about a user may only mean it sent that user elsewhere).
+// s.mu must be held.
+func (s *Server) applySync(g *gateway, v *ring.View) {
+	pr := v.Ring(config.RolePresence)
+	if g.applied || g.syncRound == 0 || !slices.Equal(g.syncRing, pr.Nodes()) {
+		return
 	}
+	g.applied = true
+	for u, e := range s.users {
+		if pr.Owner(u) != s.cfg.Self {
+			continue
+		}
+		for i, c := range e.gws {
+			if s.gws[c.name] == g && c.round < g.syncRound {
+				e.gws = slices.Delete(e.gws, i, i+1)
+				s.update(u, e)
+				break
+			}
+		}
+	}
+}
+
+// owns reports whether this node owns u in the current view.
+func (s *Server) owns(u string) bool {
+	return s.cfg.View().Ring(config.RolePresence).Owner(u) == s.cfg.Self
 }
 
 // dropGateway forgets a gateway's sessions. s.mu must be held.
@@ -222,6 +280,15 @@ func (s *Server) expire(now time.Time) {
 	defer s.mu.Unlock()
 	if s.settling() && now.After(s.settleUntil) {
 		s.settled()
+	}
+	gone := now.Add(-s.cfg.LeaseTTL).UnixNano()
+	for u, e := range s.users {
+		if e.movedAt != 0 && e.movedAt < gone {
+			for _, l := range e.watchers {
+				delete(s.watching[l], u)
+			}
+			delete(s.users, u)
+		}
 	}
 	for name, g := range s.gws {
 		if now.Sub(g.lease) > s.cfg.LeaseTTL {
@@ -291,12 +358,17 @@ func (s *Server) HandleFrame(l *internode.Link, f *internode.Frame) {
 	}
 	switch f.Op {
 	case OpReport:
-		s.report(l, f.User, int32(f.Seq), f.Extra == "away")
+		s.report(l, f.User, int32(f.Seq), f.Extra == "away", uint64(f.TS))
 	case OpLease:
 		s.lease(l)
 	case OpSynced:
 		s.lease(l)
-		if s.unsynced != nil {
+		g := s.gws[l.Peer()]
+		if uint64(f.TS) >= g.syncRound {
+			g.syncRound, g.syncRing, g.applied = uint64(f.TS), f.Users, false
+			s.applySync(g, s.cfg.View())
+		}
+		if s.settling() {
 			delete(s.unsynced, l.Peer())
 			if len(s.unsynced) == 0 {
 				s.settled()
@@ -304,6 +376,14 @@ func (s *Server) HandleFrame(l *internode.Link, f *internode.Frame) {
 		}
 	case OpWatch:
 		answer := func() {
+			for _, u := range f.Users {
+				if !s.owns(u) {
+					// The gateway's ring is ahead of or behind ours: it
+					// asks again when the rings agree.
+					reply(&internode.Frame{Extra: "wrong_owner"})
+					return
+				}
+			}
 			out := make([]byte, len(f.Users))
 			for i, u := range f.Users {
 				e := s.get(u)
@@ -396,7 +476,7 @@ func (s *Server) lease(l *internode.Link) {
 }
 
 // report sets gateway l.Peer()'s session count for u. s.mu must be held.
-func (s *Server) report(l *internode.Link, u string, n int32, away bool) {
+func (s *Server) report(l *internode.Link, u string, n int32, away bool, round uint64) {
 	s.lease(l)
 	e, known := s.users[u]
 	if !known {
@@ -410,11 +490,11 @@ func (s *Server) report(l *internode.Link, u string, n int32, away bool) {
 	i := slices.IndexFunc(e.gws, func(g gwCount) bool { return g.name == name })
 	switch {
 	case i >= 0 && n > 0:
-		e.gws[i].n = n
+		e.gws[i].n, e.gws[i].round = n, round
 	case i >= 0:
 		e.gws = slices.Delete(e.gws, i, i+1)
 	case n > 0:
-		e.gws = append(e.gws, gwCount{name, n})
+		e.gws = append(e.gws, gwCount{name, n, round})
 	}
 	e.last = time.Now().Unix()
 	s.update(u, e)

@@ -42,6 +42,9 @@ func start(t *testing.T, cfg Config, v *ring.View, run bool) *fixture {
 	view := ring.NewStatic(v)
 	cfg.Self, cfg.View = "p", view.View
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if cfg.Settle == 0 {
+		cfg.Settle = time.Millisecond // most tests do not exercise the settle
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
