@@ -29,7 +29,8 @@ const (
 // chanSub is this gateway's subscription to one channel. Fields below mu
 // are guarded by it.
 type chanSub struct {
-	id string
+	id  string
+	fan *fanout
 
 	mu       sync.Mutex
 	gone     bool              // removed from the gateway; goroutines must stop
@@ -45,7 +46,7 @@ type chanSub struct {
 
 type held struct {
 	seq   uint64
-	frame []byte
+	frame []byte // a complete websocket frame
 }
 
 // attachment is one session's interest in a channel.
@@ -65,7 +66,7 @@ func (g *Gateway) sub(id string, create bool) *chanSub {
 	defer g.mu.Unlock()
 	c := g.chans[id]
 	if c == nil && create {
-		c = &chanSub{id: id, ready: make(chan struct{})}
+		c = &chanSub{id: id, fan: g.fan, ready: make(chan struct{})}
 		g.chans[id] = c
 		g.resubscribe(id, 0)
 	}
@@ -158,14 +159,14 @@ func (g *Gateway) replay(c *chanSub, a *attachment, from, upto uint64) {
 			return
 		}
 		for i := range msgs {
-			a.s.push(g.encode(&msgs[i]))
+			a.s.pushFrame(g.encode(&msgs[i]))
 		}
 		from = msgs[len(msgs)-1].Seq
 	}
 	c.mu.Lock()
 	for _, h := range a.held {
 		if h.seq > upto {
-			a.s.push(h.frame)
+			a.s.pushFrame(h.frame)
 		}
 	}
 	a.hold, a.held = false, nil
@@ -178,13 +179,16 @@ func (g *Gateway) readLog(id string, after uint64, limit int) ([]store.Message, 
 	return g.cfg.Store.Messages(ctx, id, after, limit)
 }
 
+// encode makes the websocket frame of a message read from the store.
 func (g *Gateway) encode(m *store.Message) []byte {
-	return rtm.AppendMessage(nil, m, g.cfg.Team)
+	return textFrame(rtm.AppendMessage(nil, m, g.cfg.Team))
 }
 
-// deliver hands one event of c to every attached session. c.mu must be
-// held. This is the gateway's fan-out: no allocation per recipient.
+// deliver hands one event of c to every attached session, through the
+// fan-out workers: one job per worker per message, no allocation per
+// recipient. c.mu must be held.
 func (c *chanSub) deliver(seq uint64, frame []byte) {
+	var lists [][]*session // per worker, allocated only when used
 	for _, a := range c.attached {
 		switch {
 		case seq <= a.skip:
@@ -195,7 +199,19 @@ func (c *chanSub) deliver(seq uint64, frame []byte) {
 			}
 			a.held = append(a.held, held{seq, frame})
 		default:
-			a.s.push(frame)
+			if lists == nil {
+				lists = make([][]*session, len(c.fan.workers))
+			}
+			w := a.s.shard
+			if lists[w] == nil {
+				lists[w] = make([]*session, 0, len(c.attached)/len(lists)+1)
+			}
+			lists[w] = append(lists[w], a.s)
+		}
+	}
+	for w, l := range lists {
+		if len(l) > 0 {
+			c.fan.workers[w].add(fanJob{frame, l})
 		}
 	}
 	c.next = seq + 1
@@ -224,20 +240,22 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 	switch f.Op {
 	case channel.EvTyping, channel.EvMemberJoined:
 		// Ephemeral: to the other members, outside the seq order.
+		fr := textFrame(f.Payload)
 		for _, a := range c.attached {
 			if a.s.user != f.User {
-				a.s.push(f.Payload)
+				a.s.pushFrame(fr)
 			}
 		}
 	case channel.EvMemberLeft:
 		// The leaver's sessions stop receiving the channel at once.
 		var left []*session
+		fr := textFrame(f.Payload)
 		c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
 			if a.s.user == f.User {
 				left = append(left, a.s)
 				return true
 			}
-			a.s.push(f.Payload)
+			a.s.pushFrame(fr)
 			return false
 		})
 		goodbye := rtm.ChannelLeft(c.id, store.TSOf(time.Now()))
@@ -256,14 +274,14 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 		case f.Seq < c.next:
 			// Already delivered (replayed from the store first).
 		case f.Seq == c.next && !c.filling:
-			c.deliver(f.Seq, f.Payload)
+			c.deliver(f.Seq, textFrame(f.Payload))
 		default:
 			if len(c.held) >= maxHeld {
 				// Too far behind: drop the held events and let the fill
 				// read them from the store instead.
 				c.held = c.held[:0]
 			}
-			c.held = append(c.held, held{f.Seq, f.Payload})
+			c.held = append(c.held, held{f.Seq, textFrame(f.Payload)})
 			c.target = max(c.target, f.Seq-1)
 			g.startFill(c)
 		}

@@ -1,14 +1,17 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,11 +39,13 @@ type Config struct {
 
 // Gateway is the gateway role. Safe for concurrent use.
 type Gateway struct {
-	cfg  Config
-	log  *slog.Logger
-	pool *internode.Pool // subscription links to channel owners
-	done chan struct{}   // closed when Run's context ends
-	wg   sync.WaitGroup  // session, fill and replay goroutines
+	cfg       Config
+	log       *slog.Logger
+	pool      *internode.Pool // subscription links to channel owners
+	fan       *fanout         // the workers that write a message to many sessions
+	done      chan struct{}   // closed when Run's context ends
+	nextShard atomic.Uint64
+	wg        sync.WaitGroup // session, fill and replay goroutines
 
 	mu       sync.Mutex // guards chans, sessions, used, draining
 	chans    map[string]*chanSub
@@ -94,6 +99,7 @@ func New(cfg Config) (*Gateway, error) {
 		presWake:    make(chan struct{}, 1),
 	}
 	g.pool = internode.NewPool(cfg.Self, cfg.Key, g.onEvent, g.linkDown, g.log)
+	g.fan = newFanout()
 	return g, nil
 }
 
@@ -117,6 +123,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	wg.Wait()
 	g.wg.Wait()
 	g.pool.Close()
+	g.fan.stop()
 	return nil
 }
 
@@ -153,8 +160,7 @@ func (g *Gateway) Sessions() int {
 	return len(g.sessions)
 }
 
-// housekeep forgets expired ticket nonces and closes sessions stuck in a
-// write (a client that stopped reading with a little queued).
+// housekeep forgets expired ticket nonces.
 func (g *Gateway) housekeep(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
@@ -163,16 +169,10 @@ func (g *Gateway) housekeep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			stuck := now.Add(-stuckWrite).UnixNano()
 			g.mu.Lock()
 			for n, exp := range g.used {
 				if now.After(exp) {
 					delete(g.used, n)
-				}
-			}
-			for s := range g.sessions {
-				if w := s.writeStart.Load(); w != 0 && w < stuck {
-					s.end(websocket.StatusPolicyViolation, errSlow.Error(), false)
 				}
 			}
 			g.mu.Unlock()
@@ -180,8 +180,10 @@ func (g *Gateway) housekeep(ctx context.Context) {
 	}
 }
 
-// stuckWrite is how long one websocket write may block.
-const stuckWrite = 20 * time.Second
+// stuckWrite is how long the writer may wait on a client that does not
+// read (a full socket) before the session is closed. A variable only so
+// that a test can shorten it.
+var stuckWrite = 20 * time.Second
 
 // ServeHTTP accepts an RTM websocket at /rtm/<ticket>[?resume=C1:5,C2:9].
 // A bad ticket or resume argument is refused before the upgrade with a
@@ -210,15 +212,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hc := &hijackCapture{ResponseWriter: w}
+	var s *session
+	conn, err := websocket.Accept(hc, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // slack-go sends Origin: https://api.slack.com
 		CompressionMode:    websocket.CompressionDisabled,
+		// The session writes every frame itself, pongs included, so
+		// that no two writers share the socket.
+		OnPingReceived: func(_ context.Context, p []byte) bool {
+			s.pushFrame(frame(opPong, p))
+			return false
+		},
 	})
 	if err != nil {
 		return // Accept wrote the error response
 	}
 	conn.SetReadLimit(rtm.MaxFrame)
-	s := newSession(g, tk.User, conn)
+	s = newSession(g, tk.User, conn, hc.nc)
 	if !g.register(s) {
 		conn.Close(websocket.StatusServiceRestart, "server restart")
 		return
@@ -227,6 +237,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Lock()
 	delete(g.sessions, s)
 	g.mu.Unlock()
+}
+
+// hijackCapture keeps the connection websocket.Accept hijacks, so the
+// session can write frames to it directly.
+type hijackCapture struct {
+	http.ResponseWriter
+	nc net.Conn
+}
+
+func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("gateway: connection cannot be hijacked")
+	}
+	nc, brw, err := hj.Hijack()
+	h.nc = nc
+	return nc, brw, err
 }
 
 func (g *Gateway) register(s *session) bool {

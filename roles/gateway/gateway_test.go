@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/roles/gateway"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
@@ -349,5 +350,39 @@ func TestDrainSaysGoodbye(t *testing.T) {
 	_, err := r.Next(ctx(t))
 	if got := websocket.CloseStatus(err); got != websocket.StatusServiceRestart {
 		t.Fatalf("close status %v (%v), want 1012", got, err)
+	}
+}
+
+// TestWebsocketPing: a websocket-level ping is answered (the session
+// writes the pong itself, in line with its other frames).
+func TestWebsocketPing(t *testing.T) {
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	go func() {
+		for {
+			if _, err := r.Next(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	for range 3 {
+		if err := r.Conn.Ping(ctx(t)); err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+	}
+}
+
+// TestSessionOutlivesWriterDeadline: a session whose frames went through
+// the writer goroutine (hello does) keeps working long after the writer's
+// write deadline would have passed.
+func TestSessionOutlivesWriterDeadline(t *testing.T) {
+	old := gateway.StuckWrite(50 * time.Millisecond)
+	defer gateway.StuckWrite(old)
+	e := setup(t)
+	r := dial(t, e.alice, nil)
+	time.Sleep(150 * time.Millisecond) // past the writer's deadline
+	e.post("still here")
+	if ev := nextOf(t, r, "message"); ev.Text != "still here" {
+		t.Fatalf("got %s", ev.Raw)
 	}
 }

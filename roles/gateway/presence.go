@@ -80,7 +80,7 @@ func (g *Gateway) setWatches(s *session, ids []string) {
 			g.unwatchLocked(s, id)
 		}
 	}
-	var known [][]byte
+	var known [][]byte // JSON payloads, pushed after presMu is released
 	for _, id := range ids {
 		if slices.Contains(old, id) {
 			continue

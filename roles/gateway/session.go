@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -16,114 +18,174 @@ import (
 )
 
 // session is one client websocket. Fields below mu are guarded by it.
+//
+// The gateway writes data frames itself, on the hijacked connection:
+// coder/websocket keeps the handshake, reading, pings and the close
+// handshake. A frame for a session with nothing queued is written at once
+// by whoever pushes it, without blocking (a would-block write leaves the
+// rest queued); a writer goroutine exists only while frames are queued,
+// and writes the backlog with one writev.
 type session struct {
-	g          *gateway
-	user       string
-	conn       *websocket.Conn
-	inflight   atomic.Int32
-	writeStart atomic.Int64 // unix nanos while a write blocks, else 0
-	flushFn    func()       // s.flush, bound once so starting a writer does not allocate
-	writers    sync.WaitGroup
+	g        *gateway
+	user     string
+	conn     *websocket.Conn
+	nc       net.Conn        // the hijacked connection
+	raw      syscall.RawConn // nc's descriptor, for non-blocking writes
+	inflight atomic.Int32
+	shard    int    // the fan-out worker that writes this session's channel messages
+	flushFn  func() // s.flush, bound once so starting a writer does not allocate
+	writers  sync.WaitGroup
 
-	mu        sync.Mutex
-	queue     [][]byte // frames to write, in order
-	spare     [][]byte // the writer's last batch, reused
-	paused    bool     // before hello: queue but do not write
-	writing   bool     // a writer goroutine runs
-	ending    bool     // no more frames are accepted
-	endCode   websocket.StatusCode
-	endReason string
-	graceful  bool // write what is queued before closing
-	chans     []string
-	typed     map[string]time.Time // channel -> last typing sent (reader goroutine only)
+	mu       sync.Mutex
+	queue    net.Buffers // frames to write, in order (the first may be a partly written one)
+	spare    net.Buffers // the writer's last batch, reused
+	paused   bool        // before hello: queue but do not write
+	writing  bool        // a writer goroutine runs
+	ending   bool        // no more frames are accepted
+	closeMsg []byte      // close frame to send last
+	chans    []string
+	typed    map[string]time.Time // channel -> last typing sent (reader goroutine only)
 
 	watched []string // users watched with presence_sub; guarded by Gateway.presMu
 }
 
 type gateway = Gateway
 
-func newSession(g *Gateway, user string, conn *websocket.Conn) *session {
-	s := &session{g: g, user: user, conn: conn, paused: true}
-	s.queue = append(s.queue, rtm.Hello)
+func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn) *session {
+	s := &session{g: g, user: user, conn: conn, nc: nc, paused: true, shard: g.fan.shard(g.nextShard.Add(1))}
+	if sc, ok := nc.(syscall.Conn); ok {
+		s.raw, _ = sc.SyscallConn()
+	}
+	s.queue = append(s.queue, textFrame(rtm.Hello))
 	s.flushFn = s.flush
 	return s
 }
 
-// push queues frame for the client. It never blocks; a client whose
-// queue is full is disconnected.
-func (s *session) push(frame []byte) {
+// push sends a JSON payload to the client (one frame each call).
+func (s *session) push(payload []byte) { s.pushFrame(textFrame(payload)) }
+
+// pushFrame sends a complete websocket frame. It never blocks; a client
+// whose queue is full is disconnected.
+func (s *session) pushFrame(f []byte) {
 	s.mu.Lock()
 	if s.ending {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= s.g.cfg.MaxQueue {
+	if len(s.queue) > 0 || s.writing || s.paused || s.raw == nil {
+		if len(s.queue) >= s.g.cfg.MaxQueue {
+			s.mu.Unlock()
+			s.end(websocket.StatusPolicyViolation, errSlow.Error(), false)
+			return
+		}
+		s.queue = append(s.queue, f)
+		s.startWriterLocked()
 		s.mu.Unlock()
-		s.end(websocket.StatusPolicyViolation, errSlow.Error(), false)
 		return
 	}
-	s.queue = append(s.queue, frame)
-	start := !s.writing && !s.paused
-	if start {
-		s.writing = true
-		s.writers.Add(1)
+	n, err := s.writeNow(f)
+	switch {
+	case n == len(f):
+	case err != nil && !errors.Is(err, syscall.EAGAIN):
+		s.ending, s.queue = true, nil
+		s.mu.Unlock()
+		s.nc.Close()
+		return
+	default: // the socket is full: the writer finishes the frame
+		s.queue = append(s.queue, f[n:])
+		s.startWriterLocked()
 	}
 	s.mu.Unlock()
-	if start {
-		go s.flushFn()
-	}
 }
 
-// resume lets the writer start (after hello is due).
+// writeNow writes f without waiting for the socket to become writable.
+// s.mu must be held and nothing queued.
+func (s *session) writeNow(f []byte) (n int, err error) {
+	cerr := s.raw.Write(func(fd uintptr) bool {
+		for n < len(f) {
+			var m int
+			m, err = syscall.Write(int(fd), f[n:])
+			if m > 0 {
+				n += m
+			}
+			if err != nil {
+				if err == syscall.EINTR {
+					err = nil
+					continue
+				}
+				break
+			}
+		}
+		return true // never park: a full socket is the writer's job
+	})
+	if err == nil {
+		err = cerr
+	}
+	return n, err
+}
+
+// startWriterLocked starts the writer goroutine unless it runs or the
+// session is paused. s.mu must be held.
+func (s *session) startWriterLocked() {
+	if s.writing || s.paused {
+		return
+	}
+	s.writing = true
+	s.writers.Add(1)
+	go s.flushFn()
+}
+
+// resume lets writing start (after hello is due).
 func (s *session) resume() {
 	s.mu.Lock()
 	s.paused = false
-	start := !s.writing && (len(s.queue) > 0 || s.ending)
-	if start {
-		s.writing = true
-		s.writers.Add(1)
+	if len(s.queue) > 0 || s.ending {
+		s.startWriterLocked()
 	}
 	s.mu.Unlock()
-	if start {
-		go s.flushFn()
-	}
 }
 
-// flush writes queued frames until the queue is empty, then exits. Only
-// one runs per session at a time.
+// flush writes the queued frames, a batch per writev, until the queue is
+// empty; then it exits (closing the connection when the session ends).
 func (s *session) flush() {
 	defer s.writers.Done()
-	ctx := context.Background() // writes are bounded by housekeep, not a context
 	for {
 		s.mu.Lock()
 		if len(s.queue) == 0 {
 			s.writing = false
-			ending, code, reason := s.ending, s.endCode, s.endReason
+			closeMsg := s.closeMsg
+			ending := s.ending
+			s.closeMsg = nil
+			// The deadline guards only the writer's blocking writes; left
+			// set, it would fail the next non-blocking write later on.
+			s.nc.SetWriteDeadline(time.Time{})
 			s.mu.Unlock()
 			if ending {
-				s.conn.Close(code, reason)
+				s.nc.SetWriteDeadline(time.Now().Add(time.Second))
+				if closeMsg != nil {
+					s.nc.Write(closeMsg)
+				}
+				s.nc.Close()
 			}
 			return
 		}
 		batch := s.queue
 		s.queue, s.spare = s.spare[:0], nil
 		s.mu.Unlock()
-		for i, f := range batch {
-			s.writeStart.Store(time.Now().UnixNano())
-			err := s.conn.Write(ctx, websocket.MessageText, f)
-			s.writeStart.Store(0)
-			if err != nil {
-				s.mu.Lock()
-				s.ending, s.writing, s.queue = true, false, nil
-				s.mu.Unlock()
-				s.conn.CloseNow()
-				return
-			}
-			batch[i] = nil
+		s.nc.SetWriteDeadline(time.Now().Add(stuckWrite))
+		orig := batch
+		_, err := batch.WriteTo(s.nc) // one writev; consumes batch
+		clear(orig)
+		if err != nil {
+			s.mu.Lock()
+			s.ending, s.writing, s.queue, s.closeMsg = true, false, nil, nil
+			s.mu.Unlock()
+			s.nc.Close()
+			return
 		}
 		s.mu.Lock()
-		if s.spare == nil && cap(batch) <= 64 {
-			s.spare = batch[:0]
+		if s.spare == nil && cap(orig) <= 64 {
+			s.spare = orig[:0]
 		}
 		s.mu.Unlock()
 	}
@@ -137,28 +199,17 @@ func (s *session) end(code websocket.StatusCode, reason string, graceful bool) {
 		s.mu.Unlock()
 		return
 	}
-	s.ending, s.endCode, s.endReason, s.graceful = true, code, reason, graceful
+	s.ending, s.closeMsg = true, closeFrame(code, reason)
 	if !graceful {
 		s.queue = nil
+		if s.writing {
+			// The writer may be blocked on this client: unblock it.
+			s.nc.Close()
+		}
 	}
-	start := !s.writing && graceful && !s.paused
-	if start || !graceful {
-		s.writers.Add(1)
-	}
-	if start {
-		s.writing = true
-	}
+	s.paused = false
+	s.startWriterLocked()
 	s.mu.Unlock()
-	switch {
-	case start:
-		go s.flushFn()
-	case !graceful:
-		// The writer may be blocked on this client: close from here.
-		go func() {
-			defer s.writers.Done()
-			s.conn.Close(code, reason)
-		}()
-	}
 }
 
 func (s *session) close(err error) {
