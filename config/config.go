@@ -67,6 +67,9 @@ type Config struct {
 	LogLevel string
 	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP address.
 	Pprof bool
+	// CommitWindow is how long a busy channel owner lets a batch gather
+	// before committing it (0 = commit as soon as the last one is done).
+	CommitWindow time.Duration
 	// Gossip holds failure-detection timings; see DefaultGossip.
 	Gossip Gossip
 }
@@ -107,6 +110,8 @@ func Default() Config {
 		LogFormat:  "text",
 		LogLevel:   "info",
 		Gossip:     DefaultGossip(),
+
+		CommitWindow: 5 * time.Millisecond,
 	}
 }
 
@@ -167,6 +172,9 @@ func (c *Config) Validate() error {
 	if len(c.Region) > 32 {
 		errs = append(errs, errors.New("--region: at most 32 characters"))
 	}
+	if c.CommitWindow < 0 || c.CommitWindow > time.Second {
+		errs = append(errs, errors.New("--commit-window: between 0 and 1s"))
+	}
 	if len(c.Name) > 64 {
 		errs = append(errs, errors.New("--name: at most 64 characters"))
 	}
@@ -221,6 +229,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for operators; do not expose publicly)")
+	fs.DurationVar(&c.CommitWindow, "commit-window", d.CommitWindow, "how long a busy channel owner lets a batch of messages gather before one durable commit (0: none)")
 }
 
 // ApplyEnv sets every flag of fs that was not given on the command line

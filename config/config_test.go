@@ -74,6 +74,8 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--log-format", "xml"}, nil, "--log-format"},
 		{[]string{"--log-level", "chatty"}, nil, "--log-level"},
 		{[]string{"--region", strings.Repeat("r", 33)}, nil, "--region"},
+		{[]string{"--commit-window", "-1ms"}, nil, "--commit-window"},
+		{[]string{"--commit-window", "soon"}, nil, "commit-window"},
 		{nil, map[string]string{"RINGCAST_ROLES": "nope"}, `unknown role "nope"`},
 		{nil, map[string]string{"RINGCAST_DEV": "maybe"}, "RINGCAST_DEV"},
 	}

@@ -97,8 +97,12 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	n.router = channel.NewRouter(view, n.pool)
 	pc := presence.NewClient(view, n.pool)
 	if cfg.Has(config.RoleChannel) {
+		window := cfg.CommitWindow
+		if window == 0 {
+			window = -1 // the flag's 0 means none; the role's 0 means its default
+		}
 		n.owner, err = channel.New(channel.Config{Self: cfg.Name, Team: n.team.ID, Store: st, View: view, Logger: n.log,
-			UserEvent: pc.UserEvent})
+			UserEvent: pc.UserEvent, CommitWindow: window})
 		if err != nil {
 			return nil, err
 		}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/ringcast/ringcast/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -47,7 +49,13 @@ var migrations = []string{
 type Store struct {
 	w, r   *sql.DB
 	insert *sql.Stmt
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
+
+// checkpointEvery is how often the WAL is copied back into the database.
+const checkpointEvery = time.Second
 
 var _ store.Store = (*Store)(nil)
 
@@ -68,7 +76,9 @@ func Open(path string) (*Store, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn("_txlock=immediate"))
+	// The writer never checkpoints inside a commit: a background
+	// goroutine does, off the commit's path.
+	w, err := sql.Open("sqlite", dsn("_txlock=immediate", "_pragma=wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -89,22 +99,46 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, stop: make(chan struct{}), done: make(chan struct{})}
 	s.insert, err = w.Prepare(`INSERT INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id)
 		VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
 	if err != nil {
+		close(s.done)
 		s.Close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
+	go s.checkpoints()
 	return s, nil
+}
+
+// checkpoints copies the WAL back into the database every second
+// (PASSIVE: it never blocks writers or readers).
+func (s *Store) checkpoints() {
+	defer close(s.done)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.r.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
 }
 
 // Close closes both pools. Safe to call twice.
 func (s *Store) Close() error {
-	if s.insert != nil {
-		s.insert.Close()
-	}
-	return errors.Join(s.w.Close(), s.r.Close())
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		if s.insert != nil {
+			s.insert.Close()
+		}
+		err = errors.Join(s.w.Close(), s.r.Close())
+	})
+	return err
 }
 
 // Meta implements store.Store.
