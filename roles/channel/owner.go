@@ -72,7 +72,7 @@ type Owner struct {
 	commits     []pending
 	committing  bool
 	firstQueued time.Time // when the oldest queued message was queued
-	commitWake chan struct{}
+	commitWake  chan struct{}
 
 	linksMu sync.Mutex // guards links
 	links   map[*internode.Link]map[string]struct{}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/storetest"
