@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -233,10 +235,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn.Close(websocket.StatusServiceRestart, "server restart")
 		return
 	}
-	s.run(r.Context(), resume)
-	g.mu.Lock()
-	delete(g.sessions, s)
-	g.mu.Unlock()
+	if !s.start(resume) {
+		g.unregister(s)
+		return
+	}
+	// The handler returns: net/http lets go of the request and its
+	// buffers, and the session lives on its own goroutine.
+	go func() {
+		s.serve()
+		g.unregister(s)
+	}()
 }
 
 // hijackCapture keeps the connection websocket.Accept hijacks, so the
@@ -246,16 +254,40 @@ type hijackCapture struct {
 	nc net.Conn
 }
 
+// Hijack hands coder/websocket small buffers instead of net/http's 4 KB
+// ones: it reads client frames (small) through a 512-byte buffer and
+// writes only the odd close frame (the session writes everything else
+// itself). Bytes the client sent early, already in net/http's buffer,
+// are moved over.
 func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := h.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("gateway: connection cannot be hijacked")
 	}
 	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
 	h.nc = nc
-	return nc, brw, err
+	n := brw.Reader.Buffered()
+	if n > smallReadBuffer {
+		return nc, brw, nil // rare: keep the big buffer
+	}
+	early, _ := brw.Reader.Peek(n)
+	rd := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc), smallReadBuffer)
+	if n > 0 {
+		if _, err := rd.Peek(n); err != nil {
+			return nil, nil, err
+		}
+	}
+	return nc, bufio.NewReadWriter(rd, bufio.NewWriterSize(nc, 128)), nil
 }
 
+// smallReadBuffer is the read buffer of a websocket.
+const smallReadBuffer = 512
+
+// register adds a session, counting its goroutine in g.wg, unless the
+// gateway is draining.
 func (g *Gateway) register(s *session) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -263,7 +295,15 @@ func (g *Gateway) register(s *session) bool {
 		return false
 	}
 	g.sessions[s] = struct{}{}
+	g.wg.Add(1)
 	return true
+}
+
+func (g *Gateway) unregister(s *session) {
+	g.mu.Lock()
+	delete(g.sessions, s)
+	g.mu.Unlock()
+	g.wg.Done()
 }
 
 // claim marks a ticket used; false when it already was.

@@ -1,10 +1,12 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -384,5 +386,43 @@ func TestSessionOutlivesWriterDeadline(t *testing.T) {
 	e.post("still here")
 	if ev := nextOf(t, r, "message"); ev.Text != "still here" {
 		t.Fatalf("got %s", ev.Raw)
+	}
+}
+
+// TestFramesSentWithTheHandshake: a client that pipelines a frame right
+// behind its upgrade request (before the 101) still has it read.
+func TestFramesSentWithTheHandshake(t *testing.T) {
+	e := setup(t)
+	var res struct{ URL string }
+	e.call(e.alice, "rtm.connect", nil, &res)
+	u, _ := url.Parse(res.URL)
+	nc, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET " + u.Path + " HTTP/1.1\r\nHost: " + u.Host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	payload := []byte(`{"type":"ping","id":77}`)
+	mask := [4]byte{1, 2, 3, 4}
+	fr := append([]byte{0x81, 0x80 | byte(len(payload))}, mask[:]...)
+	for i, b := range payload {
+		fr = append(fr, b^mask[i%4])
+	}
+	if _, err := nc.Write(append([]byte(req), fr...)); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var got []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(got, []byte(`"reply_to":77`)) {
+		n, err := nc.Read(buf)
+		if err != nil {
+			t.Fatalf("read: %v; got %q", err, got)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Contains(got, []byte("101 Switching Protocols")) || !bytes.Contains(got, []byte(`{"type":"hello"}`)) {
+		t.Fatalf("response %q", got)
 	}
 }

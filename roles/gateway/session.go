@@ -244,10 +244,13 @@ func (s *session) hasChan(id string) bool {
 // before hello; past it, hello goes out and the rest catches up.
 const helloWait = 5 * time.Second
 
-// run serves the session until the client or the server ends it.
-func (s *session) run(ctx context.Context, resume map[string]uint64) {
+// start loads the session's channels, subscribes them and queues hello
+// once they are live (or helloWait passed). It runs on the HTTP
+// handler's goroutine; false when the session could not start (the
+// client was told).
+func (s *session) start(resume map[string]uint64) bool {
 	g := s.g
-	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
 	var u store.User
 	if err == nil {
@@ -257,7 +260,7 @@ func (s *session) run(ctx context.Context, resume map[string]uint64) {
 	if err != nil {
 		g.log.Error("session: load channels", "user", s.user, "err", err)
 		s.conn.Close(websocket.StatusInternalError, "store unavailable")
-		return
+		return false
 	}
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {
@@ -269,15 +272,23 @@ func (s *session) run(ctx context.Context, resume map[string]uint64) {
 		select {
 		case <-r:
 		case <-deadline.C:
-		case <-ctx.Done():
+		case <-g.done:
 		}
 	}
 	deadline.Stop()
 	g.userUp(s, u.Away)
 	s.resume()
-	s.read(ctx)
-	g.userDown(s)
+	return true
+}
 
+// serve reads the client's frames until the connection ends, then takes
+// the session apart. It runs on a goroutine of its own, started fresh
+// so that its stack is only as deep as reading needs, while net/http
+// forgets the request that opened the connection.
+func (s *session) serve() {
+	g := s.g
+	s.read()
+	g.userDown(s)
 	s.mu.Lock()
 	chans := s.chans
 	s.chans = nil
@@ -289,10 +300,12 @@ func (s *session) run(ctx context.Context, resume map[string]uint64) {
 	s.writers.Wait()
 }
 
-// read handles client frames until the connection ends.
-func (s *session) read(ctx context.Context) {
+// read handles client frames until the connection ends. Reads take no
+// deadline or context (that would cost an allocation per read): a
+// session is stopped by closing its connection.
+func (s *session) read() {
 	for {
-		typ, data, err := s.conn.Read(ctx)
+		typ, data, err := s.conn.Read(context.Background())
 		if err != nil {
 			return
 		}
