@@ -9,7 +9,7 @@
 // It also holds the Router, which the admin and gateway roles use to
 // send a request to whichever node owns a channel.
 //
-// Lock order: chanState.mu, then chanState.memberMu is never taken while
-// holding mu; shard.mu and Owner.linksMu may be taken while holding
+// Lock order: an Owner.memberMus stripe, then chanState.mu; shard.mu,
+// Owner.linksMu and Owner.commitMu may be taken while holding
 // chanState.mu, never the other way round.
 package channel

@@ -4,6 +4,9 @@ import (
 	"context"
 	"slices"
 	"time"
+	"unique"
+
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -139,8 +142,9 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 		reply(0, err)
 		return
 	}
-	st.memberMu.Lock()
-	defer st.memberMu.Unlock()
+	mu := &o.memberMus[xxhash.Sum64String(id)%uint64(len(o.memberMus))]
+	mu.Lock()
+	defer mu.Unlock()
 	st.mu.Lock()
 	stale := st.dropped
 	actorIn := st.isMember(actor)
@@ -200,12 +204,12 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 	}
 	st.mu.Lock()
 	for _, u := range targets {
-		i, found := slices.BinarySearch(st.members, u)
+		i, found := st.findMember(u)
 		switch {
 		case op == MemberLeave && found:
 			st.members = slices.Delete(st.members, i, i+1)
 		case op != MemberLeave && !found:
-			st.members = slices.Insert(st.members, i, u)
+			st.members = slices.Insert(st.members, i, unique.Make(u))
 		}
 	}
 	seq := st.committed

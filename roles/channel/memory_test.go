@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
+	"unique"
 
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
@@ -29,13 +29,14 @@ func BenchmarkChannelStateMemory(b *testing.B) {
 				runtime.GC()
 				var before runtime.MemStats
 				runtime.ReadMemStats(&before)
-				now := time.Now().UnixNano()
+				now := o.now()
 				for i := range n {
 					id := store.NewID('C')
 					st := &chanState{id: id, lastSeq: 42, committed: 42, lastTS: 1_700_000_000_000_000, lastUsed: now}
 					for m := range members {
-						// As loaded from the store: each member id is a string of its own.
-						st.members = append(st.members, string([]byte(users[(i+m*7)%len(users)])))
+						// As loaded from the store: each member id arrives
+						// as a string of its own, and is interned.
+						st.members = append(st.members, unique.Make(string([]byte(users[(i+m*7)%len(users)]))))
 					}
 					sh := o.shard(id)
 					sh.m[id] = st

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unique"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/ringcast/ringcast/config"
@@ -77,6 +78,9 @@ type Owner struct {
 	linksMu sync.Mutex // guards links
 	links   map[*internode.Link]map[string]struct{}
 
+	memberMus [64]sync.Mutex // serialise membership changes per channel (held across store I/O)
+	epoch     time.Time      // chanState.lastUsed counts seconds from here
+
 	loads sync.WaitGroup // load goroutines
 }
 
@@ -87,21 +91,23 @@ type shard struct {
 
 // chanState is what an owner keeps per loaded channel. Fields below mu
 // are guarded by it.
+//
+// It is kept small (a channel process holds millions): member ids are
+// interned, shared by every channel; rarely used parts are pointers that
+// stay nil; membership changes are serialised by the owner's striped
+// locks, not a mutex per channel.
 type chanState struct {
-	id    string
-	stale atomic.Bool // dropped: pending commits for it must not be written
-
-	memberMu sync.Mutex // serialises membership changes (held across store I/O)
+	id string
 
 	mu        sync.Mutex
-	loading   *loadWait // non-nil until loaded
-	dropped   bool
-	lastSeq   uint64   // last seq assigned
-	committed uint64   // last seq committed
-	lastTS    store.TS // ts of lastSeq
-	members   []string // sorted user ids
+	dropped   bool   // pending commits for it must not be written; a fresh state replaces it
+	lastUsed  uint32 // seconds since the owner started
+	loading   *loadWait
+	lastSeq   uint64                  // last seq assigned
+	committed uint64                  // last seq committed
+	lastTS    store.TS                // ts of lastSeq
+	members   []unique.Handle[string] // sorted by user id
 	subs      []*internode.Link
-	lastUsed  int64            // unix nanoseconds
 	dedup     *dedup           // recent client_msg_ids; nil until the channel has one
 	typing    map[string]int64 // user -> last typing passed on (unix nanos); nil when none
 }
@@ -179,6 +185,7 @@ func New(cfg Config) (*Owner, error) {
 	}
 	o := &Owner{
 		cfg:        cfg,
+		epoch:      time.Now(),
 		log:        cfg.Logger.With("role", "channel"),
 		commitWake: make(chan struct{}, 1),
 		links:      map[*internode.Link]map[string]struct{}{},
@@ -238,7 +245,7 @@ func (o *Owner) with(id string, fn func(*chanState, error)) {
 		case st.loading != nil:
 			st.loading.ops = append(st.loading.ops, fn)
 		default:
-			st.lastUsed = time.Now().UnixNano()
+			st.lastUsed = o.now()
 			fn(st, nil)
 		}
 		st.mu.Unlock()
@@ -299,8 +306,12 @@ func (o *Owner) load(st *chanState) {
 		for i := len(tail) - 1; i >= 0; i-- {
 			st.remember(&tail[i])
 		}
-		st.members = members
-		st.lastUsed = time.Now().UnixNano()
+		st.members = make([]unique.Handle[string], len(members))
+		for i, m := range members {
+			st.members[i] = unique.Make(m)
+		}
+		slices.SortFunc(st.members, compareMembers)
+		st.lastUsed = o.now()
 	}
 	for _, fn := range ops {
 		if err != nil {
@@ -319,7 +330,6 @@ func (o *Owner) dropLocked(st *chanState) {
 		return
 	}
 	st.dropped = true
-	st.stale.Store(true)
 	if len(st.subs) > 0 {
 		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvResubscribe, Channel: st.id}
 		o.linksMu.Lock()
@@ -338,8 +348,20 @@ func (o *Owner) dropLocked(st *chanState) {
 	sh.mu.Unlock()
 }
 
+// now is the time in chanState.lastUsed units.
+func (o *Owner) now() uint32 { return uint32(time.Since(o.epoch) / time.Second) }
+
+func compareMembers(a, b unique.Handle[string]) int { return strings.Compare(a.Value(), b.Value()) }
+
+// findMember returns where user is, or would be, in the sorted members.
+func (st *chanState) findMember(user string) (int, bool) {
+	return slices.BinarySearchFunc(st.members, user, func(h unique.Handle[string], u string) int {
+		return strings.Compare(h.Value(), u)
+	})
+}
+
 func (st *chanState) isMember(user string) bool {
-	_, ok := slices.BinarySearch(st.members, user)
+	_, ok := st.findMember(user)
 	return ok
 }
 
@@ -525,7 +547,10 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 	*msgs = (*msgs)[:0]
 	for i := range batch {
 		p := &batch[i]
-		if p.st.stale.Load() {
+		p.st.mu.Lock()
+		dropped := p.st.dropped
+		p.st.mu.Unlock()
+		if dropped {
 			p.dup = false
 			p.st = nil // answered below without being written
 			continue
@@ -616,9 +641,9 @@ func (o *Owner) followView(ctx context.Context) {
 		case <-v.Changed():
 			o.sweep(func(st *chanState) bool { return !o.owns(st.id) })
 		case <-tick.C:
-			idle := time.Now().Add(-o.cfg.IdleAfter).UnixNano()
+			now, after := o.now(), uint32(o.cfg.IdleAfter/time.Second)
 			o.sweep(func(st *chanState) bool {
-				return len(st.subs) == 0 && st.committed == st.lastSeq && st.lastUsed < idle
+				return len(st.subs) == 0 && st.committed == st.lastSeq && now-st.lastUsed >= after
 			})
 		}
 	}

@@ -461,3 +461,20 @@ func BenchmarkPublishDurable(b *testing.B) {
 		})
 	}
 }
+
+// TestRecentStateIsNotEvicted: a channel used moments ago stays loaded
+// (the idle check must hold right after the owner starts, too).
+func TestRecentStateIsNotEvicted(t *testing.T) {
+	st := openStore(t)
+	seed(t, st, "C1", "U1")
+	o := newOwner(t, st, "a", viewOf("a", "a"), 2*time.Second)
+	if _, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	o.sweep(func(st *chanState) bool {
+		return o.now()-st.lastUsed >= uint32(o.cfg.IdleAfter/time.Second)
+	})
+	if o.Loaded() != 1 {
+		t.Fatal("a channel used just now was evicted")
+	}
+}
