@@ -641,12 +641,15 @@ func (o *Owner) followView(ctx context.Context) {
 		case <-v.Changed():
 			o.sweep(func(st *chanState) bool { return !o.owns(st.id) })
 		case <-tick.C:
-			now, after := o.now(), uint32(o.cfg.IdleAfter/time.Second)
-			o.sweep(func(st *chanState) bool {
-				return len(st.subs) == 0 && st.committed == st.lastSeq && now-st.lastUsed >= after
-			})
+			o.sweep(o.idle)
 		}
 	}
+}
+
+// idle reports whether st may be evicted: no subscriber, nothing being
+// committed, unused for IdleAfter. st.mu must be held.
+func (o *Owner) idle(st *chanState) bool {
+	return len(st.subs) == 0 && st.committed == st.lastSeq && o.now()-st.lastUsed >= uint32(o.cfg.IdleAfter/time.Second)
 }
 
 // sweep drops every loaded state for which drop (called with its lock

@@ -471,9 +471,7 @@ func TestRecentStateIsNotEvicted(t *testing.T) {
 	if _, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	o.sweep(func(st *chanState) bool {
-		return o.now()-st.lastUsed >= uint32(o.cfg.IdleAfter/time.Second)
-	})
+	o.sweep(o.idle)
 	if o.Loaded() != 1 {
 		t.Fatal("a channel used just now was evicted")
 	}
