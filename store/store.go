@@ -71,15 +71,18 @@ type Channels interface {
 // Log holds each channel's messages, in seq order.
 type Log interface {
 	// Append writes msgs in one transaction, in order. When a message's
-	// (channel, seq) or (channel, ts) already exists, that message and
-	// every later message of the same channel in msgs are not written
-	// and their entry in the result is ErrConflict; the other channels'
-	// messages are unaffected. A non-nil error means nothing was written.
+	// (channel, seq) already exists, that message and every later message
+	// of the same channel in msgs are not written and their entry in the
+	// result is ErrConflict; the other channels' messages are unaffected.
+	// A non-nil error means nothing was written. (ts needs no check of its
+	// own: an owner derives it from the last committed message it loaded,
+	// so a stale owner conflicts on seq first.)
 	Append(ctx context.Context, msgs []Message) ([]error, error)
 	// Messages returns up to limit messages of a channel with seq > after,
 	// by seq.
 	Messages(ctx context.Context, channel string, after uint64, limit int) ([]Message, error)
 	// History returns a channel's messages newest first within q's bounds.
+	// It relies on ts growing with seq within a channel.
 	History(ctx context.Context, channel string, q HistoryQuery) (msgs []Message, more bool, err error)
 	// Last returns the channel's highest seq and its ts (0, 0 when empty).
 	Last(ctx context.Context, channel string) (seq uint64, ts TS, err error)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -36,13 +35,17 @@ CREATE TABLE IF NOT EXISTS messages(
 	channel TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
 	user_id TEXT NOT NULL, text TEXT NOT NULL, thread_ts INTEGER NOT NULL,
 	client_msg_id TEXT NOT NULL, PRIMARY KEY(channel, seq)) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_ts ON messages(channel, ts);
 `
+
+// Messages have no index on ts: within a channel ts grows with seq, so a
+// ts bound is found by binary search over the primary key (History),
+// and every append writes one B-tree instead of two.
 
 // migrations bring a database made by an older version up to the schema;
 // each is skipped when already applied.
 var migrations = []string{
 	`ALTER TABLE users ADD COLUMN away INTEGER NOT NULL DEFAULT 0`,
+	`DROP INDEX IF EXISTS messages_by_ts`,
 }
 
 // Store is the embedded store. Safe for concurrent use.
@@ -52,7 +55,14 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+
+	multiMu sync.Mutex        // guards multi
+	multi   map[int]*sql.Stmt // multi-row inserts by row count
+	args    []any             // Append's argument buffer (appends are serialised by multiMu)
 }
+
+// appendChunk is the most rows one INSERT statement carries.
+const appendChunk = 64
 
 // checkpointEvery is how often the WAL is copied back into the database.
 const checkpointEvery = time.Second
@@ -135,6 +145,9 @@ func (s *Store) Close() error {
 		<-s.done
 		if s.insert != nil {
 			s.insert.Close()
+		}
+		for _, st := range s.multi {
+			st.Close()
 		}
 		err = errors.Join(s.w.Close(), s.r.Close())
 	})
@@ -325,8 +338,74 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 	return collect(rows, scanString)
 }
 
-// Append implements store.Log.
+// Append implements store.Log. Rows go in by multi-row INSERTs; if any
+// row conflicts, the transaction is redone row by row, which reports
+// each conflict and skips the rest of that channel exactly.
 func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]error, error) {
+	s.multiMu.Lock()
+	defer s.multiMu.Unlock()
+	// Prepare before the transaction: the writer pool has one connection,
+	// which the transaction then holds.
+	for _, n := range []int{min(len(msgs), appendChunk), len(msgs) % appendChunk} {
+		if n > 0 {
+			if _, err := s.multiInsert(n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: append: %w", err)
+	}
+	defer tx.Rollback()
+	clean := true
+	for i := 0; i < len(msgs) && clean; i += appendChunk {
+		part := msgs[i:min(i+appendChunk, len(msgs))]
+		stmt := s.multi[len(part)]
+		s.args = s.args[:0]
+		for _, m := range part {
+			s.args = append(s.args, m.Channel, int64(m.Seq), int64(m.TS), m.User, m.Text, int64(m.ThreadTS), m.ClientMsgID)
+		}
+		r, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, s.args...)
+		clear(s.args)
+		if err != nil {
+			return nil, fmt.Errorf("store: append: %w", err)
+		}
+		n, _ := r.RowsAffected()
+		clean = n == int64(len(part))
+	}
+	if !clean {
+		tx.Rollback()
+		return s.appendRows(ctx, msgs)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: append commit: %w", err)
+	}
+	return make([]error, len(msgs)), nil
+}
+
+// multiInsert prepares (once) the INSERT of n rows. s.multiMu must be
+// held, and no transaction open on the writer.
+func (s *Store) multiInsert(n int) (*sql.Stmt, error) {
+	if st := s.multi[n]; st != nil {
+		return st, nil
+	}
+	q := "INSERT INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id) VALUES" +
+		strings.Repeat("(?,?,?,?,?,?,?),", n)
+	st, err := s.w.Prepare(q[:len(q)-1] + " ON CONFLICT DO NOTHING")
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if s.multi == nil {
+		s.multi = map[int]*sql.Stmt{}
+	}
+	s.multi[n] = st
+	return st, nil
+}
+
+// appendRows is Append one row at a time: the path taken when a stale
+// writer collided with another.
+func (s *Store) appendRows(ctx context.Context, msgs []store.Message) ([]error, error) {
 	res := make([]error, len(msgs))
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -378,18 +457,33 @@ func (s *Store) Messages(ctx context.Context, channel string, after uint64, limi
 	return collect(rows, scanMessage)
 }
 
-// History implements store.Log.
+// History implements store.Log. ts bounds become seq bounds by binary
+// search (ts grows with seq within a channel, and seqs are dense).
 func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]store.Message, bool, error) {
-	latest := int64(q.Latest)
-	if latest == 0 {
-		latest = math.MaxInt64
+	last, _, err := s.Last(ctx, channel)
+	if err != nil || last == 0 {
+		return nil, false, err
 	}
-	lo, hi := ">", "<"
-	if q.Inclusive {
-		lo, hi = ">=", "<="
+	from, to := uint64(1), last
+	if q.Oldest != 0 {
+		// The first seq inside the lower bound.
+		if from, err = s.firstSeq(ctx, channel, int64(q.Oldest), !q.Inclusive, last); err != nil {
+			return nil, false, err
+		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND ts `+lo+` ? AND ts `+hi+` ?
-		ORDER BY ts DESC LIMIT ?`, channel, int64(q.Oldest), latest, q.Limit+1)
+	if q.Latest != 0 {
+		// The first seq past the upper bound, minus one.
+		first, err := s.firstSeq(ctx, channel, int64(q.Latest), q.Inclusive, last)
+		if err != nil {
+			return nil, false, err
+		}
+		to = first - 1
+	}
+	if from > to {
+		return nil, false, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq >= ? AND seq <= ?
+		ORDER BY seq DESC LIMIT ?`, channel, int64(from), int64(to), q.Limit+1)
 	if err != nil {
 		return nil, false, err
 	}
@@ -401,6 +495,25 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 		return msgs[:q.Limit], true, nil
 	}
 	return msgs, false, nil
+}
+
+// firstSeq returns the smallest seq in 1..last whose ts is > t (strict)
+// or >= t, or last+1 when there is none.
+func (s *Store) firstSeq(ctx context.Context, channel string, t int64, strict bool, last uint64) (uint64, error) {
+	lo, hi := uint64(1), last+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		var ts int64
+		if err := s.r.QueryRowContext(ctx, `SELECT ts FROM messages WHERE channel = ? AND seq = ?`, channel, int64(mid)).Scan(&ts); err != nil {
+			return 0, fmt.Errorf("store: history: seq %d of %s: %w", mid, channel, err)
+		}
+		if ts > t || (!strict && ts == t) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }
 
 // Last implements store.Log.

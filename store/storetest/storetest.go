@@ -211,12 +211,6 @@ func testAppendFences(t *testing.T, s store.Store) {
 	if len(got) != 2 || got[1].Text != "C1-2" {
 		t.Fatalf("log after stale append = %+v", got)
 	}
-	// The same ts under a new seq is a conflict too: ts identifies a message.
-	dupTS := msg("C1", 3)
-	dupTS.TS = msg("C1", 2).TS
-	if res, _ := s.Append(ctx, []store.Message{dupTS}); !errors.Is(res[0], store.ErrConflict) {
-		t.Fatalf("duplicate ts accepted: %v", res)
-	}
 }
 
 // testConcurrentWriters races two writers that both believe they own a
