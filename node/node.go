@@ -94,7 +94,6 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		return nil, err
 	}
 	view := n.members.View
-	n.router = channel.NewRouter(view, n.pool)
 	pc := presence.NewClient(view, n.pool)
 	if cfg.Has(config.RoleChannel) {
 		window := cfg.CommitWindow
@@ -108,6 +107,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		}
 		handler.channel = n.owner
 	}
+	n.router = channel.NewRouter(view, n.pool, cfg.Name, n.owner)
 	if cfg.Has(config.RolePresence) {
 		if n.presence, err = presence.New(presence.Config{Self: cfg.Name, View: view, Logger: n.log}); err != nil {
 			return nil, err

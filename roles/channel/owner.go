@@ -78,6 +78,14 @@ type Owner struct {
 	linksMu sync.Mutex // guards links
 	links   map[*internode.Link]map[string]struct{}
 
+	// Replies to a batch are run by the replier goroutine, not the
+	// committer: a local caller's reply may write to a socket, and the
+	// next commit should not wait for that.
+	answers    []answer // the committer's, for the batch being answered
+	answerMu   sync.Mutex
+	answerQ    []answer
+	answerWake chan struct{}
+
 	memberMus [64]sync.Mutex // serialise membership changes per channel (held across store I/O)
 	epoch     time.Time      // chanState.lastUsed counts seconds from here
 
@@ -188,6 +196,7 @@ func New(cfg Config) (*Owner, error) {
 		epoch:      time.Now(),
 		log:        cfg.Logger.With("role", "channel"),
 		commitWake: make(chan struct{}, 1),
+		answerWake: make(chan struct{}, 1),
 		links:      map[*internode.Link]map[string]struct{}{},
 	}
 	for i := range o.shards {
@@ -200,15 +209,71 @@ func New(cfg Config) (*Owner, error) {
 // until ctx ends; then it fails what is still queued and returns.
 func (o *Owner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		o.followView(ctx)
 	}()
+	stopReplier := make(chan struct{})
+	go func() {
+		defer wg.Done()
+		o.replier(stopReplier)
+	}()
 	o.commitLoop(ctx)
+	close(stopReplier)
 	wg.Wait()
 	o.loads.Wait()
 	return nil
+}
+
+type answer struct {
+	reply func(store.Message, error)
+	m     store.Message
+	err   error
+}
+
+// answer records a reply to send after the batch.
+func (o *Owner) answer(reply func(store.Message, error), m store.Message, err error) {
+	o.answers = append(o.answers, answer{reply, m, err})
+}
+
+// flushAnswers hands the batch's replies to the replier.
+func (o *Owner) flushAnswers() {
+	if len(o.answers) == 0 {
+		return
+	}
+	o.answerMu.Lock()
+	o.answerQ = append(o.answerQ, o.answers...)
+	o.answerMu.Unlock()
+	clear(o.answers)
+	o.answers = o.answers[:0]
+	select {
+	case o.answerWake <- struct{}{}:
+	default:
+	}
+}
+
+// replier runs replies in commit order until stop, then runs what is left.
+func (o *Owner) replier(stop chan struct{}) {
+	var run []answer
+	for {
+		stopping := false
+		select {
+		case <-stop:
+			stopping = true
+		case <-o.answerWake:
+		}
+		o.answerMu.Lock()
+		run, o.answerQ = o.answerQ, run[:0]
+		o.answerMu.Unlock()
+		for i, a := range run {
+			a.reply(a.m, a.err)
+			run[i] = answer{}
+		}
+		if stopping {
+			return
+		}
+	}
 }
 
 func (o *Owner) shard(id string) *shard {
@@ -574,7 +639,7 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 		p := &batch[i]
 		st := p.st
 		if st == nil {
-			p.reply(store.Message{}, ErrConflict)
+			o.answer(p.reply, store.Message{}, ErrConflict)
 			continue
 		}
 		st.mu.Lock()
@@ -584,30 +649,31 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 			ok := st.committed >= p.msg.Seq && !st.dropped
 			st.mu.Unlock()
 			if ok {
-				p.reply(p.msg, nil)
+				o.answer(p.reply, p.msg, nil)
 			} else {
-				p.reply(store.Message{}, ErrConflict)
+				o.answer(p.reply, store.Message{}, ErrConflict)
 			}
 			continue
 		case err != nil:
 			o.dropLocked(st) // its seqs were assigned but not written
 			st.mu.Unlock()
-			p.reply(store.Message{}, ErrUnavailable)
+			o.answer(p.reply, store.Message{}, ErrUnavailable)
 		case res[next] != nil:
 			o.log.Warn("fenced: another node wrote this channel", "channel", st.id, "seq", p.msg.Seq)
 			o.dropLocked(st)
 			st.mu.Unlock()
-			p.reply(store.Message{}, ErrConflict)
+			o.answer(p.reply, store.Message{}, ErrConflict)
 		default:
 			st.committed = p.msg.Seq
 			if len(st.subs) > 0 {
 				o.sendLocked(st, &internode.Frame{Kind: internode.KindEvent, Op: EvMessage, Channel: st.id, Seq: p.msg.Seq, Payload: p.event})
 			}
 			st.mu.Unlock()
-			p.reply(p.msg, nil)
+			o.answer(p.reply, p.msg, nil)
 		}
 		next++
 	}
+	o.flushAnswers()
 }
 
 // Quiesce waits until nothing is queued or being committed, or ctx ends.

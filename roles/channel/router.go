@@ -18,11 +18,23 @@ import (
 // Safe for concurrent use.
 type Router struct {
 	route.Caller
+	self  string
+	local *Owner // this node's channel role, if it runs one
 }
 
-// NewRouter routes with the given membership and link pool.
-func NewRouter(view func() *ring.View, pool *internode.Pool) *Router {
-	return &Router{route.Caller{View: view, Pool: pool}}
+// NewRouter routes with the given membership and link pool. When local
+// is set (the node runs the channel role, under the name self), requests
+// for channels this node owns skip the network.
+func NewRouter(view func() *ring.View, pool *internode.Pool, self string, local *Owner) *Router {
+	return &Router{Caller: route.Caller{View: view, Pool: pool}, self: self, local: local}
+}
+
+// owner returns the local Owner when this node owns channel.
+func (r *Router) owner(channel string) *Owner {
+	if r.local != nil && r.View().Ring(config.RoleChannel).Owner(channel) == r.self {
+		return r.local
+	}
+	return nil
 }
 
 // call routes a channel request; a reply's error code becomes an error.
@@ -42,6 +54,23 @@ func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk f
 func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
 	if err := p.check(); err != nil {
 		return store.Message{}, err
+	}
+	if o := r.owner(p.Channel); o != nil {
+		type result struct {
+			m   store.Message
+			err error
+		}
+		done := make(chan result, 1)
+		o.Publish(p, func(m store.Message, err error) { done <- result{m, err} })
+		select {
+		case res := <-done:
+			if !route.Retryable(string(errCode(res.err))) {
+				return res.m, res.err
+			}
+		case <-ctx.Done():
+			return store.Message{}, ErrUnavailable
+		}
+		// Retryable (the ring moved, a fence): take the general path.
 	}
 	f, err := r.call(ctx, p.Channel, p.ClientMsgID != "", func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindPublish, Channel: p.Channel, User: p.User,
@@ -82,6 +111,20 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 		cb(store.Message{}, err)
 		return
 	}
+	if o := r.owner(p.Channel); o != nil {
+		o.Publish(p, func(m store.Message, err error) {
+			if route.Retryable(string(errCode(err))) {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
+					defer cancel()
+					cb(r.Publish(ctx, p))
+				}()
+				return
+			}
+			cb(m, err)
+		})
+		return
+	}
 	slow := func() {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
@@ -117,6 +160,10 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 // waiting; it is dropped when no link to the owner is up yet (typing is
 // ephemeral), and one is dialed for the next time.
 func (r *Router) Typing(channel, user string) {
+	if o := r.owner(channel); o != nil {
+		o.Typing(channel, user)
+		return
+	}
 	f := &internode.Frame{Kind: internode.KindTyping, Channel: channel, User: user}
 	if l := r.Live(config.RoleChannel, channel); l != nil {
 		l.Send(f)
@@ -131,4 +178,14 @@ func (r *Router) Typing(channel, user string) {
 			}
 		}
 	}()
+}
+
+// errCode is err's Slack string, or "" for nil and for errors that are
+// not channel errors.
+func errCode(err error) Error {
+	var e Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return ""
 }
