@@ -48,21 +48,7 @@ func createChannel(t *testing.T, api *client.API, name string) string {
 // connect opens an RTM session and checks that hello comes first.
 func connect(t *testing.T, api *client.API, resume map[string]uint64) *client.RTM {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	r, err := api.Connect(ctx, resume)
-	if err != nil {
-		t.Fatalf("rtm connect: %v", err)
-	}
-	t.Cleanup(func() { r.Conn.CloseNow() })
-	ev, err := r.Next(ctx)
-	if err != nil {
-		t.Fatalf("first frame: %v", err)
-	}
-	if ev.Type != "hello" {
-		t.Fatalf("first frame is %s, want hello", ev.Raw)
-	}
-	return r
+	return nodetest.Connect(t, api, "", resume)
 }
 
 // collect reads frames until n message events arrived, returning them.

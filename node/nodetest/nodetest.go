@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,4 +273,34 @@ func Names(prefix string, n int, roles ...config.Role) []Spec {
 		out[i] = Spec{Name: fmt.Sprintf("%s-%d", prefix, i), Roles: roles, Host: fmt.Sprintf("127.0.0.%d", 1+i%250)}
 	}
 	return out
+}
+
+// Connect opens an RTM session for api, on the gateway at gatewayHTTP
+// (any gateway when ""), resuming from resume, and fails t unless hello
+// comes first. t.Cleanup closes it.
+func Connect(t testing.TB, api *client.API, gatewayHTTP string, resume map[string]uint64) *client.RTM {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 200 {
+		var res struct{ URL string }
+		if err := api.Call(ctx, "rtm.connect", nil, &res); err != nil {
+			t.Fatalf("rtm.connect: %v", err)
+		}
+		if gatewayHTTP != "" && !strings.Contains(res.URL, "//"+gatewayHTTP+"/") {
+			continue // rtm.connect picks a gateway at random
+		}
+		r, err := client.Dial(ctx, res.URL, resume)
+		if err != nil {
+			t.Fatalf("dial %s: %v", res.URL, err)
+		}
+		t.Cleanup(func() { r.Conn.CloseNow() })
+		ev, err := r.Next(ctx)
+		if err != nil || ev.Type != "hello" {
+			t.Fatalf("first frame %v (%v), want hello", ev, err)
+		}
+		return r
+	}
+	t.Fatalf("rtm.connect never chose gateway %s", gatewayHTTP)
+	return nil
 }

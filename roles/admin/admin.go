@@ -316,6 +316,11 @@ func (a *API) adminUsersCreate(c *call) (map[string]any, error) {
 	} else if err != nil {
 		return nil, err
 	}
+	return a.issueToken(c, u)
+}
+
+// issueToken stores a new token for u and answers with both.
+func (a *API) issueToken(c *call, u store.User) (map[string]any, error) {
 	tok, hash := NewToken()
 	if err := a.cfg.Store.PutToken(c.ctx, hash, u.ID); err != nil {
 		return nil, err
@@ -335,11 +340,7 @@ func (a *API) adminCreateToken(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, hash := NewToken()
-	if err := a.cfg.Store.PutToken(c.ctx, hash, u.ID); err != nil {
-		return nil, err
-	}
-	return map[string]any{"user": a.userObject(u), "token": tok}, nil
+	return a.issueToken(c, u)
 }
 
 // getPresence answers users.getPresence (default: the caller); the

@@ -156,28 +156,15 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 		})
 }
 
-// Typing passes a user's typing on to the channel's owner, without
-// waiting; it is dropped when no link to the owner is up yet (typing is
-// ephemeral), and one is dialed for the next time.
+// Typing passes a user's typing on to the channel's owner without
+// waiting (typing is ephemeral: it is dropped if the owner cannot be
+// reached).
 func (r *Router) Typing(channel, user string) {
 	if o := r.owner(channel); o != nil {
 		o.Typing(channel, user)
 		return
 	}
-	f := &internode.Frame{Kind: internode.KindTyping, Channel: channel, User: user}
-	if l := r.Live(config.RoleChannel, channel); l != nil {
-		l.Send(f)
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		if m, ok := r.Owner(config.RoleChannel, channel); ok {
-			if l, err := r.Pool.Get(ctx, m.Name, m.Internode); err == nil {
-				l.Send(f)
-			}
-		}
-	}()
+	r.Send(config.RoleChannel, channel, &internode.Frame{Kind: internode.KindTyping, Channel: channel, User: user}, 3*time.Second)
 }
 
 // errCode is err's Slack string, or "" for nil and for errors that are

@@ -66,15 +66,7 @@ func ctx(t *testing.T) context.Context {
 
 func dial(t *testing.T, api *client.API, resume map[string]uint64) *client.RTM {
 	t.Helper()
-	r, err := api.Connect(ctx(t), resume)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Conn.CloseNow() })
-	if ev := next(t, r); ev.Type != "hello" {
-		t.Fatalf("first frame %s, want hello", ev.Raw)
-	}
-	return r
+	return nodetest.Connect(t, api, "", resume)
 }
 
 func next(t *testing.T, r *client.RTM) *client.Event {

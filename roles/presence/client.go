@@ -68,19 +68,6 @@ func (c *Client) SetAway(ctx context.Context, user, presence string) error {
 // ("channel_joined" makes gateways also attach the sessions to channel
 // from after seq).
 func (c *Client) UserEvent(user, channel string, seq uint64, name string, payload []byte) {
-	f := &internode.Frame{Kind: internode.KindPresence, Op: OpUserEvent, User: user, Channel: channel,
-		Seq: seq, Text: name, Payload: payload}
-	if l := c.Live(config.RolePresence, user); l != nil {
-		l.Send(f)
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if m, ok := c.Owner(config.RolePresence, user); ok {
-			if l, err := c.Pool.Get(ctx, m.Name, m.Internode); err == nil {
-				l.Send(f)
-			}
-		}
-	}()
+	c.Send(config.RolePresence, user, &internode.Frame{Kind: internode.KindPresence, Op: OpUserEvent, User: user,
+		Channel: channel, Seq: seq, Text: name, Payload: payload}, 10*time.Second)
 }

@@ -38,27 +38,7 @@ func ctx(t *testing.T) context.Context {
 // connectTo opens an RTM session on the named gateway.
 func (e *env) connectTo(api *client.API, gateway string) *client.RTM {
 	e.t.Helper()
-	addr := e.c.Node(gateway).HTTPAddr()
-	for i := 0; i < 200; i++ {
-		var res struct{ URL string }
-		if err := api.Call(ctx(e.t), "rtm.connect", nil, &res); err != nil {
-			e.t.Fatal(err)
-		}
-		if !strings.Contains(res.URL, "//"+addr+"/") {
-			continue
-		}
-		r, err := client.Dial(ctx(e.t), res.URL, nil)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		e.t.Cleanup(func() { r.Conn.CloseNow() })
-		if ev := next(e.t, r); ev.Type != "hello" {
-			e.t.Fatalf("first frame %s", ev.Raw)
-		}
-		return r
-	}
-	e.t.Fatalf("rtm.connect never chose %s", gateway)
-	return nil
+	return nodetest.Connect(e.t, api, e.c.Node(gateway).HTTPAddr(), nil)
 }
 
 func next(t *testing.T, r *client.RTM) *client.Event {

@@ -80,3 +80,22 @@ func (c *Caller) Call(ctx context.Context, role config.Role, key string, idempot
 		backoff = min(2*backoff, 500*time.Millisecond)
 	}
 }
+
+// Send sends a one-way frame to key's owner without waiting: at once on
+// an established link, else from a goroutine that dials first (for up
+// to timeout). It is dropped when no owner is known or reachable.
+func (c *Caller) Send(role config.Role, key string, f *internode.Frame, timeout time.Duration) {
+	if l := c.Live(role, key); l != nil {
+		l.Send(f)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if m, ok := c.Owner(role, key); ok {
+			if l, err := c.Pool.Get(ctx, m.Name, m.Internode); err == nil {
+				l.Send(f)
+			}
+		}
+	}()
+}
