@@ -53,9 +53,7 @@ type gateway = Gateway
 
 func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn) *session {
 	s := &session{g: g, user: user, conn: conn, nc: nc, paused: true, shard: g.fan.shard(g.nextShard.Add(1))}
-	if sc, ok := nc.(syscall.Conn); ok {
-		s.raw, _ = sc.SyscallConn()
-	}
+	s.raw = rawConn(nc)
 	s.queue = append(s.queue, textFrame(rtm.Hello))
 	s.flushFn = s.flush
 	return s
@@ -104,7 +102,7 @@ func (s *session) writeNow(f []byte) (n int, err error) {
 	cerr := s.raw.Write(func(fd uintptr) bool {
 		for n < len(f) {
 			var m int
-			m, err = syscall.Write(int(fd), f[n:])
+			m, err = writeFD(fd, f[n:])
 			if m > 0 {
 				n += m
 			}
