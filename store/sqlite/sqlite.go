@@ -56,6 +56,9 @@ type Store struct {
 	done   chan struct{}
 	once   sync.Once
 
+	readMu sync.Mutex           // guards reads
+	reads  map[string]*sql.Stmt // prepared read statements, by query
+
 	multiMu sync.Mutex        // guards multi
 	multi   map[int]*sql.Stmt // multi-row inserts by row count
 	args    []any             // Append's argument buffer (appends are serialised by multiMu)
@@ -149,9 +152,60 @@ func (s *Store) Close() error {
 		for _, st := range s.multi {
 			st.Close()
 		}
+		for _, st := range s.reads {
+			st.Close()
+		}
 		err = errors.Join(s.w.Close(), s.r.Close())
 	})
 	return err
+}
+
+// read returns the prepared statement of a read query, preparing it on
+// first use: queries are prepared once, not on every call.
+func (s *Store) read(q string) (*sql.Stmt, error) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	if st := s.reads[q]; st != nil {
+		return st, nil
+	}
+	st, err := s.r.Prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	if s.reads == nil {
+		s.reads = map[string]*sql.Stmt{}
+	}
+	s.reads[q] = st
+	return st, nil
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := s.read(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// rowScanner is a single-row result whose preparation may have failed.
+type rowScanner struct {
+	row *sql.Row
+	err error
+}
+
+func (r rowScanner) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.row.Scan(dest...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	st, err := s.read(q)
+	if err != nil {
+		return rowScanner{err: err}
+	}
+	return rowScanner{row: st.QueryRowContext(ctx, args...)}
 }
 
 // Meta implements store.Store.
@@ -195,17 +249,17 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 
 // User implements store.Users.
 func (s *Store) User(ctx context.Context, id string) (store.User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	return scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 }
 
 // UserByName implements store.Users.
 func (s *Store) UserByName(ctx context.Context, name string) (store.User, error) {
-	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
+	return scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
 }
 
 // ListUsers implements store.Users.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]store.User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	rows, err := s.query(ctx, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +287,7 @@ func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
 // TokenUser implements store.Users.
 func (s *Store) TokenUser(ctx context.Context, hash []byte) (string, error) {
 	var id string
-	err := s.r.QueryRowContext(ctx, `SELECT user_id FROM tokens WHERE hash = ?`, hash).Scan(&id)
+	err := s.queryRow(ctx, `SELECT user_id FROM tokens WHERE hash = ?`, hash).Scan(&id)
 	return id, notFound(err)
 }
 
@@ -268,17 +322,17 @@ func (s *Store) CreateChannel(ctx context.Context, c store.Channel) error {
 
 // Channel implements store.Channels.
 func (s *Store) Channel(ctx context.Context, id string) (store.Channel, error) {
-	return scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id))
+	return scanChannel(s.queryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id))
 }
 
 // ChannelByName implements store.Channels.
 func (s *Store) ChannelByName(ctx context.Context, name string) (store.Channel, error) {
-	return scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, name))
+	return scanChannel(s.queryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, name))
 }
 
 // ListChannels implements store.Channels.
 func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]store.Channel, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+channelCols+` FROM channels WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	rows, err := s.query(ctx, `SELECT `+channelCols+` FROM channels WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +366,7 @@ func scanString(row interface{ Scan(...any) error }) (string, error) {
 
 // Members implements store.Channels.
 func (s *Store) Members(ctx context.Context, channel string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT user_id FROM members WHERE channel = ? ORDER BY user_id`, channel)
+	rows, err := s.query(ctx, `SELECT user_id FROM members WHERE channel = ? ORDER BY user_id`, channel)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +376,7 @@ func (s *Store) Members(ctx context.Context, channel string) ([]string, error) {
 // IsMember implements store.Channels.
 func (s *Store) IsMember(ctx context.Context, channel, user string) (bool, error) {
 	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM members WHERE channel = ? AND user_id = ?`, channel, user).Scan(&one)
+	err := s.queryRow(ctx, `SELECT 1 FROM members WHERE channel = ? AND user_id = ?`, channel, user).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -331,7 +385,7 @@ func (s *Store) IsMember(ctx context.Context, channel, user string) (bool, error
 
 // UserChannels implements store.Channels.
 func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT channel FROM members WHERE user_id = ? ORDER BY channel`, user)
+	rows, err := s.query(ctx, `SELECT channel FROM members WHERE user_id = ? ORDER BY channel`, user)
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +503,7 @@ func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
 
 // Messages implements store.Log.
 func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]store.Message, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := s.query(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq > ? ORDER BY seq LIMIT ?`,
 		channel, int64(after), limit)
 	if err != nil {
 		return nil, err
@@ -482,7 +536,7 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 	if from > to {
 		return nil, false, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq >= ? AND seq <= ?
+	rows, err := s.query(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq >= ? AND seq <= ?
 		ORDER BY seq DESC LIMIT ?`, channel, int64(from), int64(to), q.Limit+1)
 	if err != nil {
 		return nil, false, err
@@ -504,7 +558,7 @@ func (s *Store) firstSeq(ctx context.Context, channel string, t int64, strict bo
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		var ts int64
-		if err := s.r.QueryRowContext(ctx, `SELECT ts FROM messages WHERE channel = ? AND seq = ?`, channel, int64(mid)).Scan(&ts); err != nil {
+		if err := s.queryRow(ctx, `SELECT ts FROM messages WHERE channel = ? AND seq = ?`, channel, int64(mid)).Scan(&ts); err != nil {
 			return 0, fmt.Errorf("store: history: seq %d of %s: %w", mid, channel, err)
 		}
 		if ts > t || (!strict && ts == t) {
@@ -519,7 +573,7 @@ func (s *Store) firstSeq(ctx context.Context, channel string, t int64, strict bo
 // Last implements store.Log.
 func (s *Store) Last(ctx context.Context, channel string) (uint64, store.TS, error) {
 	var seq, ts int64
-	err := s.r.QueryRowContext(ctx, `SELECT seq, ts FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT 1`, channel).Scan(&seq, &ts)
+	err := s.queryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT 1`, channel).Scan(&seq, &ts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil
 	}
