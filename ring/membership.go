@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -314,21 +313,6 @@ func (m *Membership) Close() error {
 	return err
 }
 
-// Wait blocks until cond holds for the current View or ctx ends.
-func (m *Membership) Wait(ctx context.Context, cond func(*View) bool) error {
-	for {
-		v := m.View()
-		if cond(v) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-v.Changed():
-		}
-	}
-}
-
 // metaDelegate serves this node's metadata and ignores user messages.
 type metaDelegate []byte
 
@@ -394,6 +378,3 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	w.logger.Log(context.Background(), level, line, "component", "memberlist")
 	return len(p), nil
 }
-
-// ErrNoOwner means the ring for a role is empty: no live node runs it.
-var ErrNoOwner = errors.New("no live node owns this key")

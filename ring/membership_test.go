@@ -2,7 +2,6 @@ package ring
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -29,12 +28,20 @@ func start(t *testing.T, name string, roles []config.Role, join ...string) *Memb
 	return m
 }
 
+// waitView waits until cond holds for m's current View.
 func waitView(t *testing.T, m *Membership, what string, cond func(*View) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := m.Wait(ctx, cond); err != nil {
-		t.Fatalf("%s: %v (view has %d members)", what, err, len(m.View().Members))
+	timeout := time.After(10 * time.Second)
+	for {
+		v := m.View()
+		if cond(v) {
+			return
+		}
+		select {
+		case <-timeout:
+			t.Fatalf("%s: timed out (view has %d members)", what, len(v.Members))
+		case <-v.Changed():
+		}
 	}
 }
 

@@ -276,17 +276,6 @@ func (p *Pool) Live(peer, addr string) *Client {
 	return nil
 }
 
-// Drop closes the link to peer, if any (for example when it left the
-// cluster).
-func (p *Pool) Drop(peer string) {
-	p.mu.Lock()
-	c := p.clients[peer]
-	p.mu.Unlock()
-	if c != nil {
-		c.Close(nil)
-	}
-}
-
 // Close ends every link and waits for the pool's goroutines. Safe to call
 // twice.
 func (p *Pool) Close() {

@@ -226,7 +226,7 @@ func TestPoolRedialsAndReportsDown(t *testing.T) {
 	if c2, _ := p.Get(t.Context(), "server", s.Addr()); c2 != c1 {
 		t.Fatal("pool dialed twice for a live link")
 	}
-	p.Drop("server")
+	c1.Close(nil) // the link is lost
 	if peer := <-downs; peer != "server" {
 		t.Fatalf("down(%q)", peer)
 	}

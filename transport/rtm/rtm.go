@@ -1,7 +1,6 @@
 package rtm
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -226,19 +225,4 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-// Type returns the "type" of an encoded server frame without decoding the
-// rest (used by tests and the load tool).
-func Type(frame []byte) string {
-	i := bytes.Index(frame, []byte(`"type":"`))
-	if i < 0 {
-		return ""
-	}
-	rest := frame[i+8:]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
 }
