@@ -90,11 +90,11 @@ func (g *Gateway) attach(s *session, id string, resume uint64, resuming bool) <-
 		}
 		a := &attachment{s: s, resume: resume, resuming: resuming}
 		c.attached = append(c.attached, a)
+		s.addChan(id) // under c.mu, so that a leave cannot come in between
 		if c.isReady {
 			g.startResume(c, a)
 		}
 		c.mu.Unlock()
-		s.addChan(id)
 		return c.ready
 	}
 }
