@@ -13,10 +13,11 @@ import (
 // A publish is identified by its channel and its index in that channel's
 // pubTable (both carried in the message text). The publisher stamps the
 // record when it sends and when the ack arrives; each receiving session
-// keeps, per channel, a bitmap of the indexes and of the seqs it got.
-// Only the session's reader goroutine touches its recvState, so the
-// per-delivery path takes no lock and, once the bitmaps have grown, does
-// not allocate.
+// keeps, per channel, the set of indexes and of seqs it got, as runs of
+// consecutive values (see spanSet), so its memory grows with the gaps and
+// reorderings it saw, not with the number of publishes. Only the
+// session's reader goroutine touches its recvState, so the per-delivery
+// path takes no lock, and allocates only when a new gap opens.
 
 // pubRec is one publish.
 type pubRec struct {
@@ -25,8 +26,9 @@ type pubRec struct {
 	seq  atomic.Uint64 // seq as first delivered (or from the HTTP answer); 0: unknown
 }
 
-// ackFailed marks a publish the server refused (or that was lost with
-// its connection): it is owed to nobody.
+// ackFailed marks a publish the server refused, or whose HTTP call failed
+// or timed out: it is owed to nobody. (A publish lost with its websocket
+// keeps ack 0: unanswered.)
 const ackFailed = -1
 
 const chunkBits = 10
@@ -73,48 +75,97 @@ func (t *pubTable) rec(i uint64) *pubRec {
 	return &(*d)[i>>chunkBits][i&(1<<chunkBits-1)]
 }
 
-// bitset is a growable set of small integers.
-type bitset []uint64
+// span is the values lo..hi-1.
+type span struct{ lo, hi uint64 }
 
-// set adds i and reports whether it was already there.
-func (b *bitset) set(i uint64) bool {
-	w := int(i >> 6)
-	if w >= len(*b) {
-		*b = slices.Grow(*b, w+1-len(*b))[:w+1]
+// spanSet is a set of integers kept as sorted, disjoint, non-adjacent
+// spans: a run delivered in order is one span, and each gap (a loss, a
+// late joiner's start, a reordering not yet filled) costs one more.
+type spanSet []span
+
+// add adds i and reports whether it was already there.
+func (s *spanSet) add(i uint64) bool {
+	sp := *s
+	n := len(sp)
+	// The common cases: the next value of the last span, or past it.
+	if n > 0 && i >= sp[n-1].hi {
+		if i == sp[n-1].hi {
+			sp[n-1].hi++
+		} else {
+			*s = append(sp, span{i, i + 1})
+		}
+		return false
 	}
-	m := uint64(1) << (i & 63)
-	had := (*b)[w]&m != 0
-	(*b)[w] |= m
-	return had
+	// k: the first span that ends after i.
+	k, _ := slices.BinarySearchFunc(sp, i, func(e span, v uint64) int {
+		if e.hi <= v {
+			return -1
+		}
+		return 1
+	})
+	if k < n && sp[k].lo <= i {
+		return true
+	}
+	joinsPrev := k > 0 && sp[k-1].hi == i
+	joinsNext := k < n && sp[k].lo == i+1
+	switch {
+	case joinsPrev && joinsNext:
+		sp[k-1].hi = sp[k].hi
+		*s = slices.Delete(sp, k, k+1)
+	case joinsPrev:
+		sp[k-1].hi++
+	case joinsNext:
+		sp[k].lo--
+	default:
+		*s = slices.Insert(sp, k, span{i, i + 1})
+	}
+	return false
 }
 
-func (b bitset) has(i uint64) bool {
-	w := int(i >> 6)
-	return w < len(b) && b[w]&(1<<(i&63)) != 0
+// has reports whether i is in the set.
+func (s spanSet) has(i uint64) bool {
+	k, _ := slices.BinarySearchFunc(s, i, func(e span, v uint64) int {
+		if e.hi <= v {
+			return -1
+		}
+		return 1
+	})
+	return k < len(s) && s[k].lo <= i
 }
 
 // regression is a delivery whose seq was lower than one the session had
-// already received on the channel: x (the lower seq) came after y.
-type regression struct{ x, y uint64 } // publish indexes
+// already received on the channel. It is out of order when its publish
+// was acknowledged before the last-sent of the earlier deliveries was
+// sent; that is decided when the ack is known (at the latest in tally).
+type regression struct {
+	x     uint64 // publish index of the late delivery
+	after int64  // the latest send time of the publishes delivered before it
+}
 
 // recvState is what one session received on one channel. Owned by the
 // session's reader goroutine.
 type recvState struct {
 	ch       *benchChan
-	got      bitset // publish indexes received
-	seqs     bitset // seqs received
-	unique   uint64 // deliveries that were neither duplicates nor malformed
-	dups     uint64 // same publish, or same seq, twice
-	mismatch uint64 // a seq other than the one another session saw for the publish
-	bad      uint64 // index or seq that no publish of the run can have
+	got      spanSet // publish indexes received
+	seqs     spanSet // seqs received
+	unique   uint64  // deliveries that were neither duplicates nor malformed
+	dups     uint64  // same publish, or same seq, twice
+	mismatch uint64  // a seq other than the one another session saw for the publish
+	bad      uint64  // index or seq that no publish of the run can have
 	maxSeq   uint64
-	maxIdx   uint64 // publish index of maxSeq
-	regress  []regression
+	// lastSent is the latest send time of the publishes received so far.
+	// A delivery that is out of order with any earlier one is out of
+	// order with the one sent last, so this is the one to compare with
+	// (the one of maxSeq may have been sent earlier).
+	lastSent int64
+	regress  uint64       // deliveries with a seq below maxSeq
+	ooo      uint64       // of which out of order, decided
+	pending  []regression // of which not decided yet: no answer to the publish when it arrived
 }
 
 // maxSeqAhead bounds how far past the publishes handed out a seq may be
 // and still be tracked (a channel's seqs start at 1 for its first message,
-// so a bigger one is a server bug, not a reason to allocate gigabytes).
+// so a bigger one is a server bug).
 const maxSeqAhead = 1 << 16
 
 // receive accounts one delivery of publish idx with seq. It reports
@@ -131,8 +182,8 @@ func (r *recvState) receive(idx, seq uint64) bool {
 		r.dups++
 		return false
 	}
-	r.got.set(idx)
-	r.seqs.set(seq)
+	r.got.add(idx)
+	r.seqs.add(seq)
 	r.unique++
 	switch s := rec.seq.Load(); {
 	case s == 0:
@@ -141,11 +192,46 @@ func (r *recvState) receive(idx, seq uint64) bool {
 		r.mismatch++
 	}
 	if seq < r.maxSeq {
-		r.regress = append(r.regress, regression{x: idx, y: r.maxIdx})
-		return true
+		r.regress++
+		r.judge(regression{x: idx, after: r.lastSent}, true)
+	} else {
+		r.maxSeq = seq
 	}
-	r.maxSeq, r.maxIdx = seq, idx
+	r.lastSent = max(r.lastSent, rec.sent.Load())
 	return true
+}
+
+// minPending is the room for undecided regressions before receive
+// decides those whose publish has been answered meanwhile.
+const minPending = 64
+
+// judge decides regression g when its publish has been answered: it was
+// out of order when the publish was acknowledged before one delivered
+// earlier was sent. With keep, an undecided g is kept for later.
+func (r *recvState) judge(g regression, keep bool) (decided bool) {
+	switch ack := r.ch.pubs.rec(g.x).ack.Load(); {
+	case ack == 0:
+		if keep {
+			if n := len(r.pending); n == cap(r.pending) && n >= minPending {
+				r.settlePending()
+				if len(r.pending) > n/2 { // few decided: grow, so that settling stays amortised
+					r.pending = slices.Grow(r.pending, n)
+				}
+			}
+			r.pending = append(r.pending, g)
+		}
+		return false
+	case ack > 0 && ack < g.after:
+		r.ooo++
+	}
+	return true
+}
+
+// settlePending decides the pending regressions whose publishes have been
+// answered, and keeps the others. What stays is bounded by the publishes
+// without an answer, so the slice does not grow with the run.
+func (r *recvState) settlePending() {
+	r.pending = slices.DeleteFunc(r.pending, func(g regression) bool { return r.judge(g, false) })
 }
 
 // Account is the exact tally of a run's deliveries.
@@ -165,7 +251,7 @@ type Account struct {
 	Duplicated uint64 `json:"duplicated"`
 	// OutOfOrder: a delivery with a lower seq than one the session had
 	// already received on the channel, whose publish was acknowledged
-	// before the other one was sent.
+	// before one of the publishes delivered earlier was sent.
 	OutOfOrder uint64 `json:"out_of_order"`
 	// SeqRegressions: every delivery with a lower seq than one already
 	// received on the channel (OutOfOrder is the subset that was
@@ -246,13 +332,9 @@ func tally(chans []*benchChan, rs []receiver) Account {
 			a.Expected += expected
 			a.Lost += expected - got
 			a.Extra += st.unique - got
-			for _, g := range st.regress {
-				a.SeqRegressions++
-				x, y := st.ch.pubs.rec(g.x), st.ch.pubs.rec(g.y)
-				if ack := x.ack.Load(); ack > 0 && ack < y.sent.Load() {
-					a.OutOfOrder++
-				}
-			}
+			st.settlePending() // what is still pending never had an answer: not out of order
+			a.SeqRegressions += st.regress
+			a.OutOfOrder += st.ooo
 		}
 		if a.Lost != before.Lost || a.Duplicated != before.Duplicated || a.SeqRegressions != before.SeqRegressions ||
 			a.SeqMismatch != before.SeqMismatch || a.Malformed != before.Malformed {

@@ -140,14 +140,16 @@ func (c Config) Validate() error {
 	if c.AdminKey == "" {
 		bad("--admin-key (or RINGCAST_ADMIN_KEY) is required")
 	}
-	switch {
-	case c.Subs < 0 || c.Channels < 1 || c.Users < 0 || c.Publishers < 0:
+	if c.Subs < 0 || c.Channels < 1 || c.Users < 0 || c.Publishers < 0 {
 		bad("--subs, --users and --publishers must be >= 0 and --channels >= 1")
-	case c.Scenario == Fanout && c.Channels != 1:
+	}
+	if c.Scenario == Fanout && c.Channels != 1 {
 		bad("--channels %d: fanout uses one channel (see --scenario spread)", c.Channels)
-	case c.Scenario == Spread && c.Users < c.Channels && c.Subs >= c.Channels:
+	}
+	if c.Scenario == Spread && c.Users < c.Channels && c.Subs >= c.Channels {
 		bad("--users %d: spread needs at least one user per channel (%d)", c.Users, c.Channels)
-	case c.Users > c.Subs && c.Subs > 0:
+	}
+	if c.Users > c.Subs && c.Subs > 0 {
 		bad("--users %d: more users than sessions (%d)", c.Users, c.Subs)
 	}
 	if c.publishes() && c.Publishers < 1 {

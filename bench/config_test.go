@@ -11,38 +11,54 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		mod  func(*Config)
-		want string // "" for valid
+		want []string // every problem the error must name; none for valid
 	}{
-		{"defaults", func(c *Config) {}, ""},
-		{"every scenario", func(c *Config) { c.Scenario = Publish }, ""},
-		{"unknown scenario", func(c *Config) { c.Scenario = "fanin" }, `--scenario "fanin"`},
-		{"no admin key", func(c *Config) { c.AdminKey = "" }, "--admin-key"},
-		{"bad url", func(c *Config) { c.URL = "127.0.0.1:8080" }, "--url"},
-		{"fanout with channels", func(c *Config) { c.Channels = 3 }, "fanout uses one channel"},
-		{"spread with too few users", func(c *Config) { c.Scenario, c.Users = Spread, 10 }, "at least one user per channel"},
-		{"more users than sessions", func(c *Config) { c.Subs, c.Users = 5, 10 }, "more users than sessions"},
-		{"negative subs", func(c *Config) { c.Subs = -1 }, "--subs"},
-		{"negative rate", func(c *Config) { c.Rate = -1 }, "--rate"},
-		{"tiny size", func(c *Config) { c.Size = 10 }, "--size 10"},
-		{"huge size", func(c *Config) { c.Size = 5000 }, "--size 5000"},
-		{"bad via", func(c *Config) { c.Via = "smoke" }, "--via"},
-		{"too many in flight", func(c *Config) { c.Inflight = 256 }, "--inflight 256"},
-		{"many in flight over http", func(c *Config) { c.Via, c.Inflight = ViaHTTP, 1000 }, ""},
-		{"negative warmup", func(c *Config) { c.Warmup = -time.Second }, "--warmup"},
-		{"bad pid", func(c *Config) { c.Pid = -3 }, "--pid"},
-		{"bad local ips", func(c *Config) { c.LocalIPs = "127.0.0.9-127.0.0.2" }, "--local-ips"},
-		{"two problems", func(c *Config) { c.Via, c.Size = "x", 1 }, "--size"},
+		{"defaults", func(c *Config) {}, nil},
+		{"unknown scenario", func(c *Config) { c.Scenario = "fanin" }, []string{`--scenario "fanin"`}},
+		{"no admin key", func(c *Config) { c.AdminKey = "" }, []string{"--admin-key"}},
+		{"bad url", func(c *Config) { c.URL = "127.0.0.1:8080" }, []string{"--url"}},
+		{"fanout with channels", func(c *Config) { c.Channels = 3 }, []string{"fanout uses one channel"}},
+		{"spread with too few users", func(c *Config) { c.Scenario, c.Users = Spread, 10 }, []string{"at least one user per channel"}},
+		{"more users than sessions", func(c *Config) { c.Subs, c.Users = 5, 10 }, []string{"more users than sessions"}},
+		{"negative subs", func(c *Config) { c.Subs = -1 }, []string{"--subs"}},
+		{"negative rate", func(c *Config) { c.Rate = -1 }, []string{"--rate"}},
+		{"tiny size", func(c *Config) { c.Size = 10 }, []string{"--size 10"}},
+		{"huge size", func(c *Config) { c.Size = 5000 }, []string{"--size 5000"}},
+		{"bad via", func(c *Config) { c.Via = "smoke" }, []string{"--via"}},
+		{"too many in flight", func(c *Config) { c.Inflight = 256 }, []string{"--inflight 256"}},
+		{"many in flight over http", func(c *Config) { c.Via, c.Inflight = ViaHTTP, 1000 }, nil},
+		{"negative warmup", func(c *Config) { c.Warmup = -time.Second }, []string{"--warmup"}},
+		{"bad pid", func(c *Config) { c.Pid = -3 }, []string{"--pid"}},
+		{"bad local ips", func(c *Config) { c.LocalIPs = "127.0.0.9-127.0.0.2" }, []string{"--local-ips"}},
+		{"two problems", func(c *Config) { c.Via, c.Size = "x", 1 }, []string{"--via", "--size"}},
+		{"two problems of the layout", func(c *Config) { c.Channels, c.Subs, c.Users = 3, 5, 10 },
+			[]string{"fanout uses one channel", "more users than sessions"}},
+	}
+	for _, s := range Scenarios {
+		tests = append(tests, struct {
+			name string
+			mod  func(*Config)
+			want []string
+		}{"scenario " + s + " with its defaults", func(c *Config) { c.Scenario = s }, nil})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := ok
 			tt.mod(&c)
 			err := c.Defaults().Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want one naming %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not name %q", err, w)
+				}
 			}
 		})
 	}

@@ -16,8 +16,11 @@
 //
 // A message's text carries its channel index, its publish index and its
 // intended send time, so a receiver computes one-way latency and finds
-// the publish's record without decoding the frame. Latency counts from
-// the intended time, so an open-loop run that falls behind shows it.
+// the publish's record without decoding the frame. Delivery latency
+// counts from the intended time, so an open-loop run that falls behind
+// shows it (in closed loop the intended time is when the send could
+// start); ack latency counts from the actual send, being the server's
+// answer time.
 //
 // It must not: share anything between runs but the users, keep anything
 // it provisioned after a run (websockets are closed, users leave the

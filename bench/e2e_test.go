@@ -9,11 +9,15 @@ import (
 
 	"github.com/ringcast/ringcast/bench"
 	"github.com/ringcast/ringcast/node/nodetest"
+	"go.uber.org/goleak"
 )
 
-// TestRunAgainstNode runs a tiny fanout and a tiny publish scenario
-// against an in-process node, through the public interfaces only, and
-// checks the account is exact.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestRunAgainstNode runs tiny scenarios against an in-process node,
+// through the public interfaces only, and checks the account is exact.
 func TestRunAgainstNode(t *testing.T) {
 	c := nodetest.Start(t, nodetest.Spec{Name: "solo"})
 	n := c.First()
@@ -30,6 +34,7 @@ func TestRunAgainstNode(t *testing.T) {
 		cfg := base
 		cfg.Scenario, cfg.Subs, cfg.Users, cfg.Rate, cfg.Duration = bench.Fanout, 20, 5, 100, 500*time.Millisecond
 		res := run(ctx, t, cfg)
+		requireClean(t, res)
 		sessions := 20 + 1 // the publisher's own websocket receives the channel too
 		p, d := res.Publish, res.Delivery
 		if p.Sent != 50 || p.Acked != 50 || p.Failed != 0 {
@@ -43,11 +48,27 @@ func TestRunAgainstNode(t *testing.T) {
 			t.Errorf("latency: %+v", d.Latency)
 		}
 	})
+	t.Run("fanout via http", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Via, cfg.Subs, cfg.Users, cfg.Rate, cfg.Inflight = bench.Fanout, bench.ViaHTTP, 10, 5, 100, 4
+		cfg.Duration = 300 * time.Millisecond
+		res := run(ctx, t, cfg)
+		requireClean(t, res)
+		p, d := res.Publish, res.Delivery
+		if p.Sent != 30 || p.Acked != 30 {
+			t.Errorf("publish: sent %d acked %d, want 30 30", p.Sent, p.Acked)
+		}
+		// Over HTTP the publisher has no websocket: only the subscribers receive.
+		if d.Expected != 30*10 || d.Received != d.Expected || p.AckLatency.Count != 30 {
+			t.Errorf("delivery: expected %d received %d, ack latencies %d; want 300 300 30", d.Expected, d.Received, p.AckLatency.Count)
+		}
+	})
 	t.Run("publish", func(t *testing.T) {
 		cfg := base
 		cfg.Scenario, cfg.Channels, cfg.Publishers, cfg.Inflight, cfg.Duration = bench.Publish, 6, 3, 16, 300*time.Millisecond
 		cfg.Size = 200
 		res := run(ctx, t, cfg)
+		requireClean(t, res)
 		p, d := res.Publish, res.Delivery
 		if p.Acked == 0 || p.Acked != p.Sent || p.AckedPerSec <= 0 {
 			t.Errorf("publish: sent %d acked %d (%.0f/s)", p.Sent, p.Acked, p.AckedPerSec)
@@ -55,6 +76,41 @@ func TestRunAgainstNode(t *testing.T) {
 		// Each publisher is the only session in its two channels.
 		if d.Expected != p.Acked || d.Received != d.Expected {
 			t.Errorf("delivery: expected %d received %d, want %d", d.Expected, d.Received, p.Acked)
+		}
+	})
+	// Every websocket, the publisher's too, loses its connection while
+	// publishing: each reconnects and resumes from the last seq it got,
+	// and the publisher goes on. Nothing acknowledged may be lost.
+	t.Run("reconnect and resume", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Subs, cfg.Users, cfg.Rate, cfg.Duration = bench.Fanout, 10, 5, 100, 600*time.Millisecond
+		cfg.Reconnect = true
+		cfg.Drain = 300 * time.Millisecond // a publish lost with its connection is never answered: the drain runs out
+		const sessions = 10 + 1
+		res, err := bench.RunCutting(ctx, cfg, nodetest.Logger(t), 10*sessions)
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		checkNoGoroutines(t)
+		logResult(t, res)
+		s, p, d := res.Sessions, res.Publish, res.Delivery
+		if s.Disconnects != sessions || s.Reconnects != sessions || s.ReconnectFailures != 0 {
+			t.Errorf("sessions: %d disconnects, %d reconnects, %d gave up; want %d, %d, 0",
+				s.Disconnects, s.Reconnects, s.ReconnectFailures, sessions, sessions)
+		}
+		if d.Lost != 0 || d.Duplicated != 0 || d.SeqRegressions != 0 || d.SeqMismatch != 0 || d.Malformed != 0 {
+			t.Errorf("account not clean: %+v", d.Account)
+		}
+		// A send or two may go down with the connection; the rest of the
+		// schedule must still be sent and answered.
+		if p.Sent < 60 || p.Acked < 55 || p.Failed != 0 {
+			t.Errorf("publish: sent %d acked %d failed %d; want 60 sent, nearly all acked", p.Sent, p.Acked, p.Failed)
+		}
+		if d.Expected != p.Acked*sessions || d.Received < d.Expected {
+			t.Errorf("delivery: expected %d received %d; want %d, all received", d.Expected, d.Received, p.Acked*sessions)
+		}
+		if res.OK {
+			t.Error("OK despite the disconnects")
 		}
 	})
 }
@@ -68,7 +124,8 @@ func checkNoGoroutines(t *testing.T) {
 		buf = buf[:runtime.Stack(buf, true)]
 		leaked = leaked[:0]
 		for g := range strings.SplitSeq(string(buf), "\n\n") {
-			if strings.Contains(g, "ringcast/ringcast/bench.") && !strings.Contains(g, "bench_test.") {
+			if strings.Contains(g, "ringcast/ringcast/bench.") && !strings.Contains(g, "bench_test.") &&
+				!strings.Contains(g, "_test.go") {
 				leaked = append(leaked, g)
 			}
 		}
@@ -79,6 +136,7 @@ func checkNoGoroutines(t *testing.T) {
 	t.Errorf("%d goroutines outlived Run, the first:\n%s", len(leaked), leaked[0])
 }
 
+// run runs cfg and checks that it left no goroutine behind.
 func run(ctx context.Context, t *testing.T, cfg bench.Config) *bench.Result {
 	t.Helper()
 	res, err := bench.Run(ctx, cfg, nodetest.Logger(t), nil)
@@ -86,12 +144,22 @@ func run(ctx context.Context, t *testing.T, cfg bench.Config) *bench.Result {
 		t.Fatalf("run: %v", err)
 	}
 	checkNoGoroutines(t)
+	logResult(t, res)
+	return res
+}
+
+func logResult(t *testing.T, res *bench.Result) {
+	t.Helper()
 	var out strings.Builder
 	res.WriteText(&out)
 	t.Logf("\n%s", out.String())
+}
+
+// requireClean fails unless the run was OK in every respect.
+func requireClean(t *testing.T, res *bench.Result) {
+	t.Helper()
 	if !res.OK || !res.Delivery.Clean() || res.Sessions.Disconnects != 0 || res.Sessions.Connected != res.Sessions.Target {
 		t.Errorf("run not clean: ok=%v account %+v sessions %+v errors %v notes %v",
 			res.OK, res.Delivery.Account, res.Sessions, res.Errors, res.Notes)
 	}
-	return res
 }

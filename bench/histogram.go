@@ -16,10 +16,16 @@ const (
 	subBits     = 8
 	subCount    = 1 << subBits       // 256: the exact range and the width of a row
 	halfCount   = subCount / 2       // buckets per power of two above the exact range
-	histMax     = int64(time.Minute) // larger values are clamped (max is kept exactly)
+	histMax     = int64(time.Minute) // values from here up are clamped into clampBucket (max is kept exactly)
 	histRows    = 36 - subBits       // 2^36 ns > 1 minute
 	histBuckets = subCount + histRows*halfCount
 )
+
+// clampBucket holds every value from histMax up, and nothing else: it is
+// the bucket after the one of histMax-1. (The bucket of histMax itself
+// spans 59.86 s to 60.13 s, so it cannot tell values just below the clamp
+// from those clamped.)
+var clampBucket = bucketOf(histMax-1) + 1
 
 // bucketOf maps v >= 0 to its bucket.
 func bucketOf(v int64) int {
@@ -32,6 +38,9 @@ func bucketOf(v int64) int {
 
 // bucketRange is the smallest and largest value of bucket i.
 func bucketRange(i int) (lo, hi int64) {
+	if i == clampBucket {
+		return histMax, math.MaxInt64
+	}
 	if i < subCount {
 		return int64(i), int64(i)
 	}
@@ -69,7 +78,21 @@ func (h *Histogram) Record(v int64) {
 		}
 	}
 	h.sum.Add(v)
-	h.counts[bucketOf(min(v, histMax))].Add(1)
+	b := clampBucket
+	if v < histMax {
+		b = bucketOf(v)
+	}
+	h.counts[b].Add(1)
+}
+
+// Count is how many values were recorded. It reads the counts in place
+// (no copy), so it suits polling.
+func (h *Histogram) Count() uint64 {
+	var n uint64
+	for i := range h.counts {
+		n += h.counts[i].Load()
+	}
+	return n
 }
 
 // Snapshot copies the counts. It is not atomic as a whole: values
@@ -100,6 +123,16 @@ func NewSharded(n int) *Sharded {
 
 // Shard returns the histogram for key.
 func (s *Sharded) Shard(key int) *Histogram { return &s.shards[uint(key)%uint(len(s.shards))] }
+
+// Count is how many values were recorded in every shard, without the
+// copies of a Snapshot.
+func (s *Sharded) Count() uint64 {
+	var n uint64
+	for i := range s.shards {
+		n += s.shards[i].Count()
+	}
+	return n
+}
 
 // Snapshot merges every shard.
 func (s *Sharded) Snapshot() *Snapshot {
@@ -158,12 +191,11 @@ func (s *Snapshot) Sub(prev *Snapshot) *Snapshot {
 	return out
 }
 
-// clampBucket holds every value from histMax up.
-var clampBucket = bucketOf(histMax)
-
 // Quantile returns the value at quantile q (0..1): the value of rank
 // ceil(q*N), as the middle of its bucket, kept within [Min, Max]; the
-// largest rank is Max exactly.
+// largest rank is Max exactly. A rank among the clamped values (histMax
+// and up) is reported as Max: those are not told apart, and Max is never
+// below the truth.
 func (s *Snapshot) Quantile(q float64) int64 {
 	if s.N == 0 {
 		return 0

@@ -12,8 +12,8 @@ import (
 // TestBuckets: every value lies in its bucket's range, buckets are in
 // order, and a bucket is at most 1/128 of its values wide.
 func TestBuckets(t *testing.T) {
-	if b := bucketOf(histMax); b >= histBuckets {
-		t.Fatalf("bucketOf(histMax) = %d, want < %d", b, histBuckets)
+	if clampBucket >= histBuckets || clampBucket <= bucketOf(histMax-1) {
+		t.Fatalf("clampBucket = %d, want in (%d, %d)", clampBucket, bucketOf(histMax-1), histBuckets)
 	}
 	prev := -1
 	check := func(v int64) {
@@ -34,9 +34,10 @@ func TestBuckets(t *testing.T) {
 	for v := int64(0); v < 100_000; v++ {
 		check(v)
 	}
-	for v := int64(100_000); v <= histMax; v = v*1001/1000 + 1 {
+	for v := int64(100_000); v < histMax; v = v*1001/1000 + 1 {
 		check(v)
 	}
+	check(histMax - 1)
 }
 
 // TestQuantiles compares the histogram's quantiles with the exact ones of
@@ -49,8 +50,14 @@ func TestQuantiles(t *testing.T) {
 		n    int
 	}{
 		{"log-uniform 1µs..60s", func() int64 {
-			return int64(math.Exp(rng.Float64()*math.Log(6e4)) * float64(time.Microsecond))
+			return int64(math.Exp(rng.Float64()*math.Log(6e7)) * float64(time.Microsecond))
 		}, 100_000},
+		{"just below the clamp, one far above", func() int64 {
+			if rng.IntN(100) == 0 {
+				return int64(time.Hour)
+			}
+			return int64(59*time.Second) + rng.Int64N(int64(time.Second)-1)
+		}, 10_000},
 		{"normal around 5ms", func() int64 {
 			return max(0, int64((5+rng.NormFloat64())*float64(time.Millisecond)))
 		}, 50_000},
@@ -121,13 +128,63 @@ func TestSnapshotSubAndShards(t *testing.T) {
 	}
 }
 
+// TestRecordClamps: negative values count as 0; values from histMax up
+// are counted apart from those just below it, and a quantile among them
+// is Max (never below the truth).
 func TestRecordClamps(t *testing.T) {
 	var h Histogram
 	h.Record(-5)
+	for range 96 {
+		h.Record(int64(59900 * time.Millisecond))
+	}
+	h.Record(histMax)
+	h.Record(histMax)
 	h.Record(int64(time.Hour))
 	s := h.Snapshot()
-	if s.Min != 0 || s.Max != int64(time.Hour) || s.Quantile(1) != int64(time.Hour) {
-		t.Fatalf("min %d max %d q1 %d", s.Min, s.Max, s.Quantile(1))
+	if s.N != 100 || s.Min != 0 || s.Max != int64(time.Hour) {
+		t.Fatalf("n %d min %d max %d", s.N, s.Min, s.Max)
+	}
+	if s.Counts[clampBucket] != 3 {
+		t.Errorf("clamp bucket holds %d values, want 3", s.Counts[clampBucket])
+	}
+	near := func(want int64) func(int64) bool {
+		return func(got int64) bool { return math.Abs(float64(got-want)) <= float64(want)/128 }
+	}
+	tests := []struct {
+		q    float64
+		desc string
+		ok   func(got int64) bool
+	}{
+		{0, "0", func(got int64) bool { return got == 0 }},
+		{.5, "59.9s", near(int64(59900 * time.Millisecond))},
+		{.97, "59.9s", near(int64(59900 * time.Millisecond))},
+		{.98, "at least 1m", func(got int64) bool { return got >= histMax }},
+		{1, "1h", func(got int64) bool { return got == int64(time.Hour) }},
+	}
+	for _, tt := range tests {
+		if got := s.Quantile(tt.q); !tt.ok(got) {
+			t.Errorf("q%g = %v, want %s", tt.q, time.Duration(got), tt.desc)
+		}
+	}
+	// An interval of clamped values keeps the exact max.
+	prev := h.Snapshot()
+	h.Record(2 * histMax)
+	if d := h.Snapshot().Sub(prev); d.N != 1 || d.Min != histMax || d.Max != int64(time.Hour) {
+		t.Errorf("interval of one clamped value: n %d min %v max %v", d.N, time.Duration(d.Min), time.Duration(d.Max))
+	}
+}
+
+// TestCount: Count is Snapshot's N, without allocating.
+func TestCount(t *testing.T) {
+	sh := NewSharded(3)
+	for i := range 1000 {
+		sh.Shard(i).Record(int64(i) * int64(100*time.Millisecond))
+	}
+	if got, want := sh.Count(), sh.Snapshot().N; got != want || got != 1000 {
+		t.Fatalf("Count = %d, Snapshot().N = %d, want 1000", got, want)
+	}
+	if a := testing.AllocsPerRun(10, func() { sh.Count() }); a != 0 {
+		t.Fatalf("Count allocates %v times", a)
 	}
 }
 

@@ -34,7 +34,7 @@ type benchChan struct {
 	members []*benchUser // joined for the run (the owner excepted)
 
 	pubs      pubTable
-	connected atomic.Int64  // sessions of its members that received hello
+	connected atomic.Int64  // sessions of its members that received hello, less those that gave up reconnecting
 	acked     atomic.Uint64 // acknowledged publishes
 }
 
@@ -96,31 +96,12 @@ func (r *runner) provision(ctx context.Context) error {
 		return fmt.Errorf("provision users: %w", err)
 	}
 	err = forEach(ctx, len(r.chans), provisionWorkers, func(ctx context.Context, i int) error {
-		ch := r.chans[i]
-		var res struct {
-			Channel struct {
-				ID string `json:"id"`
-			} `json:"channel"`
-		}
-		if err := call(ctx, r.owner.api, "conversations.create", url.Values{"name": {ch.name}}, &res); err != nil {
-			return fmt.Errorf("channel %s: %w", ch.name, err)
-		}
-		ch.id, ch.idBytes = res.Channel.ID, []byte(res.Channel.ID)
-		return nil
+		return r.createChannel(ctx, r.chans[i])
 	})
 	if err != nil {
 		return fmt.Errorf("provision channels: %w", err)
 	}
-	type membership struct {
-		u  *benchUser
-		ch *benchChan
-	}
-	var joins []membership
-	for _, u := range all {
-		for _, ch := range u.chans {
-			joins = append(joins, membership{u, ch})
-		}
-	}
+	joins := r.memberships()
 	r.joins = len(joins)
 	err = forEach(ctx, len(joins), provisionWorkers, func(ctx context.Context, i int) error {
 		m := joins[i]
@@ -137,6 +118,49 @@ func (r *runner) provision(ctx context.Context) error {
 
 // provisionWorkers is how many provisioning calls run at once.
 const provisionWorkers = 16
+
+// membership is a user in a channel of the run.
+type membership struct {
+	u  *benchUser
+	ch *benchChan
+}
+
+// memberships lists the users that join the run's channels (the owner,
+// a member by creating them, excepted).
+func (r *runner) memberships() []membership {
+	var out []membership
+	for _, ch := range r.chans {
+		for _, u := range ch.members {
+			out = append(out, membership{u, ch})
+		}
+	}
+	return out
+}
+
+// createChannel creates ch as the owner. A create is retried like any
+// call, so a retry may find the name taken by the channel an attempt
+// whose answer was lost did create: the channel is then looked up by
+// name, and taken when the owner created it (the name is the run's own).
+func (r *runner) createChannel(ctx context.Context, ch *benchChan) error {
+	var res struct {
+		Channel struct {
+			ID      string `json:"id"`
+			Creator string `json:"creator"`
+		} `json:"channel"`
+	}
+	attempts, err := callAttempts(ctx, r.owner.api, "conversations.create", url.Values{"name": {ch.name}}, &res)
+	if ae := (*client.APIError)(nil); attempts > 1 && errors.As(err, &ae) && ae.Code == "name_taken" {
+		err = call(ctx, r.owner.api, "conversations.info", url.Values{"channel": {ch.name}}, &res)
+		if err == nil && res.Channel.Creator != r.owner.id {
+			err = fmt.Errorf("name taken by a channel of %s", res.Channel.Creator)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("channel %s: %w", ch.name, err)
+	}
+	ch.id, ch.idBytes = res.Channel.ID, []byte(res.Channel.ID)
+	return nil
+}
 
 // ensureUser creates u, or when its name is taken, gets a new token for it.
 func (r *runner) ensureUser(ctx context.Context, admin *client.API, u *benchUser) error {
@@ -162,21 +186,14 @@ func (r *runner) ensureUser(ctx context.Context, admin *client.API, u *benchUser
 // cleanup makes every user of the run leave the run's channels, so that
 // nothing keeps receiving them. It returns how many leaves failed.
 func (r *runner) cleanup(ctx context.Context) int {
-	type membership struct {
-		u  *benchUser
-		ch *benchChan
-	}
 	var leaves []membership
+	for _, m := range r.memberships() {
+		if m.ch.id != "" && m.u.api != nil { // a channel never created, a user without a token
+			leaves = append(leaves, m)
+		}
+	}
 	for _, ch := range r.chans {
-		if ch.id == "" {
-			continue // never created
-		}
-		for _, u := range ch.members {
-			if u.api != nil {
-				leaves = append(leaves, membership{u, ch})
-			}
-		}
-		if r.owner.api != nil {
+		if ch.id != "" && r.owner.api != nil {
 			leaves = append(leaves, membership{r.owner, ch})
 		}
 	}
@@ -193,13 +210,23 @@ func (r *runner) cleanup(ctx context.Context) int {
 }
 
 // call is API.Call with a timeout and retries of what may be transient:
-// transport errors and the server's "try again" answers.
+// transport errors and the server's "try again" answers. A call that is
+// not idempotent must expect a retry to meet what an earlier attempt did
+// (see createChannel).
 func call(ctx context.Context, api *client.API, method string, args url.Values, out any) error {
+	_, err := callAttempts(ctx, api, method, args, out)
+	return err
+}
+
+// callAttempts is call that also says how many attempts it made.
+func callAttempts(ctx context.Context, api *client.API, method string, args url.Values, out any) (int, error) {
 	var err error
+	attempts := 0
 	for attempt := range 4 {
 		if attempt > 0 && !sleepCtx(ctx, time.Duration(100<<attempt)*time.Millisecond) {
 			break
 		}
+		attempts++
 		cctx, cancel := context.WithTimeout(ctx, httpTimeout)
 		err = api.Call(cctx, method, args, out)
 		cancel()
@@ -209,13 +236,13 @@ func call(ctx context.Context, api *client.API, method string, args url.Values, 
 			case "ratelimited", "service_unavailable", "internal_error":
 				continue
 			}
-			return err
+			return attempts, err
 		}
 		if err == nil || ctx.Err() != nil {
-			return err
+			return attempts, err
 		}
 	}
-	return err
+	return attempts, err
 }
 
 // forEach runs fn(0..n-1) on at most workers goroutines. The first error

@@ -61,28 +61,44 @@ func newPublisher(r *runner, idx int, u *benchUser) *publisher {
 
 // run publishes from start until end: every interval (open loop, on a
 // fixed schedule whatever the replies), or as fast as the in-flight bound
-// allows when interval is 0 (closed loop).
+// allows when interval is 0 (closed loop). It returns when ctx ends, and
+// whatever the server does by its limit, end + Drain + sendGrace: a wait
+// for a free slot, a websocket write or a chat.postMessage still going on
+// then is given up.
 func (p *publisher) run(ctx context.Context, start, end time.Time, interval time.Duration) {
-	var send func(context.Context, *benchChan, int64) error
-	var wg sync.WaitGroup
+	limit := end.Add(p.r.cfg.Drain + p.r.sendGrace)
+	// waits end on interrupt or at the limit; writes only at the limit (a
+	// websocket write whose context ends closes the websocket, which an
+	// interrupt should leave to the teardown).
+	waits, cancel := context.WithDeadline(ctx, limit)
+	defer cancel()
+	writes, cancelWrites := context.WithDeadline(context.WithoutCancel(ctx), limit)
+	defer cancelWrites()
+
+	var send func(ch *benchChan, intended int64) (*websocket.Conn, error)
 	if p.r.cfg.Via == ViaRTM {
-		send = p.sendRTM
+		send = func(ch *benchChan, intended int64) (*websocket.Conn, error) {
+			return p.sendRTM(waits, writes, ch, intended)
+		}
 	} else {
-		jobs := make(chan job, p.r.cfg.Inflight)
+		// Unbuffered: a job is handed over only to a worker that sends it
+		// now, so nothing queues inside the bench.
+		jobs := make(chan job)
+		var wg sync.WaitGroup
 		for range p.r.cfg.Inflight {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p.httpWorker(ctx, jobs)
+				p.httpWorker(waits, jobs)
 			}()
 		}
 		defer func() { close(jobs); wg.Wait() }()
-		send = func(ctx context.Context, ch *benchChan, intended int64) error {
+		send = func(ch *benchChan, intended int64) (*websocket.Conn, error) {
 			select {
 			case jobs <- job{ch, intended}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
+				return nil, nil
+			case <-waits.Done():
+				return nil, waits.Err()
 			}
 		}
 	}
@@ -91,42 +107,51 @@ func (p *publisher) run(ctx context.Context, start, end time.Time, interval time
 	}
 	next := start
 	for k := 0; ctx.Err() == nil; k++ {
-		now := time.Now()
-		intended := now
+		var intended int64 // closed loop: stamped when a slot or worker takes the send
 		if interval > 0 {
 			// Open loop: every scheduled send is made, late if need be,
 			// unless the schedule has fallen hopelessly behind.
-			intended = next
+			at := next
 			next = next.Add(interval)
-			if !intended.Before(end) {
+			if !at.Before(end) {
 				return
 			}
-			if d := intended.Sub(now); d > 0 {
+			if d := time.Until(at); d > 0 {
 				if !sleepCtx(ctx, d) {
 					return
 				}
-			} else if lag := -d; lag > maxBehind {
-				p.skipped.Add(uint64(end.Sub(intended)/interval) + 1)
-				return
-			} else if int64(lag) > p.maxLag.Load() {
-				p.maxLag.Store(int64(lag))
+			} else {
+				lag := -d
+				if int64(lag) > p.maxLag.Load() { // only this goroutine stores it
+					p.maxLag.Store(int64(lag))
+				}
+				if lag > maxBehind {
+					// The sends scheduled in [at, end), this one included.
+					p.skipped.Add(uint64((end.Sub(at) + interval - 1) / interval))
+					return
+				}
 			}
-		} else if !now.Before(end) {
+			intended = at.UnixNano()
+		} else if !time.Now().Before(end) {
 			return
 		}
-		if err := send(ctx, p.chans[k%len(p.chans)], intended.UnixNano()); err != nil && !p.awaitSession(ctx) {
+		if c, err := send(p.chans[k%len(p.chans)], intended); err != nil && !p.awaitSession(waits, c) {
 			return
 		}
 	}
 }
 
-// awaitSession waits, after a failed send, until the publisher's
-// websocket has been replaced. False when it will not be.
-func (p *publisher) awaitSession(ctx context.Context) bool {
-	if p.sess == nil {
+// defaultSendGrace is how long past the end of publishing and the drain a
+// publisher may still wait for a free slot or a write.
+const defaultSendGrace = 2 * time.Second
+
+// awaitSession waits, after a send on failed went wrong, until the
+// publisher's websocket has been replaced by another. False when it will
+// not be (or the send failed before it wrote anything).
+func (p *publisher) awaitSession(ctx context.Context, failed *websocket.Conn) bool {
+	if p.sess == nil || failed == nil {
 		return false
 	}
-	failed := p.sess.conn.Load()
 	for p.sess.conn.Load() == failed {
 		select {
 		case <-p.sess.dead:
@@ -154,15 +179,22 @@ func (p *publisher) reclaim() {
 // schedule before it gives up the rest of it.
 const maxBehind = 5 * time.Second
 
-// sendRTM writes one message frame on the publisher's websocket.
-func (p *publisher) sendRTM(ctx context.Context, ch *benchChan, intended int64) error {
+// sendRTM writes one message frame on the publisher's websocket, once a
+// slot is free (waiting at most until waits ends); the write is bounded by
+// writes. It returns the connection it wrote to. intended 0 (closed loop)
+// is taken as the time the slot was free, so that the wait for it is not
+// counted as latency.
+func (p *publisher) sendRTM(waits, writes context.Context, ch *benchChan, intended int64) (*websocket.Conn, error) {
 	var k int
 	select {
 	case k = <-p.free:
 	case <-p.sess.dead:
-		return errStopped
-	case <-ctx.Done():
-		return ctx.Err()
+		return nil, errStopped
+	case <-waits.Done():
+		return nil, waits.Err()
+	}
+	if intended == 0 {
+		intended = time.Now().UnixNano()
 	}
 	n := p.counter.Add(1)
 	idx, rec := ch.pubs.alloc()
@@ -180,16 +212,17 @@ func (p *publisher) sendRTM(ctx context.Context, ch *benchChan, intended int64) 
 	b = appendText(b, p.r.cfg.Size, uint64(ch.idx), idx, intended, p.idx, n)
 	b = append(b, `"}`...)
 	p.buf = b
+	c := p.sess.conn.Load()
 	rec.sent.Store(time.Now().UnixNano())
 	p.sent.Add(1)
-	if err := p.sess.conn.Load().Write(context.Background(), websocket.MessageText, b); err != nil {
+	if err := c.Write(writes, websocket.MessageText, b); err != nil {
 		p.r.countError("rtm send failed")
 		if sl.id.CompareAndSwap(id, 0) { // not reclaimed by the reader meanwhile
 			p.free <- k
 		}
-		return err
+		return c, err
 	}
-	return nil
+	return c, nil
 }
 
 // onAck handles an ack (ok) or error ack on the publisher's websocket.
@@ -207,7 +240,11 @@ func (p *publisher) onAck(f []byte, ok bool) {
 	}
 	// The slot is ours until it is back in free.
 	ch := p.r.chans[sl.ch.Load()]
-	p.settle(ch, ch.pubs.rec(sl.idx.Load()), ok, "rtm error ack, code "+errorCode(f))
+	var why string
+	if !ok {
+		why = "rtm error ack, code " + errorCode(f)
+	}
+	p.settle(ch, ch.pubs.rec(sl.idx.Load()), ok, why)
 	p.free <- int(k)
 }
 
@@ -230,13 +267,16 @@ func (p *publisher) settle(ch *benchChan, rec *pubRec, ok bool, why string) {
 
 type job struct {
 	ch       *benchChan
-	intended int64
+	intended int64 // unix nanos; 0 (closed loop): when a worker takes it
 }
 
 // httpTimeout bounds one chat.postMessage.
 const httpTimeout = 15 * time.Second
 
-// httpWorker publishes jobs with chat.postMessage, one at a time.
+// httpWorker publishes jobs with chat.postMessage, one at a time, until
+// jobs is closed. Once ctx has ended (interrupt, or the publisher's
+// limit), jobs are dropped unsent and a call going on is given up: its
+// publish stays unanswered.
 func (p *publisher) httpWorker(ctx context.Context, jobs <-chan job) {
 	var buf []byte
 	var res struct {
@@ -245,11 +285,17 @@ func (p *publisher) httpWorker(ctx context.Context, jobs <-chan job) {
 		} `json:"message"`
 	}
 	for j := range jobs {
+		if ctx.Err() != nil {
+			continue
+		}
+		if j.intended == 0 { // closed loop: from when a worker took it
+			j.intended = time.Now().UnixNano()
+		}
 		idx, rec := j.ch.pubs.alloc()
 		n := p.counter.Add(1)
 		buf = appendText(buf[:0], p.r.cfg.Size, uint64(j.ch.idx), idx, j.intended, p.idx, n)
 		args := url.Values{"channel": {j.ch.id}, "text": {string(buf)}}
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), httpTimeout)
+		cctx, cancel := context.WithTimeout(ctx, httpTimeout)
 		rec.sent.Store(time.Now().UnixNano())
 		p.sent.Add(1)
 		res.Message.Seq = 0
@@ -257,13 +303,16 @@ func (p *publisher) httpWorker(ctx context.Context, jobs <-chan job) {
 		cancel()
 		if err != nil {
 			var ae *client.APIError
-			why := "chat.postMessage: " + err.Error()
-			if errors.As(err, &ae) {
-				why = "chat.postMessage: " + ae.Code
-			} else if cctx.Err() != nil {
-				why = "chat.postMessage: timeout"
+			switch {
+			case errors.As(err, &ae):
+				p.settle(j.ch, rec, false, "chat.postMessage: "+ae.Code)
+			case ctx.Err() != nil:
+				// Given up: the server may or may not have it.
+			case cctx.Err() != nil:
+				p.settle(j.ch, rec, false, "chat.postMessage: timeout")
+			default:
+				p.settle(j.ch, rec, false, "chat.postMessage: "+shortErr(err))
 			}
-			p.settle(j.ch, rec, false, why)
 			continue
 		}
 		if !rec.seq.CompareAndSwap(0, res.Message.Seq) && rec.seq.Load() != res.Message.Seq {

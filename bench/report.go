@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -44,10 +43,12 @@ type Result struct {
 
 	Errors map[string]uint64 `json:"errors,omitempty"` // problems by kind: error acks, disconnects, failed connects
 	Notes  []string          `json:"notes,omitempty"`
-	// OK: every session connected, none was dropped, and (when the
-	// scenario publishes) nothing was lost, duplicated or disordered and
-	// every publish was acknowledged.
+	// OK: the run was not interrupted, every session connected, none
+	// was dropped, and (when the scenario publishes) nothing was lost,
+	// duplicated or disordered and every publish was acknowledged.
 	OK bool `json:"ok"`
+
+	interrupted bool // the run's context ended before the run did
 }
 
 // ProvisionResult is the set-up of a run.
@@ -86,13 +87,17 @@ type PublishResult struct {
 	OfferedPerSec float64 `json:"offered_per_sec"` // 0: closed loop
 	SentPerSec    float64 `json:"sent_per_sec"`
 	AckedPerSec   float64 `json:"acked_per_sec"`
-	Sent          uint64  `json:"sent"` // whole run, warmup included
-	Acked         uint64  `json:"acked"`
-	Failed        uint64  `json:"failed"`
-	Unacked       uint64  `json:"unacked"`
+	Sent          uint64  `json:"sent"`       // whole run, warmup included
+	Acked         uint64  `json:"acked"`      // whole run
+	Failed        uint64  `json:"failed"`     // whole run: refused (error ack), or HTTP errors and timeouts
+	Unacked       uint64  `json:"unacked"`    // whole run: no answer by the end (lost with a connection, or given up)
 	Skipped       uint64  `json:"skipped"`    // open loop: scheduled sends given up, the schedule being more than 5 s behind
 	MaxLagMs      float64 `json:"max_lag_ms"` // how far the open-loop schedule fell behind, at most
 	KeptUp        bool    `json:"kept_up"`    // open loop: sent at least 95% of the offered rate
+	// AckLatency: from the actual send (just before the websocket write
+	// or the HTTP request) to the ack, for publishes sent within the
+	// window. Unlike Delivery.Latency it leaves out how late the send
+	// was on its schedule: it is the server's answer time.
 	AckLatency    Latency `json:"ack_latency"`
 	WindowSent    uint64  `json:"window_sent"`
 	WindowAcked   uint64  `json:"window_acked"`
@@ -107,7 +112,13 @@ type DeliveryResult struct {
 	PerSec     float64 `json:"per_sec"`     // deliveries/s during the window
 	Window     uint64  `json:"window"`      // deliveries during the window
 	PerSession float64 `json:"per_session"` // deliveries/s per session during the window
-	Latency    Latency `json:"latency"`     // one-way, publishes intended within the window
+	// Latency: one-way, from the publish's intended send time to its
+	// arrival, for publishes intended within the window. Open loop:
+	// the intended time is the schedule's, so a publisher that falls
+	// behind shows in it; closed loop: it is when a slot (rtm) or a
+	// worker (http) took the send, i.e. the send itself. Unlike
+	// Publish.AckLatency, which counts from the actual send.
+	Latency Latency `json:"latency"`
 }
 
 // ProcResult is a process's cost (from /proc).
@@ -156,13 +167,6 @@ func newResult(c Config) *Result {
 	return r
 }
 
-func (r *Result) serverResult() *ProcResult {
-	if r.Server == nil {
-		r.Server = &ProcResult{}
-	}
-	return r.Server
-}
-
 // windowResults turns the samples at both ends of the measured window
 // into rates.
 func (r *runner) windowResults(res *Result, a, b windowSample) (*PublishResult, *DeliveryResult) {
@@ -174,23 +178,8 @@ func (r *runner) windowResults(res *Result, a, b windowSample) (*PublishResult, 
 		return float64(n) / secs
 	}
 	pub := &PublishResult{OfferedPerSec: r.cfg.Rate, WindowSeconds: secs,
-		WindowSent: b.sent - a.sent, WindowAcked: b.acked - a.acked, AckLatency: latencyOf(r.ackLat.Snapshot())}
+		WindowSent: b.sent - a.sent, WindowAcked: b.acked - a.acked}
 	pub.SentPerSec, pub.AckedPerSec = per(pub.WindowSent), per(pub.WindowAcked)
-	var lag int64
-	for _, p := range r.pubs {
-		pub.Sent += p.sent.Load()
-		pub.Acked += p.acked.Load()
-		pub.Failed += p.failed.Load()
-		lag = max(lag, p.maxLag.Load())
-		pub.Skipped += p.skipped.Load()
-	}
-	pub.Unacked = pub.Sent - pub.Acked - pub.Failed
-	pub.MaxLagMs = float64(lag) / 1e6
-	pub.KeptUp = r.cfg.Rate == 0 || (pub.SentPerSec >= 0.95*r.cfg.Rate && pub.Skipped == 0)
-	if !pub.KeptUp {
-		r.note("offered %.0f publishes/s but sent %.0f/s: the publishers fell behind (their in-flight bound of %d was reached, a publisher's websocket was lost, or the bench is short of CPU); latency counts from the intended send time",
-			r.cfg.Rate, pub.SentPerSec, r.cfg.Inflight)
-	}
 
 	del := &DeliveryResult{Window: b.deliveries - a.deliveries, Latency: latencyOf(r.measured.Snapshot())}
 	del.PerSec = per(del.Window)
@@ -204,13 +193,35 @@ func (r *runner) windowResults(res *Result, a, b windowSample) (*PublishResult, 
 	return pub, del
 }
 
+// publishTotals sets the figures of the whole run, once every reader has
+// stopped (so that no ack is counted here and not in the account, or the
+// other way round).
+func (r *runner) publishTotals(pub *PublishResult) {
+	var lag int64
+	for _, p := range r.pubs {
+		pub.Sent += p.sent.Load()
+		pub.Acked += p.acked.Load()
+		pub.Failed += p.failed.Load()
+		lag = max(lag, p.maxLag.Load())
+		pub.Skipped += p.skipped.Load()
+	}
+	pub.Unacked = pub.Sent - pub.Acked - pub.Failed
+	pub.MaxLagMs = float64(lag) / 1e6
+	pub.AckLatency = latencyOf(r.ackLat.Snapshot())
+	pub.KeptUp = r.cfg.Rate == 0 || (pub.SentPerSec >= 0.95*r.cfg.Rate && pub.Skipped == 0)
+	if !pub.KeptUp {
+		r.note("offered %.0f publishes/s but sent %.0f/s: the publishers fell behind (their in-flight bound of %d was reached, a publisher's websocket was lost, or the bench is short of CPU); delivery latency counts from the intended send time",
+			r.cfg.Rate, pub.SentPerSec, r.cfg.Inflight)
+	}
+}
+
 // procWindow sets the server's and the bench's CPU and memory over the
 // window from a to b.
 func (r *runner) procWindow(res *Result, a, b windowSample) {
 	secs := b.at.Sub(a.at).Seconds()
 	res.WindowS = secs
-	if a.serverOK && b.serverOK {
-		s := res.serverResult()
+	if a.serverOK && b.serverOK { // so Pid > 0, and res.Server is set
+		s := res.Server
 		cpu := (b.server.CPU - a.server.CPU).Seconds()
 		s.CPUSeconds, s.RSSStartBytes, s.RSSEndBytes = cpu, a.server.RSS, b.server.RSS
 		if secs > 0 {
@@ -229,17 +240,12 @@ func (r *runner) procWindow(res *Result, a, b windowSample) {
 // finish decides OK.
 func (r *Result) finish() {
 	s := r.Sessions
-	r.OK = s.Connected == s.Target && s.Disconnects == 0
+	r.OK = !r.interrupted && s.Connected == s.Target && s.Disconnects == 0
 	if r.Delivery != nil {
 		r.OK = r.OK && r.Delivery.Clean()
 	}
 	if r.Publish != nil {
 		r.OK = r.OK && r.Publish.Failed == 0 && r.Publish.Unacked == 0
-	}
-	for _, n := range r.Notes {
-		if strings.HasPrefix(n, "interrupted") {
-			r.OK = false
-		}
 	}
 }
 
@@ -301,11 +307,11 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		row("publish", "%s, sent %.0f/s, acked %.0f/s%s; max schedule lag %s", offered, pb.SentPerSec, pb.AckedPerSec, kept, fmtMs(pb.MaxLagMs))
 		row("", "run total: %d sent, %d acked, %d failed, %d unanswered, %d skipped", pb.Sent, pb.Acked, pb.Failed, pb.Unacked, pb.Skipped)
-		row("ack latency", "%s", lat(pb.AckLatency))
+		row("ack latency", "%s  (from the send)", lat(pb.AckLatency))
 	}
 	if d := r.Delivery; d != nil {
 		row("deliveries", "%.0f/s (%.1f/s per session), %d in the window", d.PerSec, d.PerSession, d.Window)
-		row("latency", "%s", lat(d.Latency))
+		row("latency", "%s  (from the intended send time)", lat(d.Latency))
 		a := d.Account
 		row("account", "expected %d, received %d, lost %d, duplicated %d, out of order %d (seq regressions %d), seq mismatches %d, extra %d",
 			a.Expected, a.Received, a.Lost, a.Duplicated, a.OutOfOrder, a.SeqRegressions, a.SeqMismatch, a.Extra)
@@ -382,8 +388,9 @@ func IsTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// startProgress prints a status line every second until the returned
-// function is called.
+// startProgress prints a status line every progressEvery (a second)
+// until the returned function is called. It reads r.sessions and r.pubs:
+// call it once they are complete.
 func (r *runner) startProgress() (stop func()) {
 	if r.progress == nil {
 		return func() {}
@@ -392,7 +399,7 @@ func (r *runner) startProgress() (stop func()) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(r.progressEvery)
 		defer t.Stop()
 		start := time.Now()
 		prev := r.live.Snapshot()
@@ -404,7 +411,7 @@ func (r *runner) startProgress() (stop func()) {
 				return
 			case <-t.C:
 			}
-			cur := r.live.Snapshot()
+			cur := r.live.Snapshot() // once a second: the copy is affordable
 			iv := cur.Sub(prev)
 			prev = cur
 			var sent, acked uint64
@@ -412,9 +419,10 @@ func (r *runner) startProgress() (stop func()) {
 				sent += p.sent.Load()
 				acked += p.acked.Load()
 			}
-			fmt.Fprintf(r.progress, "\r\033[K[%3.0fs] sessions %d/%d  pub %d (%d/s) acked %d  deliveries %d (%d/s)  p99 %s  disconnects %d",
-				time.Since(start).Seconds(), r.opened.Load(), len(r.sessions), sent, sent-prevSent, acked, cur.N, iv.N,
-				fmtMs(float64(iv.Quantile(.99))/1e6), r.disconnects.Load())
+			secs := r.progressEvery.Seconds()
+			fmt.Fprintf(r.progress, "\r\033[K[%3.0fs] sessions %d/%d  pub %d (%.0f/s) acked %d  deliveries %d (%.0f/s)  p99 %s  disconnects %d",
+				time.Since(start).Seconds(), r.opened.Load(), len(r.sessions), sent, float64(sent-prevSent)/secs, acked,
+				cur.N, float64(iv.N)/secs, fmtMs(float64(iv.Quantile(.99))/1e6), r.disconnects.Load())
 			prevSent = sent
 		}
 	}()

@@ -43,3 +43,56 @@ func TestResultJSON(t *testing.T) {
 		t.Fatalf("text report: %v\n%s", err, text.String())
 	}
 }
+
+// TestFinish: what makes a run OK, whatever its notes say.
+func TestFinish(t *testing.T) {
+	good := func() *Result {
+		return &Result{Sessions: SessionResult{Target: 3, Connected: 3}, Publish: &PublishResult{Sent: 5, Acked: 5},
+			Delivery: &DeliveryResult{Account: Account{Expected: 15, Received: 15}}}
+	}
+	tests := []struct {
+		name string
+		mod  func(*Result)
+		want bool
+	}{
+		{"clean", func(r *Result) {}, true},
+		{"a note that reads like an interrupt", func(r *Result) { r.Notes = []string{"interrupted by nothing"} }, true},
+		{"interrupted", func(r *Result) { r.interrupted = true }, false},
+		{"a session missing", func(r *Result) { r.Sessions.Connected = 2 }, false},
+		{"a disconnect", func(r *Result) { r.Sessions.Disconnects = 1 }, false},
+		{"a loss", func(r *Result) { r.Delivery.Lost = 1 }, false},
+		{"a refused publish", func(r *Result) { r.Publish.Failed = 1 }, false},
+		{"an unanswered publish", func(r *Result) { r.Publish.Unacked = 1 }, false},
+		{"idle", func(r *Result) { r.Publish, r.Delivery = nil, nil }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := good()
+			tt.mod(r)
+			r.finish()
+			if r.OK != tt.want {
+				t.Errorf("OK = %v, want %v", r.OK, tt.want)
+			}
+		})
+	}
+}
+
+// TestAPIIdleConns: over HTTP every publisher's worker keeps a Web API
+// connection busy, and the pool keeps them all.
+func TestAPIIdleConns(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want int
+	}{
+		{"rtm", Config{Scenario: Publish, Via: ViaRTM, Publishers: 16, Inflight: 128}, 256},
+		{"http, few", Config{Scenario: Publish, Via: ViaHTTP, Publishers: 2, Inflight: 8}, 256},
+		{"http, many", Config{Scenario: Publish, Via: ViaHTTP, Publishers: 16, Inflight: 128}, 2048},
+		{"idle", Config{Scenario: Idle, Via: ViaHTTP, Publishers: 16, Inflight: 128}, 256},
+	}
+	for _, tt := range tests {
+		if got := apiIdleConns(tt.cfg); got != tt.want {
+			t.Errorf("%s: apiIdleConns = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

@@ -25,7 +25,16 @@ type runner struct {
 	cfg      Config
 	log      *slog.Logger
 	progress io.Writer
-	ctx      context.Context // the run's; ends on interrupt
+	// halt ends on interrupt and when the teardown starts: it bounds
+	// what sessions do on their own (reconnecting).
+	halt  context.Context
+	stop  context.CancelFunc
+	conns *connSet // every websocket's TCP connection
+
+	// Timings, set by newRunner (tests shorten them).
+	sendGrace     time.Duration // see defaultSendGrace
+	closeTimeout  time.Duration // see defaultCloseTimeout
+	progressEvery time.Duration // between progress lines
 
 	apiHC  *http.Client
 	wsOpts *websocket.DialOptions
@@ -62,6 +71,15 @@ type runner struct {
 // (meant for a terminal). Run cleans up what it provisioned even when ctx
 // ends early; the result then says so.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) (*Result, error) {
+	r, err := newRunner(cfg, log, progress)
+	if err != nil {
+		return nil, err
+	}
+	return r.run(ctx)
+}
+
+// newRunner validates cfg and prepares a run.
+func newRunner(cfg Config, log *slog.Logger, progress io.Writer) (*runner, error) {
 	cfg = cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -71,17 +89,30 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	}
 	shards := 4 * runtime.GOMAXPROCS(0)
 	r := &runner{
-		cfg: cfg, log: log, progress: progress, ctx: ctx,
-		bufs: bufPool(), errs: map[string]uint64{},
+		cfg: cfg, log: log, progress: progress,
+		bufs: bufPool(), errs: map[string]uint64{}, conns: newConnSet(),
+		sendGrace: defaultSendGrace, closeTimeout: defaultCloseTimeout, progressEvery: time.Second,
 		live: NewSharded(shards), measured: NewSharded(shards), ackLat: NewSharded(shards),
 	}
 	r.winStart.Store(1<<63 - 1)
 	r.winEnd.Store(1<<63 - 1)
-	return r.run(ctx)
+	return r, nil
+}
+
+// apiIdleConns is how many idle Web API connections to keep: with
+// --via http every worker of every publisher has a call going on, and a
+// smaller pool would close and reopen connections all run long.
+func apiIdleConns(cfg Config) int {
+	if cfg.Via == ViaHTTP && cfg.publishes() {
+		return max(256, cfg.Publishers*cfg.Inflight)
+	}
+	return 256
 }
 
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	cfg := r.cfg
+	r.halt, r.stop = context.WithCancel(ctx)
+	defer r.stop()
 	res := newResult(cfg)
 	need := cfg.Subs + cfg.Publishers + 64 // websockets, and a few Web API connections
 	if cfg.Via == ViaHTTP {
@@ -93,8 +124,8 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		r.note("the open file limit (%d) is below what the run needs (%d): connections will fail", lim, need)
 	}
 	ips, _ := parseIPs(cfg.LocalIPs)
-	r.apiHC = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
-	r.wsOpts = &websocket.DialOptions{HTTPClient: wsClient(ips)}
+	r.apiHC = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: apiIdleConns(cfg)}}
+	r.wsOpts = &websocket.DialOptions{HTTPClient: wsClient(ips, r.conns)}
 	defer r.apiHC.CloseIdleConnections()
 
 	if cfg.Pid > 0 {
@@ -129,7 +160,6 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	}
 	self0, _ := readProc("self")
 
-	stopProgress := r.startProgress()
 	// Sessions: subscribers, then the publishers' own websockets.
 	for i := range cfg.Subs {
 		r.sessions = append(r.sessions, newSession(r, i, r.users[i%len(r.users)]))
@@ -143,6 +173,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		}
 		r.pubs = append(r.pubs, p)
 	}
+	stopProgress := r.startProgress() // reads r.sessions and r.pubs: after they are built
 	a := r.sample()
 	res.Connect = r.connectAll(ctx)
 	defer r.teardown()
@@ -161,13 +192,20 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	}
 	stopProgress()
 	if ctx.Err() != nil {
+		res.interrupted = true
 		r.note("interrupted: the figures cover the part that ran")
 	}
 	if cfg.Scenario == Idle || cfg.Scenario == Connect {
 		r.idleFootprint(res, srv0, self0)
 	}
 	r.teardown()
+	// Every reader has stopped: no ack can come any more, so the run's
+	// totals and the account agree (an ack counted in one but not the
+	// other would make Expected exceed Acked).
 	res.Sessions = r.sessionResult()
+	if res.Publish != nil {
+		r.publishTotals(res.Publish)
+	}
 	if res.Delivery != nil {
 		rs := make([]receiver, len(r.sessions))
 		var foreign uint64
@@ -237,10 +275,7 @@ func (r *runner) publishPhase(ctx context.Context, res *Result) (*PublishResult,
 		}
 		// Stagger the publishers over one interval, so that the offered
 		// load is smooth rather than P sends at once.
-		offset := time.Duration(0)
-		if len(r.pubs) > 0 {
-			offset = interval * time.Duration(i) / time.Duration(len(r.pubs))
-		}
+		offset := interval * time.Duration(i) / time.Duration(len(r.pubs))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -299,7 +334,7 @@ func (r *runner) sample() windowSample {
 		w.sent += p.sent.Load()
 		w.acked += p.acked.Load()
 	}
-	w.deliveries = r.live.Snapshot().N
+	w.deliveries = r.live.Count()
 	if r.cfg.Pid > 0 {
 		var err error
 		w.server, err = readProc(strconv.Itoa(r.cfg.Pid))
@@ -319,13 +354,13 @@ func (r *runner) drain(ctx context.Context) {
 	const grace = 200 * time.Millisecond
 	const limit = time.Minute
 	deadline := time.Now().Add(limit)
-	last := r.live.Snapshot().N
+	last := r.live.Count()
 	lastChange := time.Now()
 	for time.Now().Before(deadline) {
 		if !sleepCtx(ctx, tick) {
 			return
 		}
-		n := r.live.Snapshot().N
+		n := r.live.Count()
 		if n != last {
 			last, lastChange = n, time.Now()
 		}
@@ -335,7 +370,7 @@ func (r *runner) drain(ctx context.Context) {
 			pending += p.pending()
 		}
 		for _, ch := range r.chans {
-			owed += ch.acked.Load() * uint64(ch.connected.Load())
+			owed += ch.acked.Load() * uint64(max(ch.connected.Load(), 0))
 		}
 		switch {
 		case quiet >= r.cfg.Drain:
@@ -350,18 +385,49 @@ func (r *runner) drain(ctx context.Context) {
 	r.note("deliveries were still arriving %v after the last publish", limit)
 }
 
+// defaultCloseTimeout bounds the teardown's close handshakes, all of them
+// together: a server that does not answer them in time has the remaining
+// connections dropped.
+const defaultCloseTimeout = 2 * time.Second
+
 // teardown closes every websocket and waits for the readers. Safe to
 // call twice.
 func (r *runner) teardown() {
 	if r.stopping.Swap(true) {
 		return
 	}
-	forEach(context.Background(), len(r.sessions), 256, func(_ context.Context, i int) error {
-		if c := r.sessions[i].conn.Load(); c != nil {
-			c.Close(websocket.StatusNormalClosure, "bench done")
-		}
-		return nil
-	})
+	r.stop() // no more reconnecting
+	late := make(chan struct{})
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		forEach(context.Background(), len(r.sessions), 256, func(_ context.Context, i int) error {
+			c := r.sessions[i].conn.Load()
+			select {
+			case <-late:
+				if c != nil {
+					c.CloseNow()
+				}
+			default:
+				if c != nil {
+					c.Close(websocket.StatusNormalClosure, "bench done")
+				}
+			}
+			return nil
+		})
+	}()
+	t := time.NewTimer(r.closeTimeout)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+		// A close handshake waits up to 5 s for the server's answer, and
+		// CloseNow does not cut that short: dropping the TCP connections
+		// does.
+		close(late)
+		r.conns.closeAll()
+		<-closed
+	}
 	r.readers.Wait()
 }
 
@@ -374,7 +440,7 @@ func (r *runner) idleFootprint(res *Result, srv0, self0 ProcSample) {
 	}
 	if r.cfg.Pid > 0 {
 		if srv, err := readProc(strconv.Itoa(r.cfg.Pid)); err == nil {
-			s := res.serverResult()
+			s := res.Server // set whenever Pid is
 			s.RSSStartBytes, s.RSSEndBytes = srv0.RSS, srv.RSS
 			s.RSSPerConnBytes = (srv.RSS - srv0.RSS) / n
 		}

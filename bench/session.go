@@ -150,36 +150,24 @@ func (s *session) read() {
 			s.pub.reclaim()
 		}
 		if !s.r.cfg.Reconnect || !s.reconnect() {
+			// Gone for the rest of the run: the drain owes it nothing more.
+			for _, st := range s.recv {
+				st.ch.connected.Add(-1)
+			}
 			return
 		}
 	}
 }
 
+// readConn handles the frames of c until it fails.
 func (s *session) readConn(c *websocket.Conn) error {
 	ctx := context.Background() // no per-read timer; teardown closes the connection
 	for {
-		_, rd, err := c.Reader(ctx)
-		if err != nil {
-			return err
-		}
 		bp := s.r.bufs.Get().(*[]byte)
-		b := (*bp)[:0]
-		for {
-			if len(b) == cap(b) {
-				b = append(b, 0)[:len(b)]
-			}
-			var n int
-			n, err = rd.Read(b[len(b):cap(b)])
-			b = b[:len(b)+n]
-			if err != nil {
-				break
-			}
+		f, err := readFrame(ctx, c, bp)
+		if err == nil {
+			s.handle(f)
 		}
-		if err == io.EOF {
-			s.handle(b)
-			err = nil
-		}
-		*bp = b
 		s.r.bufs.Put(bp)
 		if err != nil {
 			return err
@@ -201,11 +189,11 @@ func (s *session) reconnect() bool {
 	deadline := time.Now().Add(reconnectFor)
 	backoff := 100 * time.Millisecond
 	for time.Now().Before(deadline) {
-		if !sleepCtx(s.r.ctx, backoff) || s.r.stopping.Load() {
+		if !sleepCtx(s.r.halt, backoff) || s.r.stopping.Load() {
 			return false
 		}
 		backoff = min(2*backoff, time.Second)
-		c, _, err := s.dial(s.r.ctx, resume)
+		c, _, err := s.dial(s.r.halt, resume)
 		if err != nil {
 			continue
 		}
@@ -295,26 +283,74 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// wsClient returns the HTTP client for websocket handshakes: with source
+// wsClient returns the HTTP client for websocket handshakes. Every
+// connection it makes is kept in conns until it is closed. With source
 // addresses, each new connection takes the next one, so that tens of
 // thousands of connections to one loopback address do not exhaust one
 // source address's ephemeral ports.
-func wsClient(ips []net.IP) *http.Client {
-	if len(ips) == 0 {
-		return &http.Client{}
-	}
+func wsClient(ips []net.IP, conns *connSet) *http.Client {
 	var next atomic.Uint64
 	tr := &http.Transport{
+		Proxy: http.ProxyFromEnvironment, // as the default client (never for loopback)
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			d := net.Dialer{Timeout: 10 * time.Second}
-			if host, _, err := net.SplitHostPort(addr); err == nil && isLoopback(host) {
+			if host, _, err := net.SplitHostPort(addr); err == nil && isLoopback(host) && len(ips) > 0 {
 				d.LocalAddr = &net.TCPAddr{IP: ips[(next.Add(1)-1)%uint64(len(ips))]}
 			}
-			return d.DialContext(ctx, network, addr)
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return conns.add(c), nil
 		},
 		MaxIdleConnsPerHost: -1, // upgraded connections are never reused
 	}
 	return &http.Client{Transport: tr}
+}
+
+// connSet is the open TCP connections under the run's websockets, so that
+// the teardown can drop those whose close handshake hangs. Safe for
+// concurrent use.
+type connSet struct {
+	mu sync.Mutex
+	m  map[*trackedConn]struct{}
+}
+
+func newConnSet() *connSet { return &connSet{m: map[*trackedConn]struct{}{}} }
+
+// add tracks c until it is closed.
+func (s *connSet) add(c net.Conn) net.Conn {
+	t := &trackedConn{Conn: c, set: s}
+	s.mu.Lock()
+	s.m[t] = struct{}{}
+	s.mu.Unlock()
+	return t
+}
+
+// closeAll closes every connection still open.
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	open := make([]*trackedConn, 0, len(s.m))
+	for c := range s.m {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Close()
+	}
+}
+
+// trackedConn leaves its set when closed.
+type trackedConn struct {
+	net.Conn
+	set *connSet
+}
+
+func (c *trackedConn) Close() error {
+	c.set.mu.Lock()
+	delete(c.set.m, c)
+	c.set.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // isLoopback reports whether host (a name or an address) is a loopback
