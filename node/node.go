@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -345,7 +347,7 @@ func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	v := n.members.View()
 	shares := v.Ring(config.RoleChannel).Shares()
 	st := Status{Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region}
-	for _, name := range sortedNames(v) {
+	for _, name := range slices.Sorted(maps.Keys(v.Members)) {
 		m := v.Members[name]
 		st.Members = append(st.Members, MemberStatus{Name: m.Name, Roles: m.Roles, HTTP: m.HTTP,
 			Internode: m.Internode, Region: m.Region, Version: m.Version, ChannelShare: shares[m.Name]})

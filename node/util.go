@@ -1,21 +1,9 @@
 package node
 
 import (
-	"slices"
-
-	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/transport/internode"
 )
-
-func sortedNames(v *ring.View) []string {
-	var out []string
-	for name := range v.Members {
-		out = append(out, name)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // dispatch is the internode server's handler: presence frames to the
 // presence role, the rest to the channel role; a refuser stands in for a

@@ -52,9 +52,8 @@ func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk f
 // Publish sends p to the channel's owner and returns the committed
 // message.
 func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
-	if err := p.check(); err != nil {
-		return store.Message{}, err
-	}
+	// A local Owner validates p itself; for the network, validate here so
+	// that a bad post costs no round trip.
 	if o := r.owner(p.Channel); o != nil {
 		type result struct {
 			m   store.Message
@@ -71,6 +70,8 @@ func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
 			return store.Message{}, ErrUnavailable
 		}
 		// Retryable (the ring moved, a fence): take the general path.
+	} else if err := p.check(); err != nil {
+		return store.Message{}, err
 	}
 	f, err := r.call(ctx, p.Channel, p.ClientMsgID != "", func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindPublish, Channel: p.Channel, User: p.User,
@@ -107,11 +108,7 @@ const PublishTimeout = 10 * time.Second
 // for retries) a goroutine does the blocking work. cb may run on a link's
 // reader goroutine and must not block.
 func (r *Router) Go(p Post, cb func(store.Message, error)) {
-	if err := p.check(); err != nil {
-		cb(store.Message{}, err)
-		return
-	}
-	if o := r.owner(p.Channel); o != nil {
+	if o := r.owner(p.Channel); o != nil { // it validates p itself
 		o.Publish(p, func(m store.Message, err error) {
 			if route.Retryable(string(errCode(err))) {
 				go func() {
@@ -123,6 +120,10 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 			}
 			cb(m, err)
 		})
+		return
+	}
+	if err := p.check(); err != nil {
+		cb(store.Message{}, err)
 		return
 	}
 	slow := func() {

@@ -188,18 +188,33 @@ func (g *Gateway) toPresenceNodes(ctx context.Context, v *ring.View, f *internod
 	}
 }
 
-// presenceLink returns a link to the presence node that owns user.
-func (g *Gateway) presenceLink(ctx context.Context, v *ring.View, user string) *internode.Client {
-	m, ok := v.Owner(config.RolePresence, user)
+// presenceLinks finds the links to users' presence nodes during one
+// flush: a resync touches every user, but only a few presence nodes, so
+// each node's link is looked up (or dialed) once, and a node that cannot
+// be reached is tried once.
+type presenceLinks struct {
+	g     *Gateway
+	ctx   context.Context
+	v     *ring.View
+	links map[string]*internode.Client // by node name; nil: unreachable
+}
+
+// of returns the link to the node that owns user, or nil.
+func (p *presenceLinks) of(user string) *internode.Client {
+	m, ok := p.v.Owner(config.RolePresence, user)
 	if !ok {
 		return nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	l, err := g.pool.Get(dctx, m.Name, m.Internode)
-	if err != nil {
-		return nil
+	if l, seen := p.links[m.Name]; seen {
+		return l
 	}
+	dctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
+	defer cancel()
+	l, err := p.g.pool.Get(dctx, m.Name, m.Internode)
+	if err != nil {
+		l = nil
+	}
+	p.links[m.Name] = l
 	return l
 }
 
@@ -230,8 +245,9 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 	g.presMu.Unlock()
 
 	ok := true
+	links := &presenceLinks{g: g, ctx: ctx, v: v, links: map[string]*internode.Client{}}
 	for id, r := range reports {
-		l := g.presenceLink(ctx, v, id)
+		l := links.of(id)
 		if l == nil {
 			g.presMu.Lock()
 			g.presDirty[id] = struct{}{}
@@ -254,7 +270,7 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 	}
 	byLink := map[*internode.Client][]string{}
 	for _, id := range watchIDs {
-		l := g.presenceLink(ctx, v, id)
+		l := links.of(id)
 		if l == nil {
 			g.presMu.Lock()
 			if g.watches[id] != nil {
