@@ -211,7 +211,7 @@ func (c *chanSub) deliver(seq uint64, frame []byte) {
 	}
 	for w, l := range lists {
 		if len(l) > 0 {
-			c.fan.workers[w].add(fanJob{frame, l})
+			c.fan.workers[w].add(fanJob{frame: frame, sessions: l})
 		}
 	}
 	c.next = seq + 1

@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"net"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // BenchmarkFanout measures the gateway's fan-out of one message to n
@@ -59,4 +63,103 @@ func waitQueued(sessions []*session, n int) {
 			runtime.Gosched()
 		}
 	}
+}
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server, err = ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// testSession is a session writing to a real socket; the other end is
+// returned for reading.
+func testSession(t *testing.T, g *Gateway) (*session, net.Conn) {
+	nc, peer := tcpPair(t)
+	s := &session{g: g, nc: nc, raw: rawConn(nc)}
+	s.flushFn = s.flush
+	return s, peer
+}
+
+// readN reads exactly n bytes from c.
+func readN(t *testing.T, c net.Conn, n int) []byte {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b := make([]byte, n)
+	if _, err := io.ReadFull(c, b); err != nil {
+		t.Fatalf("read %d bytes: %v", n, err)
+	}
+	return b
+}
+
+// TestRoundWritesEachSessionInOrder: a worker's round joins each
+// session's frames, from jobs for many sessions and for one, in the
+// order the jobs came.
+func TestRoundWritesEachSessionInOrder(t *testing.T) {
+	g := &Gateway{cfg: Config{MaxQueue: 4096}}
+	s1, p1 := testSession(t, g)
+	s2, p2 := testSession(t, g)
+	a, b, c := []byte("frame-a;"), []byte("frame-b;"), []byte("frame-c;")
+	w := &fanWorker{}
+	w.write([]fanJob{{frame: a, sessions: []*session{s1, s2}}, {frame: b, one: s1}, {frame: c, sessions: []*session{s2, s1}}})
+	if got := string(readN(t, p1, 24)); got != "frame-a;frame-b;frame-c;" {
+		t.Errorf("session 1 read %q", got)
+	}
+	if got := string(readN(t, p2, 16)); got != "frame-a;frame-c;" {
+		t.Errorf("session 2 read %q", got)
+	}
+	if s1.slot != 0 || s2.slot != 0 || len(w.touched) != 0 {
+		t.Errorf("round state left behind: slots %d %d, touched %d", s1.slot, s2.slot, len(w.touched))
+	}
+}
+
+// TestRoundPartialWriteKeepsItsBytes: when the socket takes only part of
+// a round's joined frames, the rest is queued as a copy, so the worker's
+// next round (joining another session's frames in the same scratch
+// buffer) cannot change what the client reads.
+func TestRoundPartialWriteKeepsItsBytes(t *testing.T) {
+	g := &Gateway{cfg: Config{MaxQueue: 4096}}
+	s, peer := testSession(t, g)
+	other, otherPeer := testSession(t, g)
+	s.nc.(*net.TCPConn).SetWriteBuffer(4096)
+	w := &fanWorker{joined: make([]byte, 0, maxJoined)} // one scratch array for both rounds
+	round := func(s *session, fill byte) (sent []byte) {
+		var jobs []fanJob
+		for i := range 48 {
+			f := bytes.Repeat([]byte{fill}, 4096)
+			f[0] = byte(i)
+			jobs = append(jobs, fanJob{frame: f, one: s})
+			sent = append(sent, f...)
+		}
+		w.write(jobs)
+		return sent
+	}
+	want := round(s, 'a')
+	s.mu.Lock()
+	queued := len(s.queue)
+	s.mu.Unlock()
+	if queued == 0 {
+		t.Fatal("the socket took 192 KiB without blocking: the test does not reach the partial write")
+	}
+	go readN(t, otherPeer, len(round(other, 'z')))
+	if got := readN(t, peer, len(want)); !bytes.Equal(got, want) {
+		i := 0
+		for got[i] == want[i] {
+			i++
+		}
+		t.Fatalf("byte %d of %d differs: %q, want %q", i, len(want), got[i], want[i])
+	}
+	s.writers.Wait()
 }

@@ -32,7 +32,8 @@ type session struct {
 	nc       net.Conn        // the hijacked connection
 	raw      syscall.RawConn // nc's descriptor, for non-blocking writes
 	inflight atomic.Int32
-	shard    int    // the fan-out worker that writes this session's channel messages
+	shard    int    // the fan-out worker that writes this session's channel messages and acks
+	slot     int32  // the session's number in its worker's round (the worker's own)
 	flushFn  func() // s.flush, bound once so starting a writer does not allocate
 	writers  sync.WaitGroup
 
@@ -62,24 +63,49 @@ func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn) *ses
 // push sends a JSON payload to the client (one frame each call).
 func (s *session) push(payload []byte) { s.pushFrame(textFrame(payload)) }
 
+// pushLater sends a JSON payload through the session's fan-out worker,
+// which joins it with the session's other frames of its round into one
+// write. For replies that come in bursts (acks).
+func (s *session) pushLater(payload []byte) {
+	s.g.fan.workers[s.shard].add(fanJob{frame: textFrame(payload), one: s})
+}
+
 // pushFrame sends a complete websocket frame. It never blocks; a client
 // whose queue is full is disconnected.
 func (s *session) pushFrame(f []byte) {
+	one := [1][]byte{f}
+	s.pushFrames(one[:], nil)
+}
+
+// pushFrames sends complete websocket frames in order, with one write
+// when nothing is queued before them; joined is scratch space for
+// joining several. It never blocks; a client whose queue is full is
+// disconnected. The frames are not modified and may be kept.
+func (s *session) pushFrames(frames [][]byte, joined *[]byte) {
 	s.mu.Lock()
 	if s.ending {
 		s.mu.Unlock()
 		return
 	}
 	if len(s.queue) > 0 || s.writing || s.paused || s.raw == nil {
-		if len(s.queue) >= s.g.cfg.MaxQueue {
+		if len(s.queue)+len(frames) > s.g.cfg.MaxQueue {
 			s.mu.Unlock()
 			s.end(websocket.StatusPolicyViolation, errSlow.Error(), false)
 			return
 		}
-		s.queue = append(s.queue, f)
+		s.queue = append(s.queue, frames...)
 		s.startWriterLocked()
 		s.mu.Unlock()
 		return
+	}
+	f, scratch := frames[0], false
+	if len(frames) > 1 {
+		b := (*joined)[:0]
+		for _, fr := range frames {
+			b = append(b, fr...)
+		}
+		*joined = b
+		f, scratch = b, true
 	}
 	n, err := s.writeNow(f)
 	switch {
@@ -89,8 +115,12 @@ func (s *session) pushFrame(f []byte) {
 		s.mu.Unlock()
 		s.nc.Close()
 		return
-	default: // the socket is full: the writer finishes the frame
-		s.queue = append(s.queue, f[n:])
+	default: // the socket is full: the writer finishes the frames
+		rest := f[n:]
+		if scratch {
+			rest = slices.Clone(rest)
+		}
+		s.queue = append(s.queue, rest)
 		s.startWriterLocked()
 	}
 	s.mu.Unlock()
@@ -425,14 +455,14 @@ func (s *session) send(req *rtm.Request) {
 		if err != nil {
 			code, msg := rtmError(err)
 			if req.ID == nil {
-				s.push(rtm.ErrorEvent(code, msg))
+				s.pushLater(rtm.ErrorEvent(code, msg))
 			} else {
-				s.push(rtm.ErrorAck(id, code, msg))
+				s.pushLater(rtm.ErrorAck(id, code, msg))
 			}
 			return
 		}
 		if req.ID != nil {
-			s.push(rtm.Ack(id, m.TS, m.Text))
+			s.pushLater(rtm.Ack(id, m.TS, m.Text))
 		}
 	})
 }
