@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,15 +66,23 @@ func waitQueued(sessions []*session, n int) {
 	}
 }
 
-// tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (server, client net.Conn) {
+// tcpPair returns both ends of a loopback TCP connection; rcvbuf > 0
+// sets the client's receive buffer (before connecting, so the window
+// is sized for it).
+func tcpPair(t *testing.T, rcvbuf int) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	client, err = net.Dial("tcp", ln.Addr().String())
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		if rcvbuf > 0 {
+			c.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf) })
+		}
+		return nil
+	}}
+	client, err = d.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +95,8 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 
 // testSession is a session writing to a real socket; the other end is
 // returned for reading.
-func testSession(t *testing.T, g *Gateway) (*session, net.Conn) {
-	nc, peer := tcpPair(t)
+func testSession(t *testing.T, g *Gateway, rcvbuf int) (*session, net.Conn) {
+	nc, peer := tcpPair(t, rcvbuf)
 	s := &session{g: g, nc: nc, raw: rawConn(nc)}
 	s.flushFn = s.flush
 	return s, peer
@@ -109,8 +118,8 @@ func readN(t *testing.T, c net.Conn, n int) []byte {
 // order the jobs came.
 func TestRoundWritesEachSessionInOrder(t *testing.T) {
 	g := &Gateway{cfg: Config{MaxQueue: 4096}}
-	s1, p1 := testSession(t, g)
-	s2, p2 := testSession(t, g)
+	s1, p1 := testSession(t, g, 0)
+	s2, p2 := testSession(t, g, 0)
 	a, b, c := []byte("frame-a;"), []byte("frame-b;"), []byte("frame-c;")
 	w := &fanWorker{}
 	w.write([]fanJob{{frame: a, sessions: []*session{s1, s2}}, {frame: b, one: s1}, {frame: c, sessions: []*session{s2, s1}}})
@@ -131,8 +140,8 @@ func TestRoundWritesEachSessionInOrder(t *testing.T) {
 // buffer) cannot change what the client reads.
 func TestRoundPartialWriteKeepsItsBytes(t *testing.T) {
 	g := &Gateway{cfg: Config{MaxQueue: 4096}}
-	s, peer := testSession(t, g)
-	other, otherPeer := testSession(t, g)
+	s, peer := testSession(t, g, 4096) // with the send buffer, room for ~20 KiB in all
+	other, otherPeer := testSession(t, g, 0)
 	s.nc.(*net.TCPConn).SetWriteBuffer(4096)
 	w := &fanWorker{joined: make([]byte, 0, maxJoined)} // one scratch array for both rounds
 	round := func(s *session, fill byte) (sent []byte) {
@@ -148,12 +157,18 @@ func TestRoundPartialWriteKeepsItsBytes(t *testing.T) {
 	}
 	want := round(s, 'a')
 	s.mu.Lock()
-	queued := len(s.queue)
+	behind := len(s.queue) > 0 || s.writing // the writer stays blocked until peer reads
 	s.mu.Unlock()
-	if queued == 0 {
+	if !behind {
 		t.Fatal("the socket took 192 KiB without blocking: the test does not reach the partial write")
 	}
-	go readN(t, otherPeer, len(round(other, 'z')))
+	otherSent := len(round(other, 'z'))
+	otherRead := make(chan error, 1)
+	go func() {
+		otherPeer.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := io.ReadFull(otherPeer, make([]byte, otherSent))
+		otherRead <- err
+	}()
 	if got := readN(t, peer, len(want)); !bytes.Equal(got, want) {
 		i := 0
 		for got[i] == want[i] {
@@ -161,5 +176,9 @@ func TestRoundPartialWriteKeepsItsBytes(t *testing.T) {
 		}
 		t.Fatalf("byte %d of %d differs: %q, want %q", i, len(want), got[i], want[i])
 	}
+	if err := <-otherRead; err != nil {
+		t.Fatalf("the other session: %v", err)
+	}
 	s.writers.Wait()
+	other.writers.Wait()
 }

@@ -47,6 +47,7 @@ type Gateway struct {
 	fan       *fanout         // the workers that write a message to many sessions
 	done      chan struct{}   // closed when Run's context ends
 	nextShard atomic.Uint64
+	frames    sync.Pool      // *[]byte read buffers, held only while a frame is handled
 	wg        sync.WaitGroup // session, fill and replay goroutines
 
 	mu       sync.Mutex // guards chans, sessions, used, draining
@@ -102,6 +103,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.pool = internode.NewPool(cfg.Self, cfg.Key, g.onEvent, g.linkDown, g.log)
 	g.fan = newFanout()
+	g.frames.New = func() any { return new([]byte) }
 	return g, nil
 }
 

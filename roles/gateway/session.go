@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"sync"
@@ -333,21 +334,56 @@ func (s *session) serve() {
 // session is stopped by closing its connection.
 func (s *session) read() {
 	for {
-		typ, data, err := s.conn.Read(context.Background())
+		typ, rd, err := s.conn.Reader(context.Background())
 		if err != nil {
 			return
 		}
-		if typ != websocket.MessageText {
-			s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, "binary frames are not supported"))
-			continue
-		}
-		req, err := rtm.ParseRequest(data)
+		bp := s.g.frames.Get().(*[]byte)
+		data, err := readFrame(rd, (*bp)[:0])
 		if err != nil {
-			s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, err.Error()))
-			continue
+			return
 		}
-		s.handle(req)
+		s.frame(typ, data)
+		if cap(data) <= pooledFrame {
+			*bp = data
+			s.g.frames.Put(bp)
+		}
 	}
+}
+
+// pooledFrame is the largest read buffer returned to the pool.
+const pooledFrame = 4 << 10
+
+// readFrame appends the rest of a websocket message to buf.
+func readFrame(rd io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, err
+		}
+	}
+}
+
+// frame handles one client frame. Nothing it starts keeps data, which
+// the reader reuses.
+func (s *session) frame(typ websocket.MessageType, data []byte) {
+	if typ != websocket.MessageText {
+		s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, "binary frames are not supported"))
+		return
+	}
+	req, err := rtm.ParseRequest(data)
+	if err != nil {
+		s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, err.Error()))
+		return
+	}
+	s.handle(req)
 }
 
 func (s *session) handle(req *rtm.Request) {
@@ -450,18 +486,19 @@ func (s *session) send(req *rtm.Request) {
 		return
 	}
 	p := channel.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID}
+	acked := req.ID != nil // the callback keeps no reference to req (nor to its frame)
 	s.g.cfg.Router.Go(p, func(m store.Message, err error) {
 		s.inflight.Add(-1)
 		if err != nil {
 			code, msg := rtmError(err)
-			if req.ID == nil {
+			if !acked {
 				s.pushLater(rtm.ErrorEvent(code, msg))
 			} else {
 				s.pushLater(rtm.ErrorAck(id, code, msg))
 			}
 			return
 		}
-		if req.ID != nil {
+		if acked {
 			s.pushLater(rtm.Ack(id, m.TS, m.Text))
 		}
 	})

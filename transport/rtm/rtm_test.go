@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -169,6 +170,60 @@ func FuzzParseRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzParseFlatMatchesJSON: wherever the reflection-free decoder takes
+// a frame, it decodes it exactly as encoding/json does.
+func FuzzParseFlatMatchesJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"id":1,"type":"message","channel":"C1","text":"x"}`,
+		` { "type" : "typing" , "channel":"C1" } `,
+		`{"type":"message","text":"caf\u00e9 \"q\"","thread_ts":"1700000000.000100","client_msg_id":"a-b"}`,
+		`{"id":-0,"type":"ping"}`, `{"id":01,"type":"ping"}`, `{"id":1e3,"type":"ping"}`,
+		`{"id":9223372036854775808,"type":"ping"}`, `{"Type":"ping"}`, `{"type":null}`,
+		`{"type":"x","type":"y"}`, `{"type":"\xff"}`, `{}`, `{"type":"a"}x`, `{"type":"a",}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var flat Request
+		if !parseFlat(b, &flat) {
+			return
+		}
+		var want Request
+		if err := json.Unmarshal(b, &want); err != nil {
+			t.Fatalf("parseFlat took %q, which encoding/json rejects: %v", b, err)
+		}
+		if !reflect.DeepEqual(flat, want) {
+			t.Fatalf("%q: parseFlat %+v, encoding/json %+v", b, flat, want)
+		}
+	})
+}
+
+// TestParseFlatTakesTheCommonFrames: the frames clients send most are
+// decoded without encoding/json (else the fast path is dead code).
+func TestParseFlatTakesTheCommonFrames(t *testing.T) {
+	for _, s := range []string{
+		`{"id":1,"type":"message","channel":"C0123456789","text":"hello there","client_msg_id":"5f4e0ad2-7c9f-4b8e-9d7a-1c2b3a4d5e6f"}`,
+		`{"id":2,"type":"typing","channel":"C1"}`,
+		`{"type":"message","channel":"C1","text":"ünïcødé","thread_ts":"1700000000.000100"}`,
+	} {
+		var r Request
+		if !parseFlat([]byte(s), &r) {
+			t.Errorf("fell back to encoding/json for %s", s)
+		}
+	}
+}
+
+func BenchmarkParseRequest(b *testing.B) {
+	frame := []byte(`{"id":12345,"type":"message","channel":"C0123456789","text":"` + strings.Repeat("x", 128) +
+		`","client_msg_id":"5f4e0ad2-7c9f-4b8e-9d7a-1c2b3a4d5e6f"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRequest(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func BenchmarkAppendMessage(b *testing.B) {
