@@ -70,6 +70,10 @@ const appendChunk = 64
 // checkpointEvery is how often the WAL is copied back into the database.
 const checkpointEvery = time.Second
 
+// walPages is the WAL's size, in pages, past which the writer itself
+// checkpoints after a commit (8 MiB with 4 KiB pages).
+const walPages = 2000
+
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path.
@@ -89,9 +93,15 @@ func Open(path string) (*Store, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	// The writer never checkpoints inside a commit: a background
-	// goroutine does, off the commit's path.
-	w, err := sql.Open("sqlite", dsn("_txlock=immediate", "_pragma=wal_autocheckpoint(0)"))
+	// A background goroutine copies the WAL back into the database off the
+	// commit's path. That alone never lets the WAL start over while
+	// commits follow each other closely (a restart needs a checkpoint that
+	// finished with nothing appended since), so under sustained load the
+	// file would grow without bound. The writer therefore checkpoints
+	// too, once the WAL passes walPages: with nothing to race, its
+	// checkpoint finishes, mostly finding the pages already copied, and
+	// the next commit writes the WAL from its start again.
+	w, err := sql.Open("sqlite", dsn("_txlock=immediate", fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", walPages)))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
