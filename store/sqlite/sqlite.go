@@ -50,22 +50,16 @@ var migrations = []string{
 
 // Store is the embedded store. Safe for concurrent use.
 type Store struct {
-	w, r   *sql.DB
-	insert *sql.Stmt
-	stop   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	w, r *sql.DB
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+
+	log *appender // writes messages
 
 	readMu sync.Mutex           // guards reads
 	reads  map[string]*sql.Stmt // prepared read statements, by query
-
-	multiMu sync.Mutex        // guards multi
-	multi   map[int]*sql.Stmt // multi-row inserts by row count
-	args    []any             // Append's argument buffer (appends are serialised by multiMu)
 }
-
-// appendChunk is the most rows one INSERT statement carries.
-const appendChunk = 64
 
 // checkpointEvery is how often the WAL is copied back into the database.
 const checkpointEvery = time.Second
@@ -101,7 +95,8 @@ func Open(path string) (*Store, error) {
 	// too, once the WAL passes walPages: with nothing to race, its
 	// checkpoint finishes, mostly finding the pages already copied, and
 	// the next commit writes the WAL from its start again.
-	w, err := sql.Open("sqlite", dsn("_txlock=immediate", fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", walPages)))
+	autoCheckpoint := fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", walPages)
+	w, err := sql.Open("sqlite", dsn("_txlock=immediate", autoCheckpoint))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -122,14 +117,13 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
-	s := &Store{w: w, r: r, stop: make(chan struct{}), done: make(chan struct{})}
-	s.insert, err = w.Prepare(`INSERT INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id)
-		VALUES(?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	log, err := openAppender(dsn(autoCheckpoint))
 	if err != nil {
-		close(s.done)
-		s.Close()
-		return nil, fmt.Errorf("store: %w", err)
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	s := &Store{w: w, r: r, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	go s.checkpoints()
 	return s, nil
 }
@@ -150,22 +144,16 @@ func (s *Store) checkpoints() {
 	}
 }
 
-// Close closes both pools. Safe to call twice.
+// Close closes the connections. Safe to call twice.
 func (s *Store) Close() error {
 	var err error
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
-		if s.insert != nil {
-			s.insert.Close()
-		}
-		for _, st := range s.multi {
-			st.Close()
-		}
 		for _, st := range s.reads {
 			st.Close()
 		}
-		err = errors.Join(s.w.Close(), s.r.Close())
+		err = errors.Join(s.log.close(), s.w.Close(), s.r.Close())
 	})
 	return err
 }
@@ -400,110 +388,6 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 		return nil, err
 	}
 	return collect(rows, scanString)
-}
-
-// Append implements store.Log. Rows go in by multi-row INSERTs; if any
-// row conflicts, the transaction is redone row by row, which reports
-// each conflict and skips the rest of that channel exactly.
-func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]error, error) {
-	s.multiMu.Lock()
-	defer s.multiMu.Unlock()
-	// Prepare before the transaction: the writer pool has one connection,
-	// which the transaction then holds.
-	for _, n := range []int{min(len(msgs), appendChunk), len(msgs) % appendChunk} {
-		if n > 0 {
-			if _, err := s.multiInsert(n); err != nil {
-				return nil, err
-			}
-		}
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: append: %w", err)
-	}
-	defer tx.Rollback()
-	clean := true
-	for i := 0; i < len(msgs) && clean; i += appendChunk {
-		part := msgs[i:min(i+appendChunk, len(msgs))]
-		stmt := s.multi[len(part)]
-		s.args = s.args[:0]
-		for _, m := range part {
-			s.args = append(s.args, m.Channel, int64(m.Seq), int64(m.TS), m.User, m.Text, int64(m.ThreadTS), m.ClientMsgID)
-		}
-		r, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, s.args...)
-		clear(s.args)
-		if err != nil {
-			return nil, fmt.Errorf("store: append: %w", err)
-		}
-		n, _ := r.RowsAffected()
-		clean = n == int64(len(part))
-	}
-	if !clean {
-		tx.Rollback()
-		return s.appendRows(ctx, msgs)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: append commit: %w", err)
-	}
-	return make([]error, len(msgs)), nil
-}
-
-// multiInsert prepares (once) the INSERT of n rows. s.multiMu must be
-// held, and no transaction open on the writer. It is OR IGNORE, not ON
-// CONFLICT DO NOTHING: with the latter a NOT NULL column may still abort
-// the statement midway, so SQLite keeps a statement journal, a copy of
-// every page the INSERT touches written to a temporary file (40% of the
-// CPU of a large batch). Our rows never hold NULLs, so both ignore
-// exactly the rows whose (channel, seq) exists.
-func (s *Store) multiInsert(n int) (*sql.Stmt, error) {
-	if st := s.multi[n]; st != nil {
-		return st, nil
-	}
-	q := "INSERT OR IGNORE INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id) VALUES" +
-		strings.Repeat("(?,?,?,?,?,?,?),", n)
-	st, err := s.w.Prepare(q[:len(q)-1])
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	if s.multi == nil {
-		s.multi = map[int]*sql.Stmt{}
-	}
-	s.multi[n] = st
-	return st, nil
-}
-
-// appendRows is Append one row at a time: the path taken when a stale
-// writer collided with another.
-func (s *Store) appendRows(ctx context.Context, msgs []store.Message) ([]error, error) {
-	res := make([]error, len(msgs))
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("store: append: %w", err)
-	}
-	defer tx.Rollback()
-	ins := tx.StmtContext(ctx, s.insert)
-	var stale map[string]bool
-	for i, m := range msgs {
-		if stale[m.Channel] {
-			res[i] = store.ErrConflict
-			continue
-		}
-		r, err := ins.ExecContext(ctx, m.Channel, int64(m.Seq), int64(m.TS), m.User, m.Text, int64(m.ThreadTS), m.ClientMsgID)
-		if err != nil {
-			return nil, fmt.Errorf("store: append: %w", err)
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			res[i] = store.ErrConflict
-			if stale == nil {
-				stale = map[string]bool{}
-			}
-			stale[m.Channel] = true
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: append commit: %w", err)
-	}
-	return res, nil
 }
 
 const msgCols = `channel, seq, ts, user_id, text, thread_ts, client_msg_id`
