@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -199,6 +200,7 @@ func tokenCmd() *cobra.Command {
 func benchCmd() *cobra.Command {
 	var cfg bench.Config
 	asJSON := false
+	cpuProfile := ""
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "load a running cluster through its public interfaces and report",
@@ -226,6 +228,13 @@ at the end.`,
 				progress = os.Stderr
 			}
 			logger := config.Logger(os.Stderr, "text", "warn")
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			res, err := bench.Run(cmd.Context(), cfg, logger, progress)
 			if err != nil {
 				return err
@@ -256,7 +265,24 @@ at the end.`,
 	f.IntVar(&cfg.Pid, "pid", 0, "server process id (same machine): report its CPU and memory")
 	f.StringVar(&cfg.LocalIPs, "local-ips", "127.0.0.2-127.0.0.250", "source addresses for websockets to a loopback server (\"\" for none)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (to see what the tool costs)")
 	return cmd
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

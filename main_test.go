@@ -71,6 +71,16 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
+// TestBenchBadProfilePath: a --cpuprofile that cannot be written stops
+// bench before it loads anything.
+func TestBenchBadProfilePath(t *testing.T) {
+	out, err := exec.Command(bin, "bench", "--url", "http://127.0.0.1:1", "--admin-key", "x",
+		"--cpuprofile", "/proc/no/such/dir/tool.prof").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "tool.prof") {
+		t.Fatalf("exit %v, output %q: want a failure naming the profile file", err, out)
+	}
+}
+
 // TestMultiProcess: four processes of the real binary on loopback, the
 // same flow as the in-process test over real sockets, then every process
 // stops cleanly on SIGTERM.
