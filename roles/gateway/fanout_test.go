@@ -66,6 +66,30 @@ func waitQueued(sessions []*session, n int) {
 	}
 }
 
+// TestRoundSize: a round takes jobs while their frames fit
+// maxRoundFrames, and always at least one job (which may be larger).
+func TestRoundSize(t *testing.T) {
+	many := make([]*session, maxRoundFrames/2)
+	huge := make([]*session, maxRoundFrames+1)
+	one := &session{}
+	tests := []struct {
+		name string
+		jobs []fanJob
+		want int
+	}{
+		{"one small job", []fanJob{{one: one}}, 1},
+		{"all fit", []fanJob{{sessions: many}, {one: one}, {sessions: many[:10]}}, 3},
+		{"the third would not fit", []fanJob{{sessions: many}, {sessions: many}, {one: one}, {one: one}}, 2},
+		{"a job larger than a round goes alone", []fanJob{{sessions: huge}, {one: one}}, 1},
+		{"after small ones, a large job waits", []fanJob{{one: one}, {sessions: huge}}, 1},
+	}
+	for _, tt := range tests {
+		if got := roundSize(tt.jobs); got != tt.want {
+			t.Errorf("%s: roundSize = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
 // tcpPair returns both ends of a loopback TCP connection; rcvbuf > 0
 // sets the client's receive buffer (before connecting, so the window
 // is sized for it).
