@@ -171,6 +171,9 @@ func (r *Router) Typing(channel, user string) {
 // errCode is err's Slack string, or "" for nil and for errors that are
 // not channel errors.
 func errCode(err error) Error {
+	if err == nil {
+		return "" // without the allocation errors.As's target costs
+	}
 	var e Error
 	if errors.As(err, &e) {
 		return e

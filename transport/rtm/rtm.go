@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -107,7 +108,8 @@ func Pong(r *Request) []byte {
 // Ack confirms a sent message: no type key, no error key (clients read a
 // type-less frame with reply_to as an ack).
 func Ack(replyTo int64, ts store.TS, text string) []byte {
-	b := []byte(`{"ok":true,"reply_to":`)
+	b := make([]byte, 0, 64+len(text)+len(text)/8) // one allocation unless text needs many escapes
+	b = append(b, `{"ok":true,"reply_to":`...)
 	b = strconv.AppendInt(b, replyTo, 10)
 	b = append(b, `,"ts":"`...)
 	b = ts.Append(b)
@@ -152,6 +154,8 @@ func appendError(b []byte, code int, msg string) []byte {
 // AppendMessage appends the message event of m to b: the one encoding
 // every recipient of m receives. seq is ringcast's addition.
 func AppendMessage(b []byte, m *store.Message, team string) []byte {
+	n := 160 + len(m.Channel) + len(m.User) + len(m.Text) + len(m.Text)/8 + len(team) + len(m.ClientMsgID)
+	b = slices.Grow(b, n) // grown once unless the text needs many escapes
 	b = append(b, `{"type":"message","channel":`...)
 	b = AppendString(b, m.Channel)
 	b = append(b, `,"user":`...)

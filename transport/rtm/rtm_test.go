@@ -226,6 +226,18 @@ func BenchmarkParseRequest(b *testing.B) {
 	}
 }
 
+// BenchmarkEventAndAck builds, from nothing, what the server makes per
+// message: the message event (once per message) and the sender's ack.
+func BenchmarkEventAndAck(b *testing.B) {
+	m := store.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789",
+		Text: strings.Repeat("x", 128), ClientMsgID: "5f4e0ad2-7c9f-4b8e-9d7a-1c2b3a4d5e6f"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = AppendMessage(nil, &m, "T0123456789")
+		_ = Ack(12345, m.TS, m.Text)
+	}
+}
+
 func BenchmarkAppendMessage(b *testing.B) {
 	m := store.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789", Text: strings.Repeat("x", 128)}
 	buf := make([]byte, 0, 512)
