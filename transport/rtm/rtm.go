@@ -50,6 +50,11 @@ type Request struct {
 	IDs         []string          `json:"ids"`
 	Channels    map[string]uint64 `json:"channels"` // resume: last seq seen per channel
 	raw         []byte
+
+	// Storage for ID and Text when parseFlat sets them, so that they cost
+	// no allocations of their own.
+	id   int64
+	text string
 }
 
 // ErrInvalidJSON: the frame is not a JSON object with a string type.
@@ -266,7 +271,8 @@ func parseFlat(b []byte, r *Request) bool {
 			if !ok {
 				return false
 			}
-			r.ID, i = &id, j
+			r.id, i = id, j
+			r.ID = &r.id
 		} else {
 			v, j, ok := flatString(b, i)
 			if !ok {
@@ -274,12 +280,12 @@ func parseFlat(b []byte, r *Request) bool {
 			}
 			switch string(key) {
 			case "type":
-				r.Type = string(v)
+				r.Type = typeName(v)
 			case "channel":
 				r.Channel = string(v)
 			case "text":
-				text := string(v)
-				r.Text = &text
+				r.text = string(v)
+				r.Text = &r.text
 			case "thread_ts":
 				r.ThreadTS = string(v)
 			case "client_msg_id":
@@ -302,6 +308,19 @@ func parseFlat(b []byte, r *Request) bool {
 			return false
 		}
 	}
+}
+
+// typeName returns the common frame types without allocating.
+func typeName(v []byte) string {
+	switch string(v) {
+	case "message":
+		return "message"
+	case "typing":
+		return "typing"
+	case "ping":
+		return "ping"
+	}
+	return string(v)
 }
 
 func skipSpace(b []byte, i int) int {
