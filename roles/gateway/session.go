@@ -64,11 +64,11 @@ func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn) *ses
 // push sends a JSON payload to the client (one frame each call).
 func (s *session) push(payload []byte) { s.pushFrame(textFrame(payload)) }
 
-// pushLater sends a JSON payload through the session's fan-out worker,
-// which joins it with the session's other frames of its round into one
-// write. For replies that come in bursts (acks).
-func (s *session) pushLater(payload []byte) {
-	s.g.fan.workers[s.shard].add(fanJob{frame: textFrame(payload), one: s})
+// pushLater sends a complete websocket frame through the session's
+// fan-out worker, which joins it with the session's other frames of its
+// round into one write. For replies that come in bursts (acks).
+func (s *session) pushLater(f []byte) {
+	s.g.fan.workers[s.shard].add(fanJob{frame: f, one: s})
 }
 
 // pushFrame sends a complete websocket frame. It never blocks; a client
@@ -492,16 +492,22 @@ func (s *session) send(req *rtm.Request) {
 		if err != nil {
 			code, msg := rtmError(err)
 			if !acked {
-				s.pushLater(rtm.ErrorEvent(code, msg))
+				s.pushLater(textFrame(rtm.ErrorEvent(code, msg)))
 			} else {
-				s.pushLater(rtm.ErrorAck(id, code, msg))
+				s.pushLater(textFrame(rtm.ErrorAck(id, code, msg)))
 			}
 			return
 		}
 		if acked {
-			s.pushLater(rtm.Ack(id, m.TS, m.Text))
+			s.pushLater(ackFrame(id, m.TS, m.Text))
 		}
 	})
+}
+
+// ackFrame is the frame of an ack, built in place: one allocation.
+func ackFrame(id int64, ts store.TS, text string) []byte {
+	b := make([]byte, headroom, headroom+rtm.AckSize(text))
+	return framed(rtm.AppendAck(b, id, ts, text))
 }
 
 // rtmError maps a channel error to an RTM error code and message.

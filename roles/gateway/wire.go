@@ -18,25 +18,52 @@ const (
 // and the same bytes are written to every recipient's socket.
 func frame(op byte, payload []byte) []byte {
 	n := len(payload)
-	var hdr [10]byte
-	hdr[0] = 0x80 | op
-	h := 2
+	b := make([]byte, headerLen(n)+n)
+	copy(b[putHeader(b, op, n):], payload)
+	return b
+}
+
+// headroom is the room a payload built in place keeps before it for its
+// frame header (see framed).
+const headroom = 10
+
+// framed turns b, a text payload appended after headroom bytes, into a
+// text frame without copying it: the header goes right before it.
+func framed(b []byte) []byte {
+	n := len(b) - headroom
+	start := headroom - headerLen(n)
+	putHeader(b[start:], opText, n)
+	return b[start:]
+}
+
+// headerLen is the size of the header of a frame carrying n bytes.
+func headerLen(n int) int {
 	switch {
 	case n < 126:
-		hdr[1] = byte(n)
+		return 2
 	case n <= 0xFFFF:
-		hdr[1] = 126
-		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
-		h = 4
-	default:
-		hdr[1] = 127
-		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
-		h = 10
+		return 4
 	}
-	b := make([]byte, h+n)
-	copy(b, hdr[:h])
-	copy(b[h:], payload)
-	return b
+	return 10
+}
+
+// putHeader writes the header of a final, unmasked frame of opcode op
+// carrying n bytes at the start of b, and returns its length.
+func putHeader(b []byte, op byte, n int) int {
+	b[0] = 0x80 | op
+	switch h := headerLen(n); h {
+	case 2:
+		b[1] = byte(n)
+		return h
+	case 4:
+		b[1] = 126
+		binary.BigEndian.PutUint16(b[2:], uint16(n))
+		return h
+	default:
+		b[1] = 127
+		binary.BigEndian.PutUint64(b[2:], uint64(n))
+		return h
+	}
 }
 
 // textFrame wraps a JSON payload.

@@ -113,7 +113,15 @@ func Pong(r *Request) []byte {
 // Ack confirms a sent message: no type key, no error key (clients read a
 // type-less frame with reply_to as an ack).
 func Ack(replyTo int64, ts store.TS, text string) []byte {
-	b := make([]byte, 0, 64+len(text)+len(text)/8) // one allocation unless text needs many escapes
+	return AppendAck(make([]byte, 0, AckSize(text)), replyTo, ts, text)
+}
+
+// AckSize is room enough for the ack of a message with this text unless
+// the text needs many escapes.
+func AckSize(text string) int { return 64 + len(text) + len(text)/8 }
+
+// AppendAck appends the ack of request replyTo to b.
+func AppendAck(b []byte, replyTo int64, ts store.TS, text string) []byte {
 	b = append(b, `{"ok":true,"reply_to":`...)
 	b = strconv.AppendInt(b, replyTo, 10)
 	b = append(b, `,"ts":"`...)
