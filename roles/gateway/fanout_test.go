@@ -51,6 +51,21 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
+// BenchmarkPushFrame measures one frame written at once to a real
+// socket (whose other end is drained): the per-delivery path.
+func BenchmarkPushFrame(b *testing.B) {
+	g := &Gateway{cfg: Config{MaxQueue: 4096}}
+	nc, peer := tcpPair(b, 0)
+	s := newTestSession(g, nc)
+	go io.Copy(io.Discard, peer)
+	f := textFrame(bytes.Repeat([]byte("x"), 300))
+	b.ReportAllocs()
+	for b.Loop() {
+		s.pushFrame(f)
+	}
+	s.writers.Wait()
+}
+
 // waitQueued waits until every session holds n frames.
 func waitQueued(sessions []*session, n int) {
 	for _, s := range sessions {
@@ -93,7 +108,7 @@ func TestRoundSize(t *testing.T) {
 // tcpPair returns both ends of a loopback TCP connection; rcvbuf > 0
 // sets the client's receive buffer (before connecting, so the window
 // is sized for it).
-func tcpPair(t *testing.T, rcvbuf int) (server, client net.Conn) {
+func tcpPair(t testing.TB, rcvbuf int) (server, client net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -119,11 +134,18 @@ func tcpPair(t *testing.T, rcvbuf int) (server, client net.Conn) {
 
 // testSession is a session writing to a real socket; the other end is
 // returned for reading.
-func testSession(t *testing.T, g *Gateway, rcvbuf int) (*session, net.Conn) {
+func testSession(t testing.TB, g *Gateway, rcvbuf int) (*session, net.Conn) {
 	nc, peer := tcpPair(t, rcvbuf)
+	return newTestSession(g, nc), peer
+}
+
+// newTestSession is a session on nc as newSession makes it, without a
+// websocket (and not paused).
+func newTestSession(g *Gateway, nc net.Conn) *session {
 	s := &session{g: g, nc: nc, raw: rawConn(nc)}
 	s.flushFn = s.flush
-	return s, peer
+	s.directFn = s.direct.write
+	return s
 }
 
 // readN reads exactly n bytes from c.
