@@ -24,14 +24,6 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// mustCall calls a Web API method and fails the test on error.
-func mustCall(t *testing.T, api *client.API, method string, args url.Values, out any) {
-	t.Helper()
-	if err := api.Call(context.Background(), method, args, out); err != nil {
-		t.Fatalf("%s %v: %v", method, args, err)
-	}
-}
-
 type channelRes struct {
 	Channel struct {
 		ID string `json:"id"`
@@ -41,7 +33,7 @@ type channelRes struct {
 func createChannel(t *testing.T, api *client.API, name string) string {
 	t.Helper()
 	var res channelRes
-	mustCall(t, api, "conversations.create", url.Values{"name": {name}}, &res)
+	nodetest.Call(t, api, "conversations.create", url.Values{"name": {name}}, &res)
 	return res.Channel.ID
 }
 
@@ -87,7 +79,7 @@ func TestCrossNodeDelivery(t *testing.T) {
 	var chans []string
 	for i := range nChans {
 		id := createChannel(t, bob, fmt.Sprintf("room-%d", i))
-		mustCall(t, alice, "conversations.join", url.Values{"channel": {id}}, nil)
+		nodetest.Call(t, alice, "conversations.join", url.Values{"channel": {id}}, nil)
 		chans = append(chans, id)
 		owners[nodetest.Owner(c.Node("gw"), id)]++
 	}
@@ -97,7 +89,7 @@ func TestCrossNodeDelivery(t *testing.T) {
 	r := connect(t, alice, nil)
 	for i := range perChan {
 		for _, id := range chans {
-			mustCall(t, bob, "chat.postMessage", url.Values{"channel": {id}, "text": {fmt.Sprintf("%s #%d", id, i+1)}}, nil)
+			nodetest.Call(t, bob, "chat.postMessage", url.Values{"channel": {id}, "text": {fmt.Sprintf("%s #%d", id, i+1)}}, nil)
 		}
 	}
 	got := collect(t, r, nChans*perChan)

@@ -275,6 +275,28 @@ func Names(prefix string, n int, roles ...config.Role) []Spec {
 	return out
 }
 
+// Call calls a Web API method and fails t on error (or after 10 s).
+func Call(t testing.TB, api *client.API, method string, args url.Values, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := api.Call(ctx, method, args, out); err != nil {
+		t.Fatalf("%s %v: %v", method, args, err)
+	}
+}
+
+// Next reads r's next event and fails t unless one comes within 10 s.
+func Next(t testing.TB, r *client.RTM) *client.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev, err := r.Next(ctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return ev
+}
+
 // Connect opens an RTM session for api, on the gateway at gatewayHTTP
 // (any gateway when ""), resuming from resume, and fails t unless hello
 // comes first. t.Cleanup closes it.

@@ -39,9 +39,7 @@ func setup(t *testing.T) *env {
 
 func (e *env) ok(api *client.API, method string, args url.Values, out any) {
 	e.t.Helper()
-	if err := api.Call(context.Background(), method, args, out); err != nil {
-		e.t.Fatalf("%s %v: %v", method, args, err)
-	}
+	nodetest.Call(e.t, api, method, args, out)
 }
 
 // fails calls method and checks the Slack error string.

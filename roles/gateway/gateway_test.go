@@ -48,9 +48,7 @@ func setup(t *testing.T) *env {
 
 func (e *env) call(api *client.API, method string, args url.Values, out any) {
 	e.t.Helper()
-	if err := api.Call(context.Background(), method, args, out); err != nil {
-		e.t.Fatalf("%s: %v", method, err)
-	}
+	nodetest.Call(e.t, api, method, args, out)
 }
 
 func (e *env) post(text string) {
@@ -69,20 +67,11 @@ func dial(t *testing.T, api *client.API, resume map[string]uint64) *client.RTM {
 	return nodetest.Connect(t, api, "", resume)
 }
 
-func next(t *testing.T, r *client.RTM) *client.Event {
-	t.Helper()
-	ev, err := r.Next(ctx(t))
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return ev
-}
-
 // nextOf skips frames until one of type typ.
 func nextOf(t *testing.T, r *client.RTM, typ string) *client.Event {
 	t.Helper()
 	for {
-		if ev := next(t, r); ev.Type == typ || (typ == "" && ev.Type == "") {
+		if ev := nodetest.Next(t, r); ev.Type == typ || (typ == "" && ev.Type == "") {
 			return ev
 		}
 	}
@@ -101,7 +90,7 @@ func TestPingPong(t *testing.T) {
 	e := setup(t)
 	r := dial(t, e.alice, nil)
 	send(t, r, map[string]any{"id": int64(7), "type": "ping", "timestamp": 1700000000})
-	ev := next(t, r)
+	ev := nodetest.Next(t, r)
 	var pong map[string]any
 	json.Unmarshal(ev.Raw, &pong)
 	if ev.Type != "pong" || *ev.ReplyTo != 7 || pong["timestamp"] != 1700000000.0 {
@@ -116,7 +105,7 @@ func TestSendMessageIsAckedAndDelivered(t *testing.T) {
 	id := send(t, a, map[string]any{"type": "message", "channel": e.ch, "text": "hi bob"})
 	var ack, own *client.Event
 	for ack == nil || own == nil {
-		ev := next(t, a)
+		ev := nodetest.Next(t, a)
 		switch {
 		case ev.Type == "" && ev.ReplyTo != nil:
 			ack = ev
@@ -156,7 +145,7 @@ func TestBadFramesKeepTheConnection(t *testing.T) {
 		if err := r.SendRaw(ctx(t), []byte(b.raw)); err != nil {
 			t.Fatal(err)
 		}
-		ev := next(t, r)
+		ev := nodetest.Next(t, r)
 		if ev.Error == nil || ev.Error.Code != b.code {
 			t.Fatalf("%s: got %s, want error code %d", b.name, ev.Raw, b.code)
 		}
@@ -164,11 +153,11 @@ func TestBadFramesKeepTheConnection(t *testing.T) {
 	if err := r.Conn.Write(ctx(t), websocket.MessageBinary, []byte{1, 2}); err != nil {
 		t.Fatal(err)
 	}
-	if ev := next(t, r); ev.Type != "error" {
+	if ev := nodetest.Next(t, r); ev.Type != "error" {
 		t.Fatalf("binary frame: got %s", ev.Raw)
 	}
 	send(t, r, map[string]any{"type": "ping", "id": int64(42)})
-	if ev := next(t, r); ev.Type != "pong" || *ev.ReplyTo != 42 {
+	if ev := nodetest.Next(t, r); ev.Type != "pong" || *ev.ReplyTo != 42 {
 		t.Fatalf("after bad frames: %s", ev.Raw)
 	}
 }
@@ -194,7 +183,7 @@ func TestBadSendsAreRejected(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := send(t, r, tt.msg)
-			ev := next(t, r)
+			ev := nodetest.Next(t, r)
 			if ev.OK == nil || *ev.OK || ev.ReplyTo == nil || *ev.ReplyTo != id || ev.Error == nil || ev.Error.Code != tt.code {
 				t.Fatalf("got %s, want error ack %d for id %d", ev.Raw, tt.code, id)
 			}
@@ -294,7 +283,7 @@ func TestResumeRequest(t *testing.T) {
 		}
 	}
 	send(t, r, map[string]any{"type": "resume", "channels": map[string]uint64{e.other: 0}})
-	if ev := next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeNotInChannel {
+	if ev := nodetest.Next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeNotInChannel {
 		t.Fatalf("resume of a channel not joined: %s", ev.Raw)
 	}
 }

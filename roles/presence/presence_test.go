@@ -41,22 +41,13 @@ func (e *env) connectTo(api *client.API, gateway string) *client.RTM {
 	return nodetest.Connect(e.t, api, e.c.Node(gateway).HTTPAddr(), nil)
 }
 
-func next(t *testing.T, r *client.RTM) *client.Event {
-	t.Helper()
-	ev, err := r.Next(ctx(t))
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return ev
-}
-
 // until reads until an event satisfies ok, returning it and the events
 // skipped on the way.
 func until(t *testing.T, r *client.RTM, ok func(*client.Event) bool) (*client.Event, []*client.Event) {
 	t.Helper()
 	var skipped []*client.Event
 	for {
-		ev := next(t, r)
+		ev := nodetest.Next(t, r)
 		if ok(ev) {
 			return ev, skipped
 		}
@@ -74,13 +65,6 @@ func send(t *testing.T, r *client.RTM, v map[string]any) {
 	t.Helper()
 	if _, err := r.Send(ctx(t), v); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func call(t *testing.T, api *client.API, method string, args url.Values, out any) {
-	t.Helper()
-	if err := api.Call(ctx(t), method, args, out); err != nil {
-		t.Fatalf("%s: %v", method, err)
 	}
 }
 
@@ -106,7 +90,7 @@ func TestPresenceAcrossGatewaysAndDevices(t *testing.T) {
 		t.Fatalf("after closing one of two tabs: %s (skipped %d)", ev.Raw, len(skipped))
 	}
 	var p struct{ Presence string }
-	call(t, bob, "users.getPresence", url.Values{"user": {aliceID}}, &p)
+	nodetest.Call(t, bob, "users.getPresence", url.Values{"user": {aliceID}}, &p)
 	if p.Presence != "away" {
 		t.Fatalf("users.getPresence = %q", p.Presence)
 	}
@@ -123,7 +107,7 @@ func TestSetPresenceAway(t *testing.T) {
 	send(t, watcher, map[string]any{"type": "presence_sub", "ids": []string{aliceID}})
 	until(t, watcher, presenceOf(aliceID, "active"))
 
-	call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
 	until(t, watcher, presenceOf(aliceID, "away"))
 	if ev, _ := until(t, own, func(ev *client.Event) bool { return ev.Type == "manual_presence_change" }); ev.Presence != "away" {
 		t.Fatalf("own session got %s", ev.Raw)
@@ -134,11 +118,11 @@ func TestSetPresenceAway(t *testing.T) {
 		ManualAway      bool `json:"manual_away"`
 		ConnectionCount int  `json:"connection_count"`
 	}
-	call(t, alice, "users.getPresence", nil, &self)
+	nodetest.Call(t, alice, "users.getPresence", nil, &self)
 	if self.Presence != "away" || !self.Online || !self.ManualAway || self.ConnectionCount != 1 {
 		t.Fatalf("users.getPresence (self) = %+v", self)
 	}
-	call(t, alice, "users.setPresence", url.Values{"presence": {"auto"}}, nil)
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"auto"}}, nil)
 	until(t, watcher, presenceOf(aliceID, "active"))
 
 	// Bad input changes nothing.
@@ -149,7 +133,7 @@ func TestSetPresenceAway(t *testing.T) {
 	if err := bob.Call(ctx(t), "users.getPresence", url.Values{"user": {"UNOSUCH"}}, nil); !errors.As(err, &ae) || ae.Code != "user_not_found" {
 		t.Fatalf("unknown user: %v", err)
 	}
-	call(t, alice, "users.getPresence", nil, &self)
+	nodetest.Call(t, alice, "users.getPresence", nil, &self)
 	if self.Presence != "active" || self.ManualAway {
 		t.Fatalf("after bad input: %+v", self)
 	}
@@ -164,7 +148,7 @@ func TestPresenceSubBadInput(t *testing.T) {
 	until(t, r, presenceOf(aliceID, "away"))
 
 	send(t, r, map[string]any{"type": "presence_sub", "ids": []string{aliceID, "UNOSUCH"}})
-	if ev := next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeNotFound {
+	if ev := nodetest.Next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeNotFound {
 		t.Fatalf("unknown id: %s", ev.Raw)
 	}
 	many := make([]string, 501)
@@ -172,7 +156,7 @@ func TestPresenceSubBadInput(t *testing.T) {
 		many[i] = fmt.Sprintf("U%d", i)
 	}
 	send(t, r, map[string]any{"type": "presence_sub", "ids": many})
-	if ev := next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeTooManyIDs {
+	if ev := nodetest.Next(t, r); ev.Error == nil || ev.Error.Code != rtm.CodeTooManyIDs {
 		t.Fatalf("too many ids: %s", ev.Raw)
 	}
 	send(t, r, map[string]any{"type": "presence_query", "ids": []string{aliceID}})
@@ -192,14 +176,14 @@ func TestJoinLeaveDelivery(t *testing.T) {
 	alice, aliceID := e.c.User("alice")
 	bob, bobID := e.c.User("bob")
 	var res struct{ Channel struct{ ID string } }
-	call(t, alice, "conversations.create", url.Values{"name": {"room"}}, &res)
+	nodetest.Call(t, alice, "conversations.create", url.Values{"name": {"room"}}, &res)
 	room := res.Channel.ID
-	call(t, bob, "conversations.create", url.Values{"name": {"bobs"}}, &res)
+	nodetest.Call(t, bob, "conversations.create", url.Values{"name": {"bobs"}}, &res)
 	fence := res.Channel.ID
 
 	aliceRTM := e.connectTo(alice, "gw-a")
 	bobRTM := e.connectTo(bob, "gw-b")
-	call(t, bob, "conversations.join", url.Values{"channel": {room}}, nil)
+	nodetest.Call(t, bob, "conversations.join", url.Values{"channel": {room}}, nil)
 	ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "channel_joined" })
 	if ev.ChannelID() != room || !strings.Contains(string(ev.Raw), `"is_member":true`) {
 		t.Fatalf("channel_joined = %s", ev.Raw)
@@ -208,20 +192,20 @@ func TestJoinLeaveDelivery(t *testing.T) {
 	if ev.User != bobID || ev.ChannelID() != room {
 		t.Fatalf("member_joined_channel = %s", ev.Raw)
 	}
-	call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"welcome"}}, nil)
+	nodetest.Call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"welcome"}}, nil)
 	if ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "message" }); ev.Text != "welcome" {
 		t.Fatalf("bob got %s", ev.Raw)
 	}
 
-	call(t, bob, "conversations.leave", url.Values{"channel": {room}}, nil)
+	nodetest.Call(t, bob, "conversations.leave", url.Values{"channel": {room}}, nil)
 	if ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "channel_left" }); ev.ChannelID() != room {
 		t.Fatalf("channel_left = %s", ev.Raw)
 	}
 	if ev, _ := until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "member_left_channel" }); ev.User != bobID {
 		t.Fatalf("member_left_channel = %s", ev.Raw)
 	}
-	call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"after you left"}}, nil)
-	call(t, bob, "chat.postMessage", url.Values{"channel": {fence}, "text": {"fence"}}, nil)
+	nodetest.Call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"after you left"}}, nil)
+	nodetest.Call(t, bob, "chat.postMessage", url.Values{"channel": {fence}, "text": {"fence"}}, nil)
 	_, skipped := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "message" && ev.Text == "fence" })
 	for _, ev := range skipped {
 		if ev.Type == "message" {
@@ -229,11 +213,11 @@ func TestJoinLeaveDelivery(t *testing.T) {
 		}
 	}
 	// The creator of a new channel receives it at once too.
-	call(t, alice, "conversations.create", url.Values{"name": {"fresh"}}, &res)
+	nodetest.Call(t, alice, "conversations.create", url.Values{"name": {"fresh"}}, &res)
 	if ev, _ := until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "channel_joined" }); ev.ChannelID() != res.Channel.ID {
 		t.Fatalf("creator got %s", ev.Raw)
 	}
-	call(t, alice, "chat.postMessage", url.Values{"channel": {res.Channel.ID}, "text": {"first"}}, nil)
+	nodetest.Call(t, alice, "chat.postMessage", url.Values{"channel": {res.Channel.ID}, "text": {"first"}}, nil)
 	if ev, _ := until(t, aliceRTM, func(ev *client.Event) bool { return ev.Type == "message" }); ev.Text != "first" {
 		t.Fatalf("creator got %s", ev.Raw)
 	}
@@ -248,10 +232,10 @@ func TestTyping(t *testing.T) {
 	alice, aliceID := e.c.User("alice")
 	bob, _ := e.c.User("bob")
 	var res struct{ Channel struct{ ID string } }
-	call(t, alice, "conversations.create", url.Values{"name": {"room"}}, &res)
+	nodetest.Call(t, alice, "conversations.create", url.Values{"name": {"room"}}, &res)
 	room := res.Channel.ID
-	call(t, bob, "conversations.join", url.Values{"channel": {room}}, nil)
-	call(t, bob, "conversations.create", url.Values{"name": {"bobs"}}, &res)
+	nodetest.Call(t, bob, "conversations.join", url.Values{"channel": {room}}, nil)
+	nodetest.Call(t, bob, "conversations.create", url.Values{"name": {"bobs"}}, &res)
 	bobsOnly := res.Channel.ID
 
 	a := e.connectTo(alice, "gw-a")
