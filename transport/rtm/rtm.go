@@ -110,17 +110,13 @@ func Pong(r *Request) []byte {
 	return append(b, '}')
 }
 
-// Ack confirms a sent message: no type key, no error key (clients read a
-// type-less frame with reply_to as an ack).
-func Ack(replyTo int64, ts store.TS, text string) []byte {
-	return AppendAck(make([]byte, 0, AckSize(text)), replyTo, ts, text)
-}
-
 // AckSize is room enough for the ack of a message with this text unless
 // the text needs many escapes.
 func AckSize(text string) int { return 64 + len(text) + len(text)/8 }
 
-// AppendAck appends the ack of request replyTo to b.
+// AppendAck appends the ack confirming sent message replyTo to b: no
+// type key, no error key (clients read a type-less frame with reply_to
+// as an ack).
 func AppendAck(b []byte, replyTo int64, ts store.TS, text string) []byte {
 	b = append(b, `{"ok":true,"reply_to":`...)
 	b = strconv.AppendInt(b, replyTo, 10)

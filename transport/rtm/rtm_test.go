@@ -76,7 +76,7 @@ func TestPongEchoesScalars(t *testing.T) {
 
 func TestAckShape(t *testing.T) {
 	var got map[string]any
-	if err := json.Unmarshal(Ack(5, 1700000000000100, "hello"), &got); err != nil {
+	if err := json.Unmarshal(AppendAck(nil, 5, 1700000000000100, "hello"), &got); err != nil {
 		t.Fatal(err)
 	}
 	if got["ok"] != true || got["reply_to"] != 5.0 || got["ts"] != "1700000000.000100" || got["text"] != "hello" {
@@ -94,7 +94,7 @@ func TestGolden(t *testing.T) {
 	m := store.Message{Channel: "C1", Seq: 42, TS: 1700000000000100, User: "U1", Text: "hi \"there\"\n", ThreadTS: 1700000000000001, ClientMsgID: "abc"}
 	frames := map[string][]byte{
 		"message.json":     AppendMessage(nil, &m, "T1"),
-		"ack.json":         Ack(7, m.TS, "hi"),
+		"ack.json":         AppendAck(nil, 7, m.TS, "hi"),
 		"error_ack.json":   ErrorAck(7, CodeNoText, "message text is missing"),
 		"error_event.json": ErrorEvent(CodeInvalidJSON, "invalid json"),
 	}
@@ -241,7 +241,7 @@ func BenchmarkEventAndAck(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = AppendMessage(nil, &m, "T0123456789")
-		_ = Ack(12345, m.TS, m.Text)
+		_ = AppendAck(make([]byte, 0, AckSize(m.Text)), 12345, m.TS, m.Text)
 	}
 }
 
