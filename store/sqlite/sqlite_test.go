@@ -14,11 +14,16 @@ import (
 	"github.com/ringcast/ringcast/store/storetest"
 )
 
-func open(t *testing.T) store.Store {
-	s, err := Open(filepath.Join(t.TempDir(), "test.db"))
+func open(t *testing.T) store.Store { return openAt(t, filepath.Join(t.TempDir(), "test.db")) }
+
+// openAt opens the store at path; t.Cleanup closes it.
+func openAt(t testing.TB, path string) *Store {
+	t.Helper()
+	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -28,16 +33,7 @@ func TestConformance(t *testing.T) { storetest.Run(t, open) }
 // one laptop have) see each other's writes and are fenced by each other.
 func TestTwoHandlesShareOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
-	a, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := openAt(t, path), openAt(t, path)
 	ctx := t.Context()
 	m := store.Message{Channel: "C1", Seq: 1, TS: 10, User: "U1", Text: "a"}
 	if res, err := a.Append(ctx, []store.Message{m}); err != nil || res[0] != nil {
@@ -58,11 +54,7 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 // page ever written.
 func TestWALStaysBoundedUnderLoad(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "wal.db")
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openAt(t, path)
 	ctx := t.Context()
 	stop := make(chan struct{})
 	readerDone := make(chan struct{})
@@ -115,11 +107,7 @@ func TestOpenBadPath(t *testing.T) {
 func BenchmarkAppend(b *testing.B) {
 	for _, size := range []int{1, 4, 16, 256, 4096} {
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
-			s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
+			s := openAt(b, filepath.Join(b.TempDir(), "bench.db"))
 			batch := make([]store.Message, size)
 			seqs := map[string]uint64{}
 			b.ReportAllocs()
