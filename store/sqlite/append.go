@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -22,13 +23,48 @@ type appender struct {
 	db                      *sql.DB // one connection, conn
 	conn                    *sql.Conn
 	begin, commit, rollback *sql.Stmt
-	one                     *sql.Stmt         // single-row insert, for the conflict path
-	multi                   map[int]*sql.Stmt // multi-row inserts by row count
-	args                    []any             // argument buffer
+	put                     *sql.Stmt         // one segment, unless it overlaps a written one
+	puts                    map[int]*sql.Stmt // put of many segments, by count
+	holding, next           *sql.Stmt         // the segment holding a seq / the one after it
+
+	// Scratch of one Append.
+	runs  []run
+	open  map[string]int  // channel -> its last run in runs
+	runOf []int           // msgs[i] is in runs[runOf[i]]
+	order []store.Message // msgs grouped by run
+	body  []byte
+	args  []any
 }
 
-// appendChunk is the most rows one INSERT statement carries.
-const appendChunk = 64
+// run is one segment to write: msgs of one channel with consecutive seqs,
+// order[start:start+n].
+type run struct {
+	first, last uint64
+	start, n    int
+	cut         uint64 // seqs >= cut conflict (last+1: none)
+}
+
+// Segment statements. put inserts a segment only if no written segment
+// shares a seq with it: the segment with the greatest first <= its last
+// is the only one that can, and must end before its first. The check
+// makes a stale writer's segment conflict wherever it starts. (OR IGNORE
+// changes nothing for our rows, which never hold NULLs, but without it a
+// NOT NULL column could abort a multi-row INSERT midway, so SQLite would
+// journal every page the statement touches to a temporary file.)
+const (
+	putSegment = `INSERT OR IGNORE INTO segments(channel, first, last, first_ts, ts_span, body)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE coalesce((SELECT last FROM segments
+			WHERE channel = ?1 AND first <= ?3 ORDER BY first DESC LIMIT 1), 0) < ?2`
+	// putSegments is putSegment for the rows of a VALUES list, whose
+	// checks all see the table as it was before the statement.
+	putSegments = `INSERT OR IGNORE INTO segments(channel, first, last, first_ts, ts_span, body)
+		SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES %s) AS v
+		WHERE coalesce((SELECT s.last FROM segments AS s WHERE s.channel = v.column1 AND s.first <= v.column3
+			ORDER BY s.first DESC LIMIT 1), 0) < v.column2`
+	segmentCols    = `first, last, first_ts, ts_span, body`
+	holdingSegment = `SELECT ` + segmentCols + ` FROM segments WHERE channel = ? AND first <= ? ORDER BY first DESC LIMIT 1`
+	nextSegment    = `SELECT first FROM segments WHERE channel = ? AND first > ? ORDER BY first LIMIT 1`
+)
 
 func openAppender(dsn string) (*appender, error) {
 	db, err := sql.Open("sqlite", dsn)
@@ -36,7 +72,7 @@ func openAppender(dsn string) (*appender, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
-	a := &appender{db: db, multi: map[int]*sql.Stmt{}}
+	a := &appender{db: db, open: map[string]int{}, puts: map[int]*sql.Stmt{}}
 	bg := context.Background()
 	if a.conn, err = db.Conn(bg); err != nil {
 		db.Close()
@@ -47,7 +83,7 @@ func openAppender(dsn string) (*appender, error) {
 		q    string
 	}{
 		{&a.begin, `BEGIN IMMEDIATE`}, {&a.commit, `COMMIT`}, {&a.rollback, `ROLLBACK`},
-		{&a.one, `INSERT OR IGNORE INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id) VALUES(?,?,?,?,?,?,?)`},
+		{&a.put, putSegment}, {&a.holding, holdingSegment}, {&a.next, nextSegment},
 	} {
 		if *p.stmt, err = a.conn.PrepareContext(bg, p.q); err != nil {
 			a.close()
@@ -58,12 +94,12 @@ func openAppender(dsn string) (*appender, error) {
 }
 
 func (a *appender) close() error {
-	for _, st := range []*sql.Stmt{a.begin, a.commit, a.rollback, a.one} {
+	for _, st := range []*sql.Stmt{a.begin, a.commit, a.rollback, a.put, a.holding, a.next} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	for _, st := range a.multi {
+	for _, st := range a.puts {
 		st.Close()
 	}
 	if a.conn != nil {
@@ -72,29 +108,10 @@ func (a *appender) close() error {
 	return a.db.Close()
 }
 
-// insert returns the INSERT of n rows, preparing it on first use. It is
-// OR IGNORE, not ON CONFLICT DO NOTHING: with the latter a NOT NULL
-// column may still abort the statement midway, so SQLite keeps a
-// statement journal, a copy of every page the INSERT touches written to
-// a temporary file (40% of the CPU of a large batch). Our rows never hold
-// NULLs, so both ignore exactly the rows whose (channel, seq) exists.
-func (a *appender) insert(n int) (*sql.Stmt, error) {
-	if st := a.multi[n]; st != nil {
-		return st, nil
-	}
-	q := "INSERT OR IGNORE INTO messages(channel, seq, ts, user_id, text, thread_ts, client_msg_id) VALUES" +
-		strings.Repeat("(?,?,?,?,?,?,?),", n)
-	st, err := a.conn.PrepareContext(context.Background(), q[:len(q)-1])
-	if err != nil {
-		return nil, err
-	}
-	a.multi[n] = st
-	return st, nil
-}
-
-// Append implements store.Log. Rows go in by multi-row INSERTs; if any
-// row conflicts, the transaction is redone row by row, which reports
-// each conflict and skips the rest of that channel exactly.
+// Append implements store.Log: each channel's consecutive messages in
+// msgs become one segment row. The segments go in by multi-row INSERTs;
+// if any is refused (a stale writer), the transaction is redone segment
+// by segment, which finds each conflicting seq exactly.
 func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -102,82 +119,272 @@ func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]error, erro
 	a := s.log
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	res, err := a.append(msgs)
+	increasing := a.group(msgs)
+	res, err := a.inTx(func() ([]error, error) {
+		if !increasing {
+			return nil, errRefused
+		}
+		if err := a.putAll(); err != nil {
+			return nil, err
+		}
+		return a.results(msgs), nil
+	})
+	if errors.Is(err, errRefused) {
+		res, err = a.inTx(func() ([]error, error) {
+			if err := a.putEach(); err != nil {
+				return nil, err
+			}
+			return a.results(msgs), nil
+		})
+	}
+	clear(a.order) // let the texts go
 	if err != nil {
 		return nil, fmt.Errorf("store: append: %w", err)
 	}
 	return res, nil
 }
 
-func (a *appender) append(msgs []store.Message) ([]error, error) {
-	bg := context.Background()
-	if _, err := a.begin.ExecContext(bg); err != nil {
-		return nil, err
-	}
-	clean := true
-	for i := 0; i < len(msgs) && clean; i += appendChunk {
-		part := msgs[i:min(i+appendChunk, len(msgs))]
-		stmt, err := a.insert(len(part))
-		if err != nil {
-			a.rollback.ExecContext(bg)
-			return nil, err
-		}
-		a.args = a.args[:0]
-		for _, m := range part {
-			a.args = append(a.args, m.Channel, int64(m.Seq), int64(m.TS), m.User, m.Text, int64(m.ThreadTS), m.ClientMsgID)
-		}
-		r, err := stmt.ExecContext(bg, a.args...)
-		clear(a.args)
-		if err != nil {
-			a.rollback.ExecContext(bg)
-			return nil, err
-		}
-		n, _ := r.RowsAffected()
-		clean = n == int64(len(part))
-	}
-	if !clean {
-		if _, err := a.rollback.ExecContext(bg); err != nil {
-			return nil, err
-		}
-		return a.appendRows(msgs)
-	}
-	if _, err := a.commit.ExecContext(bg); err != nil {
-		a.rollback.ExecContext(bg)
-		return nil, err
-	}
-	return make([]error, len(msgs)), nil
-}
+// errRefused: a segment of a multi-row INSERT was not written.
+var errRefused = errors.New("a segment overlaps a written one")
 
-// appendRows is append one row at a time: the path taken when a stale
-// writer collided with another.
-func (a *appender) appendRows(msgs []store.Message) ([]error, error) {
+// inTx runs f in a write transaction, committed unless f fails.
+func (a *appender) inTx(f func() ([]error, error)) ([]error, error) {
 	bg := context.Background()
-	res := make([]error, len(msgs))
 	if _, err := a.begin.ExecContext(bg); err != nil {
 		return nil, err
 	}
-	var stale map[string]bool
-	for i, m := range msgs {
-		if stale[m.Channel] {
-			res[i] = store.ErrConflict
-			continue
-		}
-		r, err := a.one.ExecContext(bg, m.Channel, int64(m.Seq), int64(m.TS), m.User, m.Text, int64(m.ThreadTS), m.ClientMsgID)
-		if err != nil {
-			a.rollback.ExecContext(bg)
-			return nil, err
-		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			res[i] = store.ErrConflict
-			if stale == nil {
-				stale = map[string]bool{}
-			}
-			stale[m.Channel] = true
-		}
+	res, err := f()
+	if err == nil {
+		_, err = a.commit.ExecContext(bg)
 	}
-	if _, err := a.commit.ExecContext(bg); err != nil {
+	if err != nil {
 		a.rollback.ExecContext(bg)
 		return nil, err
 	}
 	return res, nil
+}
+
+// putAll writes every run, many per statement; errRefused when one was
+// not written.
+func (a *appender) putAll() error {
+	for i := 0; i < len(a.runs); i += putChunk {
+		runs := a.runs[i:min(i+putChunk, len(a.runs))]
+		stmt, err := a.putMany(len(runs))
+		if err != nil {
+			return err
+		}
+		a.body = a.body[:0]
+		a.args = a.args[:0]
+		for _, r := range runs {
+			part := a.order[r.start : r.start+r.n]
+			at := len(a.body)
+			a.body = appendSegment(a.body, part)
+			a.args = append(a.args, part[0].Channel, int64(r.first), int64(r.last),
+				int64(part[0].TS), int64(part[len(part)-1].TS-part[0].TS), a.body[at:len(a.body):len(a.body)])
+		}
+		res, err := stmt.ExecContext(context.Background(), a.args...)
+		clear(a.args)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(runs)) {
+			return errors.Join(err, errRefused)
+		}
+	}
+	return nil
+}
+
+// putChunk is the most segments one INSERT carries.
+const putChunk = 64
+
+// putMany returns the INSERT of n segments, preparing it on first use.
+func (a *appender) putMany(n int) (*sql.Stmt, error) {
+	if st := a.puts[n]; st != nil {
+		return st, nil
+	}
+	values := strings.Repeat("(?,?,?,?,?,?),", n)
+	st, err := a.conn.PrepareContext(context.Background(), fmt.Sprintf(putSegments, values[:len(values)-1]))
+	if err != nil {
+		return nil, err
+	}
+	a.puts[n] = st
+	return st, nil
+}
+
+// putEach writes the runs one at a time, finding where each conflicts.
+func (a *appender) putEach() error {
+	var stale map[string]bool // channels fenced in this Append
+	for i := range a.runs {
+		r := &a.runs[i]
+		r.cut = r.last + 1
+		part := a.order[r.start : r.start+r.n]
+		ch := part[0].Channel
+		if stale[ch] {
+			r.cut = r.first
+			continue
+		}
+		ok, err := a.putRun(part)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		// Some seq of the run is written already: write the seqs before
+		// the first such one, and nothing more of this channel.
+		if r.cut, err = a.firstWritten(ch, r.first); err != nil {
+			return err
+		}
+		if r.cut > r.first && r.cut <= r.last {
+			if ok, err := a.putRun(part[:r.cut-r.first]); err != nil || !ok {
+				return errors.Join(err, fmt.Errorf("segment %s %d-%d conflicts without cause", ch, r.first, r.cut-1))
+			}
+		}
+		if stale == nil {
+			stale = map[string]bool{}
+		}
+		stale[ch] = true
+	}
+	return nil
+}
+
+// results is the outcome of each of msgs once the runs are written.
+func (a *appender) results(msgs []store.Message) []error {
+	res := make([]error, len(msgs))
+	for i, m := range msgs {
+		if m.Seq >= a.runs[a.runOf[i]].cut {
+			res[i] = store.ErrConflict
+		}
+	}
+	return res
+}
+
+// group splits msgs into runs (a channel's consecutive seqs, in the order
+// they appear) and lays them out in a.order run by run. It reports
+// whether each channel's runs go up: a multi-row INSERT checks every
+// segment against the table as it was, not against each other.
+func (a *appender) group(msgs []store.Message) (increasing bool) {
+	a.runs, a.runOf = a.runs[:0], a.runOf[:0]
+	clear(a.open)
+	increasing = true
+	for _, m := range msgs {
+		j, ok := a.open[m.Channel]
+		if ok && a.runs[j].last+1 == m.Seq {
+			a.runs[j].last++
+			a.runs[j].n++
+		} else {
+			increasing = increasing && (!ok || m.Seq > a.runs[j].last)
+			j = len(a.runs)
+			a.runs = append(a.runs, run{first: m.Seq, last: m.Seq, n: 1})
+			a.open[m.Channel] = j
+		}
+		a.runOf = append(a.runOf, j)
+	}
+	at := 0
+	for i := range a.runs {
+		r := &a.runs[i]
+		r.start, r.cut = at, r.last+1
+		at, r.n = at+r.n, 0 // n counts again as the run is laid out
+	}
+	if cap(a.order) < len(msgs) {
+		a.order = make([]store.Message, len(msgs))
+	}
+	a.order = a.order[:len(msgs)]
+	for i, m := range msgs {
+		r := &a.runs[a.runOf[i]]
+		a.order[r.start+r.n] = m
+		r.n++
+	}
+	return increasing
+}
+
+// putRun writes part as one segment; false when it shares a seq with a
+// written one.
+func (a *appender) putRun(part []store.Message) (bool, error) {
+	a.body = appendSegment(a.body[:0], part)
+	first, last := part[0], part[len(part)-1]
+	r, err := a.put.ExecContext(context.Background(), first.Channel, int64(first.Seq), int64(last.Seq),
+		int64(first.TS), int64(last.TS-first.TS), a.body)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
+// firstWritten returns the smallest seq >= from that a written segment
+// of the channel holds (math.MaxUint64 when none does).
+func (a *appender) firstWritten(channel string, from uint64) (uint64, error) {
+	bg := context.Background()
+	seg, err := scanSegment(a.holding.QueryRowContext(bg, channel, int64(from)))
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	if err == nil && seg.last >= from {
+		return from, nil
+	}
+	var first int64
+	err = a.next.QueryRowContext(bg, channel, int64(from)).Scan(&first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ^uint64(0), nil
+	}
+	return uint64(first), err
+}
+
+// migrateChunk is how many old rows the migration moves per step.
+const migrateChunk = 4096
+
+// migrateMessages moves a log kept one row per message (the table
+// messages, before segments) into segments and drops the old table, all
+// in one transaction: an interrupted migration leaves the old table
+// whole and runs again at the next Open.
+func (a *appender) migrateMessages() error {
+	bg := context.Background()
+	var n int
+	if err := a.conn.QueryRowContext(bg, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'`).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	_, err := a.inTx(func() ([]error, error) {
+		var chunk []store.Message
+		for after := (store.Message{}); ; {
+			rows, err := a.conn.QueryContext(bg, `SELECT channel, seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
+				WHERE (channel, seq) > (?, ?) ORDER BY channel, seq LIMIT ?`, after.Channel, int64(after.Seq), migrateChunk)
+			if err != nil {
+				return nil, err
+			}
+			chunk = chunk[:0]
+			for rows.Next() {
+				var m store.Message
+				var seq, ts, thread int64
+				if err := rows.Scan(&m.Channel, &seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				m.Seq, m.TS, m.ThreadTS = uint64(seq), store.TS(ts), store.TS(thread)
+				chunk = append(chunk, m)
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				return nil, err
+			}
+			if len(chunk) == 0 {
+				break
+			}
+			a.group(chunk)
+			if err := a.putEach(); err != nil {
+				return nil, err
+			}
+			for i, e := range a.results(chunk) {
+				if e != nil {
+					return nil, fmt.Errorf("migrate %s seq %d: %w", chunk[i].Channel, chunk[i].Seq, e)
+				}
+			}
+			after = chunk[len(chunk)-1]
+		}
+		_, err := a.conn.ExecContext(bg, `DROP TABLE messages`)
+		return nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("migrate the message log to segments: %w", err)
+	}
+	return nil
 }

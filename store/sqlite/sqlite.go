@@ -31,15 +31,20 @@ CREATE TABLE IF NOT EXISTS channels(
 CREATE TABLE IF NOT EXISTS members(channel TEXT NOT NULL, user_id TEXT NOT NULL,
 	PRIMARY KEY(channel, user_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members(user_id, channel);
-CREATE TABLE IF NOT EXISTS messages(
-	channel TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
-	user_id TEXT NOT NULL, text TEXT NOT NULL, thread_ts INTEGER NOT NULL,
-	client_msg_id TEXT NOT NULL, PRIMARY KEY(channel, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments(
+	channel TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+	first_ts INTEGER NOT NULL, ts_span INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS segments_by_seq ON segments(channel, first, last, first_ts, ts_span);
 `
 
-// Messages have no index on ts: within a channel ts grows with seq, so a
-// ts bound is found by binary search over the primary key (History),
-// and every append writes one B-tree instead of two.
+// The log (segments, see segment.go) is a rowid table, so bodies are
+// appended where the last commit's ended, and an index that holds every
+// column but the body: searches and the fencing check read only the
+// index. (A WITHOUT ROWID table keyed by (channel, first) makes every
+// key comparison on a row that spills into overflow pages read the whole
+// row: half the server's CPU in the publish benchmark.) It has no index
+// on ts: within a channel ts grows with seq, so a ts bound is found by
+// binary search over seqs (History).
 
 // migrations bring a database made by an older version up to the schema;
 // each is skipped when already applied.
@@ -118,6 +123,11 @@ func Open(path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
 	log, err := openAppender(dsn(autoCheckpoint))
+	if err == nil {
+		if err = log.migrateMessages(); err != nil {
+			log.close()
+		}
+	}
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -390,24 +400,45 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 	return collect(rows, scanString)
 }
 
-const msgCols = `channel, seq, ts, user_id, text, thread_ts, client_msg_id`
-
-func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
-	var m store.Message
-	var seq, ts, thread int64
-	err := row.Scan(&m.Channel, &seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID)
-	m.Seq, m.TS, m.ThreadTS = uint64(seq), store.TS(ts), store.TS(thread)
-	return m, err
-}
-
 // Messages implements store.Log.
 func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]store.Message, error) {
-	rows, err := s.query(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		channel, int64(after), limit)
-	if err != nil {
-		return nil, err
+	var out []store.Message
+	err := s.segments(ctx, channel, after+1, ^uint64(0)>>1, false, func(seg segment) (bool, error) {
+		all, err := seg.decode(nil, channel)
+		for _, m := range all {
+			if m.Seq > after && len(out) < limit {
+				out = append(out, m)
+			}
+		}
+		return len(out) < limit, err
+	})
+	return out, err
+}
+
+// segments calls f with each segment of channel holding a seq in
+// [from, to], in seq order or (desc) newest first, while f returns true.
+func (s *Store) segments(ctx context.Context, channel string, from, to uint64, desc bool, f func(segment) (bool, error)) error {
+	q := `SELECT ` + segmentCols + ` FROM segments WHERE channel = ?1 AND first <= ?3
+		AND first >= coalesce((SELECT first FROM segments WHERE channel = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1), 0)
+		ORDER BY first`
+	if desc {
+		q += ` DESC`
 	}
-	return collect(rows, scanMessage)
+	rows, err := s.query(ctx, q, channel, int64(from), int64(to))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		seg, err := scanSegment(rows)
+		if err != nil {
+			return err
+		}
+		if more, err := f(seg); err != nil || !more {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // History implements store.Log. ts bounds become seq bounds by binary
@@ -420,13 +451,13 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 	from, to := uint64(1), last
 	if q.Oldest != 0 {
 		// The first seq inside the lower bound.
-		if from, err = s.firstSeq(ctx, channel, int64(q.Oldest), !q.Inclusive, last); err != nil {
+		if from, err = s.firstSeq(ctx, channel, q.Oldest, !q.Inclusive, last); err != nil {
 			return nil, false, err
 		}
 	}
 	if q.Latest != 0 {
 		// The first seq past the upper bound, minus one.
-		first, err := s.firstSeq(ctx, channel, int64(q.Latest), q.Inclusive, last)
+		first, err := s.firstSeq(ctx, channel, q.Latest, q.Inclusive, last)
 		if err != nil {
 			return nil, false, err
 		}
@@ -435,12 +466,16 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 	if from > to {
 		return nil, false, nil
 	}
-	rows, err := s.query(ctx, `SELECT `+msgCols+` FROM messages WHERE channel = ? AND seq >= ? AND seq <= ?
-		ORDER BY seq DESC LIMIT ?`, channel, int64(from), int64(to), q.Limit+1)
-	if err != nil {
-		return nil, false, err
-	}
-	msgs, err := collect(rows, scanMessage)
+	var msgs []store.Message
+	err = s.segments(ctx, channel, from, to, true, func(seg segment) (bool, error) {
+		all, err := seg.decode(nil, channel)
+		for i := len(all) - 1; i >= 0 && len(msgs) <= q.Limit; i-- {
+			if m := all[i]; m.Seq >= from && m.Seq <= to {
+				msgs = append(msgs, m)
+			}
+		}
+		return len(msgs) <= q.Limit, err
+	})
 	if err != nil {
 		return nil, false, err
 	}
@@ -451,19 +486,37 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 }
 
 // firstSeq returns the smallest seq in 1..last whose ts is > t (strict)
-// or >= t, or last+1 when there is none.
-func (s *Store) firstSeq(ctx context.Context, channel string, t int64, strict bool, last uint64) (uint64, error) {
+// or >= t, or last+1 when there is none: a binary search whose probes
+// read the segment holding the middle seq and answer from its bounds,
+// decoding it only when the seq sought is inside.
+func (s *Store) firstSeq(ctx context.Context, channel string, t store.TS, strict bool, last uint64) (uint64, error) {
+	past := func(ts store.TS) bool { return ts > t || (!strict && ts == t) }
 	lo, hi := uint64(1), last+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		var ts int64
-		if err := s.queryRow(ctx, `SELECT ts FROM messages WHERE channel = ? AND seq = ?`, channel, int64(mid)).Scan(&ts); err != nil {
+		seg, err := scanSegment(s.queryRow(ctx, holdingSegment, channel, int64(mid)))
+		if err == nil && seg.last < mid {
+			err = errSegment
+		}
+		if err != nil {
 			return 0, fmt.Errorf("store: history: seq %d of %s: %w", mid, channel, err)
 		}
-		if ts > t || (!strict && ts == t) {
-			hi = mid
-		} else {
-			lo = mid + 1
+		switch {
+		case past(seg.firstTS):
+			hi = max(lo, seg.first)
+		case !past(seg.lastTS):
+			lo = seg.last + 1
+		default:
+			msgs, err := seg.decode(nil, channel)
+			if err != nil {
+				return 0, err
+			}
+			for _, m := range msgs {
+				if past(m.TS) {
+					return m.Seq, nil
+				}
+			}
+			return 0, fmt.Errorf("%w: %s %d-%d", errSegment, channel, seg.first, seg.last)
 		}
 	}
 	return lo, nil
@@ -472,7 +525,7 @@ func (s *Store) firstSeq(ctx context.Context, channel string, t int64, strict bo
 // Last implements store.Log.
 func (s *Store) Last(ctx context.Context, channel string) (uint64, store.TS, error) {
 	var seq, ts int64
-	err := s.queryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT 1`, channel).Scan(&seq, &ts)
+	err := s.queryRow(ctx, `SELECT last, first_ts + ts_span FROM segments WHERE channel = ? ORDER BY first DESC LIMIT 1`, channel).Scan(&seq, &ts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil
 	}

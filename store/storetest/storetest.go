@@ -24,7 +24,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendAndRead", testAppendAndRead},
 		{"AppendFencesStaleWriters", testAppendFences},
 		{"AppendConcurrentWritersNeverShareASeq", testConcurrentWriters},
+		{"AppendWritesUpToTheFirstConflict", testAppendUpToConflict},
 		{"History", testHistory},
+		{"HistoryAcrossCommits", testHistoryAcrossCommits},
 		{"Meta", testMeta},
 	}
 	for _, tt := range tests {
@@ -213,6 +215,54 @@ func testAppendFences(t *testing.T, s store.Store) {
 	}
 }
 
+// testAppendUpToConflict: a writer whose messages run into seqs another
+// wrote has the messages before the first such seq written, and the rest
+// of that channel refused, in one Append as across Appends.
+func testAppendUpToConflict(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, err := s.Append(ctx, []store.Message{msg("C1", 1), msg("C1", 2), msg("C1", 5), msg("C1", 6)})
+	must(t, err)
+	var batch []store.Message
+	for seq := uint64(3); seq <= 7; seq++ {
+		m := msg("C1", seq)
+		m.Text = "late"
+		batch = append(batch, m, msg("C2", seq-2))
+	}
+	res, err := s.Append(ctx, batch)
+	must(t, err)
+	for i, m := range batch {
+		want := m.Channel == "C1" && m.Seq >= 5
+		if errors.Is(res[i], store.ErrConflict) != want || (!want && res[i] != nil) {
+			t.Fatalf("result for %s %d = %v, want conflict %v", m.Channel, m.Seq, res[i], want)
+		}
+	}
+	got, _ := s.Messages(ctx, "C1", 0, 10)
+	var texts []string
+	for i, m := range got {
+		if m.Seq != uint64(i+1) {
+			t.Fatalf("log %+v not dense", got)
+		}
+		texts = append(texts, m.Text)
+	}
+	if want := []string{"C1-1", "C1-2", "late", "late", "C1-5", "C1-6"}; !slices.Equal(texts, want) {
+		t.Fatalf("texts = %q, want %q", texts, want)
+	}
+	// A stale writer starting before the written seqs and one starting
+	// inside them are both refused whole.
+	for _, first := range []uint64{4, 6} {
+		res, err := s.Append(ctx, []store.Message{msg("C1", first), msg("C1", first+1), msg("C1", first+2)})
+		must(t, err)
+		for i, e := range res {
+			if !errors.Is(e, store.ErrConflict) {
+				t.Fatalf("stale writer from %d: result %d = %v", first, i, e)
+			}
+		}
+	}
+	if last, _, _ := s.Last(ctx, "C1"); last != 6 {
+		t.Fatalf("Last = %d after refused appends, want 6", last)
+	}
+}
+
 // testConcurrentWriters races two writers that both believe they own a
 // channel; every seq is written exactly once and the log stays dense.
 func testConcurrentWriters(t *testing.T, s store.Store) {
@@ -297,6 +347,62 @@ func testHistory(t *testing.T, s store.Store) {
 				t.Fatalf("History = %v more=%v, want %v more=%v", seqs(got), more, tt.want, tt.more)
 			}
 		})
+	}
+}
+
+// testHistoryAcrossCommits: ts bounds and pages over a log written by
+// many appends of different sizes, with seqs interleaved with another
+// channel's.
+func testHistoryAcrossCommits(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	seq := uint64(0)
+	for _, n := range []int{1, 3, 2, 5, 1, 1, 4, 7, 2, 1} {
+		var batch []store.Message
+		for range n {
+			seq++
+			batch = append(batch, msg("C1", seq), msg("C2", seq))
+		}
+		_, err := s.Append(ctx, batch)
+		must(t, err)
+	}
+	ts := func(seq uint64) store.TS { return msg("C1", seq).TS }
+	for _, q := range []store.HistoryQuery{
+		{Limit: 100}, {Limit: 5}, {Latest: ts(20), Limit: 4}, {Latest: ts(20), Inclusive: true, Limit: 4},
+		{Oldest: ts(4), Latest: ts(17), Limit: 100}, {Oldest: ts(4), Latest: ts(17), Inclusive: true, Limit: 100},
+		{Oldest: ts(6) + 1, Latest: ts(9) - 1, Limit: 100}, {Oldest: ts(6) - 1, Limit: 3}, {Oldest: ts(27), Limit: 10},
+		{Latest: ts(1), Limit: 10}, {Oldest: ts(1) - 5, Latest: ts(27) + 5, Limit: 100},
+	} {
+		// The expected page, from the definition.
+		var want []uint64
+		for i := seq; i >= 1; i-- {
+			t := ts(i)
+			in := (q.Oldest == 0 || t > q.Oldest || (q.Inclusive && t == q.Oldest)) &&
+				(q.Latest == 0 || t < q.Latest || (q.Inclusive && t == q.Latest))
+			if in {
+				want = append(want, i)
+			}
+		}
+		more := len(want) > q.Limit
+		want = want[:min(len(want), q.Limit)]
+		got, gotMore, err := s.History(ctx, "C1", q)
+		must(t, err)
+		var seqs []uint64
+		for _, m := range got {
+			if m != msg("C1", m.Seq) {
+				t.Fatalf("History(%+v) returned %+v", q, m)
+			}
+			seqs = append(seqs, m.Seq)
+		}
+		if !slices.Equal(seqs, want) || gotMore != more {
+			t.Fatalf("History(%+v) = %v more=%v, want %v more=%v", q, seqs, gotMore, want, more)
+		}
+	}
+	for after := range seq + 1 {
+		got, err := s.Messages(ctx, "C2", after, 4)
+		must(t, err)
+		if len(got) != min(4, int(seq-after)) || (len(got) > 0 && got[0].Seq != after+1) {
+			t.Fatalf("Messages(after %d, 4) = %+v", after, got)
+		}
 	}
 }
 
