@@ -102,6 +102,7 @@ func (p *publisher) run(ctx context.Context, start, end time.Time, interval time
 			}
 		}
 	}
+	defer p.flush()
 	if !sleepCtx(ctx, time.Until(start)) {
 		return
 	}
@@ -117,6 +118,7 @@ func (p *publisher) run(ctx context.Context, start, end time.Time, interval time
 				return
 			}
 			if d := time.Until(at); d > 0 {
+				p.flush()
 				if !sleepCtx(ctx, d) {
 					return
 				}
@@ -188,10 +190,15 @@ func (p *publisher) sendRTM(waits, writes context.Context, ch *benchChan, intend
 	var k int
 	select {
 	case k = <-p.free:
-	case <-p.sess.dead:
-		return nil, errStopped
-	case <-waits.Done():
-		return nil, waits.Err()
+	default:
+		p.flush() // nothing more can go now: send what is held
+		select {
+		case k = <-p.free:
+		case <-p.sess.dead:
+			return nil, errStopped
+		case <-waits.Done():
+			return nil, waits.Err()
+		}
 	}
 	if intended == 0 {
 		intended = time.Now().UnixNano()
@@ -213,6 +220,9 @@ func (p *publisher) sendRTM(waits, writes context.Context, ch *benchChan, intend
 	b = append(b, `"}`...)
 	p.buf = b
 	c := p.sess.conn.Load()
+	if out := p.sess.out.Load(); out != nil {
+		out.hold() // until the publisher waits
+	}
 	rec.sent.Store(time.Now().UnixNano())
 	p.sent.Add(1)
 	if err := c.Write(writes, websocket.MessageText, b); err != nil {
@@ -223,6 +233,16 @@ func (p *publisher) sendRTM(waits, writes context.Context, ch *benchChan, intend
 		return c, err
 	}
 	return c, nil
+}
+
+// flush sends what the publisher's websocket holds (see batchConn).
+func (p *publisher) flush() {
+	if p.sess == nil {
+		return
+	}
+	if out := p.sess.out.Load(); out != nil {
+		out.flush()
+	}
 }
 
 // onAck handles an ack (ok) or error ack on the publisher's websocket.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -169,6 +170,11 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		if cfg.Via == ViaRTM {
 			p.sess = newSession(r, len(r.sessions), u)
 			p.sess.pub = p
+			p.sess.opts = &websocket.DialOptions{HTTPClient: wsClientWrapping(ips, r.conns, func(c net.Conn) net.Conn {
+				b := &batchConn{Conn: c}
+				p.sess.out.Store(b)
+				return b
+			})}
 			r.sessions = append(r.sessions, p.sess)
 		}
 		r.pubs = append(r.pubs, p)
