@@ -201,6 +201,8 @@ func benchCmd() *cobra.Command {
 	var cfg bench.Config
 	asJSON := false
 	cpuProfile := ""
+	var rates []float64
+	maxP99 := 50 * time.Millisecond
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "load a running cluster through its public interfaces and report",
@@ -213,6 +215,10 @@ Scenarios:
   publish  durable publish throughput: --publishers over --channels, acked messages/s
            (closed loop unless --rate)
   connect  connection rate and latency of --subs sessions, --concurrency at a time
+
+With --rates (fanout, spread, publish), one run per rate, in ascending order,
+until a rate does not hold (zero loss, every publish acked, the offered rate
+sent, delivery p99 <= --max-p99); then a table and the highest rate that held.
 
 Zero values of --subs, --channels, --publishers, --rate, --users and --duration
 take the scenario's defaults. Users bench-u-<i>, bench-p-<i> and
@@ -235,7 +241,17 @@ at the end.`,
 				}
 				defer stop()
 			}
-			res, err := bench.Run(cmd.Context(), cfg, logger, progress)
+			type result interface {
+				WriteJSON(io.Writer) error
+				WriteText(io.Writer) error
+			}
+			var res result
+			var err error
+			if len(rates) > 0 {
+				res, err = bench.Sweep(cmd.Context(), cfg, rates, maxP99, logger, progress)
+			} else {
+				res, err = bench.Run(cmd.Context(), cfg, logger, progress)
+			}
 			if err != nil {
 				return err
 			}
@@ -264,6 +280,8 @@ at the end.`,
 	f.BoolVar(&cfg.Reconnect, "reconnect", true, "a dropped session reconnects and resumes from its last seq")
 	f.IntVar(&cfg.Pid, "pid", 0, "server process id (same machine): report its CPU and memory")
 	f.StringVar(&cfg.LocalIPs, "local-ips", "127.0.0.2-127.0.0.250", "source addresses for websockets to a loopback server (\"\" for none)")
+	f.Float64SliceVar(&rates, "rates", nil, "publish rates to run in turn, ascending (e.g. 60,80,100): the highest that holds")
+	f.DurationVar(&maxP99, "max-p99", maxP99, "with --rates: the delivery p99 a rate must keep to hold")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (to see what the tool costs)")
 	return cmd

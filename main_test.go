@@ -193,3 +193,15 @@ func TestMultiProcess(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchBadRates: a sweep whose rates cannot be run stops bench
+// before it loads anything, naming the flag.
+func TestBenchBadRates(t *testing.T) {
+	for _, args := range [][]string{{"--rates", "80,60"}, {"--rates", "60", "--rate", "10"}, {"--rates", "x"},
+		{"--rates", "60", "--scenario", "idle"}, {"--rates", "60", "--max-p99", "0s"}} {
+		out, err := exec.Command(bin, append([]string{"bench", "--url", "http://127.0.0.1:1", "--admin-key", "x"}, args...)...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--") || strings.Contains(string(out), "provision") {
+			t.Errorf("bench %v: exit %v, output %q: want a flag error", args, err, out)
+		}
+	}
+}
