@@ -14,6 +14,8 @@ import (
 
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/sqlite"
 )
 
 type env struct {
@@ -154,6 +156,41 @@ func TestPostMessageErrors(t *testing.T) {
 	e.ok(e.bob, "chat.postMessage", url.Values{"channel": {"#general"}, "text": {"by name"}}, &res)
 	if res.Channel != e.ch || res.Message.Text != "by name" || res.TS != res.Message.TS || len(res.TS) != 17 {
 		t.Fatalf("postMessage = %+v", res)
+	}
+	e.ok(e.bob, "chat.postMessage", url.Values{"channel": {"general"}, "text": {"by bare name"}}, &res)
+	if res.Channel != e.ch {
+		t.Fatalf("postMessage by bare name went to %q", res.Channel)
+	}
+}
+
+// TestPostMessageArchived: an archived channel refuses posts, whether the
+// channel's owner answers (by id) or the API resolves it (by name, or
+// with a bad text, where the channel's error comes first).
+func TestPostMessageArchived(t *testing.T) {
+	e := setup(t)
+	var me struct {
+		UserID string `json:"user_id"`
+	}
+	e.ok(e.bob, "auth.test", nil, &me)
+	// Nothing in the API archives yet: write the channel as another
+	// process sharing the store would.
+	st, err := sqlite.Open(e.c.StorePath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.CreateChannel(t.Context(), store.Channel{ID: "CARCHIVED", Name: "old-news", Creator: me.UserID, IsArchived: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []url.Values{
+		{"channel": {"CARCHIVED"}, "text": {"x"}},
+		{"channel": {"old-news"}, "text": {"x"}},
+		{"channel": {"CARCHIVED"}},
+	} {
+		e.fails(e.bob, "chat.postMessage", v, "is_archived")
+	}
+	if n := e.historyLen("CARCHIVED"); n != 0 {
+		t.Fatalf("posts to an archived channel wrote %d messages", n)
 	}
 }
 

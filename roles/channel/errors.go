@@ -13,6 +13,7 @@ func (e Error) Error() string { return string(e) }
 const (
 	ErrNotInChannel    Error = "not_in_channel"
 	ErrChannelNotFound Error = "channel_not_found"
+	ErrArchived        Error = "is_archived"
 	ErrNoText          Error = "no_text"
 	ErrMsgTooLong      Error = "msg_too_long"
 	ErrAlreadyMember   Error = "already_in_channel"

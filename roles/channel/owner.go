@@ -109,6 +109,7 @@ type chanState struct {
 
 	mu        sync.Mutex
 	dropped   bool   // pending commits for it must not be written; a fresh state replaces it
+	archived  bool   // posts are refused
 	lastUsed  uint32 // seconds since the owner started
 	loading   *loadWait
 	lastSeq   uint64                  // last seq assigned
@@ -344,7 +345,8 @@ func (o *Owner) load(st *chanState) {
 	var err error
 	var tail []store.Message
 	var members []string
-	if _, err = o.cfg.Store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
+	var ch store.Channel
+	if ch, err = o.cfg.Store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
 		err = ErrChannelNotFound
 	} else if err == nil {
 		// The newest messages give the last seq and ts, and the recent
@@ -368,6 +370,7 @@ func (o *Owner) load(st *chanState) {
 			st.lastSeq, st.lastTS = tail[0].Seq, tail[0].TS
 		}
 		st.committed = st.lastSeq
+		st.archived = ch.IsArchived
 		for i := len(tail) - 1; i >= 0; i-- {
 			st.remember(&tail[i])
 		}
@@ -469,6 +472,10 @@ func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
 	o.with(p.Channel, func(st *chanState, err error) {
 		if err != nil {
 			reply(store.Message{}, err)
+			return
+		}
+		if st.archived {
+			reply(store.Message{}, ErrArchived)
 			return
 		}
 		if !st.isMember(p.User) {

@@ -171,6 +171,9 @@ func TestPublishSequencesCommitsAndFansOut(t *testing.T) {
 func TestPublishRefusals(t *testing.T) {
 	st := openStore(t)
 	seed(t, st, "C1", "U1")
+	if err := st.CreateChannel(context.Background(), store.Channel{ID: "C9", Name: "c9", Creator: "U1", IsArchived: true}); err != nil {
+		t.Fatal(err)
+	}
 	o := newOwner(t, st, "a", viewOf("a", "a"), 0)
 	notMine := newOwner(t, st, "b", viewOf("b", "a"), 0)
 	tests := []struct {
@@ -181,6 +184,7 @@ func TestPublishRefusals(t *testing.T) {
 	}{
 		{"not a member", o.Owner, Post{Channel: "C1", User: "U2", Text: "x"}, ErrNotInChannel},
 		{"no such channel", o.Owner, Post{Channel: "C404", User: "U1", Text: "x"}, ErrChannelNotFound},
+		{"archived", o.Owner, Post{Channel: "C9", User: "U1", Text: "x"}, ErrArchived},
 		{"no text", o.Owner, Post{Channel: "C1", User: "U1"}, ErrNoText},
 		{"too long", o.Owner, Post{Channel: "C1", User: "U1", Text: strings.Repeat("x", 4001)}, ErrMsgTooLong},
 		{"no user", o.Owner, Post{Channel: "C1", Text: "x"}, ErrBadRequest},
