@@ -235,7 +235,10 @@ func (a *appender) putEach() error {
 		if r.cut, err = a.firstWritten(ch, r.first); err != nil {
 			return err
 		}
-		if r.cut > r.first && r.cut <= r.last {
+		if r.cut > r.last { // refused, yet nothing written overlaps it
+			return fmt.Errorf("segment %s %d-%d refused without an overlapping one", ch, r.first, r.last)
+		}
+		if r.cut > r.first {
 			if ok, err := a.putRun(part[:r.cut-r.first]); err != nil || !ok {
 				return errors.Join(err, fmt.Errorf("segment %s %d-%d conflicts without cause", ch, r.first, r.cut-1))
 			}
