@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -103,11 +102,7 @@ func holds(res *Result, maxP99 time.Duration) string {
 }
 
 // WriteJSON writes sr as indented JSON.
-func (sr *SweepResult) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sr)
-}
+func (sr *SweepResult) WriteJSON(w io.Writer) error { return writeJSON(w, sr) }
 
 // WriteText writes each step's result, then a table of the steps and the
 // answer.
