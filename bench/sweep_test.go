@@ -79,6 +79,13 @@ func TestSweepStopsAtTheFirstRateThatFails(t *testing.T) {
 	if !strings.Contains(out.String(), "highest rate held (zero loss, p99 <= 3600000ms): 200 publishes/s") {
 		t.Errorf("summary missing the answer")
 	}
+	out.Reset()
+	sr.WriteJSON(&out)
+	for _, key := range []string{`"best_rate": 200`, `"max_p99_ms": 3600000`, `"held": true`, `"steps": [`} {
+		if !strings.Contains(out.String(), key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
 
 	// A bound no run can keep: the first rate fails and no other runs.
 	sr, err = Sweep(t.Context(), cfg, []float64{100, 200}, time.Nanosecond, nil, nil)
