@@ -55,14 +55,18 @@ const (
 	putSegment = `INSERT OR IGNORE INTO segments(channel, first, last, first_ts, ts_span, body)
 		SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE coalesce((SELECT last FROM segments
 			WHERE channel = ?1 AND first <= ?3 ORDER BY first DESC LIMIT 1), 0) < ?2`
-	// putSegments is putSegment for the rows of a VALUES list, whose
-	// checks all see the table as it was before the statement.
+	// putSegments is putSegment for the rows of a VALUES list. Whether a
+	// row's check sees the rows the same statement inserted before it is
+	// SQLite's business (today it does: no temporary table), so group
+	// sends a batch whose runs of a channel do not go up row by row.
 	putSegments = `INSERT OR IGNORE INTO segments(channel, first, last, first_ts, ts_span, body)
 		SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES %s) AS v
 		WHERE coalesce((SELECT s.last FROM segments AS s WHERE s.channel = v.column1 AND s.first <= v.column3
 			ORDER BY s.first DESC LIMIT 1), 0) < v.column2`
-	segmentCols    = `first, last, first_ts, ts_span, body`
-	holdingSegment = `SELECT ` + segmentCols + ` FROM segments WHERE channel = ? AND first <= ? ORDER BY first DESC LIMIT 1`
+	segmentHead    = `first, last, first_ts, ts_span` // all in the index
+	segmentCols    = segmentHead + `, body`
+	holdingSegment = `SELECT ` + segmentHead + ` FROM segments WHERE channel = ? AND first <= ? ORDER BY first DESC LIMIT 1`
+	segmentBody    = `SELECT body FROM segments WHERE channel = ? AND first = ?`
 	nextSegment    = `SELECT first FROM segments WHERE channel = ? AND first > ? ORDER BY first LIMIT 1`
 )
 
@@ -264,8 +268,9 @@ func (a *appender) results(msgs []store.Message) []error {
 
 // group splits msgs into runs (a channel's consecutive seqs, in the order
 // they appear) and lays them out in a.order run by run. It reports
-// whether each channel's runs go up: a multi-row INSERT checks every
-// segment against the table as it was, not against each other.
+// whether each channel's runs go up: only then can the segments of a
+// multi-row INSERT not overlap each other, whatever each row's check
+// sees of the rows before it.
 func (a *appender) group(msgs []store.Message) (increasing bool) {
 	a.runs, a.runOf = a.runs[:0], a.runOf[:0]
 	clear(a.open)
@@ -319,7 +324,7 @@ func (a *appender) putRun(part []store.Message) (bool, error) {
 // of the channel holds (math.MaxUint64 when none does).
 func (a *appender) firstWritten(channel string, from uint64) (uint64, error) {
 	bg := context.Background()
-	seg, err := scanSegment(a.holding.QueryRowContext(bg, channel, int64(from)))
+	seg, err := scanHead(a.holding.QueryRowContext(bg, channel, int64(from)))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}

@@ -113,11 +113,21 @@ type segment struct {
 
 // scanSegment scans the columns segmentCols.
 func scanSegment(row interface{ Scan(...any) error }) (segment, error) {
-	var first, last, firstTS, lastTS int64
 	var seg segment
-	err := row.Scan(&first, &last, &firstTS, &lastTS, &seg.body)
-	seg.first, seg.last, seg.firstTS, seg.lastTS = uint64(first), uint64(last), store.TS(firstTS), store.TS(firstTS+lastTS)
-	return seg, err
+	return seg, scanInto(row, &seg, &seg.body)
+}
+
+// scanHead scans the columns segmentHead: a segment without its body.
+func scanHead(row interface{ Scan(...any) error }) (segment, error) {
+	var seg segment
+	return seg, scanInto(row, &seg)
+}
+
+func scanInto(row interface{ Scan(...any) error }, seg *segment, more ...any) error {
+	var first, last, firstTS, span int64
+	err := row.Scan(append([]any{&first, &last, &firstTS, &span}, more...)...)
+	seg.first, seg.last, seg.firstTS, seg.lastTS = uint64(first), uint64(last), store.TS(firstTS), store.TS(firstTS+span)
+	return err
 }
 
 // decode appends the segment's messages to out.

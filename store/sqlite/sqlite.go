@@ -487,14 +487,15 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 
 // firstSeq returns the smallest seq in 1..last whose ts is > t (strict)
 // or >= t, or last+1 when there is none: a binary search whose probes
-// read the segment holding the middle seq and answer from its bounds,
-// decoding it only when the seq sought is inside.
+// read the index entry of the segment holding the middle seq and answer
+// from its bounds, reading and decoding a body only when the seq sought
+// is inside it.
 func (s *Store) firstSeq(ctx context.Context, channel string, t store.TS, strict bool, last uint64) (uint64, error) {
 	past := func(ts store.TS) bool { return ts > t || (!strict && ts == t) }
 	lo, hi := uint64(1), last+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		seg, err := scanSegment(s.queryRow(ctx, holdingSegment, channel, int64(mid)))
+		seg, err := scanHead(s.queryRow(ctx, holdingSegment, channel, int64(mid)))
 		if err == nil && seg.last < mid {
 			err = errSegment
 		}
@@ -507,9 +508,13 @@ func (s *Store) firstSeq(ctx context.Context, channel string, t store.TS, strict
 		case !past(seg.lastTS):
 			lo = seg.last + 1
 		default:
-			msgs, err := seg.decode(nil, channel)
+			err := s.queryRow(ctx, segmentBody, channel, int64(seg.first)).Scan(&seg.body)
+			var msgs []store.Message
+			if err == nil {
+				msgs, err = seg.decode(nil, channel)
+			}
 			if err != nil {
-				return 0, err
+				return 0, fmt.Errorf("store: history: segment %d of %s: %w", seg.first, channel, err)
 			}
 			for _, m := range msgs {
 				if past(m.TS) {
