@@ -277,7 +277,7 @@ func (a *appender) group(msgs []store.Message) (increasing bool) {
 	increasing = true
 	for _, m := range msgs {
 		j, ok := a.open[m.Channel]
-		if ok && a.runs[j].last+1 == m.Seq {
+		if ok && a.runs[j].last+1 == m.Seq && a.runs[j].n < maxSegment {
 			a.runs[j].last++
 			a.runs[j].n++
 		} else {
@@ -305,6 +305,11 @@ func (a *appender) group(msgs []store.Message) (increasing bool) {
 	}
 	return increasing
 }
+
+// maxSegment bounds the messages of one segment, and so what a read
+// that wants one of them decodes (a busy channel's commit can hold
+// thousands).
+const maxSegment = 256
 
 // putRun writes part as one segment; false when it shares a seq with a
 // written one.

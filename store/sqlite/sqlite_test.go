@@ -200,3 +200,29 @@ func TestOpenMigratesMessageRows(t *testing.T) {
 		t.Fatalf("after reopening: %+v", got)
 	}
 }
+
+// TestLongRunsSplit: one channel's long run in one Append becomes
+// segments of at most maxSegment messages, read back as one log.
+func TestLongRunsSplit(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "long.db"))
+	ctx := t.Context()
+	n := 2*maxSegment + 10
+	var batch []store.Message
+	for seq := uint64(1); seq <= uint64(n); seq++ {
+		batch = append(batch, store.Message{Channel: "C1", Seq: seq, TS: store.TS(100 + seq), User: "U1", Text: fmt.Sprint(seq)})
+	}
+	if res, err := s.Append(ctx, batch); err != nil || slices.ContainsFunc(res, func(e error) bool { return e != nil }) {
+		t.Fatalf("Append = %v, %v", res, err)
+	}
+	var rows, longest int
+	if err := s.r.QueryRow(`SELECT count(*), max(last - first + 1) FROM segments`).Scan(&rows, &longest); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3 || longest != maxSegment {
+		t.Fatalf("%d rows, the longest %d messages; want 3, %d", rows, longest, maxSegment)
+	}
+	got, err := s.Messages(ctx, "C1", maxSegment-2, 5) // across a segment boundary
+	if err != nil || len(got) != 5 || got[0].Seq != maxSegment-1 || got[4].Seq != maxSegment+3 {
+		t.Fatalf("Messages across segments = %+v, %v", got, err)
+	}
+}
