@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -235,7 +236,17 @@ func (r *runner) procWindow(res *Result, a, b windowSample) {
 			res.Bench.CPUPercent = 100 * cpu / secs
 		}
 	}
+	if res.Server != nil {
+		if busy, cores := res.Server.CPUPercent+res.Bench.CPUPercent, runtime.NumCPU(); busy > saturated*float64(100*cores) {
+			r.note("server and bench used %.0f%% of the %d cores' %d%%: the figures are bounded by the shared CPU, not by the server alone",
+				busy, cores, 100*cores)
+		}
+	}
 }
+
+// saturated is the share of the machine's CPU that server and bench
+// together may use before a run says its figures are bounded by it.
+const saturated = 0.9
 
 // finish decides OK.
 func (r *Result) finish() {

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/result.golden.json")
@@ -93,6 +96,33 @@ func TestAPIIdleConns(t *testing.T) {
 	for _, tt := range tests {
 		if got := apiIdleConns(tt.cfg); got != tt.want {
 			t.Errorf("%s: apiIdleConns = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestSaturationNote: a window in which server and bench together used
+// nearly every core says its figures are bounded by the shared CPU; one
+// with room to spare does not.
+func TestSaturationNote(t *testing.T) {
+	cores := float64(runtime.NumCPU())
+	for _, c := range []struct {
+		server, bench float64 // cores used over the window
+		want          bool
+	}{{0.7 * cores, 0.25 * cores, true}, {0.5 * cores, 0.3 * cores, false}} {
+		r, err := newRunner(Config{URL: "http://127.0.0.1:1", AdminKey: "k", Scenario: Fanout, Pid: 1}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := newResult(r.cfg)
+		at := time.Now()
+		used := func(c float64) time.Duration { return time.Duration(c * float64(time.Second)) }
+		a := windowSample{at: at, serverOK: true, selfOK: true}
+		b := windowSample{at: at.Add(time.Second), serverOK: true, selfOK: true,
+			server: ProcSample{CPU: used(c.server)}, self: ProcSample{CPU: used(c.bench)}}
+		r.procWindow(res, a, b)
+		noted := slices.ContainsFunc(r.notes, func(n string) bool { return strings.Contains(n, "bounded by the shared CPU") })
+		if noted != c.want {
+			t.Errorf("server %.1f + bench %.1f of %v cores: noted %v (notes %q)", c.server, c.bench, cores, noted, r.notes)
 		}
 	}
 }
