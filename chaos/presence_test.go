@@ -88,6 +88,16 @@ func (w *presenceWatcher) eventsSince(t time.Time) []presenceEvent {
 	return out
 }
 
+// describe lists events with their time after t0: what a flap looked
+// like, for the next person to read a failure.
+func describe(ev []presenceEvent, t0 time.Time) string {
+	var b strings.Builder
+	for _, e := range ev {
+		fmt.Fprintf(&b, "[%s %s +%v] ", e.user, e.presence, e.at.Sub(t0).Round(time.Millisecond))
+	}
+	return b.String()
+}
+
 const presenceNodes = "127.0.4.1:7946,127.0.4.2:7946,127.0.4.3:7946,127.0.4.4:7946,127.0.4.5:7946"
 
 // TestPresenceUnderFailure: users online on gateway 1, a watcher on
@@ -183,7 +193,7 @@ func TestPresenceUnderFailure(t *testing.T) {
 	c.converged(30 * time.Second)
 	time.Sleep(3 * time.Second) // longer than the settle; a flap would show by now
 	if ev := w.eventsSince(quiet); len(ev) > 0 {
-		t.Fatalf("presence node failure caused %d events, e.g. %+v", len(ev), ev[0])
+		t.Fatalf("presence node failure caused %d events: %s", len(ev), describe(ev, quiet))
 	}
 	for _, id := range onlineIDs {
 		var p struct{ Presence string }
@@ -199,7 +209,7 @@ func TestPresenceUnderFailure(t *testing.T) {
 	c.converged(30 * time.Second)
 	time.Sleep(3 * time.Second)
 	if ev := w.eventsSince(quiet); len(ev) > 0 {
-		t.Fatalf("presence node restart caused %d events, e.g. %+v", len(ev), ev[0])
+		t.Fatalf("presence node restart caused %d events: %s", len(ev), describe(ev, quiet))
 	}
 
 	// The gateway holding every online user dies.
