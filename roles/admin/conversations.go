@@ -413,14 +413,12 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	return map[string]any{"channel": p.Channel, "ts": m.TS.String(), "message": a.messageObject(&m)}, nil
 }
 
-// checkPost checks what chat.postMessage can without the channel, and
-// sets p.ThreadTS.
+// checkPost checks what chat.postMessage can without the channel: the
+// post's own fields, as its owner will (an empty channel is left to the
+// caller's lookup), and thread_ts, which it sets in p.
 func checkPost(p *channel.Post, threadTS string) error {
-	switch {
-	case p.Text == "":
-		return apiErr("no_text")
-	case utf8.RuneCountInString(p.Text) > rtm.MaxText:
-		return apiErr("msg_too_long")
+	if err := p.Check(); err != nil {
+		return err
 	}
 	if threadTS != "" {
 		ts, err := store.ParseTS(threadTS)

@@ -442,11 +442,12 @@ type Post struct {
 	ClientMsgID string
 }
 
-// check validates a post's own fields. A value receiver: with a pointer
-// one, p is address-taken in Publish and Router.Go, and each moves it to
-// the heap instead of copying it into its closure (an allocation per
-// message each).
-func (p Post) check() error {
+// Check validates a post's own fields, as the owner does before
+// anything else. A value receiver: with a pointer one, p is
+// address-taken in Publish and Router.Go, and each moves it to the heap
+// instead of copying it into its closure (an allocation per message
+// each).
+func (p Post) Check() error {
 	switch {
 	case p.Channel == "" || p.User == "":
 		return ErrBadRequest
@@ -461,7 +462,7 @@ func (p Post) check() error {
 // Publish sequences p and calls reply once it is committed (or failed).
 // reply runs on the committer's goroutine and must not block.
 func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		reply(store.Message{}, err)
 		return
 	}

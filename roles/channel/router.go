@@ -70,7 +70,7 @@ func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
 			return store.Message{}, ErrUnavailable
 		}
 		// Retryable (the ring moved, a fence): take the general path.
-	} else if err := p.check(); err != nil {
+	} else if err := p.Check(); err != nil {
 		return store.Message{}, err
 	}
 	f, err := r.call(ctx, p.Channel, p.ClientMsgID != "", func() *internode.Frame {
@@ -122,7 +122,7 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 		})
 		return
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		cb(store.Message{}, err)
 		return
 	}
