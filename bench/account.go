@@ -96,13 +96,7 @@ func (s *spanSet) add(i uint64) bool {
 		}
 		return false
 	}
-	// k: the first span that ends after i.
-	k, _ := slices.BinarySearchFunc(sp, i, func(e span, v uint64) int {
-		if e.hi <= v {
-			return -1
-		}
-		return 1
-	})
+	k := sp.search(i)
 	if k < n && sp[k].lo <= i {
 		return true
 	}
@@ -124,13 +118,19 @@ func (s *spanSet) add(i uint64) bool {
 
 // has reports whether i is in the set.
 func (s spanSet) has(i uint64) bool {
+	k := s.search(i)
+	return k < len(s) && s[k].lo <= i
+}
+
+// search returns the index of the first span that ends after i.
+func (s spanSet) search(i uint64) int {
 	k, _ := slices.BinarySearchFunc(s, i, func(e span, v uint64) int {
 		if e.hi <= v {
 			return -1
 		}
 		return 1
 	})
-	return k < len(s) && s[k].lo <= i
+	return k
 }
 
 // regression is a delivery whose seq was lower than one the session had
