@@ -126,7 +126,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	}
 	ips, _ := parseIPs(cfg.LocalIPs)
 	r.apiHC = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: apiIdleConns(cfg)}}
-	r.wsOpts = &websocket.DialOptions{HTTPClient: wsClient(ips, r.conns)}
+	r.wsOpts = &websocket.DialOptions{HTTPClient: wsClient(ips, r.conns, nil)}
 	defer r.apiHC.CloseIdleConnections()
 
 	if cfg.Pid > 0 {
@@ -170,7 +170,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 		if cfg.Via == ViaRTM {
 			p.sess = newSession(r, len(r.sessions), u)
 			p.sess.pub = p
-			p.sess.opts = &websocket.DialOptions{HTTPClient: wsClientWrapping(ips, r.conns, func(c net.Conn) net.Conn {
+			p.sess.opts = &websocket.DialOptions{HTTPClient: wsClient(ips, r.conns, func(c net.Conn) net.Conn {
 				b := &batchConn{Conn: c}
 				p.sess.out.Store(b)
 				return b

@@ -289,14 +289,9 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // connection it makes is kept in conns until it is closed. With source
 // addresses, each new connection takes the next one, so that tens of
 // thousands of connections to one loopback address do not exhaust one
-// source address's ephemeral ports.
-func wsClient(ips []net.IP, conns *connSet) *http.Client {
-	return wsClientWrapping(ips, conns, nil)
-}
-
-// wsClientWrapping is wsClient whose connections are wrap(c) (when wrap
-// is not nil): a connection the handshake and websocket write through.
-func wsClientWrapping(ips []net.IP, conns *connSet, wrap func(net.Conn) net.Conn) *http.Client {
+// source address's ephemeral ports. When wrap is not nil, the handshake
+// and the websocket go through wrap(c) instead of c.
+func wsClient(ips []net.IP, conns *connSet, wrap func(net.Conn) net.Conn) *http.Client {
 	var next atomic.Uint64
 	tr := &http.Transport{
 		Proxy: http.ProxyFromEnvironment, // as the default client (never for loopback)
