@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,9 +16,10 @@ const clockTick = 10 * time.Millisecond
 
 // ProcSample is what the bench reads of a process at one moment.
 type ProcSample struct {
-	At  time.Time
-	CPU time.Duration // user + system time since the process started
-	RSS int64         // resident set size, bytes
+	At   time.Time
+	CPU  time.Duration // user + system time since the process started
+	RSS  int64         // resident set size, bytes
+	CPUs []int         // the CPUs it may run on (nil: not known)
 }
 
 // readProc samples process pid ("self" for the bench itself).
@@ -39,7 +41,11 @@ func readProc(pid string) (ProcSample, error) {
 	if err != nil {
 		return ProcSample{}, fmt.Errorf("/proc/%s/status: %w", pid, err)
 	}
-	return ProcSample{At: at, CPU: cpu, RSS: rss}, nil
+	cpus, err := parseStatusCPUs(status)
+	if err != nil {
+		return ProcSample{}, fmt.Errorf("/proc/%s/status: %w", pid, err)
+	}
+	return ProcSample{At: at, CPU: cpu, RSS: rss, CPUs: cpus}, nil
 }
 
 // parseStatCPU reads utime + stime (fields 14 and 15) of /proc/PID/stat.
@@ -80,4 +86,35 @@ func parseStatusRSS(status []byte) (int64, error) {
 		return kb << 10, nil
 	}
 	return 0, fmt.Errorf("no VmRSS line (a kernel thread, or a zombie)")
+}
+
+// maxCPUs is above any CPU number Linux gives (NR_CPUS is at most 8192).
+const maxCPUs = 1 << 16
+
+// parseStatusCPUs reads Cpus_allowed_list of /proc/PID/status ("0-3,6"):
+// the CPUs the process may run on, in order; nil when the line is absent.
+func parseStatusCPUs(status []byte) ([]int, error) {
+	for line := range bytes.Lines(status) {
+		rest, ok := bytes.CutPrefix(line, []byte("Cpus_allowed_list:"))
+		if !ok {
+			continue
+		}
+		var cpus []int
+		for r := range strings.SplitSeq(string(bytes.TrimSpace(rest)), ",") {
+			lo, hi, isRange := strings.Cut(r, "-")
+			if !isRange {
+				hi = lo
+			}
+			a, err1 := strconv.Atoi(lo)
+			b, err2 := strconv.Atoi(hi)
+			if err1 != nil || err2 != nil || a < 0 || b < a || b >= maxCPUs || (len(cpus) > 0 && a <= cpus[len(cpus)-1]) {
+				return nil, fmt.Errorf("bad Cpus_allowed_list line %q", bytes.TrimSpace(line))
+			}
+			for c := a; c <= b; c++ {
+				cpus = append(cpus, c)
+			}
+		}
+		return cpus, nil
+	}
+	return nil, nil
 }

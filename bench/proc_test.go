@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -23,6 +24,17 @@ func TestParseProc(t *testing.T) {
 	if got, err := parseStatusRSS(status); err != nil || got != 1752<<10 {
 		t.Fatalf("parseStatusRSS = %d, %v; want %d", got, err, 1752<<10)
 	}
+	if got, err := parseStatusCPUs(status); err != nil || !slices.Equal(got, []int{0, 1}) {
+		t.Fatalf("parseStatusCPUs = %v, %v; want [0 1]", got, err)
+	}
+	for list, want := range map[string][]int{"0": {0}, "0,2-4,7": {0, 2, 3, 4, 7}, "3-3": {3}} {
+		if got, err := parseStatusCPUs([]byte("Cpus_allowed_list:\t" + list + "\n")); err != nil || !slices.Equal(got, want) {
+			t.Errorf("parseStatusCPUs(%q) = %v, %v; want %v", list, got, err, want)
+		}
+	}
+	if got, err := parseStatusCPUs([]byte("Name:\tx\n")); got != nil || err != nil {
+		t.Errorf("parseStatusCPUs without the line = %v, %v; want nil, nil", got, err)
+	}
 }
 
 func TestParseProcBad(t *testing.T) {
@@ -34,6 +46,11 @@ func TestParseProcBad(t *testing.T) {
 	for _, status := range []string{"", "Name:\tx\n", "VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n"} {
 		if _, err := parseStatusRSS([]byte(status)); err == nil {
 			t.Errorf("parseStatusRSS(%q): no error", status)
+		}
+	}
+	for _, list := range []string{"", "x", "1-0", "-1", "0-", "0,,1", "2,1", "0-2,2", "0-70000"} {
+		if got, err := parseStatusCPUs([]byte("Cpus_allowed_list:\t" + list + "\n")); err == nil {
+			t.Errorf("parseStatusCPUs(%q) = %v, no error", list, got)
 		}
 	}
 }

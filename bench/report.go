@@ -237,11 +237,23 @@ func (r *runner) procWindow(res *Result, a, b windowSample) {
 		}
 	}
 	if res.Server != nil {
-		if busy, cores := res.Server.CPUPercent+res.Bench.CPUPercent, runtime.NumCPU(); busy > saturated*float64(100*cores) {
+		if busy, cores := res.Server.CPUPercent+res.Bench.CPUPercent, sharedCores(b.server.CPUs, b.self.CPUs); busy > saturated*float64(100*cores) {
 			r.note("server and bench used %.0f%% of the %d cores' %d%%: the figures are bounded by the shared CPU, not by the server alone",
 				busy, cores, 100*cores)
 		}
 	}
+}
+
+// sharedCores is how many cores server and bench may run on between
+// them (both may be pinned, e.g. with taskset), or, when either set is
+// unknown, the cores this process may use.
+func sharedCores(server, bench []int) int {
+	if server == nil || bench == nil {
+		return runtime.NumCPU()
+	}
+	all := slices.Concat(server, bench)
+	slices.Sort(all)
+	return len(slices.Compact(all))
 }
 
 // saturated is the share of the machine's CPU that server and bench

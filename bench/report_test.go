@@ -101,14 +101,24 @@ func TestAPIIdleConns(t *testing.T) {
 }
 
 // TestSaturationNote: a window in which server and bench together used
-// nearly every core says its figures are bounded by the shared CPU; one
-// with room to spare does not.
+// nearly every core they may run on says its figures are bounded by the
+// shared CPU; one with room to spare does not. The cores are those the
+// two processes may use, not the machine's: both pinned to one core
+// share one.
 func TestSaturationNote(t *testing.T) {
 	cores := float64(runtime.NumCPU())
 	for _, c := range []struct {
 		server, bench float64 // cores used over the window
+		sCPUs, bCPUs  []int   // where each may run (nil: unknown)
 		want          bool
-	}{{0.7 * cores, 0.25 * cores, true}, {0.5 * cores, 0.3 * cores, false}} {
+	}{
+		{0.7 * cores, 0.25 * cores, nil, nil, true},
+		{0.5 * cores, 0.3 * cores, nil, nil, false},
+		{0.6, 0.35, []int{0}, []int{0}, true},           // both on core 0
+		{0.6, 0.35, []int{0}, []int{1}, false},          // one core each
+		{0.95, 0.9, []int{0}, []int{1}, true},           // one core each, both busy
+		{0.6, 0.35, []int{0, 1, 2, 3}, []int{0}, false}, // 0.95 of 4
+	} {
 		r, err := newRunner(Config{URL: "http://127.0.0.1:1", AdminKey: "k", Scenario: Fanout, Pid: 1}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -118,11 +128,11 @@ func TestSaturationNote(t *testing.T) {
 		used := func(c float64) time.Duration { return time.Duration(c * float64(time.Second)) }
 		a := windowSample{at: at, serverOK: true, selfOK: true}
 		b := windowSample{at: at.Add(time.Second), serverOK: true, selfOK: true,
-			server: ProcSample{CPU: used(c.server)}, self: ProcSample{CPU: used(c.bench)}}
+			server: ProcSample{CPU: used(c.server), CPUs: c.sCPUs}, self: ProcSample{CPU: used(c.bench), CPUs: c.bCPUs}}
 		r.procWindow(res, a, b)
 		noted := slices.ContainsFunc(r.notes, func(n string) bool { return strings.Contains(n, "bounded by the shared CPU") })
 		if noted != c.want {
-			t.Errorf("server %.1f + bench %.1f of %v cores: noted %v (notes %q)", c.server, c.bench, cores, noted, r.notes)
+			t.Errorf("server %.2f (on %v) + bench %.2f (on %v) of %v cores: noted %v (notes %q)", c.server, c.sCPUs, c.bench, c.bCPUs, cores, noted, r.notes)
 		}
 	}
 }
