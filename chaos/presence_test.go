@@ -212,10 +212,30 @@ func TestPresenceUnderFailure(t *testing.T) {
 		t.Fatalf("presence node restart caused %d events: %s", len(ev), describe(ev, quiet))
 	}
 
-	// The gateway holding every online user dies.
+	// The gateway holding every online user stalls (a VM pause, a long
+	// stop-the-world) until the cluster declares it dead: its users go
+	// away. When it runs again they must come back by themselves, with
+	// none of them reconnecting.
+	if err := gw1.Freeze(); err != nil {
+		t.Fatal(err)
+	}
 	t0 := time.Now()
-	gw1.Kill()
 	at := w.waitAll(t, onlineIDs, "away", 20*time.Second)
+	t.Logf("gateway SIGSTOP -> all %d of its users away at the watcher: %v", online, at.Sub(t0).Round(time.Millisecond))
+	t0 = time.Now()
+	if err := gw1.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	at = w.waitAll(t, onlineIDs, "active", 20*time.Second)
+	t.Logf("gateway SIGCONT -> all %d of its users active again at the watcher: %v", online, at.Sub(t0).Round(time.Millisecond))
+	if d := at.Sub(t0); d > 10*time.Second {
+		t.Fatalf("users came back %v after their gateway ran again, bound 10s", d)
+	}
+
+	// The gateway holding every online user dies.
+	t0 = time.Now()
+	gw1.Kill()
+	at = w.waitAll(t, onlineIDs, "away", 20*time.Second)
 	t.Logf("gateway SIGKILL -> all %d of its users away at the watcher: %v", online, at.Sub(t0).Round(time.Millisecond))
 	if d := at.Sub(t0); d > 10*time.Second {
 		t.Fatalf("users went away %v after their gateway died, bound 10s", d)

@@ -164,6 +164,23 @@ func (p *Proc) Kill() {
 	<-exited
 }
 
+// Freeze stops the process with SIGSTOP, as a VM pause or a long stall
+// would: its sockets stay open but it answers nothing until Thaw.
+func (p *Proc) Freeze() error { return p.signal(syscall.SIGSTOP) }
+
+// Thaw lets a frozen process run again (SIGCONT).
+func (p *Proc) Thaw() error { return p.signal(syscall.SIGCONT) }
+
+func (p *Proc) signal(sig os.Signal) error {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil {
+		return fmt.Errorf("%s is not running", p.Name)
+	}
+	return cmd.Process.Signal(sig)
+}
+
 // Restart starts the process again with the same name, addresses and data.
 func (p *Proc) Restart() error { return p.launch(nil) }
 

@@ -227,6 +227,9 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 	case presence.EvUser:
 		g.onUserEvent(f)
 		return
+	case presence.EvResync:
+		g.reReport()
+		return
 	}
 	c := g.sub(f.Channel, false)
 	if c == nil {

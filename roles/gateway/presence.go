@@ -381,13 +381,21 @@ func (g *Gateway) onUserEvent(f *internode.Frame) {
 	}
 }
 
-// presenceDown marks everything that went through a lost link to a
-// presence node for sending again.
-func (g *Gateway) presenceDown(peer string) {
+// reReport sends every user's session count again: a presence node
+// dropped this gateway's sessions while it was thought dead.
+func (g *Gateway) reReport() {
 	g.presMu.Lock()
 	for id := range g.users {
 		g.presDirty[id] = struct{}{}
 	}
+	g.presMu.Unlock()
+	g.wakePresence()
+}
+
+// presenceDown marks everything that went through a lost link to a
+// presence node for sending again.
+func (g *Gateway) presenceDown(peer string) {
+	g.presMu.Lock()
 	for id, w := range g.watches {
 		if w.link != nil && w.link.Peer() == peer {
 			w.link = nil
@@ -395,7 +403,7 @@ func (g *Gateway) presenceDown(peer string) {
 		}
 	}
 	g.presMu.Unlock()
-	g.wakePresence()
+	g.reReport()
 }
 
 // query answers presence_query: a presence_change for each id, from the

@@ -47,6 +47,10 @@ const (
 	EvPresence byte = 10
 	// EvUser: as OpUserEvent.
 	EvUser byte = 11
+	// EvResync: this node dropped the receiving gateway's sessions (it
+	// left the view or its lease lapsed) but the gateway is still there:
+	// it must report every user again.
+	EvResync byte = 12
 )
 
 // User event names the gateway acts on (others are only delivered).
@@ -98,6 +102,11 @@ type Server struct {
 	settleUntil time.Time
 	unsynced    map[string]bool // gateways yet to re-report after a view change
 	queued      []func()        // watch replies waiting for the settle
+	// dropped holds the open links of gateways whose sessions were
+	// dropped: if the gateway was only thought dead (a stall, a false
+	// suspicion), it is asked to report again as soon as it is back in
+	// the view or sends anything.
+	dropped map[*internode.Link]struct{}
 }
 
 // entry is one tracked user.
@@ -139,7 +148,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.LeaseTTL = 15 * time.Second
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"), seen: cfg.View(),
-		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{}}
+		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{},
+		dropped: map[*internode.Link]struct{}{}}
 	// A node that just started knows nobody's sessions yet: it settles
 	// like one that just gained users.
 	s.startSettle(s.seen)
@@ -198,6 +208,11 @@ func (s *Server) viewChanged(v *ring.View) {
 			s.dropGateway(name)
 		}
 	}
+	for l := range s.dropped {
+		if m, ok := v.Members[l.Peer()]; ok && m.Has(config.RoleGateway) {
+			s.askResync(l)
+		}
+	}
 	// Users the ring moved away are kept for a while (a view may be an
 	// intermediate one, and the ring may move them back) and dropped by
 	// expire once they stayed elsewhere for a lease.
@@ -248,6 +263,9 @@ func (s *Server) owns(u string) bool {
 
 // dropGateway forgets a gateway's sessions. s.mu must be held.
 func (s *Server) dropGateway(name string) {
+	if l := s.gws[name].link; l != nil {
+		s.dropped[l] = struct{}{}
+	}
 	delete(s.gws, name)
 	for u, e := range s.users {
 		if i := slices.IndexFunc(e.gws, func(g gwCount) bool { return g.name == name }); i >= 0 {
@@ -353,6 +371,9 @@ func (s *Server) HandleFrame(l *internode.Link, f *internode.Frame) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.dropped[l]; ok {
+		s.askResync(l)
+	}
 	if g := s.gws[l.Peer()]; g != nil {
 		g.lease = time.Now()
 	}
@@ -512,7 +533,16 @@ func (s *Server) LinkClosed(l *internode.Link) {
 		}
 	}
 	delete(s.watching, l)
+	delete(s.dropped, l) // the gateway reports everything again on a new link
 	if g := s.gws[l.Peer()]; g != nil && g.link == l {
 		g.link = nil
 	}
+}
+
+// askResync asks the gateway on l, whose sessions were dropped, to
+// report every user again. s.mu must be held.
+func (s *Server) askResync(l *internode.Link) {
+	delete(s.dropped, l)
+	s.log.Info("a dropped gateway is back: asking it to report again", "gateway", l.Peer())
+	l.Send(&internode.Frame{Kind: internode.KindEvent, Op: EvResync})
 }

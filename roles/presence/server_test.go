@@ -159,6 +159,75 @@ func TestGatewayLeavingTheViewDropsItsSessions(t *testing.T) {
 	}
 }
 
+// TestDroppedGatewayIsAskedToReportAgain: a gateway that was thought
+// dead (it left the view: a stall, a false suspicion) but is not is asked
+// to report its users again, both when it is back in the view and when
+// it next sends anything, so its users do not stay away for good. A
+// gateway never dropped is never asked.
+func TestDroppedGatewayIsAskedToReportAgain(t *testing.T) {
+	f := start(t, Config{Settle: 50 * time.Millisecond}, members("p", "g1", "g2"), true)
+	g1, g1events := f.gw(t, "g1")
+	g2, events := f.gw(t, "g2")
+	report := func() {
+		g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 1})
+	}
+	report()
+	barrier(t, g1)
+	if st := watch(t, g2, "U1"); st[0] != Active {
+		t.Fatalf("U1 = %v, want active", st)
+	}
+	resync := func(how string) {
+		t.Helper()
+		select {
+		case ev := <-g1events:
+			if ev.Op != EvResync {
+				t.Fatalf("%s: event %+v, want EvResync", how, ev)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: g1 was never asked to report again", how)
+		}
+	}
+
+	f.view.Set(members("p", "g2")) // g1 thought dead
+	expect(t, events, "U1", "away")
+	f.view.Set(members("p", "g1", "g2")) // it was not
+	resync("back in the view")
+	report()
+	expect(t, events, "U1", "active")
+
+	f.view.Set(members("p", "g2"))
+	expect(t, events, "U1", "away")
+	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpLease}) // still out of the view
+	resync("a lease")
+	report()
+	expect(t, events, "U1", "active")
+	barrier(t, g2)
+	select {
+	case ev := <-g1events:
+		t.Fatalf("a second event for g1: %+v", ev)
+	default:
+	}
+
+	// A dropped gateway whose link closes is forgotten: it reports
+	// everything again on its next link anyway.
+	f.view.Set(members("p", "g2"))
+	expect(t, events, "U1", "away")
+	g1.Shutdown()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		f.s.mu.Lock()
+		n := len(f.s.dropped)
+		f.s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dropped links kept after the link closed", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestSettleHoldsWatchesUntilGatewaysResynced: after a view change a
 // watch is answered only when every gateway re-reported (or the settle
 // time passed), so the answer is never a premature "away".
