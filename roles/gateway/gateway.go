@@ -60,12 +60,13 @@ type Gateway struct {
 	pending     map[string]struct{}
 	pendingWake chan struct{}
 
-	presMu     sync.Mutex // guards users, watches, presDirty, watchDirty, session.watched
+	presMu     sync.Mutex // guards users, watches, presDirty, presWaits, watchDirty, session.watched
 	users      map[string]*localUser
 	watches    map[string]*watch
-	presDirty  map[string]struct{} // users whose count must be reported
-	watchDirty map[string]struct{} // watches to register
-	presRound  uint64              // resync round: +1 each time the presence ring moves
+	presDirty  map[string]struct{}        // users whose count must be reported
+	presWaits  map[string][]chan struct{} // per user: closed once its presence node has the report
+	watchDirty map[string]struct{}        // watches to register
+	presRound  uint64                     // resync round: +1 each time the presence ring moves
 	presWake   chan struct{}
 }
 
@@ -98,6 +99,7 @@ func New(cfg Config) (*Gateway, error) {
 		users:       map[string]*localUser{},
 		watches:     map[string]*watch{},
 		presDirty:   map[string]struct{}{},
+		presWaits:   map[string][]chan struct{}{},
 		watchDirty:  map[string]struct{}{},
 		presWake:    make(chan struct{}, 1),
 	}

@@ -33,8 +33,12 @@ type watch struct {
 	active   bool
 }
 
-// userUp counts a new session of s.user and reports it.
-func (g *Gateway) userUp(s *session, away bool) {
+// userUp counts a new session of s.user and reports it. The returned
+// channel is closed once the user's presence node has the report (or
+// there is no presence node to tell): from then on, user events such as
+// channel_joined reach this session.
+func (g *Gateway) userUp(s *session, away bool) <-chan struct{} {
+	reported := make(chan struct{})
 	g.presMu.Lock()
 	u := g.users[s.user]
 	if u == nil {
@@ -43,8 +47,10 @@ func (g *Gateway) userUp(s *session, away bool) {
 	}
 	u.sessions = append(u.sessions, s)
 	g.presDirty[s.user] = struct{}{}
+	g.presWaits[s.user] = append(g.presWaits[s.user], reported)
 	g.presMu.Unlock()
 	g.wakePresence()
+	return reported
 }
 
 // userDown uncounts a closed session and drops its watches.
@@ -236,6 +242,8 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		}
 	}
 	clear(g.presDirty)
+	waits := g.presWaits
+	g.presWaits = map[string][]chan struct{}{}
 	var watchIDs []string
 	for id := range g.watchDirty {
 		watchIDs = append(watchIDs, id)
@@ -246,14 +254,23 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 
 	ok := true
 	links := &presenceLinks{g: g, ctx: ctx, v: v, links: map[string]*internode.Client{}}
+	waitsOn := map[*internode.Client][]chan struct{}{}
 	for id, r := range reports {
 		l := links.of(id)
 		if l == nil {
 			g.presMu.Lock()
 			g.presDirty[id] = struct{}{}
+			if _, owned := v.Owner(config.RolePresence, id); owned {
+				g.presWaits[id] = append(g.presWaits[id], waits[id]...)
+			} else {
+				closeAll(waits[id]) // no presence node: nothing to wait for
+			}
 			g.presMu.Unlock()
 			ok = false
 			continue
+		}
+		if w := waits[id]; w != nil {
+			waitsOn[l] = append(waitsOn[l], w...)
 		}
 		f := &internode.Frame{Kind: internode.KindPresence, Op: presence.OpReport, User: id, Seq: uint64(r.n), TS: int64(round)}
 		if r.away {
@@ -293,7 +310,19 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		l.Go(&internode.Frame{Kind: internode.KindPresence, Op: presence.OpWatch, Users: ids},
 			func(f *internode.Frame, err error) { g.onWatched(l, ids, f, err) })
 	}
+	// A link is handled in order: the answer to a query sent after the
+	// reports means the presence node has them.
+	for l, w := range waitsOn {
+		l.Go(&internode.Frame{Kind: internode.KindPresence, Op: presence.OpQuery},
+			func(*internode.Frame, error) { closeAll(w) })
+	}
 	return ok
+}
+
+func closeAll(chans []chan struct{}) {
+	for _, c := range chans {
+		close(c)
+	}
 }
 
 // onWatched handles a watch reply: the state of each user, sent to the

@@ -291,23 +291,46 @@ func (s *session) hasChan(id string) bool {
 // before hello; past it, hello goes out and the rest catches up.
 const helloWait = 5 * time.Second
 
-// start loads the session's channels, subscribes them and queues hello
-// once they are live (or helloWait passed). It runs on the HTTP
-// handler's goroutine; false when the session could not start (the
-// client was told).
+// reportWait bounds how long a new session waits for its presence node
+// to have its report (an unreachable one is not waited for longer).
+const reportWait = time.Second
+
+// start reports the session to presence, loads its channels, subscribes
+// them and queues hello once they are live (or helloWait passed). It
+// runs on the HTTP handler's goroutine; false when the session could not
+// start (the client was told).
+//
+// The report comes first: a channel the user joins while the session
+// starts is either in the channels read after the presence node has the
+// report, or its channel_joined, sent after the join, finds this session
+// through the presence node.
 func (s *session) start(resume map[string]uint64) bool {
 	g := s.g
-	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
-	var u store.User
-	if err == nil {
-		u, err = g.cfg.Store.User(lctx, s.user)
-	}
-	cancel()
-	if err != nil {
+	fail := func(err error) bool {
 		g.log.Error("session: load channels", "user", s.user, "err", err)
 		s.conn.Close(websocket.StatusInternalError, "store unavailable")
 		return false
+	}
+	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	u, err := g.cfg.Store.User(lctx, s.user)
+	cancel()
+	if err != nil {
+		return fail(err)
+	}
+	reported := g.userUp(s, u.Away)
+	wait := time.NewTimer(reportWait)
+	select {
+	case <-reported:
+	case <-wait.C:
+	case <-g.done:
+	}
+	wait.Stop()
+	lctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
+	cancel()
+	if err != nil {
+		g.userDown(s)
+		return fail(err)
 	}
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {
@@ -323,7 +346,6 @@ func (s *session) start(resume map[string]uint64) bool {
 		}
 	}
 	deadline.Stop()
-	g.userUp(s, u.Away)
 	s.resume()
 	return true
 }
