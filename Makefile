@@ -38,9 +38,9 @@ bench:
 clean:
 	rm -rf bin data
 
-## chaos: the long failure test: 12 SIGKILL/restart cycles of channel nodes, then a rolling restart
+## chaos: the long failure test: 12 SIGKILL/restart and 4 SIGSTOP/SIGCONT cycles of channel nodes, then a rolling restart
 chaos:
-	$(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'
+	$(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 -freezes=4 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'
 
 ## test-race-procs: the multi-process tests with race-detector binaries
 test-race-procs:

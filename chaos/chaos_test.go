@@ -26,6 +26,7 @@ import (
 
 var (
 	kills    = flag.Int("kills", 2, "SIGKILL/restart cycles of channel nodes")
+	freezes  = flag.Int("freezes", 1, "SIGSTOP/SIGCONT cycles of channel nodes, each frozen until the others declare it dead")
 	channels = flag.Int("channels", 24, "channels published to")
 	rate     = flag.Float64("rate", 8, "publishes per second per channel")
 	subsPer  = flag.Int("subs", 2, "subscriber sessions per gateway")
@@ -70,18 +71,23 @@ func (c *cluster) start(name, host, roles string) *proctest.Proc {
 }
 
 // converged waits until every running node sees every running node.
-func (c *cluster) converged(timeout time.Duration) {
+func (c *cluster) converged(timeout time.Duration) { c.t.Helper(); c.convergedWithout("", timeout) }
+
+// convergedWithout waits until every running process but the one named
+// skip (frozen: it answers nothing) sees exactly the running processes
+// but skip as members.
+func (c *cluster) convergedWithout(skip string, timeout time.Duration) {
 	c.t.Helper()
 	want := 0
 	for _, p := range c.procs {
-		if p.Running() {
+		if p.Running() && p.Name != skip {
 			want++
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for _, p := range c.procs {
-		if !p.Running() {
+		if !p.Running() || p.Name == skip {
 			continue
 		}
 		err := proctest.WaitHTTP(ctx, "http://"+p.HTTP+"/status", func(r *http.Response) bool {
@@ -228,8 +234,9 @@ func publish(ctx context.Context, api *client.API, ch string, every time.Duratio
 }
 
 // TestChaos: publish steadily while channel nodes are SIGKILLed and
-// restarted, then restart every node with SIGTERM; nothing acked may be
-// lost, duplicated or reordered for any subscriber.
+// restarted, then frozen (SIGSTOP) until declared dead and let run again
+// with their stale state, then restart every node with SIGTERM; nothing
+// acked may be lost, duplicated or reordered for any subscriber.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos runs processes for a minute")
@@ -324,6 +331,25 @@ func TestChaos(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 
+	// SIGSTOP a channel node until the others declare it dead and its
+	// channels have moved (a VM pause, a long stall), then let it run:
+	// it comes back believing it still owns them, with stale state.
+	for k := range *freezes {
+		victim := chs[(k+1)%len(chs)]
+		t0 := time.Now()
+		if err := victim.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		c.convergedWithout(victim.Name, 30*time.Second)
+		t.Logf("freeze %d: %s declared dead after %v", k, victim.Name, time.Since(t0).Round(time.Millisecond))
+		time.Sleep(time.Second) // traffic flows to the new owners
+		if err := victim.Thaw(); err != nil {
+			t.Fatal(err)
+		}
+		c.converged(30 * time.Second)
+		time.Sleep(2 * time.Second)
+	}
+
 	if *rolling {
 		for _, p := range c.procs {
 			if err := p.Stop(30 * time.Second); err != nil {
@@ -358,7 +384,7 @@ func TestChaos(t *testing.T) {
 		restarts += s.restarts.Load()
 		conns += s.conns.Load()
 	}
-	t.Logf("chaos: %d kills, rolling restart %v, publishes sent %d", *kills, *rolling, sent.Load())
+	t.Logf("chaos: %d kills, %d freezes, rolling restart %v, publishes sent %d", *kills, *freezes, *rolling, sent.Load())
 	t.Logf("chaos: %v", r)
 	t.Logf("chaos: subscriber connections %d, goodbyes %d, closes with 1012 %d", conns, goodbyes, restarts)
 	t.Logf("chaos: failover (kill -> every owned channel acked again): %v", failovers)

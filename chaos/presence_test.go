@@ -212,6 +212,29 @@ func TestPresenceUnderFailure(t *testing.T) {
 		t.Fatalf("presence node restart caused %d events: %s", len(ev), describe(ev, quiet))
 	}
 
+	// A presence node stalls until it is declared dead, then runs again
+	// with the state it had: its users move away and back, and the
+	// watcher still sees no event.
+	quiet = time.Now()
+	if err := pr1.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	c.convergedWithout(pr1.Name, 30*time.Second)
+	if err := pr1.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	c.converged(30 * time.Second)
+	time.Sleep(3 * time.Second)
+	if ev := w.eventsSince(quiet); len(ev) > 0 {
+		t.Fatalf("presence node freeze caused %d events: %s", len(ev), describe(ev, quiet))
+	}
+	for _, id := range onlineIDs {
+		var p struct{ Presence string }
+		if err := watcherAPI.Call(ctx, "users.getPresence", url.Values{"user": {id}}, &p); err != nil || p.Presence != "active" {
+			t.Fatalf("after the presence node ran again: %s is %q (%v)", id, p.Presence, err)
+		}
+	}
+
 	// The gateway holding every online user stalls (a VM pause, a long
 	// stop-the-world) until the cluster declares it dead: its users go
 	// away. When it runs again they must come back by themselves, with
