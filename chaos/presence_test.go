@@ -186,31 +186,39 @@ func TestPresenceUnderFailure(t *testing.T) {
 	t.Logf("presence propagation, disconnect on gw-1 -> away at the watcher on gw-2: %v", down)
 	t.Logf("presence propagation, rtm.connect+dial on gw-1 -> active at the watcher on gw-2: %v", up)
 
+	// calm fails on any event at the watcher since quiet, once the
+	// settle is over; allActive checks every online user's state.
+	calm := func(quiet time.Time, what string) {
+		t.Helper()
+		time.Sleep(3 * time.Second) // longer than the settle; a flap would show by now
+		if ev := w.eventsSince(quiet); len(ev) > 0 {
+			t.Fatalf("%s caused %d events: %s", what, len(ev), describe(ev, quiet))
+		}
+	}
+	allActive := func(when string) {
+		t.Helper()
+		for _, id := range onlineIDs {
+			var p struct{ Presence string }
+			if err := watcherAPI.Call(ctx, "users.getPresence", url.Values{"user": {id}}, &p); err != nil || p.Presence != "active" {
+				t.Fatalf("%s: %s is %q (%v)", when, id, p.Presence, err)
+			}
+		}
+	}
+
 	// A presence node dies: the users it owned move to the other; the
 	// watcher must not see a single wrong event.
 	quiet := time.Now()
 	pr1.Kill()
 	c.converged(30 * time.Second)
-	time.Sleep(3 * time.Second) // longer than the settle; a flap would show by now
-	if ev := w.eventsSince(quiet); len(ev) > 0 {
-		t.Fatalf("presence node failure caused %d events: %s", len(ev), describe(ev, quiet))
-	}
-	for _, id := range onlineIDs {
-		var p struct{ Presence string }
-		if err := watcherAPI.Call(ctx, "users.getPresence", url.Values{"user": {id}}, &p); err != nil || p.Presence != "active" {
-			t.Fatalf("after the presence node died: %s is %q (%v)", id, p.Presence, err)
-		}
-	}
+	calm(quiet, "presence node failure")
+	allActive("after the presence node died")
 	// It comes back: users move home again, still no flap.
 	quiet = time.Now()
 	if err := pr1.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	c.converged(30 * time.Second)
-	time.Sleep(3 * time.Second)
-	if ev := w.eventsSince(quiet); len(ev) > 0 {
-		t.Fatalf("presence node restart caused %d events: %s", len(ev), describe(ev, quiet))
-	}
+	calm(quiet, "presence node restart")
 
 	// A presence node stalls until it is declared dead, then runs again
 	// with the state it had: its users move away and back, and the
@@ -224,16 +232,8 @@ func TestPresenceUnderFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.converged(30 * time.Second)
-	time.Sleep(3 * time.Second)
-	if ev := w.eventsSince(quiet); len(ev) > 0 {
-		t.Fatalf("presence node freeze caused %d events: %s", len(ev), describe(ev, quiet))
-	}
-	for _, id := range onlineIDs {
-		var p struct{ Presence string }
-		if err := watcherAPI.Call(ctx, "users.getPresence", url.Values{"user": {id}}, &p); err != nil || p.Presence != "active" {
-			t.Fatalf("after the presence node ran again: %s is %q (%v)", id, p.Presence, err)
-		}
-	}
+	calm(quiet, "presence node freeze")
+	allActive("after the presence node ran again")
 
 	// The gateway holding every online user stalls (a VM pause, a long
 	// stop-the-world) until the cluster declares it dead: its users go
