@@ -38,7 +38,7 @@ bench:
 clean:
 	rm -rf bin data
 
-## chaos: the long failure test: 12 SIGKILL/restart and 4 SIGSTOP/SIGCONT cycles of channel nodes, then a rolling restart
+## chaos: the long failure test: 12 SIGKILL/restart cycles of channel nodes, 4 SIGSTOP/SIGCONT cycles of a channel node and a gateway, then a rolling restart
 chaos:
 	$(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 -freezes=4 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'
 

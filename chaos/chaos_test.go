@@ -26,7 +26,7 @@ import (
 
 var (
 	kills    = flag.Int("kills", 2, "SIGKILL/restart cycles of channel nodes")
-	freezes  = flag.Int("freezes", 1, "SIGSTOP/SIGCONT cycles of channel nodes, each frozen until the others declare it dead")
+	freezes  = flag.Int("freezes", 1, "SIGSTOP/SIGCONT cycles, each freezing a channel node and then a gateway until the others declare it dead")
 	channels = flag.Int("channels", 24, "channels published to")
 	rate     = flag.Float64("rate", 8, "publishes per second per channel")
 	subsPer  = flag.Int("subs", 2, "subscriber sessions per gateway")
@@ -234,8 +234,9 @@ func publish(ctx context.Context, api *client.API, ch string, every time.Duratio
 }
 
 // TestChaos: publish steadily while channel nodes are SIGKILLed and
-// restarted, then frozen (SIGSTOP) until declared dead and let run again
-// with their stale state, then restart every node with SIGTERM; nothing
+// restarted, then freeze channel nodes and gateways (SIGSTOP) until they
+// are declared dead and let them run again with their stale state, then
+// restart every node with SIGTERM; nothing
 // acked may be lost, duplicated or reordered for any subscriber.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
@@ -334,20 +335,23 @@ func TestChaos(t *testing.T) {
 	// SIGSTOP a channel node until the others declare it dead and its
 	// channels have moved (a VM pause, a long stall), then let it run:
 	// it comes back believing it still owns them, with stale state.
+	// Then the same for a gateway: its subscribers' sessions stay open
+	// through the stall and must miss nothing.
 	for k := range *freezes {
-		victim := chs[(k+1)%len(chs)]
-		t0 := time.Now()
-		if err := victim.Freeze(); err != nil {
-			t.Fatal(err)
+		for _, victim := range []*proctest.Proc{chs[(k+1)%len(chs)], gws[k%len(gws)]} {
+			t0 := time.Now()
+			if err := victim.Freeze(); err != nil {
+				t.Fatal(err)
+			}
+			c.convergedWithout(victim.Name, 30*time.Second)
+			t.Logf("freeze %d: %s declared dead after %v", k, victim.Name, time.Since(t0).Round(time.Millisecond))
+			time.Sleep(time.Second) // traffic flows on without it
+			if err := victim.Thaw(); err != nil {
+				t.Fatal(err)
+			}
+			c.converged(30 * time.Second)
+			time.Sleep(2 * time.Second)
 		}
-		c.convergedWithout(victim.Name, 30*time.Second)
-		t.Logf("freeze %d: %s declared dead after %v", k, victim.Name, time.Since(t0).Round(time.Millisecond))
-		time.Sleep(time.Second) // traffic flows to the new owners
-		if err := victim.Thaw(); err != nil {
-			t.Fatal(err)
-		}
-		c.converged(30 * time.Second)
-		time.Sleep(2 * time.Second)
 	}
 
 	if *rolling {
