@@ -115,3 +115,21 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 		<-ran
 	}
 }
+
+// TestEventKindsDiffer: the gateway tells presence events from channel
+// events by their Op alone, so no two may share one.
+func TestEventKindsDiffer(t *testing.T) {
+	seen := map[byte]string{}
+	for name, op := range map[string]byte{
+		"channel.EvMessage": channel.EvMessage, "channel.EvResubscribe": channel.EvResubscribe,
+		"channel.EvTyping": channel.EvTyping, "channel.EvMemberJoined": channel.EvMemberJoined,
+		"channel.EvMemberLeft": channel.EvMemberLeft,
+		"presence.EvPresence":  presence.EvPresence, "presence.EvUser": presence.EvUser,
+		"presence.EvResync": presence.EvResync,
+	} {
+		if other, dup := seen[op]; dup {
+			t.Errorf("%s and %s are both %d", name, other, op)
+		}
+		seen[op] = name
+	}
+}

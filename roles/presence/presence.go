@@ -41,7 +41,9 @@ const (
 	OpSynced byte = 8
 )
 
-// Events pushed to gateways (the Op of a KindEvent).
+// Events pushed to gateways (the Op of a KindEvent). They differ from
+// the channel role's event kinds: a gateway takes both on one event
+// handler.
 const (
 	// EvPresence: User, Text = "active" or "away".
 	EvPresence byte = 10
