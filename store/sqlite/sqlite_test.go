@@ -109,7 +109,7 @@ func TestOpenBadPath(t *testing.T) {
 // channels makes most batches one message per channel; batch 1024 over
 // 100 channels is what `ringcast bench --scenario publish` commits.
 func BenchmarkAppend(b *testing.B) {
-	for _, c := range []struct{ size, chans int }{{1, 500}, {4, 500}, {16, 500}, {256, 500}, {4096, 500}, {1024, 100}} {
+	for _, c := range []struct{ size, chans int }{{1, 500}, {4, 500}, {12, 500}, {16, 500}, {256, 500}, {4096, 500}, {1024, 100}} {
 		b.Run(fmt.Sprintf("batch=%d/channels=%d", c.size, c.chans), func(b *testing.B) {
 			s := openAt(b, filepath.Join(b.TempDir(), "bench.db"))
 			batch := make([]store.Message, c.size)
