@@ -209,9 +209,10 @@ func (c *chanSub) deliver(seq uint64, frame []byte) {
 			lists[w] = append(lists[w], a.s)
 		}
 	}
+	large := len(c.attached) >= largeChannel
 	for w, l := range lists {
 		if len(l) > 0 {
-			c.fan.workers[w].add(fanJob{frame: frame, sessions: l})
+			c.fan.workers[w].add(fanJob{frame: frame, sessions: l, large: large})
 		}
 	}
 	c.next = seq + 1

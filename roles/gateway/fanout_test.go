@@ -228,3 +228,39 @@ func TestRoundPartialWriteKeepsItsBytes(t *testing.T) {
 	s.writers.Wait()
 	other.writers.Wait()
 }
+
+// TestPacer: only a busy large channel (its messages closer than 3/4 of
+// coalesce, or several in one round) makes the next round wait, until
+// coalesce after the round began; small channels and a lone large
+// message never do.
+func TestPacer(t *testing.T) {
+	small, large := fanJob{}, fanJob{large: true}
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	for _, c := range []struct {
+		name   string
+		rounds [][]fanJob
+		starts []int // ms, one per round
+		want   []int // the hold after each round, ms; -1: none
+	}{
+		{"small channels", [][]fanJob{{small, small}, {small}}, []int{0, 1}, []int{-1, -1}},
+		{"a lone large message", [][]fanJob{{large}}, []int{0}, []int{-1}},
+		{"large messages every coalesce", [][]fanJob{{large}, {large}, {large}}, []int{0, 20, 40}, []int{-1, -1, -1}},
+		{"large messages about every coalesce", [][]fanJob{{large}, {large}, {large}}, []int{0, 16, 34}, []int{-1, -1, -1}},
+		{"large messages closer than coalesce", [][]fanJob{{large}, {large}, {large}}, []int{0, 5, 25}, []int{-1, 25, -1}},
+		{"two large messages in a round", [][]fanJob{{large, small, large}}, []int{0}, []int{20}},
+		{"a small round in between", [][]fanJob{{large}, {small}, {large}}, []int{0, 2, 10}, []int{-1, -1, 30}},
+	} {
+		var p pacer
+		for i, jobs := range c.rounds {
+			got := p.next(jobs, ms(c.starts[i]))
+			want := time.Time{}
+			if c.want[i] >= 0 {
+				want = ms(c.want[i])
+			}
+			if !got.Equal(want) {
+				t.Errorf("%s, round %d: next = %v, want %v", c.name, i, got.Sub(t0), want.Sub(t0))
+			}
+		}
+	}
+}
