@@ -177,14 +177,9 @@ func (a *appender) putAll() error {
 		if err != nil {
 			return err
 		}
-		a.body = a.body[:0]
-		a.args = a.args[:0]
+		a.body, a.args = a.body[:0], a.args[:0]
 		for _, r := range runs {
-			part := a.order[r.start : r.start+r.n]
-			at := len(a.body)
-			a.body = appendSegment(a.body, part)
-			a.args = append(a.args, part[0].Channel, int64(r.first), int64(r.last),
-				int64(part[0].TS), int64(part[len(part)-1].TS-part[0].TS), a.body[at:len(a.body):len(a.body)])
+			a.addRow(a.order[r.start : r.start+r.n])
 		}
 		res, err := stmt.ExecContext(context.Background(), a.args...)
 		clear(a.args)
@@ -220,7 +215,6 @@ func (a *appender) putEach() error {
 	var stale map[string]bool // channels fenced in this Append
 	for i := range a.runs {
 		r := &a.runs[i]
-		r.cut = r.last + 1
 		part := a.order[r.start : r.start+r.n]
 		ch := part[0].Channel
 		if stale[ch] {
@@ -311,13 +305,23 @@ func (a *appender) group(msgs []store.Message) (increasing bool) {
 // thousands).
 const maxSegment = 256
 
+// addRow appends the segment of part to a.body and its row's arguments,
+// in the order of putSegment's columns, to a.args.
+func (a *appender) addRow(part []store.Message) {
+	at := len(a.body)
+	a.body = appendSegment(a.body, part)
+	first, last := part[0], part[len(part)-1]
+	a.args = append(a.args, first.Channel, int64(first.Seq), int64(last.Seq),
+		int64(first.TS), int64(last.TS-first.TS), a.body[at:len(a.body):len(a.body)])
+}
+
 // putRun writes part as one segment; false when it shares a seq with a
 // written one.
 func (a *appender) putRun(part []store.Message) (bool, error) {
-	a.body = appendSegment(a.body[:0], part)
-	first, last := part[0], part[len(part)-1]
-	r, err := a.put.ExecContext(context.Background(), first.Channel, int64(first.Seq), int64(last.Seq),
-		int64(first.TS), int64(last.TS-first.TS), a.body)
+	a.body, a.args = a.body[:0], a.args[:0]
+	a.addRow(part)
+	r, err := a.put.ExecContext(context.Background(), a.args...)
+	clear(a.args)
 	if err != nil {
 		return false, err
 	}
