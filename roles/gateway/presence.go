@@ -242,8 +242,10 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		}
 	}
 	clear(g.presDirty)
-	waits := g.presWaits
-	g.presWaits = map[string][]chan struct{}{}
+	var waits map[string][]chan struct{} // only starting sessions wait
+	if len(g.presWaits) > 0 {
+		waits, g.presWaits = g.presWaits, map[string][]chan struct{}{}
+	}
 	var watchIDs []string
 	for id := range g.watchDirty {
 		watchIDs = append(watchIDs, id)
