@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/admin"
@@ -147,7 +148,7 @@ func (n *Node) loadCluster() error {
 	if n.key, err = hex.DecodeString(keyHex); err != nil {
 		return fmt.Errorf("store: corrupt cluster_key: %w", err)
 	}
-	if n.team.ID, err = get("team_id", store.NewID('T')); err != nil {
+	if n.team.ID, err = get("team_id", chat.NewID('T')); err != nil {
 		return err
 	}
 	if n.team.Name, err = get("team_name", "ringcast"); err != nil {
@@ -367,20 +368,20 @@ func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 
 // DevUser makes sure a user named "dev" exists and returns it with a
 // fresh token, for `serve --dev`.
-func (n *Node) DevUser(ctx context.Context) (store.User, string, error) {
+func (n *Node) DevUser(ctx context.Context) (chat.User, string, error) {
 	u, err := n.Store.UserByName(ctx, "dev")
 	if errors.Is(err, store.ErrNotFound) {
-		u = store.User{ID: store.NewID('U'), Name: "dev", RealName: "Dev User", Created: time.Now().Unix()}
+		u = chat.User{ID: chat.NewID('U'), Name: "dev", RealName: "Dev User", Created: time.Now().Unix()}
 		if err = n.Store.CreateUser(ctx, u); errors.Is(err, store.ErrNameTaken) {
 			u, err = n.Store.UserByName(ctx, "dev") // another node made it first
 		}
 	}
 	if err != nil {
-		return store.User{}, "", err
+		return chat.User{}, "", err
 	}
 	tok, hash := admin.NewToken()
 	if err := n.Store.PutToken(ctx, hash, u.ID); err != nil {
-		return store.User{}, "", err
+		return chat.User{}, "", err
 	}
 	return u, tok, nil
 }

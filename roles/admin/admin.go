@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
@@ -51,7 +52,7 @@ type API struct {
 }
 
 type cachedToken struct {
-	user    store.User
+	user    chat.User
 	expires time.Time
 }
 
@@ -63,7 +64,7 @@ const tokenTTL = 30 * time.Second
 type call struct {
 	ctx  context.Context
 	args args
-	user store.User
+	user chat.User
 }
 
 type method struct {
@@ -172,7 +173,7 @@ func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 }
 
 // authenticate maps a token to its user, through a short cache.
-func (a *API) authenticate(ctx context.Context, tok string) (store.User, error) {
+func (a *API) authenticate(ctx context.Context, tok string) (chat.User, error) {
 	h := sha256.Sum256([]byte(tok))
 	now := time.Now()
 	a.tokensMu.Lock()
@@ -183,17 +184,17 @@ func (a *API) authenticate(ctx context.Context, tok string) (store.User, error) 
 	}
 	id, err := a.cfg.Store.TokenUser(ctx, h[:])
 	if errors.Is(err, store.ErrNotFound) {
-		return store.User{}, apiErr("invalid_auth")
+		return chat.User{}, apiErr("invalid_auth")
 	}
 	if err != nil {
-		return store.User{}, err
+		return chat.User{}, err
 	}
 	u, err := a.cfg.Store.User(ctx, id)
 	if err != nil {
-		return store.User{}, err
+		return chat.User{}, err
 	}
 	if u.Deleted {
-		return store.User{}, apiErr("account_inactive")
+		return chat.User{}, apiErr("account_inactive")
 	}
 	a.tokensMu.Lock()
 	if len(a.tokens) > 100_000 {
@@ -309,7 +310,7 @@ func (a *API) adminUsersCreate(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := store.User{ID: store.NewID('U'), Name: name, RealName: c.args["real_name"], Email: c.args["email"],
+	u := chat.User{ID: chat.NewID('U'), Name: name, RealName: c.args["real_name"], Email: c.args["email"],
 		IsBot: isBot, IsAdmin: isAdmin, Created: time.Now().Unix()}
 	if err := a.cfg.Store.CreateUser(c.ctx, u); errors.Is(err, store.ErrNameTaken) {
 		return nil, apiErr("name_taken")
@@ -320,7 +321,7 @@ func (a *API) adminUsersCreate(c *call) (map[string]any, error) {
 }
 
 // issueToken stores a new token for u and answers with both.
-func (a *API) issueToken(c *call, u store.User) (map[string]any, error) {
+func (a *API) issueToken(c *call, u chat.User) (map[string]any, error) {
 	tok, hash := NewToken()
 	if err := a.cfg.Store.PutToken(c.ctx, hash, u.ID); err != nil {
 		return nil, err
@@ -405,7 +406,7 @@ func validUserName(n string) bool {
 	return true
 }
 
-func (a *API) userObject(u store.User) map[string]any {
+func (a *API) userObject(u chat.User) map[string]any {
 	display := u.Name
 	return map[string]any{
 		"id": u.ID, "team_id": a.cfg.Team.ID, "name": u.Name, "deleted": u.Deleted,

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node/nodetest"
-	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/sqlite"
 )
 
@@ -179,7 +179,7 @@ func TestPostMessageArchived(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if err := st.CreateChannel(t.Context(), store.Channel{ID: "CARCHIVED", Name: "old-news", Creator: me.UserID, IsArchived: true}); err != nil {
+	if err := st.CreateChannel(t.Context(), chat.Channel{ID: "CARCHIVED", Name: "old-news", Creator: me.UserID, IsArchived: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, v := range []url.Values{

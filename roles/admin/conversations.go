@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
@@ -15,27 +16,27 @@ import (
 )
 
 // resolve finds a channel by id or by name (with or without '#').
-func (a *API) resolve(c *call, ref string) (store.Channel, error) {
+func (a *API) resolve(c *call, ref string) (chat.Channel, error) {
 	if ref == "" {
-		return store.Channel{}, apiErr("channel_not_found")
+		return chat.Channel{}, apiErr("channel_not_found")
 	}
 	ch, err := a.cfg.Store.Channel(c.ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		ch, err = a.cfg.Store.ChannelByName(c.ctx, strings.TrimPrefix(ref, "#"))
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Channel{}, apiErr("channel_not_found")
+		return chat.Channel{}, apiErr("channel_not_found")
 	}
 	return ch, err
 }
 
 // channelObject is Slack's channel object as the caller sees it.
-func (a *API) channelObject(c *call, ch store.Channel, isMember bool, numMembers int) map[string]any {
+func (a *API) channelObject(c *call, ch chat.Channel, isMember bool, numMembers int) map[string]any {
 	return rtm.ChannelObject(ch, a.cfg.Team.ID, isMember, numMembers)
 }
 
 // fullChannel loads what a channel object needs for the caller.
-func (a *API) fullChannel(c *call, ch store.Channel) (map[string]any, error) {
+func (a *API) fullChannel(c *call, ch chat.Channel) (map[string]any, error) {
 	members, err := a.cfg.Store.Members(c.ctx, ch.ID)
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func (a *API) create(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch := store.Channel{ID: store.NewID('C'), Name: name, Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: private}
+	ch := chat.Channel{ID: chat.NewID('C'), Name: name, Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: private}
 	if err := a.cfg.Store.CreateChannel(c.ctx, ch); errors.Is(err, store.ErrNameTaken) {
 		return nil, apiErr("name_taken")
 	} else if err != nil {
@@ -298,7 +299,7 @@ func (a *API) members(c *call) (map[string]any, error) {
 }
 
 // requireMember fails with not_in_channel unless the caller is a member.
-func (a *API) requireMember(c *call, ch store.Channel) error {
+func (a *API) requireMember(c *call, ch chat.Channel) error {
 	in, err := a.cfg.Store.IsMember(c.ctx, ch.ID, c.user.ID)
 	if err != nil {
 		return err
@@ -327,12 +328,12 @@ func (a *API) history(c *call) (map[string]any, error) {
 	}
 	q := store.HistoryQuery{Limit: limit, Inclusive: inclusive}
 	if v := c.args["latest"]; v != "" {
-		if q.Latest, err = store.ParseTS(v); err != nil {
+		if q.Latest, err = chat.ParseTS(v); err != nil {
 			return nil, apiErr("invalid_ts_latest")
 		}
 	}
 	if v := c.args["oldest"]; v != "" {
-		if q.Oldest, err = store.ParseTS(v); err != nil {
+		if q.Oldest, err = chat.ParseTS(v); err != nil {
 			return nil, apiErr("invalid_ts_oldest")
 		}
 	}
@@ -341,7 +342,7 @@ func (a *API) history(c *call) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if q.Latest, err = store.ParseTS(v); err != nil {
+		if q.Latest, err = chat.ParseTS(v); err != nil {
 			return nil, apiErr("invalid_cursor")
 		}
 		q.Inclusive = false
@@ -366,7 +367,7 @@ func (a *API) history(c *call) (map[string]any, error) {
 		"response_metadata": meta(next)}, nil
 }
 
-func (a *API) messageObject(m *store.Message) map[string]any {
+func (a *API) messageObject(m *chat.Message) map[string]any {
 	o := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS.String(),
 		"team": a.cfg.Team.ID, "seq": m.Seq}
 	if m.ThreadTS != 0 {
@@ -421,7 +422,7 @@ func checkPost(p *channel.Post, threadTS string) error {
 		return err
 	}
 	if threadTS != "" {
-		ts, err := store.ParseTS(threadTS)
+		ts, err := chat.ParseTS(threadTS)
 		if err != nil {
 			return apiErr("invalid_thread_ts")
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
-	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -34,8 +34,8 @@ func (o *Owner) HandleFrame(l *internode.Link, f *internode.Frame) {
 	}
 	switch f.Kind {
 	case internode.KindPublish:
-		o.Publish(Post{Channel: f.Channel, User: f.User, Text: f.Text, ThreadTS: store.TS(f.TS), ClientMsgID: f.Extra},
-			func(m store.Message, err error) { reply(&internode.Frame{Seq: m.Seq, TS: int64(m.TS)}, err) })
+		o.Publish(Post{Channel: f.Channel, User: f.User, Text: f.Text, ThreadTS: chat.TS(f.TS), ClientMsgID: f.Extra},
+			func(m chat.Message, err error) { reply(&internode.Frame{Seq: m.Seq, TS: int64(m.TS)}, err) })
 	case internode.KindSubscribe:
 		o.subscribe(l, f.Channel, func(seq uint64, err error) { reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err) })
 	case internode.KindUnsubscribe:
@@ -213,7 +213,7 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 		}
 	}
 	seq := st.committed
-	now := store.TSOf(time.Now())
+	now := chat.TSOf(time.Now())
 	for _, u := range changed {
 		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvMemberJoined, Channel: id, User: u,
 			Payload: rtm.MemberJoined(id, u, inviter, o.cfg.Team, now)}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"unique"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/store"
 )
 
 // BenchmarkChannelStateMemory reports the heap an owner holds per loaded
@@ -24,14 +24,14 @@ func BenchmarkChannelStateMemory(b *testing.B) {
 				}
 				users := make([]string, 1000) // a workspace's users; members are drawn from them
 				for i := range users {
-					users[i] = store.NewID('U')
+					users[i] = chat.NewID('U')
 				}
 				runtime.GC()
 				var before runtime.MemStats
 				runtime.ReadMemStats(&before)
 				now := o.now()
 				for i := range n {
-					id := store.NewID('C')
+					id := chat.NewID('C')
 					st := &chanState{id: id, lastSeq: 42, committed: 42, lastTS: 1_700_000_000_000_000, lastUsed: now}
 					for m := range members {
 						// As loaded from the store: each member id arrives

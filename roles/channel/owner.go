@@ -12,6 +12,7 @@ import (
 	"unique"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
@@ -114,7 +115,7 @@ type chanState struct {
 	loading   *loadWait
 	lastSeq   uint64                  // last seq assigned
 	committed uint64                  // last seq committed
-	lastTS    store.TS                // ts of lastSeq
+	lastTS    chat.TS                 // ts of lastSeq
 	members   []unique.Handle[string] // sorted by user id
 	subs      []*internode.Link
 	dedup     *dedup           // recent client_msg_ids; nil until the channel has one
@@ -131,18 +132,18 @@ type dedup struct {
 	e [dedupWindow]struct {
 		h   uint64
 		seq uint64
-		ts  store.TS
+		ts  chat.TS
 	}
 	n int
 }
 
-func (d *dedup) add(id string, seq uint64, ts store.TS) {
+func (d *dedup) add(id string, seq uint64, ts chat.TS) {
 	e := &d.e[d.n%dedupWindow]
 	e.h, e.seq, e.ts = xxhash.Sum64String(id), seq, ts
 	d.n++
 }
 
-func (d *dedup) find(id string) (uint64, store.TS, bool) {
+func (d *dedup) find(id string) (uint64, chat.TS, bool) {
 	if d == nil {
 		return 0, 0, false
 	}
@@ -155,7 +156,7 @@ func (d *dedup) find(id string) (uint64, store.TS, bool) {
 	return 0, 0, false
 }
 
-func (st *chanState) remember(m *store.Message) {
+func (st *chanState) remember(m *chat.Message) {
 	if m.ClientMsgID == "" {
 		return
 	}
@@ -172,10 +173,10 @@ type loadWait struct {
 
 type pending struct {
 	st    *chanState
-	msg   store.Message
+	msg   chat.Message
 	event []byte
 	dup   bool // a retry of msg, which is queued ahead: answer as it went
-	reply func(store.Message, error)
+	reply func(chat.Message, error)
 }
 
 // New makes an Owner; Run starts its committer.
@@ -228,13 +229,13 @@ func (o *Owner) Run(ctx context.Context) error {
 }
 
 type answer struct {
-	reply func(store.Message, error)
-	m     store.Message
+	reply func(chat.Message, error)
+	m     chat.Message
 	err   error
 }
 
 // answer records a reply to send after the batch.
-func (o *Owner) answer(reply func(store.Message, error), m store.Message, err error) {
+func (o *Owner) answer(reply func(chat.Message, error), m chat.Message, err error) {
 	o.answers = append(o.answers, answer{reply, m, err})
 }
 
@@ -343,9 +344,9 @@ func (o *Owner) load(st *chanState) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var err error
-	var tail []store.Message
+	var tail []chat.Message
 	var members []string
-	var ch store.Channel
+	var ch chat.Channel
 	if ch, err = o.cfg.Store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
 		err = ErrChannelNotFound
 	} else if err == nil {
@@ -438,7 +439,7 @@ type Post struct {
 	Channel     string
 	User        string
 	Text        string
-	ThreadTS    store.TS
+	ThreadTS    chat.TS
 	ClientMsgID string
 }
 
@@ -461,30 +462,30 @@ func (p Post) Check() error {
 
 // Publish sequences p and calls reply once it is committed (or failed).
 // reply runs on the committer's goroutine and must not block.
-func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
+func (o *Owner) Publish(p Post, reply func(chat.Message, error)) {
 	if err := p.Check(); err != nil {
-		reply(store.Message{}, err)
+		reply(chat.Message{}, err)
 		return
 	}
 	if !o.owns(p.Channel) {
-		reply(store.Message{}, ErrWrongOwner)
+		reply(chat.Message{}, ErrWrongOwner)
 		return
 	}
 	o.with(p.Channel, func(st *chanState, err error) {
 		if err != nil {
-			reply(store.Message{}, err)
+			reply(chat.Message{}, err)
 			return
 		}
 		if st.archived {
-			reply(store.Message{}, ErrArchived)
+			reply(chat.Message{}, ErrArchived)
 			return
 		}
 		if !st.isMember(p.User) {
-			reply(store.Message{}, ErrNotInChannel)
+			reply(chat.Message{}, ErrNotInChannel)
 			return
 		}
 		if seq, ts, ok := st.dedup.find(p.ClientMsgID); ok && p.ClientMsgID != "" {
-			m := store.Message{Channel: p.Channel, Seq: seq, TS: ts, User: p.User, Text: p.Text,
+			m := chat.Message{Channel: p.Channel, Seq: seq, TS: ts, User: p.User, Text: p.Text,
 				ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
 			if seq <= st.committed {
 				reply(m, nil)
@@ -493,13 +494,13 @@ func (o *Owner) Publish(p Post, reply func(store.Message, error)) {
 			}
 			return
 		}
-		ts := store.TSOf(time.Now())
+		ts := chat.TSOf(time.Now())
 		if ts <= st.lastTS {
 			ts = st.lastTS + 1
 		}
 		st.lastSeq++
 		st.lastTS = ts
-		m := store.Message{Channel: p.Channel, Seq: st.lastSeq, TS: ts, User: p.User,
+		m := chat.Message{Channel: p.Channel, Seq: st.lastSeq, TS: ts, User: p.User,
 			Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
 		st.remember(&m)
 		o.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, &m, o.cfg.Team), reply: reply})
@@ -561,7 +562,7 @@ func (o *Owner) enqueue(p pending) {
 // the next one.
 func (o *Owner) commitLoop(ctx context.Context) {
 	var batch []pending
-	var msgs []store.Message
+	var msgs []chat.Message
 	var lastCommit time.Time
 	for {
 		select {
@@ -571,7 +572,7 @@ func (o *Owner) commitLoop(ctx context.Context) {
 			o.commits = nil
 			o.commitMu.Unlock()
 			for _, p := range rest {
-				p.reply(store.Message{}, ErrUnavailable)
+				p.reply(chat.Message{}, ErrUnavailable)
 			}
 			return
 		case <-o.commitWake:
@@ -619,7 +620,7 @@ func (o *Owner) gather(ctx context.Context) {
 	}
 }
 
-func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
+func (o *Owner) commit(batch []pending, msgs *[]chat.Message) {
 	*msgs = (*msgs)[:0]
 	for i := range batch {
 		p := &batch[i]
@@ -650,7 +651,7 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 		p := &batch[i]
 		st := p.st
 		if st == nil {
-			o.answer(p.reply, store.Message{}, ErrConflict)
+			o.answer(p.reply, chat.Message{}, ErrConflict)
 			continue
 		}
 		st.mu.Lock()
@@ -662,18 +663,18 @@ func (o *Owner) commit(batch []pending, msgs *[]store.Message) {
 			if ok {
 				o.answer(p.reply, p.msg, nil)
 			} else {
-				o.answer(p.reply, store.Message{}, ErrConflict)
+				o.answer(p.reply, chat.Message{}, ErrConflict)
 			}
 			continue
 		case err != nil:
 			o.dropLocked(st) // its seqs were assigned but not written
 			st.mu.Unlock()
-			o.answer(p.reply, store.Message{}, ErrUnavailable)
+			o.answer(p.reply, chat.Message{}, ErrUnavailable)
 		case res[next] != nil:
 			o.log.Warn("fenced: another node wrote this channel", "channel", st.id, "seq", p.msg.Seq)
 			o.dropLocked(st)
 			st.mu.Unlock()
-			o.answer(p.reply, store.Message{}, ErrConflict)
+			o.answer(p.reply, chat.Message{}, ErrConflict)
 		default:
 			st.committed = p.msg.Seq
 			if len(st.subs) > 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
@@ -80,7 +81,7 @@ func newOwner(t testing.TB, st store.Store, self string, v *ring.View, idle time
 func seed(t testing.TB, st store.Store, channel string, members ...string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := st.CreateChannel(ctx, store.Channel{ID: channel, Name: strings.ToLower(channel), Creator: members[0]}); err != nil {
+	if err := st.CreateChannel(ctx, chat.Channel{ID: channel, Name: strings.ToLower(channel), Creator: members[0]}); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range members[1:] {
@@ -91,13 +92,13 @@ func seed(t testing.TB, st store.Store, channel string, members ...string) {
 }
 
 // publish is the blocking form of Owner.Publish.
-func publish(o *Owner, p Post) (store.Message, error) {
+func publish(o *Owner, p Post) (chat.Message, error) {
 	type res struct {
-		m   store.Message
+		m   chat.Message
 		err error
 	}
 	ch := make(chan res, 1)
-	o.Publish(p, func(m store.Message, err error) { ch <- res{m, err} })
+	o.Publish(p, func(m chat.Message, err error) { ch <- res{m, err} })
 	r := <-ch
 	return r.m, r.err
 }
@@ -147,7 +148,7 @@ func TestPublishSequencesCommitsAndFansOut(t *testing.T) {
 	if from != 0 || o.Loaded() != 1 {
 		t.Fatalf("subscribe reply seq %d, loaded %d", from, o.Loaded())
 	}
-	var last store.Message
+	var last chat.Message
 	for i := 1; i <= 3; i++ {
 		m, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: fmt.Sprint("m", i)})
 		if err != nil {
@@ -171,7 +172,7 @@ func TestPublishSequencesCommitsAndFansOut(t *testing.T) {
 func TestPublishRefusals(t *testing.T) {
 	st := openStore(t)
 	seed(t, st, "C1", "U1")
-	if err := st.CreateChannel(context.Background(), store.Channel{ID: "C9", Name: "c9", Creator: "U1", IsArchived: true}); err != nil {
+	if err := st.CreateChannel(context.Background(), chat.Channel{ID: "C9", Name: "c9", Creator: "U1", IsArchived: true}); err != nil {
 		t.Fatal(err)
 	}
 	o := newOwner(t, st, "a", viewOf("a", "a"), 0)

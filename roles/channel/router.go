@@ -5,10 +5,10 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/route"
-	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 )
 
@@ -51,36 +51,36 @@ func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk f
 
 // Publish sends p to the channel's owner and returns the committed
 // message.
-func (r *Router) Publish(ctx context.Context, p Post) (store.Message, error) {
+func (r *Router) Publish(ctx context.Context, p Post) (chat.Message, error) {
 	// A local Owner validates p itself; for the network, validate here so
 	// that a bad post costs no round trip.
 	if o := r.owner(p.Channel); o != nil {
 		type result struct {
-			m   store.Message
+			m   chat.Message
 			err error
 		}
 		done := make(chan result, 1)
-		o.Publish(p, func(m store.Message, err error) { done <- result{m, err} })
+		o.Publish(p, func(m chat.Message, err error) { done <- result{m, err} })
 		select {
 		case res := <-done:
 			if !route.Retryable(string(errCode(res.err))) {
 				return res.m, res.err
 			}
 		case <-ctx.Done():
-			return store.Message{}, ErrUnavailable
+			return chat.Message{}, ErrUnavailable
 		}
 		// Retryable (the ring moved, a fence): take the general path.
 	} else if err := p.Check(); err != nil {
-		return store.Message{}, err
+		return chat.Message{}, err
 	}
 	f, err := r.call(ctx, p.Channel, p.ClientMsgID != "", func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindPublish, Channel: p.Channel, User: p.User,
 			Text: p.Text, TS: int64(p.ThreadTS), Extra: p.ClientMsgID}
 	})
 	if err != nil {
-		return store.Message{}, err
+		return chat.Message{}, err
 	}
-	return store.Message{Channel: p.Channel, Seq: f.Seq, TS: store.TS(f.TS), User: p.User,
+	return chat.Message{Channel: p.Channel, Seq: f.Seq, TS: chat.TS(f.TS), User: p.User,
 		Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}, nil
 }
 
@@ -107,9 +107,9 @@ const PublishTimeout = 10 * time.Second
 // one caller makes in a row reach the owner in that order; otherwise (and
 // for retries) a goroutine does the blocking work. cb may run on a link's
 // reader goroutine and must not block.
-func (r *Router) Go(p Post, cb func(store.Message, error)) {
+func (r *Router) Go(p Post, cb func(chat.Message, error)) {
 	if o := r.owner(p.Channel); o != nil { // it validates p itself
-		o.Publish(p, func(m store.Message, err error) {
+		o.Publish(p, func(m chat.Message, err error) {
 			if route.Retryable(string(errCode(err))) {
 				go func() {
 					ctx, cancel := context.WithTimeout(context.Background(), PublishTimeout)
@@ -123,7 +123,7 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 		return
 	}
 	if err := p.Check(); err != nil {
-		cb(store.Message{}, err)
+		cb(chat.Message{}, err)
 		return
 	}
 	slow := func() {
@@ -145,13 +145,13 @@ func (r *Router) Go(p Post, cb func(store.Message, error)) {
 			case err != nil && p.ClientMsgID != "":
 				slow() // the owner deduplicates the retry
 			case err != nil:
-				cb(store.Message{}, ErrUnavailable) // may have been written: not retried
+				cb(chat.Message{}, ErrUnavailable) // may have been written: not retried
 			case route.Retryable(f.Extra):
 				slow()
 			case f.Extra != "":
-				cb(store.Message{}, errorOf(f.Extra))
+				cb(chat.Message{}, errorOf(f.Extra))
 			default:
-				cb(store.Message{Channel: p.Channel, Seq: f.Seq, TS: store.TS(f.TS), User: p.User,
+				cb(chat.Message{Channel: p.Channel, Seq: f.Seq, TS: chat.TS(f.TS), User: p.User,
 					Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}, nil)
 			}
 		})

@@ -6,10 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/presence"
-	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -173,14 +173,14 @@ func (g *Gateway) replay(c *chanSub, a *attachment, from, upto uint64) {
 	c.mu.Unlock()
 }
 
-func (g *Gateway) readLog(id string, after uint64, limit int) ([]store.Message, error) {
+func (g *Gateway) readLog(id string, after uint64, limit int) ([]chat.Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return g.cfg.Store.Messages(ctx, id, after, limit)
 }
 
 // encode makes the websocket frame of a message read from the store.
-func (g *Gateway) encode(m *store.Message) []byte {
+func (g *Gateway) encode(m *chat.Message) []byte {
 	return textFrame(rtm.AppendMessage(nil, m, g.cfg.Team))
 }
 
@@ -262,7 +262,7 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 			a.s.pushFrame(fr)
 			return false
 		})
-		goodbye := rtm.ChannelLeft(c.id, store.TSOf(time.Now()))
+		goodbye := rtm.ChannelLeft(c.id, chat.TSOf(time.Now()))
 		for _, s := range left {
 			s.removeChan(c.id)
 			s.push(goodbye)

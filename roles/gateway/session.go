@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/rtm"
@@ -511,9 +512,9 @@ func (s *session) send(req *rtm.Request) {
 		s.push(rtm.Reply(req, rtm.CodeBadRequest, "channel is required"))
 		return
 	}
-	var thread store.TS
+	var thread chat.TS
 	if req.ThreadTS != "" {
-		ts, err := store.ParseTS(req.ThreadTS)
+		ts, err := chat.ParseTS(req.ThreadTS)
 		if err != nil {
 			s.push(rtm.Reply(req, rtm.CodeBadRequest, "invalid thread_ts"))
 			return
@@ -527,7 +528,7 @@ func (s *session) send(req *rtm.Request) {
 	}
 	p := channel.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID}
 	acked := req.ID != nil // the callback keeps no reference to req (nor to its frame)
-	s.g.cfg.Router.Go(p, func(m store.Message, err error) {
+	s.g.cfg.Router.Go(p, func(m chat.Message, err error) {
 		s.inflight.Add(-1)
 		if err != nil {
 			code, msg := rtmError(err)
@@ -545,7 +546,7 @@ func (s *session) send(req *rtm.Request) {
 }
 
 // ackFrame is the frame of an ack, built in place: one allocation.
-func ackFrame(id int64, ts store.TS, text string) []byte {
+func ackFrame(id int64, ts chat.TS, text string) []byte {
 	b := make([]byte, headroom, headroom+rtm.AckSize(text))
 	return framed(rtm.AppendAck(b, id, ts, text))
 }

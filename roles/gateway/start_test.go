@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
@@ -42,8 +43,8 @@ type journalStore struct {
 	j *journal
 }
 
-func (s journalStore) User(_ context.Context, id string) (store.User, error) {
-	return store.User{ID: id}, nil
+func (s journalStore) User(_ context.Context, id string) (chat.User, error) {
+	return chat.User{ID: id}, nil
 }
 
 func (s journalStore) UserChannels(context.Context, string) ([]string, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
 )
 
@@ -29,9 +30,9 @@ type appender struct {
 
 	// Scratch of one Append.
 	runs  []run
-	open  map[string]int  // channel -> its last run in runs
-	runOf []int           // msgs[i] is in runs[runOf[i]]
-	order []store.Message // msgs grouped by run
+	open  map[string]int // channel -> its last run in runs
+	runOf []int          // msgs[i] is in runs[runOf[i]]
+	order []chat.Message // msgs grouped by run
 	body  []byte
 	args  []any
 }
@@ -116,7 +117,7 @@ func (a *appender) close() error {
 // msgs become one segment row. The segments go in by multi-row INSERTs;
 // if any is refused (a stale writer), the transaction is redone segment
 // by segment, which finds each conflicting seq exactly.
-func (s *Store) Append(ctx context.Context, msgs []store.Message) ([]error, error) {
+func (s *Store) Append(ctx context.Context, msgs []chat.Message) ([]error, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ func (a *appender) putEach() error {
 }
 
 // results is the outcome of each of msgs once the runs are written.
-func (a *appender) results(msgs []store.Message) []error {
+func (a *appender) results(msgs []chat.Message) []error {
 	res := make([]error, len(msgs))
 	for i, m := range msgs {
 		if m.Seq >= a.runs[a.runOf[i]].cut {
@@ -265,7 +266,7 @@ func (a *appender) results(msgs []store.Message) []error {
 // whether each channel's runs go up: only then can the segments of a
 // multi-row INSERT not overlap each other, whatever each row's check
 // sees of the rows before it.
-func (a *appender) group(msgs []store.Message) (increasing bool) {
+func (a *appender) group(msgs []chat.Message) (increasing bool) {
 	a.runs, a.runOf = a.runs[:0], a.runOf[:0]
 	clear(a.open)
 	increasing = true
@@ -289,7 +290,7 @@ func (a *appender) group(msgs []store.Message) (increasing bool) {
 		at, r.n = at+r.n, 0 // n counts again as the run is laid out
 	}
 	if cap(a.order) < len(msgs) {
-		a.order = make([]store.Message, len(msgs))
+		a.order = make([]chat.Message, len(msgs))
 	}
 	a.order = a.order[:len(msgs)]
 	for i, m := range msgs {
@@ -307,7 +308,7 @@ const maxSegment = 256
 
 // addRow appends the segment of part to a.body and its row's arguments,
 // in the order of putSegment's columns, to a.args.
-func (a *appender) addRow(part []store.Message) {
+func (a *appender) addRow(part []chat.Message) {
 	at := len(a.body)
 	a.body = appendSegment(a.body, part)
 	first, last := part[0], part[len(part)-1]
@@ -317,7 +318,7 @@ func (a *appender) addRow(part []store.Message) {
 
 // putRun writes part as one segment; false when it shares a seq with a
 // written one.
-func (a *appender) putRun(part []store.Message) (bool, error) {
+func (a *appender) putRun(part []chat.Message) (bool, error) {
 	a.body, a.args = a.body[:0], a.args[:0]
 	a.addRow(part)
 	r, err := a.put.ExecContext(context.Background(), a.args...)
@@ -362,8 +363,8 @@ func (a *appender) migrateMessages() error {
 		return err
 	}
 	_, err := a.inTx(func() ([]error, error) {
-		var chunk []store.Message
-		for after := (store.Message{}); ; {
+		var chunk []chat.Message
+		for after := (chat.Message{}); ; {
 			rows, err := a.conn.QueryContext(bg, `SELECT channel, seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
 				WHERE (channel, seq) > (?, ?) ORDER BY channel, seq LIMIT ?`, after.Channel, int64(after.Seq), migrateChunk)
 			if err != nil {
@@ -371,13 +372,13 @@ func (a *appender) migrateMessages() error {
 			}
 			chunk = chunk[:0]
 			for rows.Next() {
-				var m store.Message
+				var m chat.Message
 				var seq, ts, thread int64
 				if err := rows.Scan(&m.Channel, &seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID); err != nil {
 					rows.Close()
 					return nil, err
 				}
-				m.Seq, m.TS, m.ThreadTS = uint64(seq), store.TS(ts), store.TS(thread)
+				m.Seq, m.TS, m.ThreadTS = uint64(seq), chat.TS(ts), chat.TS(thread)
 				chunk = append(chunk, m)
 			}
 			if err := errors.Join(rows.Err(), rows.Close()); err != nil {

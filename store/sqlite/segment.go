@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/chat"
 )
 
 // A segment is one row of the message log: a channel's consecutive
@@ -30,7 +30,7 @@ const segmentFormat = 1
 
 // appendSegment appends the body of msgs, which are one channel's
 // consecutive messages, to b.
-func appendSegment(b []byte, msgs []store.Message) []byte {
+func appendSegment(b []byte, msgs []chat.Message) []byte {
 	b = append(b, segmentFormat)
 	prev := uint64(msgs[0].TS)
 	for i := range msgs {
@@ -50,7 +50,7 @@ var errSegment = errors.New("store: corrupt log segment")
 
 // decodeSegment appends to out the messages of a segment row. Every
 // string shares one copy of body.
-func decodeSegment(out []store.Message, channel string, first, last uint64, firstTS, lastTS store.TS, body []byte) ([]store.Message, error) {
+func decodeSegment(out []chat.Message, channel string, first, last uint64, firstTS, lastTS chat.TS, body []byte) ([]chat.Message, error) {
 	if last < first || len(body) == 0 || body[0] != segmentFormat {
 		return out, fmt.Errorf("%w: %s %d-%d", errSegment, channel, first, last)
 	}
@@ -82,7 +82,7 @@ func decodeSegment(out []store.Message, channel string, first, last uint64, firs
 	}
 	ts := uint64(firstTS)
 	for seq := first; ; seq++ {
-		m := store.Message{Channel: channel, Seq: seq}
+		m := chat.Message{Channel: channel, Seq: seq}
 		d, ok1 := uvarint()
 		thread, ok2 := uvarint()
 		user, ok3 := str()
@@ -92,13 +92,13 @@ func decodeSegment(out []store.Message, channel string, first, last uint64, firs
 			return out[:n0], fmt.Errorf("%w: %s %d-%d at seq %d", errSegment, channel, first, last, seq)
 		}
 		ts += d
-		m.TS, m.ThreadTS, m.User, m.Text, m.ClientMsgID = store.TS(ts), store.TS(thread), user, text, cmid
+		m.TS, m.ThreadTS, m.User, m.Text, m.ClientMsgID = chat.TS(ts), chat.TS(thread), user, text, cmid
 		out = append(out, m)
 		if seq == last {
 			break
 		}
 	}
-	if len(s) != 0 || store.TS(ts) != lastTS {
+	if len(s) != 0 || chat.TS(ts) != lastTS {
 		return out[:n0], fmt.Errorf("%w: %s %d-%d does not end where its row says", errSegment, channel, first, last)
 	}
 	return out, nil
@@ -107,7 +107,7 @@ func decodeSegment(out []store.Message, channel string, first, last uint64, firs
 // segment is a row of the log.
 type segment struct {
 	first, last     uint64
-	firstTS, lastTS store.TS
+	firstTS, lastTS chat.TS
 	body            []byte
 }
 
@@ -126,11 +126,11 @@ func scanHead(row interface{ Scan(...any) error }) (segment, error) {
 func scanInto(row interface{ Scan(...any) error }, seg *segment, more ...any) error {
 	var first, last, firstTS, span int64
 	err := row.Scan(append([]any{&first, &last, &firstTS, &span}, more...)...)
-	seg.first, seg.last, seg.firstTS, seg.lastTS = uint64(first), uint64(last), store.TS(firstTS), store.TS(firstTS+span)
+	seg.first, seg.last, seg.firstTS, seg.lastTS = uint64(first), uint64(last), chat.TS(firstTS), chat.TS(firstTS+span)
 	return err
 }
 
 // decode appends the segment's messages to out.
-func (seg segment) decode(out []store.Message, channel string) ([]store.Message, error) {
+func (seg segment) decode(out []chat.Message, channel string) ([]chat.Message, error) {
 	return decodeSegment(out, channel, seg.first, seg.last, seg.firstTS, seg.lastTS, seg.body)
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -239,14 +240,14 @@ func notFound(err error) error {
 
 const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away`
 
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
-	var u store.User
+func scanUser(row interface{ Scan(...any) error }) (chat.User, error) {
+	var u chat.User
 	err := row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away)
 	return u, notFound(err)
 }
 
 // CreateUser implements store.Users.
-func (s *Store) CreateUser(ctx context.Context, u store.User) error {
+func (s *Store) CreateUser(ctx context.Context, u chat.User) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO users(`+userCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
 		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away)
 	if isUnique(err) {
@@ -256,17 +257,17 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 }
 
 // User implements store.Users.
-func (s *Store) User(ctx context.Context, id string) (store.User, error) {
+func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
 	return scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 }
 
 // UserByName implements store.Users.
-func (s *Store) UserByName(ctx context.Context, name string) (store.User, error) {
+func (s *Store) UserByName(ctx context.Context, name string) (chat.User, error) {
 	return scanUser(s.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE name = ?`, name))
 }
 
 // ListUsers implements store.Users.
-func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]store.User, error) {
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]chat.User, error) {
 	rows, err := s.query(ctx, `SELECT `+userCols+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
@@ -301,14 +302,14 @@ func (s *Store) TokenUser(ctx context.Context, hash []byte) (string, error) {
 
 const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`
 
-func scanChannel(row interface{ Scan(...any) error }) (store.Channel, error) {
-	var c store.Channel
+func scanChannel(row interface{ Scan(...any) error }) (chat.Channel, error) {
+	var c chat.Channel
 	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose)
 	return c, notFound(err)
 }
 
 // CreateChannel implements store.Channels.
-func (s *Store) CreateChannel(ctx context.Context, c store.Channel) error {
+func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -329,17 +330,17 @@ func (s *Store) CreateChannel(ctx context.Context, c store.Channel) error {
 }
 
 // Channel implements store.Channels.
-func (s *Store) Channel(ctx context.Context, id string) (store.Channel, error) {
+func (s *Store) Channel(ctx context.Context, id string) (chat.Channel, error) {
 	return scanChannel(s.queryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id))
 }
 
 // ChannelByName implements store.Channels.
-func (s *Store) ChannelByName(ctx context.Context, name string) (store.Channel, error) {
+func (s *Store) ChannelByName(ctx context.Context, name string) (chat.Channel, error) {
 	return scanChannel(s.queryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, name))
 }
 
 // ListChannels implements store.Channels.
-func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]store.Channel, error) {
+func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]chat.Channel, error) {
 	rows, err := s.query(ctx, `SELECT `+channelCols+` FROM channels WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, err
@@ -401,8 +402,8 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 }
 
 // Messages implements store.Log.
-func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]store.Message, error) {
-	var out []store.Message
+func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
+	var out []chat.Message
 	err := s.segments(ctx, channel, after+1, ^uint64(0)>>1, false, func(seg segment) (bool, error) {
 		all, err := seg.decode(nil, channel)
 		for _, m := range all {
@@ -443,7 +444,7 @@ func (s *Store) segments(ctx context.Context, channel string, from, to uint64, d
 
 // History implements store.Log. ts bounds become seq bounds by binary
 // search (ts grows with seq within a channel, and seqs are dense).
-func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]store.Message, bool, error) {
+func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
 	last, _, err := s.Last(ctx, channel)
 	if err != nil || last == 0 {
 		return nil, false, err
@@ -466,7 +467,7 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 	if from > to {
 		return nil, false, nil
 	}
-	var msgs []store.Message
+	var msgs []chat.Message
 	err = s.segments(ctx, channel, from, to, true, func(seg segment) (bool, error) {
 		all, err := seg.decode(nil, channel)
 		for i := len(all) - 1; i >= 0 && len(msgs) <= q.Limit; i-- {
@@ -490,8 +491,8 @@ func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuer
 // read the index entry of the segment holding the middle seq and answer
 // from its bounds, reading and decoding a body only when the seq sought
 // is inside it.
-func (s *Store) firstSeq(ctx context.Context, channel string, t store.TS, strict bool, last uint64) (uint64, error) {
-	past := func(ts store.TS) bool { return ts > t || (!strict && ts == t) }
+func (s *Store) firstSeq(ctx context.Context, channel string, t chat.TS, strict bool, last uint64) (uint64, error) {
+	past := func(ts chat.TS) bool { return ts > t || (!strict && ts == t) }
 	lo, hi := uint64(1), last+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
@@ -509,7 +510,7 @@ func (s *Store) firstSeq(ctx context.Context, channel string, t store.TS, strict
 			lo = seg.last + 1
 		default:
 			err := s.queryRow(ctx, segmentBody, channel, int64(seg.first)).Scan(&seg.body)
-			var msgs []store.Message
+			var msgs []chat.Message
 			if err == nil {
 				msgs, err = seg.decode(nil, channel)
 			}
@@ -528,13 +529,13 @@ func (s *Store) firstSeq(ctx context.Context, channel string, t store.TS, strict
 }
 
 // Last implements store.Log.
-func (s *Store) Last(ctx context.Context, channel string) (uint64, store.TS, error) {
+func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
 	var seq, ts int64
 	err := s.queryRow(ctx, `SELECT last, first_ts + ts_span FROM segments WHERE channel = ? ORDER BY first DESC LIMIT 1`, channel).Scan(&seq, &ts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, nil
 	}
-	return uint64(seq), store.TS(ts), err
+	return uint64(seq), chat.TS(ts), err
 }
 
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {

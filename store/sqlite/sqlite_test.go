@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/storetest"
 )
@@ -37,12 +38,12 @@ func TestTwoHandlesShareOneFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
 	a, b := openAt(t, path), openAt(t, path)
 	ctx := t.Context()
-	m := store.Message{Channel: "C1", Seq: 1, TS: 10, User: "U1", Text: "a"}
-	if res, err := a.Append(ctx, []store.Message{m}); err != nil || res[0] != nil {
+	m := chat.Message{Channel: "C1", Seq: 1, TS: 10, User: "U1", Text: "a"}
+	if res, err := a.Append(ctx, []chat.Message{m}); err != nil || res[0] != nil {
 		t.Fatalf("append via a: %v %v", res, err)
 	}
 	m.TS, m.Text = 11, "b"
-	if res, err := b.Append(ctx, []store.Message{m}); err != nil || res[0] != store.ErrConflict {
+	if res, err := b.Append(ctx, []chat.Message{m}); err != nil || res[0] != store.ErrConflict {
 		t.Fatalf("append via b of the same seq: %v %v, want conflict", res, err)
 	}
 	if seq, _, _ := b.Last(ctx, "C1"); seq != 1 {
@@ -77,11 +78,11 @@ func TestWALStaysBoundedUnderLoad(t *testing.T) {
 	seqs := map[string]uint64{}
 	var maxWAL int64
 	for i := range 300 {
-		batch := make([]store.Message, 64)
+		batch := make([]chat.Message, 64)
 		for j := range batch {
 			ch := fmt.Sprintf("C%04d", (i*64+j)%500)
 			seqs[ch]++
-			batch[j] = store.Message{Channel: ch, Seq: seqs[ch], TS: store.TS(1_700_000_000_000_000 + i*64 + j),
+			batch[j] = chat.Message{Channel: ch, Seq: seqs[ch], TS: chat.TS(1_700_000_000_000_000 + i*64 + j),
 				User: "U0123456789", Text: strings.Repeat("x", 128)}
 		}
 		if _, err := s.Append(ctx, batch); err != nil {
@@ -112,7 +113,7 @@ func BenchmarkAppend(b *testing.B) {
 	for _, c := range []struct{ size, chans int }{{1, 500}, {4, 500}, {12, 500}, {16, 500}, {256, 500}, {4096, 500}, {1024, 100}} {
 		b.Run(fmt.Sprintf("batch=%d/channels=%d", c.size, c.chans), func(b *testing.B) {
 			s := openAt(b, filepath.Join(b.TempDir(), "bench.db"))
-			batch := make([]store.Message, c.size)
+			batch := make([]chat.Message, c.size)
 			seqs := map[string]uint64{}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -121,7 +122,7 @@ func BenchmarkAppend(b *testing.B) {
 				for j := range batch {
 					ch := fmt.Sprintf("C%04d", (i+j)%c.chans)
 					seqs[ch]++
-					batch[j] = store.Message{Channel: ch, Seq: seqs[ch], TS: store.TS(1_700_000_000_000_000 + i + j),
+					batch[j] = chat.Message{Channel: ch, Seq: seqs[ch], TS: chat.TS(1_700_000_000_000_000 + i + j),
 						User: "U0123456789", Text: "a message of about the usual size for a chat"}
 				}
 				if _, err := s.Append(context.Background(), batch); err != nil {
@@ -157,11 +158,11 @@ func TestOpenMigratesMessageRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []store.Message // more than one migration chunk of C1, then C2
+	var want []chat.Message // more than one migration chunk of C1, then C2
 	for seq := uint64(1); seq <= migrateChunk+10; seq++ {
-		want = append(want, store.Message{Channel: "C1", Seq: seq, TS: store.TS(1000 + 2*seq), User: "U1", Text: fmt.Sprint("m", seq)})
+		want = append(want, chat.Message{Channel: "C1", Seq: seq, TS: chat.TS(1000 + 2*seq), User: "U1", Text: fmt.Sprint("m", seq)})
 	}
-	want = append(want, store.Message{Channel: "C2", Seq: 1, TS: 5, User: "U2", Text: "x", ThreadTS: 3, ClientMsgID: "cm"})
+	want = append(want, chat.Message{Channel: "C2", Seq: 1, TS: 5, User: "U2", Text: "x", ThreadTS: 3, ClientMsgID: "cm"})
 	tx, err := old.Begin()
 	if err != nil {
 		t.Fatal(err)
@@ -207,9 +208,9 @@ func TestLongRunsSplit(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "long.db"))
 	ctx := t.Context()
 	n := 2*maxSegment + 10
-	var batch []store.Message
+	var batch []chat.Message
 	for seq := uint64(1); seq <= uint64(n); seq++ {
-		batch = append(batch, store.Message{Channel: "C1", Seq: seq, TS: store.TS(100 + seq), User: "U1", Text: fmt.Sprint(seq)})
+		batch = append(batch, chat.Message{Channel: "C1", Seq: seq, TS: chat.TS(100 + seq), User: "U1", Text: fmt.Sprint(seq)})
 	}
 	if res, err := s.Append(ctx, batch); err != nil || slices.ContainsFunc(res, func(e error) bool { return e != nil }) {
 		t.Fatalf("Append = %v, %v", res, err)

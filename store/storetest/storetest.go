@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
 )
 
@@ -40,9 +41,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 func testUsers(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	u := store.User{ID: "U1", Name: "alice", RealName: "Alice", Email: "a@example.com", Created: 1700000000}
+	u := chat.User{ID: "U1", Name: "alice", RealName: "Alice", Email: "a@example.com", Created: 1700000000}
 	must(t, s.CreateUser(ctx, u))
-	if err := s.CreateUser(ctx, store.User{ID: "U2", Name: "alice"}); !errors.Is(err, store.ErrNameTaken) {
+	if err := s.CreateUser(ctx, chat.User{ID: "U2", Name: "alice"}); !errors.Is(err, store.ErrNameTaken) {
 		t.Fatalf("duplicate name: err = %v, want ErrNameTaken", err)
 	}
 	got, err := s.User(ctx, "U1")
@@ -64,7 +65,7 @@ func testUsers(t *testing.T, s store.Store) {
 	if err := s.SetAway(ctx, "U404", true); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("SetAway of a missing user: err = %v", err)
 	}
-	must(t, s.CreateUser(ctx, store.User{ID: "U0", Name: "bob"}))
+	must(t, s.CreateUser(ctx, chat.User{ID: "U0", Name: "bob"}))
 	list, err := s.ListUsers(ctx, "", 10)
 	must(t, err)
 	if len(list) != 2 || list[0].ID != "U0" || list[1].ID != "U1" {
@@ -84,9 +85,9 @@ func testUsers(t *testing.T, s store.Store) {
 
 func testChannels(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	c := store.Channel{ID: "C1", Name: "general", Creator: "U1", Created: 1700000000, Topic: "t"}
+	c := chat.Channel{ID: "C1", Name: "general", Creator: "U1", Created: 1700000000, Topic: "t"}
 	must(t, s.CreateChannel(ctx, c))
-	if err := s.CreateChannel(ctx, store.Channel{ID: "C2", Name: "general", Creator: "U2"}); !errors.Is(err, store.ErrNameTaken) {
+	if err := s.CreateChannel(ctx, chat.Channel{ID: "C2", Name: "general", Creator: "U2"}); !errors.Is(err, store.ErrNameTaken) {
 		t.Fatalf("duplicate channel name: err = %v", err)
 	}
 	if m, _ := s.Members(ctx, "C2"); len(m) != 0 {
@@ -107,7 +108,7 @@ func testChannels(t *testing.T, s store.Store) {
 		t.Fatalf("creator is not the only member: %v", m)
 	}
 	for i := range 5 {
-		must(t, s.CreateChannel(ctx, store.Channel{ID: fmt.Sprintf("C9%d", i), Name: fmt.Sprintf("c%d", i), Creator: "U1"}))
+		must(t, s.CreateChannel(ctx, chat.Channel{ID: fmt.Sprintf("C9%d", i), Name: fmt.Sprintf("c%d", i), Creator: "U1"}))
 	}
 	var all []string
 	after := ""
@@ -129,8 +130,8 @@ func testChannels(t *testing.T, s store.Store) {
 
 func testMembers(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	must(t, s.CreateChannel(ctx, store.Channel{ID: "C1", Name: "a", Creator: "U1"}))
-	must(t, s.CreateChannel(ctx, store.Channel{ID: "C2", Name: "b", Creator: "U2"}))
+	must(t, s.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "a", Creator: "U1"}))
+	must(t, s.CreateChannel(ctx, chat.Channel{ID: "C2", Name: "b", Creator: "U2"}))
 	if added, err := s.AddMember(ctx, "C1", "U2"); err != nil || !added {
 		t.Fatalf("AddMember = %v, %v", added, err)
 	}
@@ -160,8 +161,8 @@ func testMembers(t *testing.T, s store.Store) {
 	}
 }
 
-func msg(ch string, seq uint64) store.Message {
-	return store.Message{Channel: ch, Seq: seq, TS: store.TS(1_700_000_000_000_000 + int64(seq)*10),
+func msg(ch string, seq uint64) chat.Message {
+	return chat.Message{Channel: ch, Seq: seq, TS: chat.TS(1_700_000_000_000_000 + int64(seq)*10),
 		User: "U1", Text: fmt.Sprintf("%s-%d", ch, seq)}
 }
 
@@ -170,7 +171,7 @@ func testAppendAndRead(t *testing.T, s store.Store) {
 	if seq, ts, err := s.Last(ctx, "C1"); err != nil || seq != 0 || ts != 0 {
 		t.Fatalf("Last of empty channel = %d, %d, %v", seq, ts, err)
 	}
-	var batch []store.Message
+	var batch []chat.Message
 	for i := uint64(1); i <= 10; i++ {
 		batch = append(batch, msg("C1", i), msg("C2", i))
 	}
@@ -197,14 +198,14 @@ func testAppendAndRead(t *testing.T, s store.Store) {
 
 func testAppendFences(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	_, err := s.Append(ctx, []store.Message{msg("C1", 1), msg("C1", 2)})
+	_, err := s.Append(ctx, []chat.Message{msg("C1", 1), msg("C1", 2)})
 	must(t, err)
 	// A stale writer believes the channel is at seq 1 and writes 2 and 3;
 	// another channel in the same batch is unaffected.
 	stale2, stale3 := msg("C1", 2), msg("C1", 3)
 	stale2.Text, stale2.TS = "stale", stale2.TS+1
 	stale3.TS++
-	res, err := s.Append(ctx, []store.Message{stale2, msg("C9", 1), stale3})
+	res, err := s.Append(ctx, []chat.Message{stale2, msg("C9", 1), stale3})
 	must(t, err)
 	if !errors.Is(res[0], store.ErrConflict) || res[1] != nil || !errors.Is(res[2], store.ErrConflict) {
 		t.Fatalf("results = %v, want [conflict nil conflict]", res)
@@ -220,9 +221,9 @@ func testAppendFences(t *testing.T, s store.Store) {
 // of that channel refused, in one Append as across Appends.
 func testAppendUpToConflict(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	_, err := s.Append(ctx, []store.Message{msg("C1", 1), msg("C1", 2), msg("C1", 5), msg("C1", 6)})
+	_, err := s.Append(ctx, []chat.Message{msg("C1", 1), msg("C1", 2), msg("C1", 5), msg("C1", 6)})
 	must(t, err)
-	var batch []store.Message
+	var batch []chat.Message
 	for seq := uint64(3); seq <= 7; seq++ {
 		m := msg("C1", seq)
 		m.Text = "late"
@@ -250,7 +251,7 @@ func testAppendUpToConflict(t *testing.T, s store.Store) {
 	// A stale writer starting before the written seqs and one starting
 	// inside them are both refused whole.
 	for _, first := range []uint64{4, 6} {
-		res, err := s.Append(ctx, []store.Message{msg("C1", first), msg("C1", first+1), msg("C1", first+2)})
+		res, err := s.Append(ctx, []chat.Message{msg("C1", first), msg("C1", first+1), msg("C1", first+2)})
 		must(t, err)
 		for i, e := range res {
 			if !errors.Is(e, store.ErrConflict) {
@@ -277,9 +278,9 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 			next := uint64(1)
 			for next <= n {
 				m := msg("C1", next)
-				m.TS += store.TS(w) // distinct ts per writer
+				m.TS += chat.TS(w) // distinct ts per writer
 				m.Text = fmt.Sprintf("w%d", w)
-				res, err := s.Append(ctx, []store.Message{m})
+				res, err := s.Append(ctx, []chat.Message{m})
 				if err != nil {
 					t.Error(err)
 					return
@@ -313,14 +314,14 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 
 func testHistory(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	var batch []store.Message
+	var batch []chat.Message
 	for i := uint64(1); i <= 10; i++ {
 		batch = append(batch, msg("C1", i))
 	}
 	_, err := s.Append(ctx, batch)
 	must(t, err)
-	ts := func(i int) store.TS { return batch[i-1].TS }
-	seqs := func(ms []store.Message) []uint64 {
+	ts := func(i int) chat.TS { return batch[i-1].TS }
+	seqs := func(ms []chat.Message) []uint64 {
 		var out []uint64
 		for _, m := range ms {
 			out = append(out, m.Seq)
@@ -357,7 +358,7 @@ func testHistoryAcrossCommits(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	seq := uint64(0)
 	for _, n := range []int{1, 3, 2, 5, 1, 1, 4, 7, 2, 1} {
-		var batch []store.Message
+		var batch []chat.Message
 		for range n {
 			seq++
 			batch = append(batch, msg("C1", seq), msg("C2", seq))
@@ -365,7 +366,7 @@ func testHistoryAcrossCommits(t *testing.T, s store.Store) {
 		_, err := s.Append(ctx, batch)
 		must(t, err)
 	}
-	ts := func(seq uint64) store.TS { return msg("C1", seq).TS }
+	ts := func(seq uint64) chat.TS { return msg("C1", seq).TS }
 	for _, q := range []store.HistoryQuery{
 		{Limit: 100}, {Limit: 5}, {Latest: ts(20), Limit: 4}, {Latest: ts(20), Inclusive: true, Limit: 4},
 		{Oldest: ts(4), Latest: ts(17), Limit: 100}, {Oldest: ts(4), Latest: ts(17), Inclusive: true, Limit: 100},

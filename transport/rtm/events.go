@@ -3,7 +3,7 @@ package rtm
 import (
 	"encoding/json"
 
-	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/chat"
 )
 
 // PresenceChange tells a subscriber a user's presence.
@@ -32,7 +32,7 @@ func UserTyping(channel, user string) []byte {
 }
 
 // MemberJoined tells a channel's members that user joined (inviter may be "").
-func MemberJoined(channel, user, inviter, team string, ts store.TS) []byte {
+func MemberJoined(channel, user, inviter, team string, ts chat.TS) []byte {
 	b := []byte(`{"type":"member_joined_channel","user":`)
 	b = AppendString(b, user)
 	b = append(b, `,"channel":`...)
@@ -49,7 +49,7 @@ func MemberJoined(channel, user, inviter, team string, ts store.TS) []byte {
 }
 
 // MemberLeft tells a channel's members that user left.
-func MemberLeft(channel, user, team string, ts store.TS) []byte {
+func MemberLeft(channel, user, team string, ts chat.TS) []byte {
 	b := []byte(`{"type":"member_left_channel","user":`)
 	b = AppendString(b, user)
 	b = append(b, `,"channel":`...)
@@ -62,7 +62,7 @@ func MemberLeft(channel, user, team string, ts store.TS) []byte {
 }
 
 // ChannelLeft tells the leaver's own sessions they left (a bare id).
-func ChannelLeft(channel string, ts store.TS) []byte {
+func ChannelLeft(channel string, ts chat.TS) []byte {
 	b := []byte(`{"type":"channel_left","channel":`)
 	b = AppendString(b, channel)
 	b = append(b, `,"event_ts":"`...)
@@ -72,7 +72,7 @@ func ChannelLeft(channel string, ts store.TS) []byte {
 
 // ChannelObject is Slack's channel object as a caller sees it; numMembers
 // < 0 leaves num_members out.
-func ChannelObject(ch store.Channel, team string, isMember bool, numMembers int) map[string]any {
+func ChannelObject(ch chat.Channel, team string, isMember bool, numMembers int) map[string]any {
 	o := map[string]any{
 		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name, "created": ch.Created,
 		"creator": ch.Creator, "is_channel": true, "is_group": false, "is_im": false,
@@ -90,7 +90,7 @@ func ChannelObject(ch store.Channel, team string, isMember bool, numMembers int)
 
 // ChannelJoined tells the joiner's sessions they are now in ch (a full
 // channel object, as Slack sends it).
-func ChannelJoined(ch store.Channel, team string, numMembers int) []byte {
+func ChannelJoined(ch chat.Channel, team string, numMembers int) []byte {
 	b, _ := json.Marshal(map[string]any{"type": "channel_joined", "channel": ChannelObject(ch, team, true, numMembers)})
 	return b
 }

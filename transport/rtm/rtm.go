@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/chat"
 )
 
 // Limits of the client protocol.
@@ -117,7 +117,7 @@ func AckSize(text string) int { return 64 + len(text) + len(text)/8 }
 // AppendAck appends the ack confirming sent message replyTo to b: no
 // type key, no error key (clients read a type-less frame with reply_to
 // as an ack).
-func AppendAck(b []byte, replyTo int64, ts store.TS, text string) []byte {
+func AppendAck(b []byte, replyTo int64, ts chat.TS, text string) []byte {
 	b = append(b, `{"ok":true,"reply_to":`...)
 	b = strconv.AppendInt(b, replyTo, 10)
 	b = append(b, `,"ts":"`...)
@@ -162,7 +162,7 @@ func appendError(b []byte, code int, msg string) []byte {
 
 // AppendMessage appends the message event of m to b: the one encoding
 // every recipient of m receives. seq is ringcast's addition.
-func AppendMessage(b []byte, m *store.Message, team string) []byte {
+func AppendMessage(b []byte, m *chat.Message, team string) []byte {
 	n := 160 + len(m.Channel) + len(m.User) + len(m.Text) + len(m.Text)/8 + len(team) + len(m.ClientMsgID)
 	b = slices.Grow(b, n) // grown once unless the text needs many escapes
 	b = append(b, `{"type":"message","channel":`...)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/chat"
 )
 
 func TestParseRequest(t *testing.T) {
@@ -91,7 +91,7 @@ func TestAckShape(t *testing.T) {
 
 // TestGolden pins the exact bytes of the server frames clients parse.
 func TestGolden(t *testing.T) {
-	m := store.Message{Channel: "C1", Seq: 42, TS: 1700000000000100, User: "U1", Text: "hi \"there\"\n", ThreadTS: 1700000000000001, ClientMsgID: "abc"}
+	m := chat.Message{Channel: "C1", Seq: 42, TS: 1700000000000100, User: "U1", Text: "hi \"there\"\n", ThreadTS: 1700000000000001, ClientMsgID: "abc"}
 	frames := map[string][]byte{
 		"message.json":     AppendMessage(nil, &m, "T1"),
 		"ack.json":         AppendAck(nil, 7, m.TS, "hi"),
@@ -119,7 +119,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestMessageRoundTrip(t *testing.T) {
-	m := store.Message{Channel: "C1", Seq: 1, TS: 1, User: "U1", Text: "x"}
+	m := chat.Message{Channel: "C1", Seq: 1, TS: 1, User: "U1", Text: "x"}
 	var got struct {
 		Type, Channel, User, Text, TS, Team string
 		Seq                                 uint64
@@ -236,7 +236,7 @@ func BenchmarkParseRequest(b *testing.B) {
 // BenchmarkEventAndAck builds, from nothing, what the server makes per
 // message: the message event (once per message) and the sender's ack.
 func BenchmarkEventAndAck(b *testing.B) {
-	m := store.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789",
+	m := chat.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789",
 		Text: strings.Repeat("x", 128), ClientMsgID: "5f4e0ad2-7c9f-4b8e-9d7a-1c2b3a4d5e6f"}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -246,7 +246,7 @@ func BenchmarkEventAndAck(b *testing.B) {
 }
 
 func BenchmarkAppendMessage(b *testing.B) {
-	m := store.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789", Text: strings.Repeat("x", 128)}
+	m := chat.Message{Channel: "C0123456789", Seq: 123456, TS: 1700000000000100, User: "U0123456789", Text: strings.Repeat("x", 128)}
 	buf := make([]byte, 0, 512)
 	b.ReportAllocs()
 	for b.Loop() {
