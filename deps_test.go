@@ -35,6 +35,8 @@ func TestPackageGraph(t *testing.T) {
 			func(_, d string) bool { return true }},
 		{"no transport imports store", func(p string) bool { return under(p, "transport") },
 			func(_, d string) bool { return under(d, "store") }},
+		{"ring does not import config (config imports ring)", func(p string) bool { return p == "ring" },
+			func(_, d string) bool { return d == "config" }},
 		{"the store knows no wire, ring or role", func(p string) bool { return under(p, "store") },
 			func(_, d string) bool { return !under(d, "store") && d != "chat" }},
 	}

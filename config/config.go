@@ -11,22 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringcast/ringcast/ring"
 	"github.com/spf13/pflag"
 )
-
-// Role is one of the four jobs a node can do.
-type Role string
-
-// The roles, in the order they are listed in help and status output.
-const (
-	RoleChannel  Role = "channel"
-	RoleGateway  Role = "gateway"
-	RoleAdmin    Role = "admin"
-	RolePresence Role = "presence"
-)
-
-// AllRoles is the default: a single node that does everything.
-var AllRoles = []Role{RoleChannel, RoleGateway, RoleAdmin, RolePresence}
 
 // Config is everything a node needs to start. The zero value is not valid;
 // build one with Default or Bind and check it with Validate.
@@ -36,7 +23,7 @@ type Config struct {
 	// and rejoins under the same name). Default: hostname-gossipport.
 	Name string
 	// Roles this node runs.
-	Roles []Role
+	Roles []ring.Role
 	// HTTPAddr serves the Web API (/api/), RTM websockets (/rtm/) and
 	// /status. Default 127.0.0.1:8080.
 	HTTPAddr string
@@ -70,53 +57,27 @@ type Config struct {
 	// CommitWindow is how long a busy channel owner lets a batch gather
 	// before committing it (0 = commit as soon as the last one is done).
 	CommitWindow time.Duration
-	// Gossip holds failure-detection timings; see DefaultGossip.
-	Gossip Gossip
-}
-
-// Gossip is memberlist's failure-detection timing. The defaults are tuned
-// for a LAN so that a killed node leaves every ring within about two
-// seconds; tests shrink them further.
-type Gossip struct {
-	ProbeInterval  time.Duration
-	ProbeTimeout   time.Duration
-	GossipInterval time.Duration
-	SuspicionMult  int
-	PushPull       time.Duration
-}
-
-// DefaultGossip is the production timing: a probe every 300ms and a
-// suspicion timeout of SuspicionMult*max(1,log10(n))*ProbeInterval once
-// another member confirms the suspicion, which declares a killed node
-// dead in about 1.5-2.5s on a LAN (docs/BENCHMARKS.md has the measured
-// distribution).
-func DefaultGossip() Gossip {
-	return Gossip{
-		ProbeInterval:  300 * time.Millisecond,
-		ProbeTimeout:   150 * time.Millisecond,
-		GossipInterval: 100 * time.Millisecond,
-		SuspicionMult:  3,
-		PushPull:       15 * time.Second,
-	}
+	// Gossip holds failure-detection timings; see ring.DefaultGossip.
+	Gossip ring.Gossip
 }
 
 // Default returns a Config for one all-roles node on loopback.
 func Default() Config {
 	return Config{
-		Roles:      slices.Clone(AllRoles),
+		Roles:      slices.Clone(ring.AllRoles),
 		HTTPAddr:   "127.0.0.1:8080",
 		GossipAddr: "127.0.0.1:7946",
 		DataDir:    "data",
 		LogFormat:  "text",
 		LogLevel:   "info",
-		Gossip:     DefaultGossip(),
+		Gossip:     ring.DefaultGossip(),
 
 		CommitWindow: 5 * time.Millisecond,
 	}
 }
 
 // Has reports whether the node runs role r.
-func (c *Config) Has(r Role) bool { return slices.Contains(c.Roles, r) }
+func (c *Config) Has(r ring.Role) bool { return slices.Contains(c.Roles, r) }
 
 // StorePath is the embedded store's database file.
 func (c *Config) StorePath() string { return filepath.Join(c.DataDir, "ringcast.db") }
@@ -128,9 +89,9 @@ func (c *Config) Validate() error {
 	if len(c.Roles) == 0 {
 		errs = append(errs, errors.New("--roles: at least one role is required"))
 	}
-	seen := map[Role]bool{}
+	seen := map[ring.Role]bool{}
 	for _, r := range c.Roles {
-		if !slices.Contains(AllRoles, r) {
+		if !slices.Contains(ring.AllRoles, r) {
 			errs = append(errs, fmt.Errorf("--roles: unknown role %q (want channel, gateway, admin or presence)", r))
 		}
 		if seen[r] {
@@ -272,7 +233,7 @@ func (j *joinValue) Set(v string) error {
 
 func (j *joinValue) Type() string { return "addresses" }
 
-type rolesValue []Role
+type rolesValue []ring.Role
 
 func (r *rolesValue) String() string {
 	s := make([]string, len(*r))
@@ -283,15 +244,15 @@ func (r *rolesValue) String() string {
 }
 
 func (r *rolesValue) Set(v string) error {
-	var out []Role
+	var out []ring.Role
 	for _, p := range strings.Split(v, ",") {
 		p = strings.TrimSpace(strings.ToLower(p))
 		if p == "all" {
-			out = append(out, AllRoles...)
+			out = append(out, ring.AllRoles...)
 			continue
 		}
 		if p != "" {
-			out = append(out, Role(p))
+			out = append(out, ring.Role(p))
 		}
 	}
 	*r = out

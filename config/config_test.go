@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringcast/ringcast/ring"
 	"github.com/spf13/pflag"
 )
 
@@ -39,10 +40,10 @@ func TestFlagsBeatEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Roles) != 1 || c.Roles[0] != RoleGateway || c.Region != "eu" || len(c.Join) != 2 || c.LogFormat != "json" {
+	if len(c.Roles) != 1 || c.Roles[0] != ring.RoleGateway || c.Region != "eu" || len(c.Join) != 2 || c.LogFormat != "json" {
 		t.Fatalf("config = %+v", c)
 	}
-	if !c.Has(RoleGateway) || c.Has(RoleChannel) {
+	if !c.Has(ring.RoleGateway) || c.Has(ring.RoleChannel) {
 		t.Fatal("Has is wrong")
 	}
 }

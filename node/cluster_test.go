@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/client"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/ring"
 	"go.uber.org/goleak"
 )
 
@@ -66,11 +66,11 @@ func collect(t *testing.T, r *client.RTM, n int) []*client.Event {
 // three other nodes.
 func TestCrossNodeDelivery(t *testing.T) {
 	c := nodetest.Start(t,
-		nodetest.Spec{Name: "gw", Roles: []config.Role{config.RoleGateway}, Host: "127.0.0.2"},
-		nodetest.Spec{Name: "admin", Roles: []config.Role{config.RoleAdmin}, Host: "127.0.0.3"},
-		nodetest.Spec{Name: "ch-a", Roles: []config.Role{config.RoleChannel}, Host: "127.0.0.4"},
-		nodetest.Spec{Name: "ch-b", Roles: []config.Role{config.RoleChannel}, Host: "127.0.0.5"},
-		nodetest.Spec{Name: "ch-c", Roles: []config.Role{config.RoleChannel}, Host: "127.0.0.6"},
+		nodetest.Spec{Name: "gw", Roles: []ring.Role{ring.RoleGateway}, Host: "127.0.0.2"},
+		nodetest.Spec{Name: "admin", Roles: []ring.Role{ring.RoleAdmin}, Host: "127.0.0.3"},
+		nodetest.Spec{Name: "ch-a", Roles: []ring.Role{ring.RoleChannel}, Host: "127.0.0.4"},
+		nodetest.Spec{Name: "ch-b", Roles: []ring.Role{ring.RoleChannel}, Host: "127.0.0.5"},
+		nodetest.Spec{Name: "ch-c", Roles: []ring.Role{ring.RoleChannel}, Host: "127.0.0.6"},
 	)
 	bob, _ := c.User("bob")
 	alice, _ := c.User("alice")

@@ -98,7 +98,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	}
 	view := n.members.View
 	pc := presence.NewClient(view, n.pool)
-	if cfg.Has(config.RoleChannel) {
+	if cfg.Has(ring.RoleChannel) {
 		window := cfg.CommitWindow
 		if window == 0 {
 			window = -1 // the flag's 0 means none; the role's 0 means its default
@@ -111,20 +111,20 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		handler.channel = n.owner
 	}
 	n.router = channel.NewRouter(view, n.pool, cfg.Name, n.owner)
-	if cfg.Has(config.RolePresence) {
+	if cfg.Has(ring.RolePresence) {
 		if n.presence, err = presence.New(presence.Config{Self: cfg.Name, View: view, Logger: n.log}); err != nil {
 			return nil, err
 		}
 		handler.presence = n.presence
 	}
-	if cfg.Has(config.RoleGateway) {
+	if cfg.Has(ring.RoleGateway) {
 		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Team: n.team.ID, Key: n.key, Store: st,
 			View: view, Router: n.router, Logger: n.log})
 		if err != nil {
 			return nil, err
 		}
 	}
-	if cfg.Has(config.RoleAdmin) {
+	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
 			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log})
 		if err != nil {
@@ -325,7 +325,7 @@ func (n *Node) mux() http.Handler {
 type Status struct {
 	Node     string         `json:"node"`
 	Version  string         `json:"version"`
-	Roles    []config.Role  `json:"roles"`
+	Roles    []ring.Role    `json:"roles"`
 	Region   string         `json:"region,omitempty"`
 	Members  []MemberStatus `json:"members"`
 	Sessions int            `json:"sessions"`
@@ -335,18 +335,18 @@ type Status struct {
 
 // MemberStatus is one member as this node sees it.
 type MemberStatus struct {
-	Name         string        `json:"name"`
-	Roles        []config.Role `json:"roles"`
-	HTTP         string        `json:"http"`
-	Internode    string        `json:"internode"`
-	Region       string        `json:"region,omitempty"`
-	Version      string        `json:"version,omitempty"`
-	ChannelShare float64       `json:"channel_share"`
+	Name         string      `json:"name"`
+	Roles        []ring.Role `json:"roles"`
+	HTTP         string      `json:"http"`
+	Internode    string      `json:"internode"`
+	Region       string      `json:"region,omitempty"`
+	Version      string      `json:"version,omitempty"`
+	ChannelShare float64     `json:"channel_share"`
 }
 
 func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	v := n.members.View()
-	shares := v.Ring(config.RoleChannel).Shares()
+	shares := v.Ring(ring.RoleChannel).Shares()
 	st := Status{Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region}
 	for _, name := range slices.Sorted(maps.Keys(v.Members)) {
 		m := v.Members[name]

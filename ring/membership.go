@@ -17,21 +17,20 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"github.com/ringcast/ringcast/config"
 )
 
 // Meta is what a node tells the cluster about itself. It travels in
 // memberlist's node metadata, so its JSON must stay under 512 bytes.
 type Meta struct {
-	Roles     []config.Role `json:"r"`
-	HTTP      string        `json:"h"`
-	Internode string        `json:"i"`
-	Region    string        `json:"g,omitempty"`
-	Version   string        `json:"v,omitempty"`
+	Roles     []Role `json:"r"`
+	HTTP      string `json:"h"`
+	Internode string `json:"i"`
+	Region    string `json:"g,omitempty"`
+	Version   string `json:"v,omitempty"`
 }
 
 // Has reports whether the member runs role r.
-func (m Meta) Has(r config.Role) bool { return slices.Contains(m.Roles, r) }
+func (m Meta) Has(r Role) bool { return slices.Contains(m.Roles, r) }
 
 // Member is one live node of the cluster.
 type Member struct {
@@ -44,12 +43,12 @@ type Member struct {
 type View struct {
 	Self    string
 	Members map[string]Member
-	rings   map[config.Role]*Ring
+	rings   map[Role]*Ring
 	changed chan struct{}
 }
 
 // ringRoles are the roles that own keys and therefore get a ring.
-var ringRoles = []config.Role{config.RoleChannel, config.RolePresence}
+var ringRoles = []Role{RoleChannel, RolePresence}
 
 // NewView builds a View of members as seen by self. Members that run a
 // ring role join that role's ring.
@@ -57,10 +56,10 @@ func NewView(self string, members []Member) *View {
 	v := &View{
 		Self:    self,
 		Members: make(map[string]Member, len(members)),
-		rings:   make(map[config.Role]*Ring, len(ringRoles)),
+		rings:   make(map[Role]*Ring, len(ringRoles)),
 		changed: make(chan struct{}),
 	}
-	byRole := map[config.Role][]string{}
+	byRole := map[Role][]string{}
 	for _, m := range members {
 		v.Members[m.Name] = m
 		for _, r := range ringRoles {
@@ -76,16 +75,16 @@ func NewView(self string, members []Member) *View {
 }
 
 // Ring returns the ring of a key-owning role (empty for other roles).
-func (v *View) Ring(r config.Role) *Ring { return v.rings[r] }
+func (v *View) Ring(r Role) *Ring { return v.rings[r] }
 
 // Owner returns the member that owns key in role r's ring.
-func (v *View) Owner(r config.Role, key string) (Member, bool) {
+func (v *View) Owner(r Role, key string) (Member, bool) {
 	m, ok := v.Members[v.rings[r].Owner(key)]
 	return m, ok
 }
 
 // WithRole returns the members that run role r, sorted by name.
-func (v *View) WithRole(r config.Role) []Member {
+func (v *View) WithRole(r Role) []Member {
 	var out []Member
 	for _, m := range v.Members {
 		if m.Has(r) {
@@ -106,7 +105,7 @@ type Options struct {
 	Advertise string // IP to advertise instead of the bind host
 	Join      []string
 	Secret    string
-	Gossip    config.Gossip
+	Gossip    Gossip
 	Meta      Meta
 	Logger    *slog.Logger
 }
@@ -273,7 +272,7 @@ func (m *Membership) refresh() {
 	m.mu.Unlock()
 	close(old.changed)
 	m.logger.Info("membership changed", "members", len(v.Members),
-		"channel_ring", v.Ring(config.RoleChannel).String(), "presence_ring", v.Ring(config.RolePresence).String())
+		"channel_ring", v.Ring(RoleChannel).String(), "presence_ring", v.Ring(RolePresence).String())
 }
 
 func sameMembers(a, b *View) bool {

@@ -7,16 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ringcast/ringcast/config"
 )
 
-func fast() config.Gossip {
-	return config.Gossip{ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 80 * time.Millisecond,
+func fast() Gossip {
+	return Gossip{ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 80 * time.Millisecond,
 		GossipInterval: 20 * time.Millisecond, SuspicionMult: 3, PushPull: 500 * time.Millisecond}
 }
 
-func start(t *testing.T, name string, roles []config.Role, join ...string) *Membership {
+func start(t *testing.T, name string, roles []Role, join ...string) *Membership {
 	t.Helper()
 	m, err := Start(Options{Name: name, Bind: "127.0.0.1:0", Join: join, Gossip: fast(),
 		Meta:   Meta{Roles: roles, HTTP: "127.0.0.1:1", Internode: "127.0.0.1:2", Version: "test"},
@@ -49,25 +47,25 @@ func waitView(t *testing.T, m *Membership, what string, cond func(*View) bool) {
 // owning role gets a ring of exactly the members that run it, the same
 // on every node.
 func TestMembershipBuildsRingsPerRole(t *testing.T) {
-	a := start(t, "a", []config.Role{config.RoleChannel, config.RoleGateway})
-	b := start(t, "b", []config.Role{config.RoleChannel}, a.Addr())
-	c := start(t, "c", []config.Role{config.RolePresence, config.RoleAdmin}, a.Addr())
+	a := start(t, "a", []Role{RoleChannel, RoleGateway})
+	b := start(t, "b", []Role{RoleChannel}, a.Addr())
+	c := start(t, "c", []Role{RolePresence, RoleAdmin}, a.Addr())
 	all := []*Membership{a, b, c}
 	for _, m := range all {
 		waitView(t, m, "3 members", func(v *View) bool { return len(v.Members) == 3 })
 	}
 	for _, m := range all {
 		v := m.View()
-		if got := v.Ring(config.RoleChannel).Nodes(); fmt.Sprint(got) != "[a b]" {
+		if got := v.Ring(RoleChannel).Nodes(); fmt.Sprint(got) != "[a b]" {
 			t.Fatalf("%s: channel ring %v", v.Self, got)
 		}
-		if got := v.Ring(config.RolePresence).Nodes(); fmt.Sprint(got) != "[c]" {
+		if got := v.Ring(RolePresence).Nodes(); fmt.Sprint(got) != "[c]" {
 			t.Fatalf("%s: presence ring %v", v.Self, got)
 		}
-		if gw := v.WithRole(config.RoleGateway); len(gw) != 1 || gw[0].Name != "a" || gw[0].HTTP != "127.0.0.1:1" {
+		if gw := v.WithRole(RoleGateway); len(gw) != 1 || gw[0].Name != "a" || gw[0].HTTP != "127.0.0.1:1" {
 			t.Fatalf("%s: gateways %+v", v.Self, gw)
 		}
-		if o, ok := v.Owner(config.RoleChannel, "C1"); !ok || o.Name != a.View().Ring(config.RoleChannel).Owner("C1") {
+		if o, ok := v.Owner(RoleChannel, "C1"); !ok || o.Name != a.View().Ring(RoleChannel).Owner("C1") {
 			t.Fatalf("%s: owner of C1 = %v", v.Self, o)
 		}
 	}
@@ -77,7 +75,7 @@ func TestMembershipBuildsRingsPerRole(t *testing.T) {
 	if err := b.Leave(time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if b.View().Ring(config.RoleChannel).Has("b") {
+	if b.View().Ring(RoleChannel).Has("b") {
 		t.Fatal("a leaving node still owns channels in its own view")
 	}
 	select {
@@ -85,7 +83,7 @@ func TestMembershipBuildsRingsPerRole(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("old view never marked changed")
 	}
-	waitView(t, a, "b gone", func(v *View) bool { return !v.Ring(config.RoleChannel).Has("b") })
+	waitView(t, a, "b gone", func(v *View) bool { return !v.Ring(RoleChannel).Has("b") })
 	// A crashed node (no leave) is dropped by failure detection.
 	c.Close()
 	waitView(t, a, "c declared dead", func(v *View) bool { _, ok := v.Members["c"]; return !ok })
@@ -110,7 +108,7 @@ func TestJoinRetries(t *testing.T) {
 	later := probe.Addr()
 	probe.Close()
 	early, err := Start(Options{Name: "early", Bind: "127.0.0.1:0", Join: []string{later}, Gossip: fast(),
-		Meta: Meta{Roles: []config.Role{config.RoleChannel}}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
+		Meta: Meta{Roles: []Role{RoleChannel}}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 	if err != nil {
 		t.Fatalf("start with an unreachable join: %v", err)
 	}
@@ -119,7 +117,7 @@ func TestJoinRetries(t *testing.T) {
 		t.Fatalf("alone: %d members", n)
 	}
 	m, err := Start(Options{Name: "later", Bind: later, Join: []string{later}, Gossip: fast(),
-		Meta: Meta{Roles: []config.Role{config.RoleChannel}}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
+		Meta: Meta{Roles: []Role{RoleChannel}}, Logger: slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,13 +16,14 @@ import (
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/ring"
 )
 
 // Spec describes one node.
 type Spec struct {
 	Name   string
-	Roles  []config.Role // default: all
-	Host   string        // default 127.0.0.1
+	Roles  []ring.Role // default: all
+	Host   string      // default 127.0.0.1
 	Region string
 }
 
@@ -42,8 +43,8 @@ type running struct {
 }
 
 // FastGossip is memberlist timing for tests on loopback.
-func FastGossip() config.Gossip {
-	return config.Gossip{
+func FastGossip() ring.Gossip {
+	return ring.Gossip{
 		ProbeInterval:  100 * time.Millisecond,
 		ProbeTimeout:   80 * time.Millisecond,
 		GossipInterval: 20 * time.Millisecond,
@@ -203,7 +204,7 @@ func (c *Cluster) StopAll() {
 // API returns a Web API client of the first admin node with token tok.
 func (c *Cluster) API(tok string) *client.API {
 	for _, n := range c.Nodes() {
-		if n.Members().View().Members[n.Name()].Has(config.RoleAdmin) {
+		if n.Members().View().Members[n.Name()].Has(ring.RoleAdmin) {
 			return &client.API{Base: "http://" + n.HTTPAddr(), Token: tok}
 		}
 	}
@@ -248,7 +249,7 @@ func (c *Cluster) Token(t testing.TB, name string) string {
 
 // Owner returns the node that owns channel id, as n sees it.
 func Owner(n *node.Node, id string) string {
-	return n.View().Ring(config.RoleChannel).Owner(id)
+	return n.View().Ring(ring.RoleChannel).Owner(id)
 }
 
 // WaitFor polls cond until it holds or timeout passes.
@@ -267,7 +268,7 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 func (c *Cluster) StorePath() string { return filepath.Join(c.Dir, "ringcast.db") }
 
 // Names is a helper for specs: n nodes named prefix-0.. with roles.
-func Names(prefix string, n int, roles ...config.Role) []Spec {
+func Names(prefix string, n int, roles ...ring.Role) []Spec {
 	out := make([]Spec, n)
 	for i := range out {
 		out[i] = Spec{Name: fmt.Sprintf("%s-%d", prefix, i), Roles: roles, Host: fmt.Sprintf("127.0.0.%d", 1+i%250)}

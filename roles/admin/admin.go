@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/presence"
@@ -233,7 +232,7 @@ func (a *API) authTest(c *call) (map[string]any, error) {
 // rtmConnect hands out a single-use websocket URL on a live gateway, in
 // this node's region when one is there.
 func (a *API) rtmConnect(c *call) (map[string]any, error) {
-	gws := a.cfg.View().WithRole(config.RoleGateway)
+	gws := a.cfg.View().WithRole(ring.RoleGateway)
 	var local []ring.Member
 	for _, g := range gws {
 		if g.Region == a.cfg.Region {

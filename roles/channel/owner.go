@@ -13,7 +13,6 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -283,7 +282,7 @@ func (o *Owner) shard(id string) *shard {
 }
 
 func (o *Owner) owns(id string) bool {
-	return o.cfg.View().Ring(config.RoleChannel).Owner(id) == o.cfg.Self
+	return o.cfg.View().Ring(ring.RoleChannel).Owner(id) == o.cfg.Self
 }
 
 // with runs fn with the channel's state locked and loaded, or with the

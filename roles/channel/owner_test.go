@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/sqlite"
@@ -33,7 +32,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func viewOf(self string, owners ...string) *ring.View {
 	var ms []ring.Member
 	for _, o := range owners {
-		ms = append(ms, ring.Member{Name: o, Meta: ring.Meta{Roles: []config.Role{config.RoleChannel}}})
+		ms = append(ms, ring.Member{Name: o, Meta: ring.Meta{Roles: []ring.Role{ring.RoleChannel}}})
 	}
 	return ring.NewView(self, ms)
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/route"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -31,7 +30,7 @@ func NewRouter(view func() *ring.View, pool *internode.Pool, self string, local 
 
 // owner returns the local Owner when this node owns channel.
 func (r *Router) owner(channel string) *Owner {
-	if r.local != nil && r.View().Ring(config.RoleChannel).Owner(channel) == r.self {
+	if r.local != nil && r.View().Ring(ring.RoleChannel).Owner(channel) == r.self {
 		return r.local
 	}
 	return nil
@@ -39,7 +38,7 @@ func (r *Router) owner(channel string) *Owner {
 
 // call routes a channel request; a reply's error code becomes an error.
 func (r *Router) call(ctx context.Context, channel string, idempotent bool, mk func() *internode.Frame) (*internode.Frame, error) {
-	f, err := r.Call(ctx, config.RoleChannel, channel, idempotent, mk)
+	f, err := r.Call(ctx, ring.RoleChannel, channel, idempotent, mk)
 	if err != nil {
 		if errors.Is(err, route.ErrUnavailable) {
 			return nil, ErrUnavailable
@@ -133,7 +132,7 @@ func (r *Router) Go(p Post, cb func(chat.Message, error)) {
 			cb(r.Publish(ctx, p))
 		}()
 	}
-	c := r.Live(config.RoleChannel, p.Channel)
+	c := r.Live(ring.RoleChannel, p.Channel)
 	if c == nil {
 		slow()
 		return
@@ -165,7 +164,7 @@ func (r *Router) Typing(channel, user string) {
 		o.Typing(channel, user)
 		return
 	}
-	r.Send(config.RoleChannel, channel, &internode.Frame{Kind: internode.KindTyping, Channel: channel, User: user}, 3*time.Second)
+	r.Send(ring.RoleChannel, channel, &internode.Frame{Kind: internode.KindTyping, Channel: channel, User: user}, 3*time.Second)
 }
 
 // errCode is err's Slack string, or "" for nil and for errors that are

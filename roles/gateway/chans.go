@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -443,7 +443,7 @@ func (g *Gateway) subscribeOne(ctx context.Context, id string) {
 	if c == nil {
 		return
 	}
-	owner, ok := g.cfg.View().Owner(config.RoleChannel, id)
+	owner, ok := g.cfg.View().Owner(ring.RoleChannel, id)
 	if !ok {
 		g.resubscribe(id, 200*time.Millisecond)
 		return
@@ -498,7 +498,7 @@ func (g *Gateway) followView(ctx context.Context) {
 		v = g.cfg.View()
 		for _, c := range g.subs() {
 			c.mu.Lock()
-			if !c.gone && (c.link == nil || c.link.Peer() != v.Ring(config.RoleChannel).Owner(c.id)) {
+			if !c.gone && (c.link == nil || c.link.Peer() != v.Ring(ring.RoleChannel).Owner(c.id)) {
 				g.resubscribe(c.id, 0)
 			}
 			c.mu.Unlock()

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -153,7 +152,7 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 			g.toPresenceNodes(ctx, v, &internode.Frame{Kind: internode.KindPresence, Op: presence.OpLease})
 		case <-v.Changed():
 			nv := g.cfg.View()
-			moved := !slices.Equal(nv.Ring(config.RolePresence).Nodes(), v.Ring(config.RolePresence).Nodes())
+			moved := !slices.Equal(nv.Ring(ring.RolePresence).Nodes(), v.Ring(ring.RolePresence).Nodes())
 			v = nv
 			if moved {
 				g.presMu.Lock()
@@ -173,7 +172,7 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 				round := g.presRound
 				g.presMu.Unlock()
 				g.toPresenceNodes(ctx, v, &internode.Frame{Kind: internode.KindPresence, Op: presence.OpSynced,
-					TS: int64(round), Users: v.Ring(config.RolePresence).Nodes()})
+					TS: int64(round), Users: v.Ring(ring.RolePresence).Nodes()})
 				continue
 			}
 		}
@@ -185,7 +184,7 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 
 // toPresenceNodes sends f to every presence node in v.
 func (g *Gateway) toPresenceNodes(ctx context.Context, v *ring.View, f *internode.Frame) {
-	for _, m := range v.WithRole(config.RolePresence) {
+	for _, m := range v.WithRole(ring.RolePresence) {
 		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		if l, err := g.pool.Get(dctx, m.Name, m.Internode); err == nil {
 			l.Send(f)
@@ -207,7 +206,7 @@ type presenceLinks struct {
 
 // of returns the link to the node that owns user, or nil.
 func (p *presenceLinks) of(user string) *internode.Client {
-	m, ok := p.v.Owner(config.RolePresence, user)
+	m, ok := p.v.Owner(ring.RolePresence, user)
 	if !ok {
 		return nil
 	}
@@ -262,7 +261,7 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		if l == nil {
 			g.presMu.Lock()
 			g.presDirty[id] = struct{}{}
-			if _, owned := v.Owner(config.RolePresence, id); owned {
+			if _, owned := v.Owner(ring.RolePresence, id); owned {
 				g.presWaits[id] = append(g.presWaits[id], waits[id]...)
 			} else {
 				closeAll(waits[id]) // no presence node: nothing to wait for

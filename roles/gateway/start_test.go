@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/presence"
@@ -80,7 +79,7 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, withPresence := range []bool{true, false} {
 		j := &journal{}
-		members := []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []config.Role{config.RoleGateway}}}}
+		members := []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}}
 		if withPresence {
 			srv, err := internode.Listen("127.0.0.1:0", "p", key, presenceNode{j}, logger)
 			if err != nil {
@@ -88,7 +87,7 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 			}
 			go srv.Serve()
 			t.Cleanup(func() { srv.Close() })
-			members = append(members, ring.Member{Name: "p", Meta: ring.Meta{Roles: []config.Role{config.RolePresence}, Internode: srv.Addr()}})
+			members = append(members, ring.Member{Name: "p", Meta: ring.Meta{Roles: []ring.Role{ring.RolePresence}, Internode: srv.Addr()}})
 		}
 		view := ring.NewStatic(ring.NewView("gw", members))
 		g, err := New(Config{Self: "gw", Key: key, Store: journalStore{j: j}, View: view.View,

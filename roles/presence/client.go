@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/route"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -35,7 +34,7 @@ var ErrInvalidPresence = errors.New("invalid_presence")
 
 // Query returns user's presence.
 func (c *Client) Query(ctx context.Context, user string) (Info, error) {
-	f, err := c.Call(ctx, config.RolePresence, user, true, func() *internode.Frame {
+	f, err := c.Call(ctx, ring.RolePresence, user, true, func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindPresence, Op: OpQuery, Users: []string{user}}
 	})
 	if err != nil {
@@ -54,7 +53,7 @@ func (c *Client) SetAway(ctx context.Context, user, presence string) error {
 	if presence != "away" && presence != "auto" {
 		return ErrInvalidPresence
 	}
-	f, err := c.Call(ctx, config.RolePresence, user, true, func() *internode.Frame {
+	f, err := c.Call(ctx, ring.RolePresence, user, true, func() *internode.Frame {
 		return &internode.Frame{Kind: internode.KindPresence, Op: OpSetAway, User: user, Extra: presence}
 	})
 	if err == nil && f.Extra != "" {
@@ -68,6 +67,6 @@ func (c *Client) SetAway(ctx context.Context, user, presence string) error {
 // ("channel_joined" makes gateways also attach the sessions to channel
 // from after seq).
 func (c *Client) UserEvent(user, channel string, seq uint64, name string, payload []byte) {
-	c.Send(config.RolePresence, user, &internode.Frame{Kind: internode.KindPresence, Op: OpUserEvent, User: user,
+	c.Send(ring.RolePresence, user, &internode.Frame{Kind: internode.KindPresence, Op: OpUserEvent, User: user,
 		Channel: channel, Seq: seq, Text: name, Payload: payload}, 10*time.Second)
 }

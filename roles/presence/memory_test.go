@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -18,7 +17,7 @@ import (
 // tracked user: one session on one gateway, one watcher.
 func BenchmarkTrackedUserMemory(b *testing.B) {
 	const users = 100_000
-	view := ring.NewStatic(ring.NewView("p", []ring.Member{{Name: "p", Meta: ring.Meta{Roles: []config.Role{config.RolePresence}}}}))
+	view := ring.NewStatic(ring.NewView("p", []ring.Member{{Name: "p", Meta: ring.Meta{Roles: []ring.Role{ring.RolePresence}}}}))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for range b.N {
 		s, err := New(Config{Self: "p", View: view.View, Logger: logger})

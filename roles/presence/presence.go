@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -163,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 // wait for. s.mu must be held (or s unshared).
 func (s *Server) startSettle(v *ring.View) {
 	s.unsynced = map[string]bool{}
-	for _, m := range v.WithRole(config.RoleGateway) {
+	for _, m := range v.WithRole(ring.RoleGateway) {
 		s.unsynced[m.Name] = true
 	}
 	if len(s.unsynced) == 0 {
@@ -206,19 +205,19 @@ func (s *Server) viewChanged(v *ring.View) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for name := range s.gws {
-		if m, ok := v.Members[name]; !ok || !m.Has(config.RoleGateway) {
+		if m, ok := v.Members[name]; !ok || !m.Has(ring.RoleGateway) {
 			s.dropGateway(name)
 		}
 	}
 	for l := range s.dropped {
-		if m, ok := v.Members[l.Peer()]; ok && m.Has(config.RoleGateway) {
+		if m, ok := v.Members[l.Peer()]; ok && m.Has(ring.RoleGateway) {
 			s.askResync(l)
 		}
 	}
 	// Users the ring moved away are kept for a while (a view may be an
 	// intermediate one, and the ring may move them back) and dropped by
 	// expire once they stayed elsewhere for a lease.
-	pr := v.Ring(config.RolePresence)
+	pr := v.Ring(ring.RolePresence)
 	now := time.Now().UnixNano()
 	for u, e := range s.users {
 		switch {
@@ -239,7 +238,7 @@ func (s *Server) viewChanged(v *ring.View) {
 // its silence about a user may only mean it sent that user elsewhere).
 // s.mu must be held.
 func (s *Server) applySync(g *gateway, v *ring.View) {
-	pr := v.Ring(config.RolePresence)
+	pr := v.Ring(ring.RolePresence)
 	if g.applied || g.syncRound == 0 || !slices.Equal(g.syncRing, pr.Nodes()) {
 		return
 	}
@@ -260,7 +259,7 @@ func (s *Server) applySync(g *gateway, v *ring.View) {
 
 // owns reports whether this node owns u in the current view.
 func (s *Server) owns(u string) bool {
-	return s.cfg.View().Ring(config.RolePresence).Owner(u) == s.cfg.Self
+	return s.cfg.View().Ring(ring.RolePresence).Owner(u) == s.cfg.Self
 }
 
 // dropGateway forgets a gateway's sessions. s.mu must be held.

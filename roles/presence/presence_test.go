@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/client"
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
@@ -22,9 +22,9 @@ type env struct {
 
 func setup(t *testing.T) *env {
 	c := nodetest.Start(t,
-		nodetest.Spec{Name: "gw-a", Roles: []config.Role{config.RoleGateway}, Host: "127.0.0.2"},
-		nodetest.Spec{Name: "gw-b", Roles: []config.Role{config.RoleGateway}, Host: "127.0.0.3"},
-		nodetest.Spec{Name: "core", Roles: []config.Role{config.RoleChannel, config.RoleAdmin, config.RolePresence}, Host: "127.0.0.4"},
+		nodetest.Spec{Name: "gw-a", Roles: []ring.Role{ring.RoleGateway}, Host: "127.0.0.2"},
+		nodetest.Spec{Name: "gw-b", Roles: []ring.Role{ring.RoleGateway}, Host: "127.0.0.3"},
+		nodetest.Spec{Name: "core", Roles: []ring.Role{ring.RoleChannel, ring.RoleAdmin, ring.RolePresence}, Host: "127.0.0.4"},
 	)
 	return &env{t: t, c: c}
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 	"go.uber.org/goleak"
@@ -26,9 +25,9 @@ type fixture struct {
 func members(names ...string) *ring.View {
 	var ms []ring.Member
 	for _, n := range names {
-		roles := []config.Role{config.RoleGateway}
+		roles := []ring.Role{ring.RoleGateway}
 		if n == "p" {
-			roles = []config.Role{config.RolePresence}
+			roles = []ring.Role{ring.RolePresence}
 		}
 		ms = append(ms, ring.Member{Name: n, Meta: ring.Meta{Roles: roles}})
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -34,12 +33,12 @@ type Caller struct {
 }
 
 // Owner returns the member owning key in role's ring.
-func (c *Caller) Owner(role config.Role, key string) (ring.Member, bool) {
+func (c *Caller) Owner(role ring.Role, key string) (ring.Member, bool) {
 	return c.View().Owner(role, key)
 }
 
 // Live returns an established link to key's owner, or nil (no dialing).
-func (c *Caller) Live(role config.Role, key string) *internode.Client {
+func (c *Caller) Live(role ring.Role, key string) *internode.Client {
 	if m, ok := c.Owner(role, key); ok {
 		return c.Pool.Live(m.Name, m.Internode)
 	}
@@ -50,7 +49,7 @@ func (c *Caller) Live(role config.Role, key string) *internode.Client {
 // not retryable, and returns that reply (whose Extra may carry an error
 // code for the caller to interpret). A request whose link fails after it
 // was sent may have taken effect: it is sent again only when idempotent.
-func (c *Caller) Call(ctx context.Context, role config.Role, key string, idempotent bool, mk func() *internode.Frame) (*internode.Frame, error) {
+func (c *Caller) Call(ctx context.Context, role ring.Role, key string, idempotent bool, mk func() *internode.Frame) (*internode.Frame, error) {
 	backoff := 10 * time.Millisecond
 	for {
 		v := c.View()
@@ -84,7 +83,7 @@ func (c *Caller) Call(ctx context.Context, role config.Role, key string, idempot
 // Send sends a one-way frame to key's owner without waiting: at once on
 // an established link, else from a goroutine that dials first (for up
 // to timeout). It is dropped when no owner is known or reachable.
-func (c *Caller) Send(role config.Role, key string, f *internode.Frame, timeout time.Duration) {
+func (c *Caller) Send(role ring.Role, key string, f *internode.Frame, timeout time.Duration) {
 	if l := c.Live(role, key); l != nil {
 		l.Send(f)
 		return
