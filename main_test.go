@@ -14,8 +14,10 @@ import (
 
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/node/proctest"
 	"github.com/ringcast/ringcast/ring"
+	"go.uber.org/goleak"
 )
 
 var bin string
@@ -32,6 +34,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(nodetest.LeakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

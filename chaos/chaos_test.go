@@ -19,9 +19,11 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/node/proctest"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store/sqlite"
+	"go.uber.org/goleak"
 )
 
 var (
@@ -47,6 +49,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(nodetest.LeakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 

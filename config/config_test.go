@@ -8,7 +8,10 @@ import (
 
 	"github.com/ringcast/ringcast/ring"
 	"github.com/spf13/pflag"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func parse(t *testing.T, args []string, env map[string]string) (Config, error) {
 	t.Helper()

@@ -48,6 +48,12 @@ type Node struct {
 	team     admin.Team
 	adminKey string
 	key      []byte
+
+	dispatch *dispatch // the internode server's handler
+	// roleCtx is the roles' context: Run cancels it once no frame and no
+	// request can reach them any more.
+	roleCtx   context.Context
+	stopRoles context.CancelFunc
 }
 
 // New opens the store and every listener and joins the cluster. The
@@ -57,6 +63,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		return nil, err
 	}
 	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name)}
+	n.roleCtx, n.stopRoles = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			n.closeAll()
@@ -77,8 +84,8 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	n.pool = internode.NewPool(cfg.Name, n.key, nil, nil, n.log)
 	// The internode server starts before the gossip, so the address in
 	// our metadata is live when others read it.
-	handler := &dispatch{channel: refuser{}, presence: refuser{}} // the roles' handlers are set below, before Serve
-	n.inode, err = internode.Listen(cfg.InternodeAddr, cfg.Name, n.key, handler, n.log)
+	n.dispatch = &dispatch{channel: refuser{}, presence: refuser{}} // the roles' handlers are set below, before Serve
+	n.inode, err = internode.Listen(cfg.InternodeAddr, cfg.Name, n.key, n.dispatch, n.log)
 	if err != nil {
 		return nil, fmt.Errorf("--internode: %w", err)
 	}
@@ -108,14 +115,14 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		if err != nil {
 			return nil, err
 		}
-		handler.channel = n.owner
+		n.dispatch.channel = n.owner
 	}
 	n.router = channel.NewRouter(view, n.pool, cfg.Name, n.owner)
 	if cfg.Has(ring.RolePresence) {
 		if n.presence, err = presence.New(presence.Config{Self: cfg.Name, View: view, Logger: n.log}); err != nil {
 			return nil, err
 		}
-		handler.presence = n.presence
+		n.dispatch.presence = n.presence
 	}
 	if cfg.Has(ring.RoleGateway) {
 		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Team: n.team.ID, Key: n.key, Store: st,
@@ -201,15 +208,15 @@ func (n *Node) Members() *ring.Membership { return n.members }
 
 // Run serves until ctx ends, then shuts down gracefully: it leaves the
 // gossip (owners move at once), drains clients with goodbye and 1012,
-// commits what is queued, and stops.
+// commits what is queued, closes the internode links (no frame reaches
+// a role after this), stops the roles, and closes the rest.
 func (n *Node) Run(ctx context.Context) error {
-	roleCtx, stopRoles := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	run := func(f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := f(roleCtx); err != nil {
+			if err := f(n.roleCtx); err != nil {
 				n.log.Error("role stopped", "err", err)
 			}
 		}()
@@ -260,16 +267,22 @@ func (n *Node) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	n.http.Shutdown(sctx)
 	cancel()
-	stopRoles()
+	// Links first: a frame that arrives after this finds no link, not a
+	// stopped role that would take a request and never answer it.
 	n.inode.Close()
+	n.stopRoles()
 	wg.Wait()
 	n.closeAll()
 	n.log.Info("node stopped")
 	return err
 }
 
-// closeAll releases everything New opened; safe on a partly built node.
+// closeAll releases everything New opened, in the order Run stops it:
+// listeners, internode links, roles, then the links and store the roles
+// used. Every Close is idempotent, so it is safe on a partly built node
+// and after Run.
 func (n *Node) closeAll() {
+	n.stopRoles()
 	if n.http != nil {
 		n.http.Close()
 	}
@@ -278,6 +291,15 @@ func (n *Node) closeAll() {
 	}
 	if n.inode != nil {
 		n.inode.Close()
+	}
+	if n.gateway != nil {
+		n.gateway.Close()
+	}
+	if n.presence != nil {
+		n.presence.Close()
+	}
+	if n.owner != nil {
+		n.owner.Close()
 	}
 	if n.pool != nil {
 		n.pool.Close()

@@ -7,7 +7,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) {
+	// memberlist's handlers linger a moment after its Shutdown.
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).packetHandler"),
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).streamListen"))
+}
 
 func fast() Gossip {
 	return Gossip{ProbeInterval: 100 * time.Millisecond, ProbeTimeout: 80 * time.Millisecond,

@@ -17,6 +17,7 @@ import (
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/ring"
+	"go.uber.org/goleak"
 )
 
 // Spec describes one node.
@@ -326,4 +327,16 @@ func Connect(t testing.TB, api *client.API, gatewayHTTP string, resume map[strin
 	}
 	t.Fatalf("rtm.connect never chose gateway %s", gatewayHTTP)
 	return nil
+}
+
+// LeakOptions are the goroutines goleak may find after a package's tests
+// that started nodes: memberlist's handlers linger a moment after its
+// Shutdown, and database/sql's connection opener until the pool's Close
+// returns. Nothing of ringcast's own.
+func LeakOptions() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).packetHandler"),
+		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).streamListen"),
+		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
+	}
 }

@@ -16,7 +16,10 @@ import (
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/store/sqlite"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 type env struct {
 	t          *testing.T

@@ -43,9 +43,10 @@ func (o *Owner) HandleFrame(l *internode.Link, f *internode.Frame) {
 	case internode.KindTyping:
 		o.Typing(f.Channel, f.User)
 	case internode.KindMember:
-		go o.Member(f.Op, f.Channel, f.User, f.Users, func(seq uint64, err error) {
-			reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err)
-		})
+		answer := func(seq uint64, err error) { reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err) }
+		if !o.life.Go(func(context.Context) { o.Member(f.Op, f.Channel, f.User, f.Users, answer) }) {
+			answer(0, ErrUnavailable)
+		}
 	default:
 		if f.ReqID != 0 {
 			reply(&internode.Frame{}, ErrBadRequest)

@@ -7,12 +7,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 	"unique"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -69,9 +71,10 @@ type Owner struct {
 	log    *slog.Logger
 	shards [64]shard
 
-	commitMu    sync.Mutex // guards commits, committing, firstQueued
+	commitMu    sync.Mutex // guards commits, committing, stopped, firstQueued
 	commits     []pending
 	committing  bool
+	stopped     bool      // the committer has stopped: enqueue fails at once
 	firstQueued time.Time // when the oldest queued message was queued
 	commitWake  chan struct{}
 
@@ -89,7 +92,14 @@ type Owner struct {
 	memberMus [64]sync.Mutex // serialise membership changes per channel (held across store I/O)
 	epoch     time.Time      // chanState.lastUsed counts seconds from here
 
-	loads sync.WaitGroup // load goroutines
+	life      *lifecycle.Group // the committer, the view follower, membership changes
+	closeOnce sync.Once
+	// Shutdown first refuses new operations, then waits for the loads
+	// in flight (whose queued operations still reach a running
+	// committer), then stops the committer, which fails what is left.
+	refusing atomic.Bool
+	loadsMu  sync.Mutex     // orders loads.Add against the Wait in Close
+	loads    sync.WaitGroup // load goroutines
 }
 
 type shard struct {
@@ -199,6 +209,7 @@ func New(cfg Config) (*Owner, error) {
 		commitWake: make(chan struct{}, 1),
 		answerWake: make(chan struct{}, 1),
 		links:      map[*internode.Link]map[string]struct{}{},
+		life:       lifecycle.NewGroup(),
 	}
 	for i := range o.shards {
 		o.shards[i].m = map[string]*chanState{}
@@ -207,23 +218,39 @@ func New(cfg Config) (*Owner, error) {
 }
 
 // Run commits batches, follows ownership changes and evicts idle state
-// until ctx ends; then it fails what is still queued and returns.
+// until ctx ends or Close; then it shuts down as Close does.
 func (o *Owner) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		o.followView(ctx)
-	}()
-	stopReplier := make(chan struct{})
-	go func() {
-		defer wg.Done()
-		o.replier(stopReplier)
-	}()
-	o.commitLoop(ctx)
-	close(stopReplier)
-	wg.Wait()
-	o.loads.Wait()
+	o.life.Go(o.followView)
+	o.life.Go(func(ctx context.Context) {
+		// The replier belongs to the committer: it stops only after the
+		// last batch's replies were handed to it.
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			o.replier(stop)
+		}()
+		o.commitLoop(ctx)
+		close(stop)
+		<-done
+	})
+	o.life.Wait(ctx)
+	return o.Close()
+}
+
+// Close stops the owner: new operations are refused (ErrUnavailable),
+// loads in flight finish and their queued operations reach the
+// committer, then the committer stops and fails what is still queued,
+// and every goroutine is waited for. Every operation gets its reply.
+// Safe to call more than once, with or without Run.
+func (o *Owner) Close() error {
+	o.closeOnce.Do(func() {
+		o.loadsMu.Lock()
+		o.refusing.Store(true)
+		o.loadsMu.Unlock()
+		o.loads.Wait()
+		o.life.Close()
+		o.stopCommits() // in case the committer never ran
+	})
 	return nil
 }
 
@@ -290,15 +317,27 @@ func (o *Owner) owns(id string) bool {
 // called; fn runs on the caller's goroutine when the state is ready and
 // on the loader's otherwise, so it must not block.
 func (o *Owner) with(id string, fn func(*chanState, error)) {
+	if o.refusing.Load() {
+		fn(nil, ErrUnavailable)
+		return
+	}
 	for {
 		sh := o.shard(id)
 		sh.mu.Lock()
 		st := sh.m[id]
 		if st == nil {
+			o.loadsMu.Lock()
+			if o.refusing.Load() {
+				o.loadsMu.Unlock()
+				sh.mu.Unlock()
+				fn(nil, ErrUnavailable)
+				return
+			}
+			o.loads.Add(1)
+			o.loadsMu.Unlock()
 			st = &chanState{id: id, loading: &loadWait{ops: []func(*chanState, error){fn}}}
 			sh.m[id] = st
 			sh.mu.Unlock()
-			o.loads.Add(1)
 			go o.load(st)
 			return
 		}
@@ -398,6 +437,14 @@ func (o *Owner) dropLocked(st *chanState) {
 		return
 	}
 	st.dropped = true
+	// Out of the cache first: a subscriber told to resubscribe may come
+	// straight back, and must find a fresh state.
+	sh := o.shard(st.id)
+	sh.mu.Lock()
+	if sh.m[st.id] == st {
+		delete(sh.m, st.id)
+	}
+	sh.mu.Unlock()
 	if len(st.subs) > 0 {
 		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvResubscribe, Channel: st.id}
 		o.linksMu.Lock()
@@ -408,12 +455,6 @@ func (o *Owner) dropLocked(st *chanState) {
 		o.linksMu.Unlock()
 		st.subs = nil
 	}
-	sh := o.shard(st.id)
-	sh.mu.Lock()
-	if sh.m[st.id] == st {
-		delete(sh.m, st.id)
-	}
-	sh.mu.Unlock()
 }
 
 // now is the time in chanState.lastUsed units.
@@ -542,9 +583,15 @@ func (o *Owner) sendLocked(st *chanState, ev *internode.Frame) {
 }
 
 // enqueue adds a sequenced message to the next batch. Callers hold the
-// channel's lock, so one channel's messages enter in seq order.
+// channel's lock, so one channel's messages enter in seq order. Once the
+// committer has stopped, p is failed at once.
 func (o *Owner) enqueue(p pending) {
 	o.commitMu.Lock()
+	if o.stopped {
+		o.commitMu.Unlock()
+		p.reply(chat.Message{}, ErrUnavailable)
+		return
+	}
 	if len(o.commits) == 0 {
 		o.firstQueued = time.Now()
 	}
@@ -566,13 +613,7 @@ func (o *Owner) commitLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			o.commitMu.Lock()
-			rest := o.commits
-			o.commits = nil
-			o.commitMu.Unlock()
-			for _, p := range rest {
-				p.reply(chat.Message{}, ErrUnavailable)
-			}
+			o.stopCommits()
 			return
 		case <-o.commitWake:
 		}
@@ -593,6 +634,18 @@ func (o *Owner) commitLoop(ctx context.Context) {
 			lastCommit = time.Now()
 			clear(batch)
 		}
+	}
+}
+
+// stopCommits makes enqueue fail from now on and fails what is queued.
+func (o *Owner) stopCommits() {
+	o.commitMu.Lock()
+	o.stopped = true
+	rest := o.commits
+	o.commits = nil
+	o.commitMu.Unlock()
+	for _, p := range rest {
+		p.reply(chat.Message{}, ErrUnavailable)
 	}
 }
 

@@ -142,15 +142,14 @@ func (g *Gateway) startResume(c *chanSub, a *attachment) {
 		a.s.push(rtm.ErrorEvent(rtm.CodeResumeTooOld, "resume too old for "+c.id+": fetch conversations.history"))
 	default:
 		a.hold = true
-		g.wg.Add(1)
-		go g.replay(c, a, a.resume, delivered)
+		from := a.resume
+		g.life.Go(func(context.Context) { g.replay(c, a, from, delivered) })
 	}
 }
 
 // replay sends (from, upto] of c from the store to a's session, then
 // releases what was held for it meanwhile.
 func (g *Gateway) replay(c *chanSub, a *attachment, from, upto uint64) {
-	defer g.wg.Done()
 	for from < upto {
 		msgs, err := g.readLog(c.id, from, min(fillPage, int(upto-from)))
 		if err != nil || len(msgs) == 0 {
@@ -332,14 +331,12 @@ func (g *Gateway) startFill(c *chanSub) {
 		return
 	}
 	c.filling = true
-	g.wg.Add(1)
-	go g.fill(c)
+	g.life.Go(func(context.Context) { g.fill(c) })
 }
 
 // fill reads from the store what c is missing, delivers it in order
 // merged with the held events, and stops once nothing is missing.
 func (g *Gateway) fill(c *chanSub) {
-	defer g.wg.Done()
 	backoff := 10 * time.Millisecond
 	for {
 		c.mu.Lock()
@@ -362,7 +359,7 @@ func (g *Gateway) fill(c *chanSub) {
 			// the store is failing or lagging. Wait and read again.
 			g.log.Warn("catch-up read found nothing", "channel", c.id, "after", after, "upto", upto, "err", err)
 			select {
-			case <-g.done:
+			case <-g.life.Done():
 				c.mu.Lock()
 				c.filling = false
 				c.mu.Unlock()
@@ -404,7 +401,15 @@ func (c *chanSub) drainHeld() {
 // owner after delay.
 func (g *Gateway) resubscribe(id string, delay time.Duration) {
 	if delay > 0 {
-		time.AfterFunc(delay, func() { g.resubscribe(id, 0) })
+		g.life.Go(func(ctx context.Context) {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+				g.resubscribe(id, 0)
+			}
+		})
 		return
 	}
 	g.pendingMu.Lock()

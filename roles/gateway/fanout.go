@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"iter"
 	"runtime"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ringcast/ringcast/internal/lifecycle"
 )
 
 // fanout spreads the writes of one message to many local sessions over
@@ -20,14 +23,12 @@ import (
 // its sessions get several messages per write instead of one.
 type fanout struct {
 	workers []*fanWorker
-	wg      sync.WaitGroup
 }
 
 type fanWorker struct {
 	mu   sync.Mutex
 	jobs []fanJob
 	wake chan struct{}
-	done chan struct{}
 
 	// The worker goroutine's own, reused from round to round:
 	touched []*session // sessions with frames this round, by first frame
@@ -106,16 +107,22 @@ func roundSize(jobs []fanJob) int {
 	return len(jobs)
 }
 
+// newFanout makes the workers; start runs them.
 func newFanout() *fanout {
 	n := max(2, runtime.GOMAXPROCS(0))
 	f := &fanout{}
 	for range n {
-		w := &fanWorker{wake: make(chan struct{}, 1), done: make(chan struct{})}
-		f.workers = append(f.workers, w)
-		f.wg.Add(1)
-		go w.run(&f.wg)
+		f.workers = append(f.workers, &fanWorker{wake: make(chan struct{}, 1)})
 	}
 	return f
+}
+
+// start runs every worker as a goroutine of life until it closes. Jobs
+// added before start wait for it.
+func (f *fanout) start(life *lifecycle.Group) {
+	for _, w := range f.workers {
+		life.Go(w.run)
+	}
 }
 
 // shard picks the worker of a new session.
@@ -131,8 +138,7 @@ func (w *fanWorker) add(j fanJob) {
 	}
 }
 
-func (w *fanWorker) run(wg *sync.WaitGroup) {
-	defer wg.Done()
+func (w *fanWorker) run(ctx context.Context) {
 	var jobs []fanJob
 	var pace pacer
 	var hold time.Time // no round before this
@@ -140,14 +146,14 @@ func (w *fanWorker) run(wg *sync.WaitGroup) {
 	pause.Stop()
 	for {
 		select {
-		case <-w.done:
+		case <-ctx.Done():
 			return
 		case <-w.wake:
 		}
 		if wait := time.Until(hold); wait > 0 {
 			pause.Reset(wait)
 			select {
-			case <-w.done:
+			case <-ctx.Done():
 				return
 			case <-pause.C:
 			}
@@ -215,11 +221,4 @@ func sends(jobs []fanJob) iter.Seq2[*session, []byte] {
 			}
 		}
 	}
-}
-
-func (f *fanout) stop() {
-	for _, w := range f.workers {
-		close(w.done)
-	}
-	f.wg.Wait()
 }

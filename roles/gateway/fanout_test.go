@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringcast/ringcast/internal/lifecycle"
 )
 
 // BenchmarkFanout measures the gateway's fan-out of one message to n
@@ -20,7 +22,9 @@ func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
 			g := &Gateway{cfg: Config{MaxQueue: 1 << 30}, fan: newFanout()}
-			defer g.fan.stop()
+			life := lifecycle.NewGroup()
+			g.fan.start(life)
+			defer life.Close()
 			c := &chanSub{id: "C1", next: 1, fan: g.fan}
 			sessions := make([]*session, n)
 			for i := range sessions {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/store"
@@ -45,10 +46,10 @@ type Gateway struct {
 	log       *slog.Logger
 	pool      *internode.Pool // subscription links to channel owners
 	fan       *fanout         // the workers that write a message to many sessions
-	done      chan struct{}   // closed when Run's context ends
 	nextShard atomic.Uint64
-	frames    sync.Pool      // *[]byte read buffers, held only while a frame is handled
-	wg        sync.WaitGroup // session, fill and replay goroutines
+	frames    sync.Pool        // *[]byte read buffers, held only while a frame is handled
+	life      *lifecycle.Group // every goroutine: loops, fan-out workers, sessions, fills, replays
+	closeOnce sync.Once
 
 	mu       sync.Mutex // guards chans, sessions, used, draining
 	chans    map[string]*chanSub
@@ -91,7 +92,6 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{
 		cfg:         cfg,
 		log:         cfg.Logger.With("role", "gateway"),
-		done:        make(chan struct{}),
 		chans:       map[string]*chanSub{},
 		sessions:    map[*session]struct{}{},
 		used:        map[uint64]time.Time{},
@@ -105,31 +105,38 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g.pool = internode.NewPool(cfg.Self, cfg.Key, g.onEvent, g.linkDown, g.log)
 	g.fan = newFanout()
+	g.life = lifecycle.NewGroup()
 	g.frames.New = func() any { return new([]byte) }
 	return g, nil
 }
 
-// Run keeps subscriptions where the ring says until ctx ends, then closes
-// every session (without goodbye; see Drain) and link.
+// Run starts the fan-out workers and keeps subscriptions where the ring
+// says until ctx ends or Close; then it shuts down as Close does.
 func (g *Gateway) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	wg.Add(4)
-	go func() { defer wg.Done(); g.subscriber(ctx) }()
-	go func() { defer wg.Done(); g.followView(ctx) }()
-	go func() { defer wg.Done(); g.housekeep(ctx) }()
-	go func() { defer wg.Done(); g.presenceLoop(ctx) }()
-	<-ctx.Done()
-	close(g.done)
-	g.mu.Lock()
-	g.draining = true
-	for s := range g.sessions {
-		s.end(websocket.StatusGoingAway, "server stopping", false)
-	}
-	g.mu.Unlock()
-	wg.Wait()
-	g.wg.Wait()
-	g.pool.Close()
-	g.fan.stop()
+	g.fan.start(g.life)
+	g.life.Go(g.subscriber)
+	g.life.Go(g.followView)
+	g.life.Go(g.housekeep)
+	g.life.Go(g.presenceLoop)
+	g.life.Wait(ctx)
+	return g.Close()
+}
+
+// Close stops the gateway: new connections are refused, every session is
+// closed (without goodbye; see Drain), every goroutine is waited for and
+// the subscription links are closed. Safe to call more than once, with
+// or without Run.
+func (g *Gateway) Close() error {
+	g.closeOnce.Do(func() {
+		g.mu.Lock()
+		g.draining = true
+		for s := range g.sessions {
+			s.end(websocket.StatusGoingAway, "server stopping", false)
+		}
+		g.mu.Unlock()
+		g.life.Close()
+		g.pool.Close()
+	})
 	return nil
 }
 
@@ -290,16 +297,15 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // smallReadBuffer is the read buffer of a websocket.
 const smallReadBuffer = 512
 
-// register adds a session, counting its goroutine in g.wg, unless the
-// gateway is draining.
+// register adds a session, counted by the gateway's goroutine group until
+// unregister, unless the gateway is draining.
 func (g *Gateway) register(s *session) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.draining {
+	if g.draining || !g.life.Enter() {
 		return false
 	}
 	g.sessions[s] = struct{}{}
-	g.wg.Add(1)
 	return true
 }
 
@@ -307,7 +313,7 @@ func (g *Gateway) unregister(s *session) {
 	g.mu.Lock()
 	delete(g.sessions, s)
 	g.mu.Unlock()
-	g.wg.Done()
+	g.life.Leave()
 }
 
 // claim marks a ticket used; false when it already was.

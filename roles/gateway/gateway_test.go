@@ -18,7 +18,10 @@ import (
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/roles/gateway"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 type env struct {
 	t     *testing.T

@@ -323,7 +323,7 @@ func (s *session) start(resume map[string]uint64) bool {
 	select {
 	case <-reported:
 	case <-wait.C:
-	case <-g.done:
+	case <-g.life.Done():
 	}
 	wait.Stop()
 	lctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
@@ -343,7 +343,7 @@ func (s *session) start(resume map[string]uint64) bool {
 		select {
 		case <-r:
 		case <-deadline.C:
-		case <-g.done:
+		case <-g.life.Done():
 		}
 	}
 	deadline.Stop()

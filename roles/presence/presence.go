@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -95,6 +96,7 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	seen *ring.View // the last view Run acted on (from New on)
+	life *lifecycle.Group
 
 	mu          sync.Mutex // guards everything below
 	users       map[string]*entry
@@ -148,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 15 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"), seen: cfg.View(),
+	s := &Server{cfg: cfg, log: cfg.Logger.With("role", "presence"), seen: cfg.View(), life: lifecycle.NewGroup(),
 		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{},
 		dropped: map[*internode.Link]struct{}{}}
 	// A node that just started knows nobody's sessions yet: it settles
@@ -182,14 +184,27 @@ func (e *entry) sessions() int32 {
 
 func (e *entry) isActive() bool { return !e.away && e.sessions() > 0 }
 
-// Run follows view changes and expires leases until ctx ends.
+// Run follows view changes and expires leases until ctx ends or Close.
 func (s *Server) Run(ctx context.Context) error {
+	s.life.Go(s.loop)
+	s.life.Wait(ctx)
+	return s.Close()
+}
+
+// Close stops the housekeeping and waits for it. Safe to call more than
+// once, with or without Run.
+func (s *Server) Close() error {
+	s.life.Close()
+	return nil
+}
+
+func (s *Server) loop(ctx context.Context) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-s.seen.Changed():
 			s.seen = s.cfg.View()
 			s.viewChanged(s.seen)

@@ -15,7 +15,13 @@ import (
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/storetest"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) {
+	// database/sql's connection opener lives until the pool's Close returns.
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+}
 
 func open(t *testing.T) store.Store { return openAt(t, filepath.Join(t.TempDir(), "test.db")) }
 

@@ -10,7 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/ringcast/ringcast/chat"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestParseRequest(t *testing.T) {
 	tests := []struct {
