@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/ringcast/ringcast/chat"
 )
@@ -16,7 +17,18 @@ var (
 	// ErrConflict: another writer already appended this (channel, seq);
 	// the caller's view of the channel is stale.
 	ErrConflict = errors.New("seq already written by another owner")
+	// ErrSchemaTooNew: the database was migrated by a newer ringcast than
+	// this one; Open refuses it rather than guess at tables it does not
+	// know.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary")
 )
+
+// SchemaTooNew is the error Open returns for a database at schema
+// version have when the binary knows versions up to known.
+func SchemaTooNew(have, known int) error {
+	return fmt.Errorf("store: %w: the database is at schema version %d, this binary knows versions up to %d "+
+		"(run the ringcast release that migrated it, or a newer one; downgrades are not supported)", ErrSchemaTooNew, have, known)
+}
 
 // Store is the durable state of a cluster. Implementations are safe for
 // concurrent use, and several processes may share one store.

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/segment"
 )
 
 // appender writes the message log on a connection of its own, one
@@ -21,7 +21,6 @@ import (
 // started, is bounded by the busy timeout, not by its caller's context.
 type appender struct {
 	mu                      sync.Mutex
-	db                      *sql.DB // one connection, conn
 	conn                    *sql.Conn
 	begin, commit, rollback *sql.Stmt
 	put                     *sql.Stmt         // one segment, unless it overlaps a written one
@@ -29,20 +28,9 @@ type appender struct {
 	holding, next           *sql.Stmt         // the segment holding a seq / the one after it
 
 	// Scratch of one Append.
-	runs  []run
-	open  map[string]int // channel -> its last run in runs
-	runOf []int          // msgs[i] is in runs[runOf[i]]
-	order []chat.Message // msgs grouped by run
+	batch segment.Batch
 	body  []byte
 	args  []any
-}
-
-// run is one segment to write: msgs of one channel with consecutive seqs,
-// order[start:start+n].
-type run struct {
-	first, last uint64
-	start, n    int
-	cut         uint64 // seqs >= cut conflict (last+1: none)
 }
 
 // Segment statements. put inserts a segment only if no written segment
@@ -58,7 +46,7 @@ const (
 			WHERE channel = ?1 AND first <= ?3 ORDER BY first DESC LIMIT 1), 0) < ?2`
 	// putSegments is putSegment for the rows of a VALUES list. Whether a
 	// row's check sees the rows the same statement inserted before it is
-	// SQLite's business (today it does: no temporary table), so group
+	// SQLite's business (today it does: no temporary table), so Append
 	// sends a batch whose runs of a channel do not go up row by row.
 	putSegments = `INSERT OR IGNORE INTO segments(channel, first, last, first_ts, ts_span, body)
 		SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6 FROM (VALUES %s) AS v
@@ -67,22 +55,16 @@ const (
 	segmentHead    = `first, last, first_ts, ts_span` // all in the index
 	segmentCols    = segmentHead + `, body`
 	holdingSegment = `SELECT ` + segmentHead + ` FROM segments WHERE channel = ? AND first <= ? ORDER BY first DESC LIMIT 1`
+	newestSegment  = `SELECT ` + segmentHead + ` FROM segments WHERE channel = ? ORDER BY first DESC LIMIT 1`
 	segmentBody    = `SELECT body FROM segments WHERE channel = ? AND first = ?`
 	nextSegment    = `SELECT first FROM segments WHERE channel = ? AND first > ? ORDER BY first LIMIT 1`
 )
 
-func openAppender(dsn string) (*appender, error) {
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(1)
-	a := &appender{db: db, open: map[string]int{}, puts: map[int]*sql.Stmt{}}
+// newAppender prepares the log's statements on conn, which it then owns
+// until close (which does not close conn).
+func newAppender(conn *sql.Conn) (*appender, error) {
+	a := &appender{conn: conn, puts: map[int]*sql.Stmt{}}
 	bg := context.Background()
-	if a.conn, err = db.Conn(bg); err != nil {
-		db.Close()
-		return nil, err
-	}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		q    string
@@ -90,7 +72,8 @@ func openAppender(dsn string) (*appender, error) {
 		{&a.begin, `BEGIN IMMEDIATE`}, {&a.commit, `COMMIT`}, {&a.rollback, `ROLLBACK`},
 		{&a.put, putSegment}, {&a.holding, holdingSegment}, {&a.next, nextSegment},
 	} {
-		if *p.stmt, err = a.conn.PrepareContext(bg, p.q); err != nil {
+		var err error
+		if *p.stmt, err = conn.PrepareContext(bg, p.q); err != nil {
 			a.close()
 			return nil, err
 		}
@@ -98,7 +81,8 @@ func openAppender(dsn string) (*appender, error) {
 	return a, nil
 }
 
-func (a *appender) close() error {
+// close closes the prepared statements.
+func (a *appender) close() {
 	for _, st := range []*sql.Stmt{a.begin, a.commit, a.rollback, a.put, a.holding, a.next} {
 		if st != nil {
 			st.Close()
@@ -107,10 +91,6 @@ func (a *appender) close() error {
 	for _, st := range a.puts {
 		st.Close()
 	}
-	if a.conn != nil {
-		a.conn.Close()
-	}
-	return a.db.Close()
 }
 
 // Append implements store.Log: each channel's consecutive messages in
@@ -124,33 +104,31 @@ func (s *Store) Append(ctx context.Context, msgs []chat.Message) ([]error, error
 	a := s.log
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	increasing := a.group(msgs)
+	b := &a.batch
+	increasing := b.Group(msgs)
 	res, err := a.inTx(func() ([]error, error) {
 		if !increasing {
-			return nil, errRefused
+			return nil, segment.ErrRefused
 		}
 		if err := a.putAll(); err != nil {
 			return nil, err
 		}
-		return a.results(msgs), nil
+		return b.Results(msgs), nil
 	})
-	if errors.Is(err, errRefused) {
+	if errors.Is(err, segment.ErrRefused) {
 		res, err = a.inTx(func() ([]error, error) {
-			if err := a.putEach(); err != nil {
+			if err := b.PutEach(a.putRun, a.firstWritten); err != nil {
 				return nil, err
 			}
-			return a.results(msgs), nil
+			return b.Results(msgs), nil
 		})
 	}
-	clear(a.order) // let the texts go
+	b.Release() // let the texts go
 	if err != nil {
 		return nil, fmt.Errorf("store: append: %w", err)
 	}
 	return res, nil
 }
-
-// errRefused: a segment of a multi-row INSERT was not written.
-var errRefused = errors.New("a segment overlaps a written one")
 
 // inTx runs f in a write transaction, committed unless f fails.
 func (a *appender) inTx(f func() ([]error, error)) ([]error, error) {
@@ -169,26 +147,27 @@ func (a *appender) inTx(f func() ([]error, error)) ([]error, error) {
 	return res, nil
 }
 
-// putAll writes every run, many per statement; errRefused when one was
-// not written.
+// putAll writes every run, many per statement; segment.ErrRefused when
+// one was not written.
 func (a *appender) putAll() error {
-	for i := 0; i < len(a.runs); i += putChunk {
-		runs := a.runs[i:min(i+putChunk, len(a.runs))]
-		stmt, err := a.putMany(len(runs))
+	runs := a.batch.Runs
+	for i := 0; i < len(runs); i += putChunk {
+		chunk := runs[i:min(i+putChunk, len(runs))]
+		stmt, err := a.putMany(len(chunk))
 		if err != nil {
 			return err
 		}
 		a.body, a.args = a.body[:0], a.args[:0]
-		for _, r := range runs {
-			a.addRow(a.order[r.start : r.start+r.n])
+		for j := range chunk {
+			a.addRow(a.batch.Msgs(&chunk[j]))
 		}
 		res, err := stmt.ExecContext(context.Background(), a.args...)
 		clear(a.args)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(len(runs)) {
-			return errors.Join(err, errRefused)
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return errors.Join(err, segment.ErrRefused)
 		}
 	}
 	return nil
@@ -211,109 +190,12 @@ func (a *appender) putMany(n int) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// putEach writes the runs one at a time, finding where each conflicts.
-func (a *appender) putEach() error {
-	var stale map[string]bool // channels fenced in this Append
-	for i := range a.runs {
-		r := &a.runs[i]
-		part := a.order[r.start : r.start+r.n]
-		ch := part[0].Channel
-		if stale[ch] {
-			r.cut = r.first
-			continue
-		}
-		ok, err := a.putRun(part)
-		if err != nil {
-			return err
-		}
-		if ok {
-			continue
-		}
-		// Some seq of the run is written already: write the seqs before
-		// the first such one, and nothing more of this channel.
-		if r.cut, err = a.firstWritten(ch, r.first); err != nil {
-			return err
-		}
-		if r.cut > r.last { // refused, yet nothing written overlaps it
-			return fmt.Errorf("segment %s %d-%d refused without an overlapping one", ch, r.first, r.last)
-		}
-		if r.cut > r.first {
-			if ok, err := a.putRun(part[:r.cut-r.first]); err != nil || !ok {
-				return errors.Join(err, fmt.Errorf("segment %s %d-%d conflicts without cause", ch, r.first, r.cut-1))
-			}
-		}
-		if stale == nil {
-			stale = map[string]bool{}
-		}
-		stale[ch] = true
-	}
-	return nil
-}
-
-// results is the outcome of each of msgs once the runs are written.
-func (a *appender) results(msgs []chat.Message) []error {
-	res := make([]error, len(msgs))
-	for i, m := range msgs {
-		if m.Seq >= a.runs[a.runOf[i]].cut {
-			res[i] = store.ErrConflict
-		}
-	}
-	return res
-}
-
-// group splits msgs into runs (a channel's consecutive seqs, in the order
-// they appear) and lays them out in a.order run by run. It reports
-// whether each channel's runs go up: only then can the segments of a
-// multi-row INSERT not overlap each other, whatever each row's check
-// sees of the rows before it.
-func (a *appender) group(msgs []chat.Message) (increasing bool) {
-	a.runs, a.runOf = a.runs[:0], a.runOf[:0]
-	clear(a.open)
-	increasing = true
-	for _, m := range msgs {
-		j, ok := a.open[m.Channel]
-		if ok && a.runs[j].last+1 == m.Seq && a.runs[j].n < maxSegment {
-			a.runs[j].last++
-			a.runs[j].n++
-		} else {
-			increasing = increasing && (!ok || m.Seq > a.runs[j].last)
-			j = len(a.runs)
-			a.runs = append(a.runs, run{first: m.Seq, last: m.Seq, n: 1})
-			a.open[m.Channel] = j
-		}
-		a.runOf = append(a.runOf, j)
-	}
-	at := 0
-	for i := range a.runs {
-		r := &a.runs[i]
-		r.start, r.cut = at, r.last+1
-		at, r.n = at+r.n, 0 // n counts again as the run is laid out
-	}
-	if cap(a.order) < len(msgs) {
-		a.order = make([]chat.Message, len(msgs))
-	}
-	a.order = a.order[:len(msgs)]
-	for i, m := range msgs {
-		r := &a.runs[a.runOf[i]]
-		a.order[r.start+r.n] = m
-		r.n++
-	}
-	return increasing
-}
-
-// maxSegment bounds the messages of one segment, and so what a read
-// that wants one of them decodes (a busy channel's commit can hold
-// thousands).
-const maxSegment = 256
-
 // addRow appends the segment of part to a.body and its row's arguments,
 // in the order of putSegment's columns, to a.args.
 func (a *appender) addRow(part []chat.Message) {
-	at := len(a.body)
-	a.body = appendSegment(a.body, part)
-	first, last := part[0], part[len(part)-1]
-	a.args = append(a.args, first.Channel, int64(first.Seq), int64(last.Seq),
-		int64(first.TS), int64(last.TS-first.TS), a.body[at:len(a.body):len(a.body)])
+	var row segment.Row
+	row, a.body = segment.NewRow(a.body, part)
+	a.args = append(a.args, row.Channel, row.First, row.Last, row.FirstTS, row.TSSpan, row.Body)
 }
 
 // putRun writes part as one segment; false when it shares a seq with a
@@ -334,11 +216,12 @@ func (a *appender) putRun(part []chat.Message) (bool, error) {
 // of the channel holds (math.MaxUint64 when none does).
 func (a *appender) firstWritten(channel string, from uint64) (uint64, error) {
 	bg := context.Background()
-	seg, err := scanHead(a.holding.QueryRowContext(bg, channel, int64(from)))
+	var h segment.Head
+	err := segment.ScanHead(a.holding.QueryRowContext(bg, channel, int64(from)), &h)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	if err == nil && seg.last >= from {
+	if err == nil && h.Last >= from {
 		return from, nil
 	}
 	var first int64
@@ -349,60 +232,24 @@ func (a *appender) firstWritten(channel string, from uint64) (uint64, error) {
 	return uint64(first), err
 }
 
-// migrateChunk is how many old rows the migration moves per step.
-const migrateChunk = 4096
-
-// migrateMessages moves a log kept one row per message (the table
-// messages, before segments) into segments and drops the old table, all
-// in one transaction: an interrupted migration leaves the old table
-// whole and runs again at the next Open.
-func (a *appender) migrateMessages() error {
-	bg := context.Background()
-	var n int
-	if err := a.conn.QueryRowContext(bg, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'`).Scan(&n); err != nil || n == 0 {
-		return err
-	}
-	_, err := a.inTx(func() ([]error, error) {
-		var chunk []chat.Message
-		for after := (chat.Message{}); ; {
-			rows, err := a.conn.QueryContext(bg, `SELECT channel, seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
-				WHERE (channel, seq) > (?, ?) ORDER BY channel, seq LIMIT ?`, after.Channel, int64(after.Seq), migrateChunk)
-			if err != nil {
-				return nil, err
-			}
-			chunk = chunk[:0]
-			for rows.Next() {
-				var m chat.Message
-				var seq, ts, thread int64
-				if err := rows.Scan(&m.Channel, &seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				m.Seq, m.TS, m.ThreadTS = uint64(seq), chat.TS(ts), chat.TS(thread)
-				chunk = append(chunk, m)
-			}
-			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-				return nil, err
-			}
-			if len(chunk) == 0 {
-				break
-			}
-			a.group(chunk)
-			if err := a.putEach(); err != nil {
-				return nil, err
-			}
-			for i, e := range a.results(chunk) {
-				if e != nil {
-					return nil, fmt.Errorf("migrate %s seq %d: %w", chunk[i].Channel, chunk[i].Seq, e)
-				}
-			}
-			after = chunk[len(chunk)-1]
-		}
-		_, err := a.conn.ExecContext(bg, `DROP TABLE messages`)
-		return nil, err
-	})
+// openLog opens the log's database handle with its one connection and
+// the appender on it.
+func openLog(dsn string) (*sql.DB, *appender, error) {
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return fmt.Errorf("migrate the message log to segments: %w", err)
+		return nil, nil, err
 	}
-	return nil
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	a, err := newAppender(conn)
+	if err != nil {
+		conn.Close()
+		db.Close()
+		return nil, nil, err
+	}
+	return db, a, nil
 }

@@ -15,51 +15,17 @@ import (
 
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/segment"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-const schema = `
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS users(
-	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, real_name TEXT NOT NULL,
-	email TEXT NOT NULL, is_bot INTEGER NOT NULL, is_admin INTEGER NOT NULL,
-	deleted INTEGER NOT NULL, created INTEGER NOT NULL, away INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tokens(hash BLOB PRIMARY KEY, user_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS channels(
-	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, creator TEXT NOT NULL,
-	created INTEGER NOT NULL, is_private INTEGER NOT NULL, is_archived INTEGER NOT NULL,
-	topic TEXT NOT NULL, purpose TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS members(channel TEXT NOT NULL, user_id TEXT NOT NULL,
-	PRIMARY KEY(channel, user_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS members_by_user ON members(user_id, channel);
-CREATE TABLE IF NOT EXISTS segments(
-	channel TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
-	first_ts INTEGER NOT NULL, ts_span INTEGER NOT NULL, body BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS segments_by_seq ON segments(channel, first, last, first_ts, ts_span);
-`
-
-// The log (segments, see segment.go) is a rowid table, so bodies are
-// appended where the last commit's ended, and an index that holds every
-// column but the body: searches and the fencing check read only the
-// index. (A WITHOUT ROWID table keyed by (channel, first) makes every
-// key comparison on a row that spills into overflow pages read the whole
-// row: half the server's CPU in the publish benchmark.) It has no index
-// on ts: within a channel ts grows with seq, so a ts bound is found by
-// binary search over seqs (History).
-
-// migrations bring a database made by an older version up to the schema;
-// each is skipped when already applied.
-var migrations = []string{
-	`ALTER TABLE users ADD COLUMN away INTEGER NOT NULL DEFAULT 0`,
-	`DROP INDEX IF EXISTS messages_by_ts`,
-}
-
 // Store is the embedded store. Safe for concurrent use.
 type Store struct {
-	w, r *sql.DB
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	w, r  *sql.DB
+	logDB *sql.DB // one connection, the appender's
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
 
 	log *appender // writes messages
 
@@ -107,15 +73,11 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	if _, err := w.Exec(schema); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), migrationLockWait+time.Minute)
+	defer cancel()
+	if err := migrate(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("store: create schema in %s: %w", path, err)
-	}
-	for _, m := range migrations {
-		if _, err := w.Exec(m); err != nil && !strings.Contains(err.Error(), "duplicate column") {
-			w.Close()
-			return nil, fmt.Errorf("store: migrate %s: %w", path, err)
-		}
+		return nil, fmt.Errorf("store: migrate %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn("_pragma=query_only(1)"))
 	if err != nil {
@@ -123,18 +85,13 @@ func Open(path string) (*Store, error) {
 		return nil, err
 	}
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)*2))
-	log, err := openAppender(dsn(autoCheckpoint))
-	if err == nil {
-		if err = log.migrateMessages(); err != nil {
-			log.close()
-		}
-	}
+	logDB, log, err := openLog(dsn(autoCheckpoint))
 	if err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{w: w, r: r, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Store{w: w, r: r, logDB: logDB, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 	go s.checkpoints()
 	return s, nil
 }
@@ -164,7 +121,8 @@ func (s *Store) Close() error {
 		for _, st := range s.reads {
 			st.Close()
 		}
-		err = errors.Join(s.log.close(), s.w.Close(), s.r.Close())
+		s.log.close()
+		err = errors.Join(s.log.conn.Close(), s.logDB.Close(), s.w.Close(), s.r.Close())
 	})
 	return err
 }
@@ -403,139 +361,54 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 
 // Messages implements store.Log.
 func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
-	var out []chat.Message
-	err := s.segments(ctx, channel, after+1, ^uint64(0)>>1, false, func(seg segment) (bool, error) {
-		all, err := seg.decode(nil, channel)
-		for _, m := range all {
-			if m.Seq > after && len(out) < limit {
-				out = append(out, m)
-			}
-		}
-		return len(out) < limit, err
-	})
-	return out, err
+	return segment.Messages(ctx, reader{s}, channel, after, limit)
 }
 
-// segments calls f with each segment of channel holding a seq in
-// [from, to], in seq order or (desc) newest first, while f returns true.
-func (s *Store) segments(ctx context.Context, channel string, from, to uint64, desc bool, f func(segment) (bool, error)) error {
+// History implements store.Log.
+func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
+	return segment.History(ctx, reader{s}, channel, q)
+}
+
+// Last implements store.Log.
+func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
+	return segment.Last(ctx, reader{s}, channel)
+}
+
+// reader answers segment.Reader from the read pool.
+type reader struct{ s *Store }
+
+func (r reader) Newest(ctx context.Context, channel string) (segment.Head, bool, error) {
+	var h segment.Head
+	err := segment.ScanHead(r.s.queryRow(ctx, newestSegment, channel), &h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, false, nil
+	}
+	return h, err == nil, err
+}
+
+func (r reader) Holding(ctx context.Context, channel string, seq uint64) (segment.Head, error) {
+	var h segment.Head
+	return h, notFound(segment.ScanHead(r.s.queryRow(ctx, holdingSegment, channel, int64(seq)), &h))
+}
+
+func (r reader) Body(ctx context.Context, channel string, first uint64) ([]byte, error) {
+	var body []byte
+	return body, notFound(r.s.queryRow(ctx, segmentBody, channel, int64(first)).Scan(&body))
+}
+
+func (r reader) Scan(ctx context.Context, channel string, from, to uint64, desc bool, f func(segment.Segment) (bool, error)) error {
 	q := `SELECT ` + segmentCols + ` FROM segments WHERE channel = ?1 AND first <= ?3
 		AND first >= coalesce((SELECT first FROM segments WHERE channel = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1), 0)
 		ORDER BY first`
 	if desc {
 		q += ` DESC`
 	}
-	rows, err := s.query(ctx, q, channel, int64(from), int64(to))
+	rows, err := r.s.query(ctx, q, channel, int64(from), int64(to))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		seg, err := scanSegment(rows)
-		if err != nil {
-			return err
-		}
-		if more, err := f(seg); err != nil || !more {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// History implements store.Log. ts bounds become seq bounds by binary
-// search (ts grows with seq within a channel, and seqs are dense).
-func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
-	last, _, err := s.Last(ctx, channel)
-	if err != nil || last == 0 {
-		return nil, false, err
-	}
-	from, to := uint64(1), last
-	if q.Oldest != 0 {
-		// The first seq inside the lower bound.
-		if from, err = s.firstSeq(ctx, channel, q.Oldest, !q.Inclusive, last); err != nil {
-			return nil, false, err
-		}
-	}
-	if q.Latest != 0 {
-		// The first seq past the upper bound, minus one.
-		first, err := s.firstSeq(ctx, channel, q.Latest, q.Inclusive, last)
-		if err != nil {
-			return nil, false, err
-		}
-		to = first - 1
-	}
-	if from > to {
-		return nil, false, nil
-	}
-	var msgs []chat.Message
-	err = s.segments(ctx, channel, from, to, true, func(seg segment) (bool, error) {
-		all, err := seg.decode(nil, channel)
-		for i := len(all) - 1; i >= 0 && len(msgs) <= q.Limit; i-- {
-			if m := all[i]; m.Seq >= from && m.Seq <= to {
-				msgs = append(msgs, m)
-			}
-		}
-		return len(msgs) <= q.Limit, err
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	if len(msgs) > q.Limit {
-		return msgs[:q.Limit], true, nil
-	}
-	return msgs, false, nil
-}
-
-// firstSeq returns the smallest seq in 1..last whose ts is > t (strict)
-// or >= t, or last+1 when there is none: a binary search whose probes
-// read the index entry of the segment holding the middle seq and answer
-// from its bounds, reading and decoding a body only when the seq sought
-// is inside it.
-func (s *Store) firstSeq(ctx context.Context, channel string, t chat.TS, strict bool, last uint64) (uint64, error) {
-	past := func(ts chat.TS) bool { return ts > t || (!strict && ts == t) }
-	lo, hi := uint64(1), last+1
-	for lo < hi {
-		mid := lo + (hi-lo)/2
-		seg, err := scanHead(s.queryRow(ctx, holdingSegment, channel, int64(mid)))
-		if err == nil && seg.last < mid {
-			err = errSegment
-		}
-		if err != nil {
-			return 0, fmt.Errorf("store: history: seq %d of %s: %w", mid, channel, err)
-		}
-		switch {
-		case past(seg.firstTS):
-			hi = max(lo, seg.first)
-		case !past(seg.lastTS):
-			lo = seg.last + 1
-		default:
-			err := s.queryRow(ctx, segmentBody, channel, int64(seg.first)).Scan(&seg.body)
-			var msgs []chat.Message
-			if err == nil {
-				msgs, err = seg.decode(nil, channel)
-			}
-			if err != nil {
-				return 0, fmt.Errorf("store: history: segment %d of %s: %w", seg.first, channel, err)
-			}
-			for _, m := range msgs {
-				if past(m.TS) {
-					return m.Seq, nil
-				}
-			}
-			return 0, fmt.Errorf("%w: %s %d-%d", errSegment, channel, seg.first, seg.last)
-		}
-	}
-	return lo, nil
-}
-
-// Last implements store.Log.
-func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
-	var seq, ts int64
-	err := s.queryRow(ctx, `SELECT last, first_ts + ts_span FROM segments WHERE channel = ? ORDER BY first DESC LIMIT 1`, channel).Scan(&seq, &ts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, nil
-	}
-	return uint64(seq), chat.TS(ts), err
+	return segment.Each(rows, f)
 }
 
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/segment"
 	"github.com/ringcast/ringcast/store/storetest"
 	"go.uber.org/goleak"
 )
@@ -22,8 +23,6 @@ func TestMain(m *testing.M) {
 	// database/sql's connection opener lives until the pool's Close returns.
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
 }
-
-func open(t *testing.T) store.Store { return openAt(t, filepath.Join(t.TempDir(), "test.db")) }
 
 // openAt opens the store at path; t.Cleanup closes it.
 func openAt(t testing.TB, path string) *Store {
@@ -36,7 +35,12 @@ func openAt(t testing.TB, path string) *Store {
 	return s
 }
 
-func TestConformance(t *testing.T) { storetest.Run(t, open) }
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() (store.Store, error) {
+		path := filepath.Join(t.TempDir(), "test.db")
+		return func() (store.Store, error) { return Open(path) }
+	})
+}
 
 // TestTwoHandlesShareOneFile: two Stores on one file (as two processes on
 // one laptop have) see each other's writes and are fenced by each other.
@@ -209,11 +213,11 @@ func TestOpenMigratesMessageRows(t *testing.T) {
 }
 
 // TestLongRunsSplit: one channel's long run in one Append becomes
-// segments of at most maxSegment messages, read back as one log.
+// segments of at most segment.Max messages, read back as one log.
 func TestLongRunsSplit(t *testing.T) {
 	s := openAt(t, filepath.Join(t.TempDir(), "long.db"))
 	ctx := t.Context()
-	n := 2*maxSegment + 10
+	n := 2*segment.Max + 10
 	var batch []chat.Message
 	for seq := uint64(1); seq <= uint64(n); seq++ {
 		batch = append(batch, chat.Message{Channel: "C1", Seq: seq, TS: chat.TS(100 + seq), User: "U1", Text: fmt.Sprint(seq)})
@@ -225,11 +229,80 @@ func TestLongRunsSplit(t *testing.T) {
 	if err := s.r.QueryRow(`SELECT count(*), max(last - first + 1) FROM segments`).Scan(&rows, &longest); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 3 || longest != maxSegment {
-		t.Fatalf("%d rows, the longest %d messages; want 3, %d", rows, longest, maxSegment)
+	if rows != 3 || longest != segment.Max {
+		t.Fatalf("%d rows, the longest %d messages; want 3, %d", rows, longest, segment.Max)
 	}
-	got, err := s.Messages(ctx, "C1", maxSegment-2, 5) // across a segment boundary
-	if err != nil || len(got) != 5 || got[0].Seq != maxSegment-1 || got[4].Seq != maxSegment+3 {
+	got, err := s.Messages(ctx, "C1", segment.Max-2, 5) // across a segment boundary
+	if err != nil || len(got) != 5 || got[0].Seq != segment.Max-1 || got[4].Seq != segment.Max+3 {
 		t.Fatalf("Messages across segments = %+v, %v", got, err)
+	}
+}
+
+func TestSchema(t *testing.T) {
+	storetest.RunSchema(t, func(t *testing.T) storetest.Schema {
+		path := filepath.Join(t.TempDir(), "schema.db")
+		raw := func(t *testing.T) *sql.DB {
+			db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		}
+		return storetest.Schema{
+			Open: func() (store.Store, error) { return Open(path) },
+			Version: func(t *testing.T) int {
+				var v int
+				if err := raw(t).QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				return v
+			},
+			SetVersion: func(t *testing.T, v int) {
+				if _, err := raw(t).Exec(`INSERT INTO schema_migrations(version, name, applied) VALUES(?, 'from the future', 0)`, v); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Known: SchemaVersion,
+		}
+	})
+}
+
+// TestOpenUnversionedCurrentSchema: a database made before versions were
+// recorded, already on segments with users.away, opens with its data
+// and is recorded at the current version.
+func TestOpenUnversionedCurrentSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "unversioned.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = old.Exec(`
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE users(
+	id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, real_name TEXT NOT NULL,
+	email TEXT NOT NULL, is_bot INTEGER NOT NULL, is_admin INTEGER NOT NULL,
+	deleted INTEGER NOT NULL, created INTEGER NOT NULL, away INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE segments(
+	channel TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+	first_ts INTEGER NOT NULL, ts_span INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE INDEX segments_by_seq ON segments(channel, first, last, first_ts, ts_span);
+INSERT INTO meta VALUES('team_id', 'T1');
+INSERT INTO users VALUES('U1', 'alice', '', '', 0, 0, 0, 1, 1);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s := openAt(t, path)
+	ctx := t.Context()
+	if v, err := s.Meta(ctx, "team_id", "T2"); err != nil || v != "T1" {
+		t.Fatalf("team_id = %q, %v", v, err)
+	}
+	if u, err := s.User(ctx, "U1"); err != nil || !u.Away {
+		t.Fatalf("user = %+v, %v", u, err)
+	}
+	var v int
+	if err := s.r.QueryRow(`SELECT max(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
+		t.Fatalf("version %d, %v; want %d", v, err, SchemaVersion)
 	}
 }

@@ -12,9 +12,11 @@ import (
 	"github.com/ringcast/ringcast/store"
 )
 
-// Run checks that open returns a conforming, empty Store. open is called
-// once per subtest; the suite closes what it opens.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// Run checks a backend. fresh is called once per subtest: it makes a
+// new, empty database and returns a function that opens a store on it
+// (called twice, two handles on one database, as two nodes have). The
+// suite closes what it opens.
+func Run(t *testing.T, fresh func(t *testing.T) func() (store.Store, error)) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -24,7 +26,6 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Members", testMembers},
 		{"AppendAndRead", testAppendAndRead},
 		{"AppendFencesStaleWriters", testAppendFences},
-		{"AppendConcurrentWritersNeverShareASeq", testConcurrentWriters},
 		{"AppendWritesUpToTheFirstConflict", testAppendUpToConflict},
 		{"History", testHistory},
 		{"HistoryAcrossCommits", testHistoryAcrossCommits},
@@ -32,11 +33,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := open(t)
-			t.Cleanup(func() { s.Close() })
-			tt.fn(t, s)
+			tt.fn(t, opened(t, fresh(t)))
 		})
 	}
+	t.Run("AppendTwoStaleOwnersFromTwoConnections", func(t *testing.T) {
+		open := fresh(t)
+		testStaleOwners(t, opened(t, open), opened(t, open))
+	})
+}
+
+// opened opens a store with open; t.Cleanup closes it.
+func opened(t *testing.T, open func() (store.Store, error)) store.Store {
+	t.Helper()
+	s, err := open()
+	must(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func testUsers(t *testing.T, s store.Store) {
@@ -264,30 +276,66 @@ func testAppendUpToConflict(t *testing.T, s store.Store) {
 	}
 }
 
-// testConcurrentWriters races two writers that both believe they own a
-// channel; every seq is written exactly once and the log stays dense.
-func testConcurrentWriters(t *testing.T, s store.Store) {
+// testStaleOwners races two owners of one channel, each on its own
+// handle (connection) to the database, as two nodes that both believe
+// they own it after a partition: each appends batches of the channel's
+// next seqs as it sees them (with a message of a channel of its own in
+// every batch) and, when fenced, reloads the channel's last seq like an
+// owner would. Exactly one of them wins each seq, the other is told
+// ErrConflict for it, the log is dense and holds the winner's text, and
+// the channels nobody else writes are never fenced.
+func testStaleOwners(t *testing.T, a, b store.Store) {
 	ctx := context.Background()
-	const n = 200
+	const n = 300
+	type outcome struct {
+		won       map[uint64]string
+		conflicts int
+	}
+	out := [2]outcome{{won: map[uint64]string{}}, {won: map[uint64]string{}}}
 	var wg sync.WaitGroup
-	won := make([][]uint64, 2)
-	for w := range 2 {
+	for w, s := range []store.Store{a, b} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			next := uint64(1)
-			for next <= n {
-				m := msg("C1", next)
-				m.TS += chat.TS(w) // distinct ts per writer
-				m.Text = fmt.Sprintf("w%d", w)
-				res, err := s.Append(ctx, []chat.Message{m})
+			own := fmt.Sprint("Cown", w)
+			next, ownSeq := uint64(1), uint64(0)
+			for round := 0; next <= n; round++ {
+				var batch []chat.Message
+				for k := range 1 + round%4 { // batches of 1 to 4 of the channel
+					m := msg("C1", next+uint64(k))
+					m.TS += chat.TS(w) // distinct ts per writer
+					m.Text = fmt.Sprintf("w%d-r%d-%d", w, round, k)
+					batch = append(batch, m)
+				}
+				ownSeq++
+				batch = append(batch[:1], append([]chat.Message{msg(own, ownSeq)}, batch[1:]...)...)
+				res, err := s.Append(ctx, batch)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				if res[0] == nil {
-					won[w] = append(won[w], next)
-					next++
+				fenced := false
+				for i, m := range batch {
+					switch {
+					case m.Channel == own && res[i] != nil:
+						t.Errorf("writer %d: its own channel fenced: %v", w, res[i])
+						return
+					case m.Channel == own:
+					case res[i] == nil && fenced:
+						t.Errorf("writer %d: seq %d written after a fenced one in the same batch", w, m.Seq)
+						return
+					case res[i] == nil:
+						out[w].won[m.Seq] = m.Text
+					case errors.Is(res[i], store.ErrConflict):
+						fenced = true
+						out[w].conflicts++
+					default:
+						t.Errorf("writer %d: seq %d: %v", w, m.Seq, res[i])
+						return
+					}
+				}
+				if !fenced {
+					next = batch[len(batch)-1].Seq + 1
 					continue
 				}
 				// Fenced: reload the channel's state like an owner would.
@@ -301,15 +349,31 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 		}()
 	}
 	wg.Wait()
-	if len(won[0])+len(won[1]) != n {
-		t.Fatalf("writers committed %d+%d seqs, want %d in all", len(won[0]), len(won[1]), n)
+	if t.Failed() {
+		return
 	}
-	got, _ := s.Messages(ctx, "C1", 0, n+10)
+	if out[0].conflicts+out[1].conflicts == 0 {
+		t.Fatal("two owners starting at seq 1 were never fenced")
+	}
+	got, err := a.Messages(ctx, "C1", 0, 2*n)
+	must(t, err)
 	for i, m := range got {
 		if m.Seq != uint64(i+1) {
 			t.Fatalf("log not dense at %d: seq %d", i, m.Seq)
 		}
+		w0, ok0 := out[0].won[m.Seq]
+		w1, ok1 := out[1].won[m.Seq]
+		switch {
+		case ok0 == ok1:
+			t.Fatalf("seq %d: writer 0 won %v, writer 1 won %v; want exactly one", m.Seq, ok0, ok1)
+		case ok0 && m.Text != w0, ok1 && m.Text != w1:
+			t.Fatalf("seq %d holds %q, not the winner's text", m.Seq, m.Text)
+		}
 	}
+	if len(got) < n || len(out[0].won)+len(out[1].won) != len(got) {
+		t.Fatalf("log holds %d messages; writers won %d+%d", len(got), len(out[0].won), len(out[1].won))
+	}
+	t.Logf("two owners: %d and %d seqs won, %d and %d fenced", len(out[0].won), len(out[1].won), out[0].conflicts, out[1].conflicts)
 }
 
 func testHistory(t *testing.T, s store.Store) {
