@@ -1,0 +1,349 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/segment"
+)
+
+// Store is the PostgreSQL store. Safe for concurrent use; any number of
+// processes on any number of machines may share one database.
+type Store struct {
+	pool *pgxpool.Pool
+	once sync.Once
+
+	logMu sync.Mutex // one Append at a time per process, as in store/sqlite
+	log   appender
+}
+
+var _ store.Store = (*Store)(nil)
+
+// callTimeout bounds every call into the database that the caller's
+// context does not bound sooner: a database that stops answering turns
+// into errors the roles handle (an owner drops its state, a publisher
+// retries) instead of requests that hang.
+const callTimeout = 10 * time.Second
+
+// openTimeout bounds connecting and migrating at start-up (migrating
+// may wait for another node's migration).
+const openTimeout = 10 * time.Minute
+
+// Open connects to the database at url (postgres://user@host/db?...,
+// any libpq URL or key=value string pgx accepts), migrates it and
+// returns the store. A URL without pool_max_conns gets a pool of
+// max(8, 4×GOMAXPROCS) connections. Its errors never show a password.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err) // pgconn redacts the password
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	params := cfg.ConnConfig.RuntimeParams
+	// An ack promises the message survives the database server's crash:
+	// whatever the server's default, our commits wait for the WAL flush.
+	params["synchronous_commit"] = "on"
+	if params["application_name"] == "" {
+		params["application_name"] = "ringcast"
+	}
+	where := fmt.Sprintf("postgres://%s@%s:%d/%s", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database)
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", where, err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, callTimeout)
+	err = pool.Ping(pctx)
+	pcancel()
+	if err == nil {
+		err = migrate(ctx, pool)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("store: %s: %w", where, err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes the pool. Safe to call twice.
+func (s *Store) Close() error {
+	s.once.Do(s.pool.Close)
+	return nil
+}
+
+// bound returns ctx with the call's deadline: the caller's or
+// callTimeout from now, whichever is sooner.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, callTimeout)
+}
+
+// exec runs a statement under the call's deadline.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return s.pool.Exec(ctx, q, args...)
+}
+
+// list runs a query under the call's deadline and scans every row.
+func list[T any](ctx context.Context, s *Store, q string, scan func(segment.Scanner) (T, error), args ...any) ([]T, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if len(out) == 0 {
+		out = nil // as store/sqlite: an empty list is nil
+	}
+	return out, err
+}
+
+func notFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// isCode reports whether err is a PostgreSQL error with SQLSTATE code.
+func isCode(err error, code string) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == code
+}
+
+const uniqueViolation = "23505"
+
+// Meta implements store.Store.
+func (s *Store) Meta(ctx context.Context, key, value string) (string, error) {
+	if _, err := s.exec(ctx, `INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT DO NOTHING`, key, value); err != nil {
+		return "", fmt.Errorf("store: meta %s: %w", key, err)
+	}
+	// A new statement: it sees the row of whoever inserted it first.
+	return one(ctx, s, `SELECT value FROM meta WHERE key = $1`, scanString, key)
+}
+
+const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away`
+
+func scanUser(row segment.Scanner) (chat.User, error) {
+	var u chat.User
+	return u, row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away)
+}
+
+// one runs a single-row query under the call's deadline and scans it.
+func one[T any](ctx context.Context, s *Store, q string, scan func(segment.Scanner) (T, error), args ...any) (T, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	v, err := scan(s.pool.QueryRow(ctx, q, args...))
+	return v, notFound(err)
+}
+
+func (s *Store) user(ctx context.Context, where string, arg string) (chat.User, error) {
+	return one(ctx, s, `SELECT `+userCols+` FROM users WHERE `+where+` = $1`, scanUser, arg)
+}
+
+// CreateUser implements store.Users.
+func (s *Store) CreateUser(ctx context.Context, u chat.User) error {
+	_, err := s.exec(ctx, `INSERT INTO users(`+userCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away)
+	if isCode(err, uniqueViolation) {
+		return store.ErrNameTaken
+	}
+	return err
+}
+
+// User implements store.Users.
+func (s *Store) User(ctx context.Context, id string) (chat.User, error) {
+	return s.user(ctx, "id", id)
+}
+
+// UserByName implements store.Users.
+func (s *Store) UserByName(ctx context.Context, name string) (chat.User, error) {
+	return s.user(ctx, "name", name)
+}
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]chat.User, error) {
+	return list(ctx, s, `SELECT `+userCols+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, scanUser, after, limit)
+}
+
+// PutToken implements store.Users.
+func (s *Store) PutToken(ctx context.Context, hash []byte, userID string) error {
+	_, err := s.exec(ctx, `INSERT INTO tokens(hash, user_id) VALUES($1, $2)`, hash, userID)
+	return err
+}
+
+// TokenUser implements store.Users.
+func (s *Store) TokenUser(ctx context.Context, hash []byte) (string, error) {
+	return one(ctx, s, `SELECT user_id FROM tokens WHERE hash = $1`, scanString, hash)
+}
+
+// SetAway implements store.Users.
+func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
+	tag, err := s.exec(ctx, `UPDATE users SET away = $1 WHERE id = $2`, away, id)
+	if err == nil && tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`
+
+func scanChannel(row segment.Scanner) (chat.Channel, error) {
+	var c chat.Channel
+	return c, row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose)
+}
+
+func (s *Store) channel(ctx context.Context, where, arg string) (chat.Channel, error) {
+	return one(ctx, s, `SELECT `+channelCols+` FROM channels WHERE `+where+` = $1`, scanChannel, arg)
+}
+
+func scanString(row segment.Scanner) (string, error) {
+	var v string
+	return v, row.Scan(&v)
+}
+
+// CreateChannel implements store.Channels.
+func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO channels(`+channelCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8)`,
+			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO members(channel, user_id) VALUES($1, $2)`, c.ID, c.Creator)
+		return err
+	})
+	if isCode(err, uniqueViolation) {
+		return store.ErrNameTaken
+	}
+	return err
+}
+
+// Channel implements store.Channels.
+func (s *Store) Channel(ctx context.Context, id string) (chat.Channel, error) {
+	return s.channel(ctx, "id", id)
+}
+
+// ChannelByName implements store.Channels.
+func (s *Store) ChannelByName(ctx context.Context, name string) (chat.Channel, error) {
+	return s.channel(ctx, "name", name)
+}
+
+// ListChannels implements store.Channels.
+func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]chat.Channel, error) {
+	return list(ctx, s, `SELECT `+channelCols+` FROM channels WHERE id > $1 ORDER BY id LIMIT $2`, scanChannel, after, limit)
+}
+
+// AddMember implements store.Channels.
+func (s *Store) AddMember(ctx context.Context, channel, user string) (bool, error) {
+	tag, err := s.exec(ctx, `INSERT INTO members(channel, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING`, channel, user)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// RemoveMember implements store.Channels.
+func (s *Store) RemoveMember(ctx context.Context, channel, user string) (bool, error) {
+	tag, err := s.exec(ctx, `DELETE FROM members WHERE channel = $1 AND user_id = $2`, channel, user)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// Members implements store.Channels.
+func (s *Store) Members(ctx context.Context, channel string) ([]string, error) {
+	return list(ctx, s, `SELECT user_id FROM members WHERE channel = $1 ORDER BY user_id`, scanString, channel)
+}
+
+// IsMember implements store.Channels.
+func (s *Store) IsMember(ctx context.Context, channel, user string) (bool, error) {
+	_, err := one(ctx, s, `SELECT user_id FROM members WHERE channel = $1 AND user_id = $2`, scanString, channel, user)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// UserChannels implements store.Channels.
+func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error) {
+	return list(ctx, s, `SELECT channel FROM members WHERE user_id = $1 ORDER BY channel`, scanString, user)
+}
+
+// Messages implements store.Log.
+func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return segment.Messages(ctx, reader{s}, channel, after, limit)
+}
+
+// History implements store.Log.
+func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return segment.History(ctx, reader{s}, channel, q)
+}
+
+// Last implements store.Log.
+func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return segment.Last(ctx, reader{s}, channel)
+}
+
+const (
+	segmentHead = `first, last, first_ts, ts_span`
+	segmentCols = segmentHead + `, body`
+)
+
+// reader answers segment.Reader from the pool, under the deadline of
+// the call that uses it.
+type reader struct{ s *Store }
+
+func (r reader) Newest(ctx context.Context, channel string) (segment.Head, bool, error) {
+	var h segment.Head
+	err := segment.ScanHead(r.s.pool.QueryRow(ctx, `SELECT `+segmentHead+` FROM segments WHERE channel = $1
+		ORDER BY first DESC LIMIT 1`, channel), &h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, false, nil
+	}
+	return h, err == nil, err
+}
+
+func (r reader) Holding(ctx context.Context, channel string, seq uint64) (segment.Head, error) {
+	var h segment.Head
+	return h, notFound(segment.ScanHead(r.s.pool.QueryRow(ctx, holdingSegment, channel, int64(seq)), &h))
+}
+
+const holdingSegment = `SELECT ` + segmentHead + ` FROM segments WHERE channel = $1 AND first <= $2 ORDER BY first DESC LIMIT 1`
+
+func (r reader) Body(ctx context.Context, channel string, first uint64) ([]byte, error) {
+	var body []byte
+	return body, notFound(r.s.pool.QueryRow(ctx, `SELECT body FROM segments WHERE channel = $1 AND first = $2`,
+		channel, int64(first)).Scan(&body))
+}
+
+func (r reader) Scan(ctx context.Context, channel string, from, to uint64, desc bool, f func(segment.Segment) (bool, error)) error {
+	q := `SELECT ` + segmentCols + ` FROM segments WHERE channel = $1 AND first <= $3
+		AND first >= coalesce((SELECT first FROM segments WHERE channel = $1 AND first <= $2 ORDER BY first DESC LIMIT 1), 0)
+		ORDER BY first`
+	if desc {
+		q += ` DESC`
+	}
+	rows, err := r.s.pool.Query(ctx, q, channel, int64(from), int64(to))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return segment.Each(rows, f)
+}
