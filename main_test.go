@@ -60,6 +60,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"serve", "--advertise", "not-an-ip"}, "--advertise"},
 		{[]string{"serve", "--no-such-flag"}, "unknown flag"},
 		{[]string{"serve", "extra-arg"}, "unknown command"},
+		{[]string{"serve", "--store", "mysql://db/x"}, "--store"},
+		{[]string{"serve", "--store", "postgres://u@host:notaport/db"}, "--store"},
+		{[]string{"serve", "--store", "postgres://nobody:pw@127.0.0.1:1/ringcast?connect_timeout=5"}, "--store: store: postgres://nobody@127.0.0.1:1/ringcast"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +40,10 @@ type Config struct {
 	Join []string
 	// DataDir holds the embedded store. Default ./data.
 	DataDir string
+	// Store selects the store: empty for the embedded SQLite under
+	// DataDir (one machine), or a postgres:// URL that every node of a
+	// cluster on several machines shares.
+	Store string
 	// Region tags the node; rtm.connect prefers gateways in the caller's region.
 	Region string
 	// Secret, when set, encrypts gossip (AES-256 with a key derived from it).
@@ -78,6 +83,26 @@ func Default() Config {
 
 // Has reports whether the node runs role r.
 func (c *Config) Has(r ring.Role) bool { return slices.Contains(c.Roles, r) }
+
+// Postgres reports whether the store is PostgreSQL.
+func (c *Config) Postgres() bool {
+	return strings.HasPrefix(c.Store, "postgres://") || strings.HasPrefix(c.Store, "postgresql://")
+}
+
+// redact hides the password of a URL-shaped store setting in errors.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if err != nil {
+			return "(unparsable)"
+		}
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
 
 // StorePath is the embedded store's database file.
 func (c *Config) StorePath() string { return filepath.Join(c.DataDir, "ringcast.db") }
@@ -123,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data: a directory is required"))
+	}
+	if c.Store != "" && !c.Postgres() {
+		errs = append(errs, fmt.Errorf("--store %q: want a postgres:// or postgresql:// URL, or nothing for the embedded store under --data", redact(c.Store)))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("--log-format %q: want text or json", c.LogFormat))
@@ -183,6 +211,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Advertise, "advertise", "", "IP other nodes and clients use to reach this node")
 	fs.Var((*joinValue)(&c.Join), "join", "gossip address(es) of existing members to join, comma-separated")
 	fs.StringVar(&c.DataDir, "data", d.DataDir, "data directory of the embedded store")
+	fs.StringVar(&c.Store, "store", "", "store: a postgres://user@host/db?... URL shared by every node on several machines (default: the embedded SQLite under --data)")
 	fs.StringVar(&c.Region, "region", "", "region tag; rtm.connect prefers gateways in the same region")
 	fs.StringVar(&c.Secret, "secret", "", "cluster secret: encrypts gossip")
 	fs.StringVar(&c.AdminKey, "admin-key", "", "key for admin.* methods (default: generated, kept in the store)")

@@ -82,6 +82,9 @@ func TestInvalid(t *testing.T) {
 		{[]string{"--commit-window", "soon"}, nil, "commit-window"},
 		{nil, map[string]string{"RINGCAST_ROLES": "nope"}, `unknown role "nope"`},
 		{nil, map[string]string{"RINGCAST_DEV": "maybe"}, "RINGCAST_DEV"},
+		{[]string{"--store", "mysql://db/ringcast"}, nil, "want a postgres:// or postgresql:// URL"},
+		{[]string{"--store", "/var/lib/ringcast.db"}, nil, "--store"},
+		{nil, map[string]string{"RINGCAST_STORE": "sqlite:ringcast.db"}, "--store"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -90,6 +93,20 @@ func TestInvalid(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestStore(t *testing.T) {
+	c, err := parse(t, nil, map[string]string{"RINGCAST_STORE": "postgres://ringcast@db.internal/ringcast?sslmode=require"})
+	if err != nil || !c.Postgres() || c.Store != "postgres://ringcast@db.internal/ringcast?sslmode=require" {
+		t.Fatalf("RINGCAST_STORE: %+v, %v", c.Store, err)
+	}
+	if c, err := parse(t, nil, nil); err != nil || c.Postgres() || c.Store != "" {
+		t.Fatalf("default store = %q, %v; want the embedded one", c.Store, err)
+	}
+	_, err = parse(t, []string{"--store", "mysql://ringcast:s3cret@db/ringcast"}, nil)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("a bad --store error shows its password or nothing: %v", err)
 	}
 }
 

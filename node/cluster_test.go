@@ -4,16 +4,27 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store/postgres/pgtest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if code == 0 {
+		if err := goleak.Find(nodetest.LeakOptions()...); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 type channelRes struct {
 	Channel struct {
@@ -54,9 +65,15 @@ func collect(t *testing.T, r *client.RTM, n int) []*client.Event {
 
 // TestCrossNodeDelivery: a client on gateway node A receives, in seq
 // order, messages posted through admin node B for channels owned by
-// three other nodes.
+// three other nodes, with the nodes on the embedded store and on
+// PostgreSQL.
 func TestCrossNodeDelivery(t *testing.T) {
-	c := nodetest.Start(t,
+	t.Run("sqlite", func(t *testing.T) { testCrossNodeDelivery(t, "") })
+	t.Run("postgres", func(t *testing.T) { testCrossNodeDelivery(t, pgtest.DB(t)) })
+}
+
+func testCrossNodeDelivery(t *testing.T, store string) {
+	c := nodetest.StartOn(t, store,
 		nodetest.Spec{Name: "gw", Roles: []ring.Role{ring.RoleGateway}, Host: "127.0.0.2"},
 		nodetest.Spec{Name: "admin", Roles: []ring.Role{ring.RoleAdmin}, Host: "127.0.0.3"},
 		nodetest.Spec{Name: "ch-a", Roles: []ring.Role{ring.RoleChannel}, Host: "127.0.0.4"},

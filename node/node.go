@@ -24,6 +24,7 @@ import (
 	"github.com/ringcast/ringcast/roles/gateway"
 	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/store/postgres"
 	"github.com/ringcast/ringcast/store/sqlite"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -69,7 +70,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 			n.closeAll()
 		}
 	}()
-	st, err := sqlite.Open(cfg.StorePath())
+	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +141,19 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	}
 	n.http = &http.Server{Handler: n.mux(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 	return n, nil
+}
+
+// openStore opens the store the configuration names: PostgreSQL for a
+// postgres:// URL, else the embedded SQLite under the data directory.
+func openStore(cfg config.Config) (store.Store, error) {
+	if !cfg.Postgres() {
+		return sqlite.Open(cfg.StorePath())
+	}
+	st, err := postgres.Open(context.Background(), cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("--store: %w", err)
+	}
+	return st, nil
 }
 
 // loadCluster reads (creating on first start) the settings every node on

@@ -28,10 +28,12 @@ type Spec struct {
 	Region string
 }
 
-// Cluster is a set of in-process nodes sharing one store directory.
+// Cluster is a set of in-process nodes sharing one store: the embedded
+// one in Dir, or Store when set.
 type Cluster struct {
 	t     testing.TB
 	Dir   string
+	Store string // a postgres:// URL, or empty
 	mu    sync.Mutex
 	nodes map[string]*running
 	log   *slog.Logger
@@ -58,7 +60,13 @@ func FastGossip() ring.Gossip {
 // every node sees all of them.
 func Start(t testing.TB, specs ...Spec) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, Dir: t.TempDir(), nodes: map[string]*running{}, log: Logger(t)}
+	return StartOn(t, "", specs...)
+}
+
+// StartOn is Start on the store at url (empty: the embedded one).
+func StartOn(t testing.TB, url string, specs ...Spec) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, Dir: t.TempDir(), Store: url, nodes: map[string]*running{}, log: Logger(t)}
 	t.Cleanup(c.StopAll)
 	for _, s := range specs {
 		c.Add(s)
@@ -105,6 +113,7 @@ func (c *Cluster) Add(s Spec) *node.Node {
 	cfg.HTTPAddr = s.Host + ":0"
 	cfg.GossipAddr = s.Host + ":0"
 	cfg.DataDir = c.Dir
+	cfg.Store = c.Store
 	cfg.Region = s.Region
 	cfg.Gossip = FastGossip()
 	if first := c.First(); first != nil {
