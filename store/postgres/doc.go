@@ -5,9 +5,9 @@
 //
 // It keeps the contract of store/sqlite (storetest is the one
 // definition of both): an Append is one transaction, acknowledged only
-// after COMMIT returned with synchronous_commit=on; the log is segments
-// (store/segment) and an exclusion constraint over each channel's seq
-// ranges makes two overlapping segments impossible, whichever machines
-// the writers run on. Every call runs under a deadline. It knows nothing
-// of rings, nodes or websockets.
+// after COMMIT returned with synchronous_commit=on, and the log's
+// primary key (channel, seq) makes a seq written twice impossible,
+// whichever machines the writers run on. Reads follow store's shared
+// rules (store.ReadHistory). Every call runs under a deadline. It knows
+// nothing of rings, nodes or websockets.
 package postgres

@@ -15,10 +15,6 @@ import (
 // shipped is never edited or reordered.
 var migrations = []struct{ name, sql string }{
 	{"the first tables", `
--- The exclusion constraint below needs GiST on text equality. btree_gist
--- is a trusted extension (PostgreSQL 13+): the database's owner may
--- create it.
-CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE TABLE meta(key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
 CREATE TABLE users(
 	id text COLLATE "C" PRIMARY KEY, name text COLLATE "C" NOT NULL UNIQUE, real_name text NOT NULL,
@@ -32,18 +28,16 @@ CREATE TABLE channels(
 CREATE TABLE members(channel text COLLATE "C" NOT NULL, user_id text COLLATE "C" NOT NULL,
 	PRIMARY KEY(channel, user_id));
 CREATE INDEX members_by_user ON members(user_id, channel);
--- The message log: a row per channel per commit (store/segment). The
--- primary key serves every read; the exclusion constraint is the fence:
--- no two rows of a channel share a seq, whatever transactions, sessions
--- or machines write them, so a stale owner's INSERT ... ON CONFLICT DO
+-- The message log, a row per message. The primary key is the fence: no
+-- two rows share a (channel, seq), whatever transactions, sessions or
+-- machines write them, so a stale owner's INSERT ... ON CONFLICT DO
 -- NOTHING skips the row (after waiting for an uncommitted one to commit
--- or roll back) instead of writing a seq twice.
-CREATE TABLE segments(
-	channel text COLLATE "C" NOT NULL, first bigint NOT NULL, last bigint NOT NULL,
-	first_ts bigint NOT NULL, ts_span bigint NOT NULL, body bytea NOT NULL,
-	PRIMARY KEY(channel, first),
-	CHECK (first >= 1 AND last >= first),
-	CONSTRAINT segments_seqs_disjoint EXCLUDE USING gist (channel WITH =, int8range(first, last, '[]') WITH &&));`},
+-- or roll back) instead of writing a seq twice. It also serves every
+-- read; there is no index on ts (History searches seqs by ts).
+CREATE TABLE messages(
+	channel text COLLATE "C" NOT NULL, seq bigint NOT NULL CHECK (seq >= 1), ts bigint NOT NULL,
+	user_id text COLLATE "C" NOT NULL, text text NOT NULL, thread_ts bigint NOT NULL, client_msg_id text NOT NULL,
+	PRIMARY KEY(channel, seq));`},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
-	"github.com/ringcast/ringcast/store/segment"
 )
 
 // Store is the PostgreSQL store. Safe for concurrent use; any number of
@@ -98,7 +97,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (pgconn.Command
 }
 
 // list runs a query under the call's deadline and scans every row.
-func list[T any](ctx context.Context, s *Store, q string, scan func(segment.Scanner) (T, error), args ...any) ([]T, error) {
+func list[T any](ctx context.Context, s *Store, q string, scan func(Scanner) (T, error), args ...any) ([]T, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, q, args...)
@@ -111,6 +110,9 @@ func list[T any](ctx context.Context, s *Store, q string, scan func(segment.Scan
 	}
 	return out, err
 }
+
+// Scanner is a row of a result.
+type Scanner interface{ Scan(dest ...any) error }
 
 func notFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -138,13 +140,13 @@ func (s *Store) Meta(ctx context.Context, key, value string) (string, error) {
 
 const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away`
 
-func scanUser(row segment.Scanner) (chat.User, error) {
+func scanUser(row Scanner) (chat.User, error) {
 	var u chat.User
 	return u, row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away)
 }
 
 // one runs a single-row query under the call's deadline and scans it.
-func one[T any](ctx context.Context, s *Store, q string, scan func(segment.Scanner) (T, error), args ...any) (T, error) {
+func one[T any](ctx context.Context, s *Store, q string, scan func(Scanner) (T, error), args ...any) (T, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	v, err := scan(s.pool.QueryRow(ctx, q, args...))
@@ -202,7 +204,7 @@ func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
 
 const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`
 
-func scanChannel(row segment.Scanner) (chat.Channel, error) {
+func scanChannel(row Scanner) (chat.Channel, error) {
 	var c chat.Channel
 	return c, row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose)
 }
@@ -211,7 +213,7 @@ func (s *Store) channel(ctx context.Context, where, arg string) (chat.Channel, e
 	return one(ctx, s, `SELECT `+channelCols+` FROM channels WHERE `+where+` = $1`, scanChannel, arg)
 }
 
-func scanString(row segment.Scanner) (string, error) {
+func scanString(row Scanner) (string, error) {
 	var v string
 	return v, row.Scan(&v)
 }
@@ -284,66 +286,79 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return segment.Messages(ctx, reader{s}, channel, after, limit)
+	return store.ReadMessages(ctx, reader{s}, channel, after, limit)
 }
 
 // History implements store.Log.
 func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return segment.History(ctx, reader{s}, channel, q)
+	return store.ReadHistory(ctx, reader{s}, channel, q)
 }
 
 // Last implements store.Log.
 func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return segment.Last(ctx, reader{s}, channel)
+	return store.ReadLast(ctx, reader{s}, channel)
 }
 
-const (
-	segmentHead = `first, last, first_ts, ts_span`
-	segmentCols = segmentHead + `, body`
-)
-
-// reader answers segment.Reader from the pool, under the deadline of
-// the call that uses it.
+// reader is the log's store.LogReader: a span is one message's row. It
+// runs under the deadline of the call that uses it.
 type reader struct{ s *Store }
 
-func (r reader) Newest(ctx context.Context, channel string) (segment.Head, bool, error) {
-	var h segment.Head
-	err := segment.ScanHead(r.s.pool.QueryRow(ctx, `SELECT `+segmentHead+` FROM segments WHERE channel = $1
-		ORDER BY first DESC LIMIT 1`, channel), &h)
+// span reads the seq and ts of one row as a span of one message.
+func span(row Scanner) (store.Span, error) {
+	var seq, ts int64
+	err := row.Scan(&seq, &ts)
+	return store.Span{First: uint64(seq), Last: uint64(seq), FirstTS: chat.TS(ts), LastTS: chat.TS(ts)}, err
+}
+
+func (r reader) Newest(ctx context.Context, channel string) (store.Span, bool, error) {
+	sp, err := span(r.s.pool.QueryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = $1 ORDER BY seq DESC LIMIT 1`, channel))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return h, false, nil
+		return sp, false, nil
 	}
-	return h, err == nil, err
+	return sp, err == nil, err
 }
 
-func (r reader) Holding(ctx context.Context, channel string, seq uint64) (segment.Head, error) {
-	var h segment.Head
-	return h, notFound(segment.ScanHead(r.s.pool.QueryRow(ctx, holdingSegment, channel, int64(seq)), &h))
+func (r reader) Holding(ctx context.Context, channel string, seq uint64) (store.Span, error) {
+	sp, err := span(r.s.pool.QueryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = $1 AND seq <= $2
+		ORDER BY seq DESC LIMIT 1`, channel, int64(seq)))
+	return sp, notFound(err)
 }
 
-const holdingSegment = `SELECT ` + segmentHead + ` FROM segments WHERE channel = $1 AND first <= $2 ORDER BY first DESC LIMIT 1`
-
-func (r reader) Body(ctx context.Context, channel string, first uint64) ([]byte, error) {
-	var body []byte
-	return body, notFound(r.s.pool.QueryRow(ctx, `SELECT body FROM segments WHERE channel = $1 AND first = $2`,
-		channel, int64(first)).Scan(&body))
+func (r reader) Expand(ctx context.Context, channel string, sp store.Span) ([]chat.Message, error) {
+	var out []chat.Message
+	err := r.Read(ctx, channel, sp.First, sp.Last, false, int(sp.Last-sp.First+1), func(m chat.Message) bool {
+		out = append(out, m)
+		return true
+	})
+	return out, err
 }
 
-func (r reader) Scan(ctx context.Context, channel string, from, to uint64, desc bool, f func(segment.Segment) (bool, error)) error {
-	q := `SELECT ` + segmentCols + ` FROM segments WHERE channel = $1 AND first <= $3
-		AND first >= coalesce((SELECT first FROM segments WHERE channel = $1 AND first <= $2 ORDER BY first DESC LIMIT 1), 0)
-		ORDER BY first`
+func (r reader) Read(ctx context.Context, channel string, from, to uint64, desc bool, limit int, f func(chat.Message) bool) error {
+	q := `SELECT seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
+		WHERE channel = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4`
 	if desc {
-		q += ` DESC`
+		q = `SELECT seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
+		WHERE channel = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq DESC LIMIT $4`
 	}
-	rows, err := r.s.pool.Query(ctx, q, channel, int64(from), int64(to))
+	rows, err := r.s.pool.Query(ctx, q, channel, int64(min(from, 1<<63-1)), int64(min(to, 1<<63-1)), limit)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	return segment.Each(rows, f)
+	for rows.Next() {
+		m := chat.Message{Channel: channel}
+		var seq, ts, thread int64
+		if err := rows.Scan(&seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID); err != nil {
+			return err
+		}
+		m.Seq, m.TS, m.ThreadTS = uint64(seq), chat.TS(ts), chat.TS(thread)
+		if !f(m) {
+			return nil
+		}
+	}
+	return rows.Err()
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -10,9 +11,20 @@ import (
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/postgres/pgtest"
 	"github.com/ringcast/ringcast/store/storetest"
+	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	if benchServer.srv != nil {
+		benchServer.srv.Stop()
+	}
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, "goleak:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
 
 func open(url string) func() (store.Store, error) {
 	return func() (store.Store, error) { return Open(context.Background(), url) }

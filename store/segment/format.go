@@ -2,10 +2,10 @@ package segment
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/store"
 )
 
 // A segment is one row of the message log: a channel's consecutive
@@ -34,17 +34,11 @@ const Max = 256
 
 // ErrCorrupt: a row disagrees with itself. Reads return it rather than
 // guess.
-var ErrCorrupt = errors.New("store: corrupt log segment")
+var ErrCorrupt = fmt.Errorf("%w: a segment", store.ErrCorruptLog)
 
-// Head is a segment row without its body.
-type Head struct {
-	First, Last     uint64
-	FirstTS, LastTS chat.TS
-}
-
-// Segment is a row of the log.
+// Segment is a row of the log: its span and its body.
 type Segment struct {
-	Head
+	store.Span
 	Body []byte
 }
 
@@ -145,8 +139,9 @@ func (seg Segment) Decode(out []chat.Message, channel string) ([]chat.Message, e
 // Scanner is a row of a query result (database/sql's and pgx's both are).
 type Scanner interface{ Scan(dest ...any) error }
 
-// ScanHead reads the columns first, last, first_ts, ts_span, then more.
-func ScanHead(row Scanner, h *Head, more ...any) error {
+// ScanHead reads the columns first, last, first_ts, ts_span (a segment's
+// span), then more.
+func ScanHead(row Scanner, h *store.Span, more ...any) error {
 	var first, last, firstTS, span int64
 	err := row.Scan(append([]any{&first, &last, &firstTS, &span}, more...)...)
 	h.First, h.Last, h.FirstTS, h.LastTS = uint64(first), uint64(last), chat.TS(firstTS), chat.TS(firstTS+span)
@@ -156,5 +151,5 @@ func ScanHead(row Scanner, h *Head, more ...any) error {
 // ScanSegment reads the columns first, last, first_ts, ts_span, body.
 func ScanSegment(row Scanner) (Segment, error) {
 	var seg Segment
-	return seg, ScanHead(row, &seg.Head, &seg.Body)
+	return seg, ScanHead(row, &seg.Span, &seg.Body)
 }

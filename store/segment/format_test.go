@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/store"
 )
 
 func segmentOf(msgs []chat.Message) Segment {
 	row, body := NewRow(nil, msgs)
-	return Segment{Head: Head{First: uint64(row.First), Last: uint64(row.Last), FirstTS: chat.TS(row.FirstTS),
+	return Segment{Span: store.Span{First: uint64(row.First), Last: uint64(row.Last), FirstTS: chat.TS(row.FirstTS),
 		LastTS: chat.TS(row.FirstTS + row.TSSpan)}, Body: body}
 }
 
@@ -66,7 +67,7 @@ func FuzzDecodeSegment(f *testing.F) {
 	f.Add(seed.Body, uint64(3), uint64(4), int64(10), int64(12))
 	f.Add([]byte{1, 0, 0, 0, 0, 0}, uint64(1), uint64(1), int64(0), int64(0))
 	f.Fuzz(func(t *testing.T, body []byte, first, last uint64, firstTS, lastTS int64) {
-		seg := Segment{Head: Head{First: first, Last: last, FirstTS: chat.TS(firstTS), LastTS: chat.TS(lastTS)}, Body: body}
+		seg := Segment{Span: store.Span{First: first, Last: last, FirstTS: chat.TS(firstTS), LastTS: chat.TS(lastTS)}, Body: body}
 		msgs, err := seg.Decode(nil, "C")
 		if err != nil {
 			return

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/segment"
 )
 
@@ -216,7 +217,7 @@ func (a *appender) putRun(part []chat.Message) (bool, error) {
 // of the channel holds (math.MaxUint64 when none does).
 func (a *appender) firstWritten(channel string, from uint64) (uint64, error) {
 	bg := context.Background()
-	var h segment.Head
+	var h store.Span
 	err := segment.ScanHead(a.holding.QueryRowContext(bg, channel, int64(from)), &h)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, err

@@ -361,24 +361,24 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 
 // Messages implements store.Log.
 func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
-	return segment.Messages(ctx, reader{s}, channel, after, limit)
+	return store.ReadMessages(ctx, reader{s}, channel, after, limit)
 }
 
 // History implements store.Log.
 func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
-	return segment.History(ctx, reader{s}, channel, q)
+	return store.ReadHistory(ctx, reader{s}, channel, q)
 }
 
 // Last implements store.Log.
 func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
-	return segment.Last(ctx, reader{s}, channel)
+	return store.ReadLast(ctx, reader{s}, channel)
 }
 
-// reader answers segment.Reader from the read pool.
+// reader is the log's store.LogReader over segments, from the read pool.
 type reader struct{ s *Store }
 
-func (r reader) Newest(ctx context.Context, channel string) (segment.Head, bool, error) {
-	var h segment.Head
+func (r reader) Newest(ctx context.Context, channel string) (store.Span, bool, error) {
+	var h store.Span
 	err := segment.ScanHead(r.s.queryRow(ctx, newestSegment, channel), &h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return h, false, nil
@@ -386,17 +386,21 @@ func (r reader) Newest(ctx context.Context, channel string) (segment.Head, bool,
 	return h, err == nil, err
 }
 
-func (r reader) Holding(ctx context.Context, channel string, seq uint64) (segment.Head, error) {
-	var h segment.Head
+func (r reader) Holding(ctx context.Context, channel string, seq uint64) (store.Span, error) {
+	var h store.Span
 	return h, notFound(segment.ScanHead(r.s.queryRow(ctx, holdingSegment, channel, int64(seq)), &h))
 }
 
-func (r reader) Body(ctx context.Context, channel string, first uint64) ([]byte, error) {
-	var body []byte
-	return body, notFound(r.s.queryRow(ctx, segmentBody, channel, int64(first)).Scan(&body))
+func (r reader) Expand(ctx context.Context, channel string, sp store.Span) ([]chat.Message, error) {
+	seg := segment.Segment{Span: sp}
+	if err := r.s.queryRow(ctx, segmentBody, channel, int64(sp.First)).Scan(&seg.Body); err != nil {
+		return nil, notFound(err)
+	}
+	return seg.Decode(nil, channel)
 }
 
-func (r reader) Scan(ctx context.Context, channel string, from, to uint64, desc bool, f func(segment.Segment) (bool, error)) error {
+// Read stops reading segments when f says so; limit needs no SQL.
+func (r reader) Read(ctx context.Context, channel string, from, to uint64, desc bool, _ int, f func(chat.Message) bool) error {
 	q := `SELECT ` + segmentCols + ` FROM segments WHERE channel = ?1 AND first <= ?3
 		AND first >= coalesce((SELECT first FROM segments WHERE channel = ?1 AND first <= ?2 ORDER BY first DESC LIMIT 1), 0)
 		ORDER BY first`
@@ -408,7 +412,7 @@ func (r reader) Scan(ctx context.Context, channel string, from, to uint64, desc 
 		return err
 	}
 	defer rows.Close()
-	return segment.Each(rows, f)
+	return segment.Each(rows, channel, from, to, desc, f)
 }
 
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {

@@ -253,6 +253,9 @@ func (s *Server) Stop() error {
 	return s.err
 }
 
+// Pid is the postmaster's process id (0 when it is not running).
+func (s *Server) Pid() int { return s.postmaster() }
+
 // postmaster returns the server's pid from its pid file (0: none).
 func (s *Server) postmaster() int {
 	b, err := os.ReadFile(filepath.Join(s.dir, "data", "postmaster.pid"))
