@@ -134,7 +134,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	}
 	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
-			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log})
+			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log, Dev: cfg.Dev})
 		if err != nil {
 			return nil, err
 		}

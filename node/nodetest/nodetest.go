@@ -26,6 +26,7 @@ type Spec struct {
 	Roles  []ring.Role // default: all
 	Host   string      // default 127.0.0.1
 	Region string
+	Dev    bool // serve --dev: the dev.* sign-in methods
 }
 
 // Cluster is a set of in-process nodes sharing one store: the embedded
@@ -115,6 +116,7 @@ func (c *Cluster) Add(s Spec) *node.Node {
 	cfg.DataDir = c.Dir
 	cfg.Store = c.Store
 	cfg.Region = s.Region
+	cfg.Dev = s.Dev
 	cfg.Gossip = FastGossip()
 	if first := c.First(); first != nil {
 		cfg.Join = []string{first.GossipAddr()}
