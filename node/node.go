@@ -27,6 +27,7 @@ import (
 	"github.com/ringcast/ringcast/store/postgres"
 	"github.com/ringcast/ringcast/store/sqlite"
 	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/web"
 )
 
 // Node is one running process. Create it with New, serve with Run.
@@ -354,6 +355,9 @@ func (n *Node) mux() http.Handler {
 		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	m.HandleFunc("/status", n.serveStatus)
+	if n.api != nil || n.gateway != nil {
+		m.Handle("/", web.Handler())
+	}
 	return m
 }
 

@@ -1,0 +1,410 @@
+// App is the signed-in page: what it knows (users, channels, their
+// timelines, members, presence, typing), how each RTM event changes it,
+// the user's actions, and when each view re-renders.
+//
+// Views read the state and call actions; events and actions change the
+// state and say which views changed (changed()); those views render once,
+// after the current task.
+
+import { ApiError } from './api.js';
+import { Connection } from './rtm.js';
+import { Outbox } from './outbox.js';
+import { Timeline } from './timeline.js';
+import { encode } from './format.js';
+import { MessageList } from './messages.js';
+import { Sidebar } from './sidebar.js';
+import { ChannelView } from './channel.js';
+import { Composer } from './composer.js';
+
+// pageSize: messages per conversations.history page.
+export const pageSize = 50;
+// typingFor: how long "X is typing…" shows after a user_typing event.
+const typingFor = 6000;
+// typingEvery: at most one typing frame per channel this often (the server's limit).
+const typingEvery = 3000;
+
+export class App {
+  self = null; // {id, name}
+  team = null;
+  users = new Map(); // id -> user object
+  usersVersion = 0; // bumped when names change: rows showing names re-render
+  channels = new Map(); // id -> channel object (is_member per this user)
+  timelines = new Map(); // channel id -> Timeline
+  members = new Map(); // channel id -> Set of user ids (channels shown so far)
+  presence = new Map(); // user id -> 'active' | 'away'
+  typing = new Map(); // channel id -> Map user id -> until (ms)
+  current = null; // the channel shown
+  status = 'connecting';
+  ready = false; // users and channels loaded
+  error = ''; // the last failed action, shown in the header
+
+  #dirty = new Set();
+  #typedAt = new Map(); // channel id -> when we last sent typing
+
+  constructor(api, { onSignOut }) {
+    this.api = api;
+    this.onSignOut = onSignOut;
+    this.conn = new Connection(api, {
+      resume: () => this.#resumePoints(),
+      onConnect: (info) => { this.self ??= info.self; this.team ??= info.team; },
+      onLive: (first) => this.#live(first),
+      onStatus: (s) => { this.status = s; this.changed('header', 'composer'); },
+      onEvent: (ev) => this.#event(ev),
+      onFatal: (code) => onSignOut(`Signed out: ${code}`),
+    });
+    this.views = {
+      messages: new MessageList(this),
+      sidebar: new Sidebar(this),
+      header: new ChannelView(this),
+      composer: new Composer(this),
+    };
+    addEventListener('hashchange', () => this.open(location.hash.slice(1)));
+  }
+
+  start() {
+    this.conn.start();
+    this.changed('header', 'sidebar');
+  }
+
+  // changed schedules the views named (messages, sidebar, header,
+  // members, composer, typing) to render once the current task is done.
+  changed(...parts) {
+    if (this.#dirty.size === 0) queueMicrotask(() => this.#render());
+    for (const p of parts) this.#dirty.add(p);
+  }
+
+  #render() {
+    const d = new Set(this.#dirty);
+    this.#dirty.clear();
+    const v = this.views;
+    if (d.has('sidebar')) v.sidebar.render();
+    if (d.has('header') || d.has('members')) v.header.render();
+    if (d.has('composer') || d.has('typing')) v.composer.render();
+    if (d.has('messages')) v.messages.render();
+  }
+
+  // --- what views read
+
+  userName(id) {
+    const u = this.users.get(id);
+    return u ? u.profile?.display_name || u.name : id;
+  }
+
+  get names() {
+    return {
+      user: (id) => this.users.get(id) && this.userName(id),
+      channel: (id) => this.channels.get(id)?.name,
+      self: this.self?.id,
+    };
+  }
+
+  timeline(id) {
+    let tl = this.timelines.get(id);
+    if (!tl) this.timelines.set(id, (tl = new Timeline()));
+    return tl;
+  }
+
+  myChannels() {
+    return [...this.channels.values()].filter((c) => c.is_member).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  typingNames(channel) {
+    const now = Date.now();
+    const t = this.typing.get(channel);
+    if (!t) return [];
+    return [...t].filter(([id, until]) => until > now && id !== this.self?.id).map(([id]) => this.userName(id));
+  }
+
+  // --- the connection
+
+  #resumePoints() {
+    const out = {};
+    for (const [id, tl] of this.timelines) {
+      const seq = tl.lastSeq();
+      if (seq != null) out[id] = seq;
+    }
+    return out;
+  }
+
+  async #live(first) {
+    if (first) {
+      this.outbox = new Outbox(this.conn, this.self.id, {
+        onAck: (item, ack) => this.#acked(item, ack),
+        onChange: (item) => { if (item.channel === this.current) this.changed('messages'); },
+      });
+    }
+    this.outbox.flush();
+    this.#subscribePresence();
+    try {
+      // Users and channels once; after a reconnect, what may have changed
+      // while no events came: the channel list and the members shown.
+      if (!this.ready) await this.#loadUsers();
+      await this.#loadChannels();
+      this.ready = true;
+      if (this.current && this.channels.get(this.current)?.is_member) await this.#loadMembers(this.current);
+      else this.open(location.hash.slice(1));
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  async #loadUsers() {
+    for (const u of await this.api.all('users.list', { limit: 200 }, 'members')) this.users.set(u.id, u);
+    this.usersVersion++;
+    this.changed('messages', 'members', 'sidebar');
+  }
+
+  async #loadChannels() {
+    const list = await this.api.all('conversations.list', { limit: 999, exclude_archived: true }, 'channels');
+    this.channels = new Map(list.map((c) => [c.id, c]));
+    for (const id of this.timelines.keys()) {
+      if (!this.channels.get(id)?.is_member) this.#forget(id);
+    }
+    this.changed('sidebar', 'header');
+  }
+
+  async #loadMembers(id) {
+    const ids = await this.api.all('conversations.members', { channel: id, limit: 1000 }, 'members');
+    this.members.set(id, new Set(ids));
+    for (const uid of ids) if (!this.users.has(uid)) await this.#loadUser(uid);
+    if (id === this.current) this.#subscribePresence();
+    this.changed('members');
+  }
+
+  async #loadUser(id) {
+    const { user } = await this.api.call('users.info', { user: id });
+    this.users.set(id, user);
+    this.usersVersion++;
+    this.changed('messages', 'members');
+  }
+
+  // subscribePresence watches the members of the channel shown, and us.
+  #subscribePresence() {
+    const ids = new Set(this.members.get(this.current) || []);
+    if (this.self) ids.add(this.self.id);
+    this.conn.notify({ type: 'presence_sub', ids: [...ids].slice(0, 500) });
+  }
+
+  // --- events
+
+  #event(ev) {
+    const handle = handlers[ev.type];
+    if (handle) handle.call(this, ev);
+  }
+
+  #acked(item, ack) {
+    this.timeline(item.channel).add({ type: 'message', user: item.user, text: ack.text ?? item.text, ts: ack.ts, client_msg_id: item.client_msg_id });
+    if (item.channel === this.current) this.changed('messages');
+  }
+
+  // forget drops what we hold of a channel we are no longer in.
+  #forget(id) {
+    this.timelines.delete(id);
+    this.members.delete(id);
+    this.typing.delete(id);
+    if (this.current === id) {
+      this.current = null;
+      this.open('');
+    }
+  }
+
+  #failed(e) {
+    this.error = e instanceof ApiError ? e.code : String(e);
+    this.changed('header');
+  }
+
+  // --- actions
+
+  // open shows channel id (or, when we are not in it, the first of ours).
+  async open(id) {
+    if (!this.ready) return;
+    if (!this.channels.get(id)?.is_member) {
+      const mine = this.myChannels();
+      id = (mine.find((c) => c.id === localStorage.getItem('ringcast.channel')) || mine.find((c) => c.is_general) || mine[0])?.id;
+      if (!id) {
+        this.current = null;
+        this.changed('sidebar', 'header', 'messages', 'composer');
+        return;
+      }
+    }
+    if (location.hash !== `#${id}`) history.replaceState(null, '', `#${id}`);
+    if (this.current === id) return;
+    this.current = id;
+    this.error = '';
+    localStorage.setItem('ringcast.channel', id);
+    this.changed('sidebar', 'header', 'messages', 'composer', 'members');
+    this.#subscribePresence();
+    try {
+      await Promise.all([this.#loadNewest(id), this.members.has(id) ? null : this.#loadMembers(id)]);
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  async #loadNewest(id) {
+    const tl = this.timeline(id);
+    if (tl.loaded || tl.loading) return;
+    tl.loading = true;
+    try {
+      const res = await this.api.call('conversations.history', { channel: id, limit: pageSize });
+      for (const m of res.messages) tl.add(m);
+      tl.loaded = true;
+      tl.more = res.has_more;
+    } finally {
+      tl.loading = false;
+      this.changed('messages');
+    }
+  }
+
+  // older loads the page before the oldest message shown.
+  async older() {
+    const id = this.current;
+    const tl = this.timelines.get(id);
+    if (!tl?.loaded || !tl.more || tl.loading) return;
+    tl.loading = true;
+    this.changed('messages');
+    try {
+      const res = await this.api.call('conversations.history', { channel: id, latest: tl.oldestTs(), limit: pageSize });
+      for (const m of res.messages) tl.add(m);
+      tl.more = res.has_more;
+    } catch (e) {
+      this.#failed(e);
+    } finally {
+      tl.loading = false;
+      this.changed('messages');
+    }
+  }
+
+  // send posts what the user typed in the channel shown.
+  send(typed) {
+    const id = this.current;
+    const byName = new Map([...this.users.values()].map((u) => [u.name, u.id]));
+    this.outbox.send(id, encode(typed, (n) => byName.get(n)));
+    this.views.messages.stick();
+    this.changed('messages');
+  }
+
+  retry(clientMsgID) {
+    this.outbox.retry(clientMsgID);
+  }
+
+  // typed tells the others we are typing, at most every typingEvery
+  // (the gateway drops what comes faster, whatever we sent meanwhile).
+  typed() {
+    const id = this.current;
+    if (!id || Date.now() - (this.#typedAt.get(id) || 0) < typingEvery) return;
+    this.#typedAt.set(id, Date.now());
+    this.conn.notify({ type: 'typing', channel: id });
+  }
+
+  async create(name) {
+    const { channel } = await this.api.call('conversations.create', { name });
+    this.#joined(channel);
+  }
+
+  async join(id) {
+    const { channel } = await this.api.call('conversations.join', { channel: id });
+    this.#joined(channel);
+  }
+
+  async leave() {
+    const id = this.current;
+    try {
+      await this.api.call('conversations.leave', { channel: id });
+      this.#left(id);
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  async invite(userID) {
+    await this.api.call('conversations.invite', { channel: this.current, users: userID });
+  }
+
+  async setAway(away) {
+    try {
+      await this.api.call('users.setPresence', { presence: away ? 'away' : 'auto' });
+    } catch (e) {
+      this.#failed(e);
+    }
+  }
+
+  // listChannels answers every channel (for browsing), refreshing ours.
+  async listChannels() {
+    await this.#loadChannels();
+    return [...this.channels.values()];
+  }
+
+  signOut() {
+    this.conn.stop();
+    this.onSignOut('');
+  }
+
+  #joined(channel) {
+    this.channels.set(channel.id, { ...this.channels.get(channel.id), ...channel, is_member: true });
+    this.changed('sidebar');
+    location.hash = channel.id;
+  }
+
+  #left(id) {
+    const c = this.channels.get(id);
+    if (c) c.is_member = false;
+    this.#forget(id);
+    this.changed('sidebar');
+  }
+
+  // The RTM events the page follows, by type. Phase 2's events (edits,
+  // deletes, reactions, marks, DMs) get their entries here.
+  static handlers = {
+    message(ev) {
+      if (ev.hidden || !ev.ts || !ev.channel) return; // hidden: a change to another message
+      const tl = this.timeline(ev.channel);
+      if (tl.add(ev) && ev.channel === this.current) this.changed('messages');
+      if (ev.client_msg_id && this.outbox?.confirmed(ev.client_msg_id)) this.changed('messages');
+      if (this.typing.get(ev.channel)?.delete(ev.user)) this.changed('typing');
+    },
+    user_typing(ev) {
+      if (!this.typing.has(ev.channel)) this.typing.set(ev.channel, new Map());
+      this.typing.get(ev.channel).set(ev.user, Date.now() + typingFor);
+      if (ev.channel === this.current) this.changed('typing');
+      setTimeout(() => this.changed('typing'), typingFor + 50);
+    },
+    presence_change(ev) {
+      for (const id of ev.users || [ev.user]) this.presence.set(id, ev.presence);
+      this.changed('members', 'sidebar');
+    },
+    manual_presence_change(ev) {
+      this.presence.set(this.self.id, ev.presence);
+      this.changed('sidebar', 'members');
+    },
+    channel_joined(ev) {
+      this.channels.set(ev.channel.id, { ...ev.channel, is_member: true });
+      this.changed('sidebar');
+      if (!this.current) this.open(ev.channel.id);
+    },
+    channel_left(ev) {
+      this.#left(ev.channel);
+    },
+    member_joined_channel(ev) {
+      const m = this.members.get(ev.channel);
+      if (!m || m.has(ev.user)) return;
+      m.add(ev.user);
+      if (!this.users.has(ev.user)) this.#loadUser(ev.user).catch((e) => this.#failed(e));
+      if (ev.channel === this.current) this.#subscribePresence();
+      this.changed('members');
+    },
+    member_left_channel(ev) {
+      if (this.members.get(ev.channel)?.delete(ev.user)) this.changed('members');
+    },
+    error(ev) {
+      // The server could not replay a channel from where we were (too
+      // far behind): start it over from conversations.history.
+      const id = /resume too old for (\S+):/.exec(ev.error?.msg || '')?.[1];
+      if (!id) return;
+      this.timelines.delete(id);
+      if (id === this.current) this.#loadNewest(id).catch((e) => this.#failed(e));
+    },
+  };
+}
+
+const handlers = App.handlers;

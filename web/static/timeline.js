@@ -1,0 +1,95 @@
+// A channel's messages as the page knows them, and how they are laid
+// out: pure code, no DOM.
+
+// Timeline holds a channel's confirmed messages, oldest first, once
+// each. They come from conversations.history pages, live events, acks
+// and resumed events, in any order and any number of times; ts (unique
+// per channel, fixed width, so string order is time order) identifies
+// a message.
+export class Timeline {
+  msgs = [];
+  #byTs = new Map();
+  // loaded: the newest page was fetched; until then msgs holds only what
+  // arrived live. more: older messages exist before msgs[0].
+  loaded = false;
+  more = true;
+
+  // add inserts m unless it is known; it answers whether m was new. A
+  // known message learns its seq if it had none (an ack carries no seq;
+  // its event does).
+  add(m) {
+    const old = this.#byTs.get(m.ts);
+    if (old) {
+      if (old.seq == null && m.seq != null) old.seq = m.seq;
+      return false;
+    }
+    this.#byTs.set(m.ts, m);
+    let i = this.msgs.length;
+    while (i > 0 && this.msgs[i - 1].ts > m.ts) i--;
+    this.msgs.splice(i, 0, m);
+    return true;
+  }
+
+  // lastSeq is where a resume starts: everything after it is wanted. It
+  // is the highest seq held: what is held is contiguous up to it, since
+  // history pages are and the live stream and its resumes are.
+  lastSeq() {
+    let seq = null;
+    for (let i = this.msgs.length - 1; i >= 0 && seq == null; i--) seq = this.msgs[i].seq ?? null;
+    return seq;
+  }
+
+  oldestTs() {
+    return this.msgs[0]?.ts;
+  }
+}
+
+// tsDate is the Date of a Slack ts ("1700000000.000100").
+export const tsDate = (ts) => new Date(Math.floor(parseFloat(ts) * 1000));
+
+const dayKey = (d) => `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+
+// dayLabel names a day as Slack does: Today, Yesterday, or the date.
+export function dayLabel(d, now = new Date()) {
+  const yesterday = new Date(now);
+  yesterday.setDate(now.getDate() - 1);
+  if (dayKey(d) === dayKey(now)) return 'Today';
+  if (dayKey(d) === dayKey(yesterday)) return 'Yesterday';
+  const opts = { weekday: 'long', month: 'long', day: 'numeric' };
+  if (d.getFullYear() !== now.getFullYear()) opts.year = 'numeric';
+  return d.toLocaleDateString('en-US', opts);
+}
+
+// groupWithin: a message follows its author's previous one without a
+// header when it comes less than this many seconds later, the same day.
+export const groupWithin = 5 * 60;
+
+// rows lays messages out: a day separator before each day's first
+// message, and each message grouped (no author line) when it follows
+// the same author's message within groupWithin. Each row has a key that
+// stays the same while the row means the same thing. items have user
+// and ts; an item without ts (a message not yet sent) is dated at.
+export function rows(items, now = new Date()) {
+  const out = [];
+  let prev = null;
+  for (const item of items) {
+    const ts = item.ts ?? item.at;
+    const d = tsDate(ts);
+    const day = dayKey(d);
+    if (prev?.day !== day) out.push({ kind: 'day', key: `d:${day}`, label: dayLabel(d, now) });
+    const grouped = prev?.day === day && prev.user === item.user && parseFloat(ts) - parseFloat(prev.ts) < groupWithin;
+    out.push({ kind: 'msg', key: item.ts ? `m:${item.ts}` : `p:${item.client_msg_id}`, item, grouped, date: d });
+    prev = { day, user: item.user, ts };
+  }
+  return out;
+}
+
+// typingText says who is typing.
+export function typingText(names) {
+  switch (names.length) {
+    case 0: return '';
+    case 1: return `${names[0]} is typing…`;
+    case 2: return `${names[0]} and ${names[1]} are typing…`;
+    default: return 'Several people are typing…';
+  }
+}
