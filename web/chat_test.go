@@ -1,0 +1,442 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/node/proctest"
+)
+
+// The chat test's cluster: three processes on loopback addresses of
+// their own (fixed ports, as proctest runs them).
+//
+//	web-1  every role, region a, --dev   alice's page; the only gateway left at the end
+//	web-2  gateway, region b             bob's websocket (rtm.connect on web-3 prefers region b)
+//	web-3  admin, region b, --dev        bob's page and Web API
+//
+// Killing web-2 takes bob's websocket and nothing else; freezing web-3
+// meanwhile keeps bob's page from reconnecting long enough for a send to
+// fail.
+const (
+	host1, host2, host3 = "127.0.6.1", "127.0.6.2", "127.0.6.3"
+	adminKey            = "xoxa-web-test"
+	historySize         = 120 // more than two pages
+)
+
+type chat struct {
+	t          *testing.T
+	n1, n2, n3 *proctest.Proc
+	alice      *client.API
+	general    string
+}
+
+func startChat(t *testing.T) *chat {
+	t.Helper()
+	bin, err := proctest.Build("..", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	start := func(name, host, roles, region, join string, dev bool) *proctest.Proc {
+		extra := []string{"--admin-key", adminKey, "--region", region}
+		if dev {
+			extra = append(extra, "--dev")
+		}
+		return proctest.Start(t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: join, Data: data, Extra: extra})
+	}
+	c := &chat{t: t}
+	c.n1 = start("web-1", host1, "", "a", "", true)
+	c.n2 = start("web-2", host2, "gateway", "b", c.n1.Gossip, false)
+	c.n3 = start("web-3", host3, "admin", "b", c.n1.Gossip, true)
+	for _, p := range []*proctest.Proc{c.n1, c.n2, c.n3} {
+		c.waitStatus(p, "3 members", func(st node.Status) bool { return len(st.Members) == 3 })
+	}
+	admin := &client.API{Base: "http://" + c.n1.HTTP, Token: adminKey}
+	var res struct{ Token string }
+	call(t, admin, "admin.users.create", url.Values{"name": {"alice"}}, &res)
+	c.alice = &client.API{Base: admin.Base, Token: res.Token}
+	var ch struct{ Channel struct{ ID string } }
+	call(t, c.alice, "conversations.create", url.Values{"name": {"general"}}, &ch)
+	c.general = ch.Channel.ID
+	// The history, from a CI bot.
+	call(t, admin, "admin.users.create", url.Values{"name": {"ci"}}, &res)
+	ci := &client.API{Base: admin.Base, Token: res.Token}
+	call(t, ci, "conversations.join", url.Values{"channel": {c.general}}, nil)
+	for i := 1; i <= historySize; i++ {
+		call(t, ci, "chat.postMessage", url.Values{"channel": {c.general}, "text": {history(i)}}, nil)
+	}
+	return c
+}
+
+func history(i int) string { return fmt.Sprintf("build %03d passed", i) }
+
+func call(t *testing.T, api *client.API, method string, args url.Values, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := api.Call(ctx, method, args, out); err != nil {
+		t.Fatalf("%s: %v", method, err)
+	}
+}
+
+// waitStatus polls a node's /status until ok.
+func (c *chat) waitStatus(p *proctest.Proc, what string, ok func(node.Status) bool) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := proctest.WaitHTTP(ctx, "http://"+p.HTTP+"/status", func(r *http.Response) bool {
+		var st node.Status
+		return json.NewDecoder(r.Body).Decode(&st) == nil && ok(st)
+	})
+	if err != nil {
+		c.t.Fatalf("%s never had %s: %v", p.Name, what, err)
+	}
+}
+
+// JavaScript read by the tests.
+const (
+	jsTexts   = `[...document.querySelectorAll('#message-list .msg:not(.pending):not(.failed) .text')].map(e => e.textContent)`
+	jsBody    = `document.body.innerText.slice(0, 2000)`
+	jsLive    = `document.getElementById('banner').dataset.state === 'live'`
+	jsChannel = `document.getElementById('channel-title').textContent`
+)
+
+// texts are the confirmed messages a page shows, in order.
+func texts(p *page) []string { return eval[[]string](p, jsTexts) }
+
+func (p *page) waitMessage(text string, timeout time.Duration) {
+	p.t.Helper()
+	p.wait(fmt.Sprintf("message %q", text), fmt.Sprintf(`%s.includes(%q)`, jsTexts, text), jsTexts+`.slice(-5).join(' | ')`, timeout)
+}
+
+// send types text in the composer and presses Enter.
+func (p *page) send(text string) {
+	p.t.Helper()
+	p.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent(text), enter())
+}
+
+func (p *page) open(u string) {
+	p.t.Helper()
+	p.do(chromedp.Navigate(u))
+}
+
+func TestChat(t *testing.T) {
+	chromium(t)
+	c := startChat(t)
+	b := newBrowser(t)
+
+	// Alice signs in with a token on web-1; general is her only channel.
+	var tok struct{ Token string }
+	call(t, &client.API{Base: c.alice.Base, Token: adminKey}, "admin.users.createToken", url.Values{"name": {"alice"}}, &tok)
+	a := b.page("alice")
+	a.open("http://" + host1 + ":8080/")
+	a.wait("the sign-in form", `!document.getElementById('signin').hidden`, jsBody, 10*time.Second)
+	a.do(chromedp.SendKeys(chromedp.ID("token-input"), tok.Token), enter())
+	a.wait("general, live", jsLive+` && `+jsChannel+` === '#general'`, jsBody, 10*time.Second)
+	a.waitMessage(history(historySize), 10*time.Second)
+
+	// Bob signs in on web-3 as a new user, in dev mode, and joins general.
+	bo := b.page("bob")
+	bo.open("http://" + host3 + ":8080/")
+	bo.wait("the dev sign-in", `!document.getElementById('dev-signin').hidden`, jsBody, 10*time.Second)
+	bo.shot("signin")
+	bo.do(chromedp.SendKeys(chromedp.ID("dev-name"), "bob"), enter())
+	bo.wait("live, with no channel", jsLive+` && document.getElementById('history-status').textContent.includes('in no channel yet')`, jsBody, 10*time.Second)
+	bo.shot("no-channel")
+	bo.do(chromedp.Click(chromedp.ID("add-channel")))
+	bo.wait("general to join", `document.querySelector('#browse-list button[aria-label="Join #general"]')`, jsBody, 10*time.Second)
+	bo.do(chromedp.Click(chromedp.CSS(`#browse-list button[aria-label="Join #general"]`)))
+	bo.wait("general", jsChannel+` === '#general'`, jsBody, 10*time.Second)
+	bo.waitMessage(history(historySize), 10*time.Second)
+	// Two gateways, one websocket each: alice on web-1, bob on web-2.
+	c.waitStatus(c.n1, "alice's session", func(st node.Status) bool { return st.Sessions == 1 })
+	c.waitStatus(c.n2, "bob's session", func(st node.Status) bool { return st.Sessions == 1 })
+
+	step(t, "typing", func() {
+		bo.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent("Morning! Is the deploy still on for today?"))
+		a.wait("bob is typing", `document.getElementById('typing').textContent === 'bob is typing…'`, `document.getElementById('typing').textContent`, 5*time.Second)
+		a.shot("typing")
+		bo.do(enter())
+		a.waitMessage("Morning! Is the deploy still on for today?", 5*time.Second)
+		a.wait("no one typing", `document.getElementById('typing').textContent === ''`, `document.getElementById('typing').textContent`, 5*time.Second)
+	})
+
+	step(t, "live", func() {
+		a.send("Yes, at 3pm. I'll post the checklist here.")
+		bo.waitMessage("Yes, at 3pm. I'll post the checklist here.", 5*time.Second)
+		a.waitMessage("Yes, at 3pm. I'll post the checklist here.", 5*time.Second)
+		a.send("Ping me if the canary looks off.")
+		bo.waitMessage("Ping me if the canary looks off.", 5*time.Second)
+		grouped := eval[bool](bo, `[...document.querySelectorAll('#message-list .msg')].at(-1).classList.contains('grouped')`)
+		if !grouped {
+			t.Error("alice's second message in a row is not grouped under the first")
+		}
+		if n := eval[int](bo, `document.querySelectorAll('#message-list .day').length`); n != 1 {
+			t.Errorf("%d day separators, want 1 (Today)", n)
+		}
+		// Shift+Enter is a new line, Enter sends.
+		bo.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent("Sounds good."),
+			enter(chromedp.ModifierShift), chromedp.KeyEvent("I'll watch the dashboards."), enter())
+		a.waitMessage("Sounds good.\nI'll watch the dashboards.", 5*time.Second)
+		a.shot("live")
+		bo.shot("live")
+	})
+
+	step(t, "presence", func() {
+		a.do(chromedp.Click(chromedp.ID("members-button")))
+		a.wait("bob active in the members", memberActive("bob", true), `document.getElementById('members').innerText`, 10*time.Second)
+		a.wait("alice active", memberActive("alice", true), `document.getElementById('members').innerText`, 10*time.Second)
+		a.shot("members")
+		a.do(chromedp.Click(chromedp.ID("members-close")))
+	})
+
+	step(t, "format", func() {
+		// Typed: a mention, a bare link, a code span. Posted through the
+		// API (as a bot would): a channel link and a labelled link.
+		a.send("@bob the runbook: https://example.com/runbook?step=2&env=prod, then `make canary`")
+		call(t, c.alice, "chat.postMessage", url.Values{"channel": {c.general}, "text": {"Notes for <#" + c.general + ">: <https://example.org/notes|the release notes> &lt;3"}}, nil)
+		bo.waitMessage("Notes for #general: the release notes <3", 5*time.Second)
+		got := eval[map[string]string](bo, `(() => { const [m1, m2] = [...document.querySelectorAll('#message-list .msg .text')].slice(-2);
+			return {text: m1.textContent, mention: m1.querySelector('.mention.self')?.textContent, href: m1.querySelector('a')?.href,
+				code: m1.querySelector('code')?.textContent, channel: m2.querySelector('a.channel-link')?.getAttribute('href'),
+				label: m2.querySelector('a[target]')?.textContent, href2: m2.querySelector('a[target]')?.href}; })()`)
+		want := map[string]string{"text": "@bob the runbook: https://example.com/runbook?step=2&env=prod, then make canary", "mention": "@bob",
+			"href": "https://example.com/runbook?step=2&env=prod", "code": "make canary", "channel": "#" + c.general,
+			"label": "the release notes", "href2": "https://example.org/notes"}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s = %q, want %q", k, got[k], v)
+			}
+		}
+		// The picture at the top of the README: RINGCAST_README_SHOT=1 makes it again.
+		a.do(chromedp.Click(chromedp.ID("members-button")))
+		a.wait("bob active", memberActive("bob", true), `document.getElementById('members').innerText`, 10*time.Second)
+		a.do(chromedp.Blur(chromedp.ID("invite-name")))
+		if os.Getenv("RINGCAST_README_SHOT") != "" {
+			if err := os.WriteFile("../docs/screenshot.png", a.capture(960, 600), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			a.viewport(deskW, deskH)
+		}
+		a.do(chromedp.Click(chromedp.ID("members-close")))
+	})
+
+	step(t, "xss", func() {
+		probes := []string{
+			`<img src=x onerror="window.pwned=1">`,
+			`<script>window.pwned=2</script>`,
+			`<svg onload="window.pwned=3"></svg>`,
+			`<iframe srcdoc="<script>parent.pwned=4</script>"></iframe>`,
+			`<a href="javascript:window.pwned=5">click</a>`,
+		}
+		for _, s := range probes { // typed into the page
+			a.send(s)
+		}
+		// Posted raw through the API, as a bot that does not escape would:
+		// <...> is Slack's link syntax, so try it with every scheme.
+		raw := []string{`<img src=x onerror=window.pwned=6>`, `<javascript:window.pwned=7|click me>`, `<data:text/html,<script>x</script>|data>`}
+		for _, s := range raw {
+			call(t, c.alice, "chat.postMessage", url.Values{"channel": {c.general}, "text": {s}}, nil)
+		}
+		wantRaw := []string{`<img src=x onerror=window.pwned=6>`, `<javascript:window.pwned=7|click me>`, `<data:text/html,<script>x</script>|data>`}
+		for _, p := range []*page{a, bo} {
+			p.waitMessage(wantRaw[len(wantRaw)-1], 5*time.Second)
+			got := texts(p)
+			for _, want := range append(slices.Clone(probes), wantRaw...) {
+				if !slices.Contains(got, want) {
+					t.Errorf("%s: %q not shown as text; last messages %q", p.name, want, got[len(got)-8:])
+				}
+			}
+			bad := eval[[]string](p, `[...document.querySelectorAll('#message-list :is(img, script, svg, iframe, object, embed, a[href^="javascript:" i], a[href^="data:" i], [onerror], [onload])')].map(e => e.outerHTML)`)
+			if len(bad) > 0 {
+				t.Errorf("%s: injected elements: %q", p.name, bad)
+			}
+			if pwned := eval[bool](p, `window.pwned !== undefined`); pwned {
+				t.Errorf("%s: a probe ran: window.pwned = %v", p.name, eval[any](p, `window.pwned`))
+			}
+		}
+		bo.shot("xss")
+	})
+
+	step(t, "history", func() {
+		bo.do(chromedp.Reload())
+		bo.wait("live after reload", jsLive+` && `+jsChannel+` === '#general'`, jsBody, 10*time.Second)
+		bo.waitMessage("Yes, at 3pm. I'll post the checklist here.", 10*time.Second)
+		if n := len(texts(bo)); n > 60 {
+			t.Errorf("%d messages after a reload, want a page (50)", n)
+		}
+		// Scroll up until the beginning: every page comes in order, once,
+		// and what the reader looked at stays where it was.
+		for i := 0; ; i++ {
+			if eval[bool](bo, `document.getElementById('history-status').textContent.startsWith('This is the very beginning')`) {
+				break
+			}
+			if i == 10 {
+				t.Fatalf("never reached the beginning: %s", eval[string](bo, `document.getElementById('history-status').textContent`))
+			}
+			// The first message shown, and where it is, once scrolled to the top.
+			first := eval[map[string]any](bo, `(() => { document.getElementById('messages').scrollTop = 0;
+				const t = document.querySelector('#message-list .msg .text'); return {text: t.textContent, top: t.getBoundingClientRect().top}; })()`)
+			at := fmt.Sprintf(`[...document.querySelectorAll('#message-list .msg .text')].find(t => t.textContent === %q)`, first["text"])
+			bo.wait("an older page", at+` !== document.querySelector('#message-list .msg .text') || document.getElementById('history-status').textContent.startsWith('This is')`,
+				`document.getElementById('history-status').textContent`, 10*time.Second)
+			bo.wait("the page in place", `!document.getElementById('history-status').textContent.startsWith('Loading')`, `document.getElementById('history-status').textContent`, 10*time.Second)
+			before, after := first["top"].(float64), eval[float64](bo, at+`.getBoundingClientRect().top`)
+			if d := after - before; d > 2 || d < -2 {
+				t.Errorf("page %d: the message at the top moved by %.0f px when older ones came", i, d)
+			}
+		}
+		got := texts(bo)
+		for i := 1; i <= historySize; i++ {
+			if want := history(i); got[i-1] != want {
+				t.Fatalf("message %d = %q, want %q", i, got[i-1], want)
+			}
+		}
+		if dup := duplicates(got); len(dup) > 0 {
+			t.Errorf("shown twice: %q", dup)
+		}
+		bo.shot("history-top")
+	})
+
+	step(t, "keyboard", func() {
+		// Every control has a name a screen reader can say.
+		for _, p := range []*page{a, bo} {
+			unnamed := eval[[]string](p, jsUnnamed)
+			if len(unnamed) > 0 {
+				t.Errorf("%s: controls without an accessible name: %q", p.name, unnamed)
+			}
+		}
+		// Create a channel and come back, with the keyboard only.
+		bo.do(chromedp.Focus(chromedp.ID("add-channel")), enter())
+		bo.wait("the dialog, focus in its name field", `document.activeElement?.id === 'create-name'`, `document.activeElement?.outerHTML`, 5*time.Second)
+		bo.do(chromedp.KeyEvent("Random Things"), enter())
+		bo.wait("#random-things", jsChannel+` === '#random-things'`, jsBody, 5*time.Second)
+		bo.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent(kb.Tab))
+		if !eval[bool](bo, `document.activeElement.id === 'send-button' && document.activeElement.matches(':focus-visible') && getComputedStyle(document.activeElement).outlineStyle !== 'none'`) {
+			t.Errorf("Tab from the composer: focus on %s, not visibly on Send", eval[string](bo, `document.activeElement.outerHTML`))
+		}
+		bo.do(chromedp.Focus(chromedp.CSS(`#channel-list a[href="#`+c.general+`"]`)), enter())
+		bo.wait("general again", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+		bo.shot("keyboard")
+	})
+
+	step(t, "phone", func() {
+		bo.viewport(phoneW, phoneH)
+		defer bo.viewport(deskW, deskH)
+		if eval[bool](bo, `document.documentElement.scrollWidth > innerWidth`) {
+			t.Error("the page is wider than a phone")
+		}
+		if eval[bool](bo, `getComputedStyle(document.getElementById('sidebar')).visibility === 'visible'`) {
+			t.Error("the sidebar shows on a phone before it is asked for")
+		}
+		bo.do(chromedp.Click(chromedp.ID("menu-button")))
+		bo.wait("the sidebar drawer", `getComputedStyle(document.getElementById('sidebar')).visibility === 'visible' && document.getElementById('sidebar').getBoundingClientRect().left === 0`, `document.getElementById('sidebar').getBoundingClientRect().left`, 5*time.Second)
+		bo.shot("phone-drawer")
+		bo.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		bo.wait("the drawer closed", `getComputedStyle(document.getElementById('sidebar')).visibility !== 'visible'`, `document.body.className + ' ' + location.hash + ' ' + getComputedStyle(document.getElementById('sidebar')).visibility + ' ' + innerWidth`, 5*time.Second)
+		bo.send("from my phone")
+		a.waitMessage("from my phone", 5*time.Second)
+		r := eval[map[string]float64](bo, `(() => { const r = document.getElementById('composer').getBoundingClientRect(); return {left: r.left, right: r.right, bottom: r.bottom}; })()`)
+		if r["left"] < 0 || r["right"] > phoneW || r["bottom"] > phoneH {
+			t.Errorf("the composer is off screen on a phone: %v", r)
+		}
+	})
+
+	step(t, "reconnect", func() {
+		// Bob's gateway dies and his API node stalls: his page cannot
+		// reconnect for a while.
+		bo.netOK.Store(true)
+		if err := c.n3.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		c.n2.Kill()
+		bo.wait("reconnecting", `document.getElementById('banner').dataset.state === 'reconnecting'`, `document.getElementById('banner').dataset.state`, 15*time.Second)
+		bo.send("sent while away")
+		bo.wait("pending", `document.querySelector('#message-list .msg.pending')`, jsBody, 5*time.Second)
+		for i := 1; i <= 3; i++ {
+			a.send(fmt.Sprintf("meanwhile %d", i))
+		}
+		a.waitMessage("meanwhile 3", 5*time.Second)
+		bo.wait("failed, with retry", `document.querySelector('#message-list .msg.failed button.retry')`, jsBody, 15*time.Second)
+		bo.shot("failed")
+		a.do(chromedp.Click(chromedp.ID("members-button")))
+		a.wait("bob away", memberActive("bob", false), `document.getElementById('members').innerText`, 15*time.Second)
+
+		// web-3 runs again; web-1 is the only gateway: bob's page reconnects
+		// by itself and catches up, in order, once.
+		if err := c.n3.Thaw(); err != nil {
+			t.Fatal(err)
+		}
+		bo.wait("live again", jsLive, `document.getElementById('banner').dataset.state`, 30*time.Second)
+		bo.waitMessage("meanwhile 3", 10*time.Second)
+		c.waitStatus(c.n1, "both sessions", func(st node.Status) bool { return st.Sessions == 2 })
+		got := texts(bo)
+		i := slices.Index(got, "from my phone")
+		if want := []string{"from my phone", "meanwhile 1", "meanwhile 2", "meanwhile 3"}; i < 0 || !slices.Equal(got[i:], want) {
+			t.Errorf("after the reconnect bob shows %q, want %q", got[max(0, len(got)-6):], want)
+		}
+		if dup := duplicates(got); len(dup) > 0 {
+			t.Errorf("shown twice: %q", dup)
+		}
+		a.wait("bob active again", memberActive("bob", true), `document.getElementById('members').innerText`, 15*time.Second)
+
+		bo.do(chromedp.Click(chromedp.CSS(`#message-list .msg.failed button.retry`)))
+		a.waitMessage("sent while away", 10*time.Second)
+		bo.waitMessage("sent while away", 10*time.Second)
+		bo.wait("nothing pending or failed", `!document.querySelector('#message-list .msg:is(.pending, .failed)')`, jsBody, 5*time.Second)
+		for _, p := range []*page{a, bo} {
+			if got := texts(p); slices.Index(got, "sent while away") != len(got)-1 || len(duplicates(got)) > 0 {
+				t.Errorf("%s: the retried message is not shown once, last: %q", p.name, got[len(got)-5:])
+			}
+		}
+		bo.shot("reconnected")
+		a.shot("reconnected")
+	})
+}
+
+// memberActive: the member list shows name with an active (or away) dot.
+func memberActive(name string, active bool) string {
+	state := "away"
+	if active {
+		state = "active"
+	}
+	return fmt.Sprintf(`[...document.querySelectorAll('#member-list li')].some(li => li.querySelector('.name').textContent === %q && li.querySelector('.dot.%s'))`, name, state)
+}
+
+// jsUnnamed lists the visible controls with no accessible name.
+const jsUnnamed = `[...document.querySelectorAll('button, input, textarea, select, a[href], [tabindex]')]
+	.filter(e => e.offsetParent !== null || e.closest('dialog[open]'))
+	.filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.getAttribute('aria-labelledby') || e.textContent.trim() || e.title))
+	.map(e => e.outerHTML.slice(0, 120))`
+
+func duplicates(xs []string) []string {
+	seen := map[string]bool{}
+	var dup []string
+	for _, x := range xs {
+		if seen[x] {
+			dup = append(dup, x)
+		}
+		seen[x] = true
+	}
+	return dup
+}
+
+// step runs one part of a test that goes on from the state the last left
+// (so not a subtest: a failure ends the test).
+func step(t *testing.T, name string, f func()) {
+	t.Helper()
+	start := time.Now()
+	f()
+	t.Logf("step %s: %v", name, time.Since(start).Round(time.Millisecond))
+}

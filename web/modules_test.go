@@ -1,0 +1,167 @@
+package web_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ringcast/ringcast/web"
+)
+
+// modules opens the page on a server with no API (every method is
+// unknown_method, as on a node without --dev) and returns a tab in which
+// mod(name) imports one of the page's modules.
+func modules(t *testing.T) *page {
+	t.Helper()
+	chromium(t)
+	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler())
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":false,"error":"unknown_method"}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p := newBrowser(t).page("modules")
+	p.do(chromedp.Navigate(srv.URL + "/"))
+	p.wait("the sign-in form", `!document.getElementById('signin').hidden`, jsBody, 10*time.Second)
+	p.do(chromedp.Evaluate[chromedp.Void](`window.mod = (name) => import(new URL(name, document.querySelector('script[type=module]').src))`))
+	return p
+}
+
+// run evaluates body (a function body with the module m in scope, given
+// the cases as c) and decodes what it returns into out.
+func run(p *page, module, body string, cases, out any) {
+	p.t.Helper()
+	in, _ := json.Marshal(cases)
+	raw := eval[json.RawMessage](p, fmt.Sprintf(`mod(%q).then((m) => ((c) => { %s })(%s))`, module, body, in))
+	if err := json.Unmarshal(raw, out); err != nil {
+		p.t.Fatalf("%s: %v: %s", module, err, raw)
+	}
+}
+
+// TestModules runs the page's pure modules (text format, timeline,
+// layout) in the browser, one tab for all.
+func TestModules(t *testing.T) {
+	p := modules(t)
+	testRender(t, p)
+	testEncode(t, p)
+	testTimeline(t, p)
+	p.checkConsole()
+}
+
+func testRender(t *testing.T, p *page) {
+	cases := []struct{ Text, HTML string }{
+		{"plain", "plain"},
+		{"a &lt;b&gt; &amp;amp; c", "a &lt;b&gt; &amp;amp; c"},
+		{"hi <@U1>!", `hi <span class="mention">@alice</span>!`},
+		{"<@UME> you", `<span class="mention self">@me</span> you`},
+		{"<@U2|bob> <@U3>", `<span class="mention">@bob</span> <span class="mention">@U3</span>`},
+		{"<!here> <!channel|channel>", `<span class="mention special">@here</span> <span class="mention special">@channel</span>`},
+		{"in <#C1|old> and <#C9|other>", `in <a href="#C1" class="channel-link">#general</a> and <a href="#C9" class="channel-link">#other</a>`},
+		{"<https://x.org/a?b=1&amp;c=2|the label>", `<a href="https://x.org/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">the label</a>`},
+		{"<mailto:a@b.example|mail me>", `<a href="mailto:a@b.example" target="_blank" rel="noopener noreferrer">mail me</a>`},
+		{"see https://x.org/a?b=1&amp;c=2.", `see <a href="https://x.org/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">https://x.org/a?b=1&amp;c=2</a>.`},
+		{"(http://x.org/p) http://x.org/q&gt;r", `(<a href="http://x.org/p" target="_blank" rel="noopener noreferrer">http://x.org/p</a>) <a href="http://x.org/q" target="_blank" rel="noopener noreferrer">http://x.org/q</a>&gt;r`},
+		{"run `make &lt;x&gt; <@U1>` now", "run <code>make &lt;x&gt; &lt;@U1&gt;</code> now"},
+		{"```\nline 1\n  <@U1> &amp;\n```after", "<pre><code>line 1\n  &lt;@U1&gt; &amp;\n</code></pre>after"},
+		{"an ``` unclosed fence `and span", "an ``` unclosed fence `and span"},
+		// Anything else between < and > is text, whatever it looks like.
+		{"<javascript:alert(1)|click>", "&lt;javascript:alert(1)|click&gt;"},
+		{"<data:text/html,x|data>", "&lt;data:text/html,x|data&gt;"},
+		{"<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"},
+		{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;script&gt;alert(1)&lt;/script&gt;"},
+		{"javascript:alert(1) and <https://x.org|<b>>", "javascript:alert(1) and &lt;https://x.org|&lt;b&gt;&gt;"},
+	}
+	var got []string
+	run(p, "format.js", `
+		const names = {user: (id) => ({U1: 'alice', UME: 'me'})[id], channel: (id) => ({C1: 'general'})[id], self: 'UME'};
+		return c.map(({Text}) => { const d = document.createElement('div'); d.append(m.render(Text, names)); return d.innerHTML; });`, cases, &got)
+	for i, c := range cases {
+		if got[i] != c.HTML {
+			t.Errorf("render(%q)\n got %s\nwant %s", c.Text, got[i], c.HTML)
+		}
+	}
+}
+
+func testEncode(t *testing.T, p *page) {
+	cases := []struct{ Typed, Wire string }{
+		{"a < b & c > d", "a &lt; b &amp; c &gt; d"},
+		{"&lt; stays typed", "&amp;lt; stays typed"},
+		{"@alice hi", "<@U1> hi"},
+		{"hi @alice.", "hi <@U1>."},
+		{"(@alice) @bob_x-", "(<@U1>) <@U2>-"},
+		{"mail a@alice or @nobody", "mail a@alice or @nobody"},
+		{"<@U1> typed by hand", "&lt;@U1&gt; typed by hand"},
+	}
+	var got []string
+	run(p, "format.js", `const ids = {alice: 'U1', bob_x: 'U2'};
+		return c.map(({Typed}) => m.encode(Typed, (n) => ids[n]));`, cases, &got)
+	for i, c := range cases {
+		if got[i] != c.Wire {
+			t.Errorf("encode(%q) = %q, want %q", c.Typed, got[i], c.Wire)
+		}
+	}
+}
+
+func testTimeline(t *testing.T, p *page) {
+	// Messages arrive out of order and more than once (history pages,
+	// live events, an ack without seq, a resume): each is held once, in
+	// ts order, and an acked one learns its seq from its event.
+	var tl struct {
+		TS      []string
+		New     []bool
+		LastSeq *int
+		Empty   *int
+		Loaded  int
+	}
+	run(p, "timeline.js", `
+		const t = new m.Timeline();
+		const add = (ts, seq) => t.add(seq === undefined ? {ts} : {ts, seq});
+		const fresh = [add('1700000003.000000', 3), add('1700000001.000000', 1), add('1700000003.000000', 3),
+			add('1700000004.000000'), add('1700000002.000000', 2), add('1700000004.000000', 4)];
+		const empty = new m.Timeline(), loaded = new m.Timeline();
+		loaded.loaded = true;
+		return {TS: t.msgs.map((x) => x.ts), New: fresh, LastSeq: t.lastSeq(), Empty: empty.lastSeq(), Loaded: loaded.lastSeq()};`, nil, &tl)
+	if want := []string{"1700000001.000000", "1700000002.000000", "1700000003.000000", "1700000004.000000"}; fmt.Sprint(tl.TS) != fmt.Sprint(want) {
+		t.Errorf("order %v, want %v", tl.TS, want)
+	}
+	if want := []bool{true, true, false, true, true, false}; fmt.Sprint(tl.New) != fmt.Sprint(want) {
+		t.Errorf("add answered %v, want %v", tl.New, want)
+	}
+	if tl.LastSeq == nil || *tl.LastSeq != 4 {
+		t.Errorf("lastSeq = %v, want 4 (learnt from the event after the ack)", tl.LastSeq)
+	}
+	if tl.Empty != nil || tl.Loaded != 0 {
+		t.Errorf("lastSeq of an empty timeline = %v, of an empty loaded one = %d; want none, and 0 (from the start)", tl.Empty, tl.Loaded)
+	}
+
+	// Layout: a separator per day, a message grouped under the previous
+	// one by the same author less than five minutes earlier, the same day.
+	var rows []string
+	run(p, "timeline.js", `
+		const at = (d, h, min) => (new Date(2026, 0, d, h, min).getTime() / 1000).toFixed(6);
+		const items = [
+			{user: 'A', ts: at(5, 9, 0)}, {user: 'A', ts: at(5, 9, 4)}, {user: 'B', ts: at(5, 9, 5)},
+			{user: 'B', ts: at(5, 9, 11)}, {user: 'B', ts: at(5, 23, 59)}, {user: 'B', ts: at(6, 0, 1)},
+			{user: 'B', at: at(6, 0, 2), client_msg_id: 'x'}];
+		return m.rows(items, new Date(2026, 0, 6, 12)).map((r) => r.kind === 'day' ? 'day ' + r.label : (r.grouped ? '  ' : '') + r.item.user + ' ' + r.key.slice(0, 2));`, nil, &rows)
+	want := []string{"day Yesterday", "A m:", "  A m:", "B m:", "B m:", "B m:", "day Today", "B m:", "  B p:"}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("rows\n got %q\nwant %q", rows, want)
+	}
+
+	var labels []string
+	run(p, "timeline.js", `const now = new Date(2026, 0, 6, 12);
+		return [new Date(2026, 0, 6, 0, 0), new Date(2026, 0, 5, 23), new Date(2026, 0, 2), new Date(2025, 11, 31)].map((d) => m.dayLabel(d, now))
+			.concat([[], ['ann'], ['ann', 'bo'], ['a', 'b', 'c']].map(m.typingText));`, nil, &labels)
+	wantLabels := []string{"Today", "Yesterday", "Friday, January 2", "Wednesday, December 31, 2025",
+		"", "ann is typing…", "ann and bo are typing…", "Several people are typing…"}
+	if fmt.Sprint(labels) != fmt.Sprint(wantLabels) {
+		t.Errorf("labels\n got %q\nwant %q", labels, wantLabels)
+	}
+}
