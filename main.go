@@ -22,6 +22,7 @@ import (
 	"github.com/ringcast/ringcast/bench"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
+	"github.com/ringcast/ringcast/ring"
 	"github.com/spf13/cobra"
 )
 
@@ -85,10 +86,14 @@ func printDev(ctx context.Context, w io.Writer, n *node.Node, cfg config.Config)
 		return fmt.Errorf("dev user: %w", err)
 	}
 	base := "http://" + n.HTTPAddr()
+	chat := ""
+	if cfg.Has(ring.RoleAdmin) {
+		chat = fmt.Sprintf("  Chat        %s/   (a browser; in dev mode, sign in as anyone)\n", base)
+	}
 	fmt.Fprintf(w, `
 ringcast %s is up: roles %v, data in %s
 
-  Web API     %s/api/
+%s  Web API     %s/api/
   dev user    %s (%s)
   dev token   %s
   admin key   %s
@@ -101,8 +106,11 @@ Try it:
 Make another user (prints its token):
   go run . token --admin-key %s --name alice
 
-`, version, cfg.Roles, cfg.DataDir, base, u.Name, u.ID, tok, n.AdminKey(),
+`, version, cfg.Roles, cfg.DataDir, chat, base, u.Name, u.ID, tok, n.AdminKey(),
 		tok, base, tok, base, tok, base, tok, base, n.AdminKey())
+	if chat != "" {
+		fmt.Fprintf(w, ">>> Open %s/ in a browser to chat. <<<\n\n", base)
+	}
 	return nil
 }
 
