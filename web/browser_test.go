@@ -17,7 +17,12 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"go.uber.org/goleak"
 )
+
+// TestMain checks that no test leaves a goroutine behind (chromedp's
+// included, once its browser is closed).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The browser tests drive Debian's chromium (package chromium) through
 // the DevTools protocol with chromedp. Without it they skip, in one
@@ -200,8 +205,11 @@ func (p *page) wait(what, cond, describe string, timeout time.Duration) {
 	p.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		ok := eval[bool](p, "!!("+cond+")")
-		if ok {
+		// An error counts as not yet: the page may be between documents.
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+cond+")"))
+		cancel()
+		if ok && err == nil {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -142,7 +142,9 @@ func TestChat(t *testing.T) {
 	a := b.page("alice")
 	a.open("http://" + host1 + ":8080/")
 	a.wait("the sign-in form", `!document.getElementById('signin').hidden`, jsBody, 10*time.Second)
-	a.do(chromedp.SendKeys(chromedp.ID("token-input"), tok.Token), enter())
+	a.do(chromedp.SendKeys(chromedp.ID("token-input"), "xoxp-not-a-token"), enter())
+	a.wait("the token refused", `document.getElementById('signin-error').textContent === 'That token was not accepted.'`, jsBody, 10*time.Second)
+	a.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('token-input').value = ''`), chromedp.SendKeys(chromedp.ID("token-input"), tok.Token), enter())
 	a.wait("general, live", jsLive+` && `+jsChannel+` === '#general'`, jsBody, 10*time.Second)
 	a.waitMessage(history(historySize), 10*time.Second)
 
@@ -198,6 +200,11 @@ func TestChat(t *testing.T) {
 		a.wait("bob active in the members", memberActive("bob", true), `document.getElementById('members').innerText`, 10*time.Second)
 		a.wait("alice active", memberActive("alice", true), `document.getElementById('members').innerText`, 10*time.Second)
 		a.shot("members")
+		bo.do(chromedp.Click(chromedp.ID("away-button")))
+		a.wait("bob away", memberActive("bob", false), `document.getElementById('members').innerText`, 10*time.Second)
+		bo.wait("bob's own dot away", `document.querySelector('#self .dot.away') && document.getElementById('away-button').textContent === 'Set yourself active'`, jsBody, 5*time.Second)
+		bo.do(chromedp.Click(chromedp.ID("away-button")))
+		a.wait("bob active", memberActive("bob", true), `document.getElementById('members').innerText`, 10*time.Second)
 		a.do(chromedp.Click(chromedp.ID("members-close")))
 	})
 
@@ -326,6 +333,17 @@ func TestChat(t *testing.T) {
 		if !eval[bool](bo, `document.activeElement.id === 'send-button' && document.activeElement.matches(':focus-visible') && getComputedStyle(document.activeElement).outlineStyle !== 'none'`) {
 			t.Errorf("Tab from the composer: focus on %s, not visibly on Send", eval[string](bo, `document.activeElement.outerHTML`))
 		}
+		// Bob adds alice; she gets the channel live, leaves it, and bob's
+		// member list follows.
+		bo.do(chromedp.Click(chromedp.ID("members-button")), chromedp.SendKeys(chromedp.ID("invite-name"), "alice"), enter())
+		a.wait("#random-things in alice's sidebar", `[...document.querySelectorAll('#channel-list a')].some(a => a.textContent === '#random-things')`, `document.getElementById('channel-list').innerText`, 10*time.Second)
+		bo.wait("alice in the members", memberActive("alice", true), `document.getElementById('members').innerText`, 10*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#channel-list a:not([aria-current])`)))
+		a.wait("alice in #random-things", jsChannel+` === '#random-things'`, jsBody, 5*time.Second)
+		a.do(chromedp.Click(chromedp.ID("leave-button")))
+		a.wait("alice back in #general, #random-things gone", jsChannel+` === '#general' && document.querySelectorAll('#channel-list a').length === 1`, `document.getElementById('channel-list').innerText`, 10*time.Second)
+		bo.wait("alice gone from the members", `![...document.querySelectorAll('#member-list .name')].some(e => e.textContent === 'alice')`, `document.getElementById('members').innerText`, 10*time.Second)
+		bo.do(chromedp.Click(chromedp.ID("members-close")))
 		bo.do(chromedp.Focus(chromedp.CSS(`#channel-list a[href="#`+c.general+`"]`)), enter())
 		bo.wait("general again", jsChannel+` === '#general'`, jsBody, 5*time.Second)
 		bo.shot("keyboard")
@@ -402,6 +420,11 @@ func TestChat(t *testing.T) {
 		}
 		bo.shot("reconnected")
 		a.shot("reconnected")
+	})
+
+	step(t, "sign out", func() {
+		a.do(chromedp.Click(chromedp.ID("signout-button")))
+		a.wait("the sign-in form", `!document.getElementById('signin').hidden && document.getElementById('app').hidden && !localStorage.getItem('ringcast.token')`, jsBody, 10*time.Second)
 	})
 }
 

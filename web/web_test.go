@@ -112,6 +112,11 @@ func TestPage(t *testing.T) {
 	if !seen["app.js"] || !seen["format.js"] {
 		t.Errorf("the import walk missed modules: %v", seen)
 	}
+	for name := range seen {
+		if strings.HasSuffix(name, ".js") && !strings.Contains(page, `<link rel="modulepreload" href="`+base+name+`">`) {
+			t.Errorf("%s is not preloaded", name)
+		}
+	}
 }
 
 func TestServing(t *testing.T) {

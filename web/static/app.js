@@ -126,7 +126,7 @@ export class App {
     return out;
   }
 
-  async #live(first) {
+  #live(first) {
     if (first) {
       this.outbox = new Outbox(this.conn, this.self.id, {
         onAck: (item, ack) => this.#acked(item, ack),
@@ -135,16 +135,30 @@ export class App {
     }
     this.outbox.flush();
     this.#subscribePresence();
+    this.#sync();
+  }
+
+  // sync loads users and channels the first time; after a reconnect, what
+  // may have changed while no events came: our channels and the members
+  // shown. It tries again while live until it succeeds.
+  async #sync() {
     try {
-      // Users and channels once; after a reconnect, what may have changed
-      // while no events came: the channel list and the members shown.
-      if (!this.ready) await this.#loadUsers();
+      const wasReady = this.ready;
+      if (!wasReady) await this.#loadUsers();
       await this.#loadChannels();
       this.ready = true;
-      if (this.current && this.channels.get(this.current)?.is_member) await this.#loadMembers(this.current);
-      else this.open(location.hash.slice(1));
+      this.error = '';
+      this.changed('header');
+      if (!wasReady) {
+        this.open(location.hash.slice(1));
+        return;
+      }
+      this.members.clear();
+      if (this.channels.get(this.current)?.is_member) await this.#loadMembers(this.current);
+      else this.open('');
     } catch (e) {
       this.#failed(e);
+      setTimeout(() => { if (this.conn.live) this.#sync(); }, 2000);
     }
   }
 
