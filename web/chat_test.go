@@ -352,6 +352,9 @@ func TestChat(t *testing.T) {
 	step(t, "phone", func() {
 		bo.viewport(phoneW, phoneH)
 		defer bo.viewport(deskW, deskH)
+		bo.wait("the last message still in view", `(() => { const s = document.getElementById('messages').getBoundingClientRect();
+			const m = [...document.querySelectorAll('#message-list .msg')].at(-1).getBoundingClientRect();
+			return m.bottom <= s.bottom + 1 && m.top >= s.top; })()`, `document.getElementById('messages').scrollTop`, 5*time.Second)
 		if eval[bool](bo, `document.documentElement.scrollWidth > innerWidth`) {
 			t.Error("the page is wider than a phone")
 		}
