@@ -117,16 +117,18 @@ func testTimeline(t *testing.T, p *page) {
 		New     []bool
 		LastSeq *int
 		Empty   *int
-		Loaded  int
+		Loaded  *int
+		Acked   *int
 	}
 	run(p, "timeline.js", `
 		const t = new m.Timeline();
 		const add = (ts, seq) => t.add(seq === undefined ? {ts} : {ts, seq});
 		const fresh = [add('1700000003.000000', 3), add('1700000001.000000', 1), add('1700000003.000000', 3),
 			add('1700000004.000000'), add('1700000002.000000', 2), add('1700000004.000000', 4)];
-		const empty = new m.Timeline(), loaded = new m.Timeline();
-		loaded.loaded = true;
-		return {TS: t.msgs.map((x) => x.ts), New: fresh, LastSeq: t.lastSeq(), Empty: empty.lastSeq(), Loaded: loaded.lastSeq()};`, nil, &tl)
+		const empty = new m.Timeline(), loaded = new m.Timeline(), acked = new m.Timeline();
+		loaded.loaded = acked.loaded = true;
+		acked.add({ts: '1700000009.000000'});
+		return {TS: t.msgs.map((x) => x.ts), New: fresh, LastSeq: t.lastSeq(), Empty: empty.lastSeq(), Loaded: loaded.lastSeq(), Acked: acked.lastSeq()};`, nil, &tl)
 	if want := []string{"1700000001.000000", "1700000002.000000", "1700000003.000000", "1700000004.000000"}; fmt.Sprint(tl.TS) != fmt.Sprint(want) {
 		t.Errorf("order %v, want %v", tl.TS, want)
 	}
@@ -136,8 +138,9 @@ func testTimeline(t *testing.T, p *page) {
 	if tl.LastSeq == nil || *tl.LastSeq != 4 {
 		t.Errorf("lastSeq = %v, want 4 (learnt from the event after the ack)", tl.LastSeq)
 	}
-	if tl.Empty != nil || tl.Loaded != 0 {
-		t.Errorf("lastSeq of an empty timeline = %v, of an empty loaded one = %d; want none, and 0 (from the start)", tl.Empty, tl.Loaded)
+	if tl.Empty != nil || tl.Loaded == nil || *tl.Loaded != 0 || tl.Acked == nil || *tl.Acked != 0 {
+		t.Errorf("lastSeq of an empty timeline = %v, of an empty loaded one = %v, of a loaded one with only an ack = %v; want none, 0, 0 (from the start)",
+			tl.Empty, tl.Loaded, tl.Acked)
 	}
 
 	// Layout: a separator per day, a message grouped under the previous

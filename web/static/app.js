@@ -17,7 +17,7 @@ import { ChannelView } from './channel.js';
 import { Composer } from './composer.js';
 
 // pageSize: messages per conversations.history page.
-export const pageSize = 50;
+const pageSize = 50;
 // typingFor: how long "X is typing…" shows after a user_typing event.
 const typingFor = 6000;
 // typingEvery: at most one typing frame per channel this often (the server's limit).
@@ -154,8 +154,11 @@ export class App {
         return;
       }
       this.members.clear();
-      if (this.channels.get(this.current)?.is_member) await this.#loadMembers(this.current);
-      else this.open('');
+      if (this.channels.get(this.current)?.is_member) {
+        await Promise.all([this.#loadMembers(this.current), this.#loadNewest(this.current)]);
+      } else {
+        this.open('');
+      }
     } catch (e) {
       this.#failed(e);
       setTimeout(() => { if (this.conn.live) this.#sync(); }, 2000);

@@ -32,11 +32,14 @@ export class Timeline {
 
   // lastSeq is where a resume starts: everything after it is wanted. It
   // is the highest seq held: what is held is contiguous up to it, since
-  // history pages are and the live stream and its resumes are.
+  // history pages are and the live stream and its resumes are. A loaded
+  // channel with no seq yet (empty, or only acks) resumes from the start;
+  // one holding nothing is not resumed (its history is read when shown).
   lastSeq() {
-    let seq = null;
-    for (let i = this.msgs.length - 1; i >= 0 && seq == null; i--) seq = this.msgs[i].seq ?? null;
-    return seq;
+    for (let i = this.msgs.length - 1; i >= 0; i--) {
+      if (this.msgs[i].seq != null) return this.msgs[i].seq;
+    }
+    return this.loaded ? 0 : null;
   }
 
   oldestTs() {
