@@ -29,6 +29,10 @@ func modules(t *testing.T) *page {
 	p := newBrowser(t).page("modules")
 	p.do(chromedp.Navigate(srv.URL + "/"))
 	p.wait("the sign-in form", `!document.getElementById('signin').hidden`, jsBody, 10*time.Second)
+	p.wait("the page to ask for dev mode", `performance.getEntriesByName(location.origin + '/api/dev.users.list').length > 0`, jsBody, 10*time.Second)
+	if !eval[bool](p, `document.getElementById('dev-signin').hidden`) {
+		t.Error("a node without --dev offers the dev sign-in")
+	}
 	p.do(chromedp.Evaluate[chromedp.Void](`window.mod = (name) => import(new URL(name, document.querySelector('script[type=module]').src))`))
 	return p
 }
@@ -51,6 +55,7 @@ func TestModules(t *testing.T) {
 	testRender(t, p)
 	testEncode(t, p)
 	testTimeline(t, p)
+	p.shot("signin-no-dev") // the page of a node without --dev: tokens only
 	p.checkConsole()
 }
 
