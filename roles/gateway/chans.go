@@ -12,6 +12,7 @@ import (
 	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // Bounds of a channel subscription.
@@ -180,7 +181,7 @@ func (g *Gateway) readLog(id string, after uint64, limit int) ([]chat.Message, e
 
 // encode makes the websocket frame of a message read from the store.
 func (g *Gateway) encode(m *chat.Message) []byte {
-	return textFrame(rtm.AppendMessage(nil, m, g.cfg.Team))
+	return wsframe.Text(rtm.AppendMessage(nil, m, g.cfg.Team))
 }
 
 // deliver hands one event of c to every attached session, through the
@@ -243,7 +244,7 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 	switch f.Op {
 	case channel.EvTyping, channel.EvMemberJoined:
 		// Ephemeral: to the other members, outside the seq order.
-		fr := textFrame(f.Payload)
+		fr := wsframe.Text(f.Payload)
 		for _, a := range c.attached {
 			if a.s.user != f.User {
 				a.s.pushFrame(fr)
@@ -252,7 +253,7 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 	case channel.EvMemberLeft:
 		// The leaver's sessions stop receiving the channel at once.
 		var left []*session
-		fr := textFrame(f.Payload)
+		fr := wsframe.Text(f.Payload)
 		c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
 			if a.s.user == f.User {
 				left = append(left, a.s)
@@ -277,14 +278,14 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 		case f.Seq < c.next:
 			// Already delivered (replayed from the store first).
 		case f.Seq == c.next && !c.filling:
-			c.deliver(f.Seq, textFrame(f.Payload))
+			c.deliver(f.Seq, wsframe.Text(f.Payload))
 		default:
 			if len(c.held) >= maxHeld {
 				// Too far behind: drop the held events and let the fill
 				// read them from the store instead.
 				c.held = c.held[:0]
 			}
-			c.held = append(c.held, held{f.Seq, textFrame(f.Payload)})
+			c.held = append(c.held, held{f.Seq, wsframe.Text(f.Payload)})
 			c.target = max(c.target, f.Seq-1)
 			g.startFill(c)
 		}

@@ -9,9 +9,12 @@
 // filled from the store by a catch-up goroutine while later events wait,
 // so sessions see every channel's messages dense, in order, and once.
 //
-// Per session: the reader runs on the HTTP handler's goroutine; a writer
-// goroutine exists only while the session's bounded queue is non-empty.
-// A session whose queue overflows is closed (1008) and resumes later.
+// Per session: coder/websocket does the handshake only; the session
+// reads client frames with transport/wsframe on a goroutine of its own
+// and is the one writer of its socket (data frames, pongs and close
+// frames alike). A writer goroutine exists only while the session's
+// bounded queue is non-empty. A session whose queue overflows is closed
+// (1008) and resumes later.
 //
 // Presence: the gateway reports each user's session count to the user's
 // presence node, and watches a user once for all local sessions that

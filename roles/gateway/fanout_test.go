@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/internal/lifecycle"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // BenchmarkFanout measures the gateway's fan-out of one message to n
@@ -62,7 +63,7 @@ func BenchmarkPushFrame(b *testing.B) {
 	nc, peer := tcpPair(b, 0)
 	s := newTestSession(g, nc)
 	go io.Copy(io.Discard, peer)
-	f := textFrame(bytes.Repeat([]byte("x"), 300))
+	f := wsframe.Text(bytes.Repeat([]byte("x"), 300))
 	b.ReportAllocs()
 	for b.Loop() {
 		s.pushFrame(f)

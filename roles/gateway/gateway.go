@@ -23,6 +23,7 @@ import (
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // Config configures a Gateway.
@@ -131,7 +132,7 @@ func (g *Gateway) Close() error {
 		g.mu.Lock()
 		g.draining = true
 		for s := range g.sessions {
-			s.end(websocket.StatusGoingAway, "server stopping", false)
+			s.end(wsframe.StatusGoingAway, "server stopping", false)
 		}
 		g.mu.Unlock()
 		g.life.Close()
@@ -148,7 +149,7 @@ func (g *Gateway) Drain(ctx context.Context) {
 	g.draining = true
 	for s := range g.sessions {
 		s.push(rtm.Goodbye)
-		s.end(websocket.StatusServiceRestart, "server restart", true)
+		s.end(wsframe.StatusServiceRestart, "server restart", true)
 	}
 	g.mu.Unlock()
 	for {
@@ -225,28 +226,25 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
 		return
 	}
+	// coder/websocket does the handshake and nothing else: from here on
+	// the session reads frames with wsframe and is the one writer of
+	// the socket.
 	hc := &hijackCapture{ResponseWriter: w}
-	var s *session
 	conn, err := websocket.Accept(hc, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // slack-go sends Origin: https://api.slack.com
 		CompressionMode:    websocket.CompressionDisabled,
-		// The session writes every frame itself, pongs included, so
-		// that no two writers share the socket.
-		OnPingReceived: func(_ context.Context, p []byte) bool {
-			s.pushFrame(frame(opPong, p))
-			return false
-		},
 	})
 	if err != nil {
 		return // Accept wrote the error response
 	}
-	conn.SetReadLimit(rtm.MaxFrame)
-	s = newSession(g, tk.User, conn, hc.nc)
+	s := newSession(g, tk.User, conn, hc.nc, hc.br)
 	if !g.register(s) {
-		conn.Close(websocket.StatusServiceRestart, "server restart")
+		s.end(wsframe.StatusServiceRestart, "server restart", true)
+		s.writers.Wait()
 		return
 	}
 	if !s.start(resume) {
+		s.writers.Wait()
 		g.unregister(s)
 		return
 	}
@@ -258,18 +256,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// hijackCapture keeps the connection websocket.Accept hijacks, so the
-// session can write frames to it directly.
+// hijackCapture keeps the connection websocket.Accept hijacks, and the
+// buffered reader it hands it, so that the session reads and writes the
+// connection itself.
 type hijackCapture struct {
 	http.ResponseWriter
 	nc net.Conn
+	br *bufio.Reader
 }
 
 // Hijack hands coder/websocket small buffers instead of net/http's 4 KB
-// ones: it reads client frames (small) through a 512-byte buffer and
-// writes only the odd close frame (the session writes everything else
-// itself). Bytes the client sent early, already in net/http's buffer,
-// are moved over.
+// ones: the session reads client frames (small) through a 512-byte
+// buffer, and nothing but the handshake's 101 response is written
+// through the 128-byte writer. Bytes the client sent early, already in
+// net/http's buffer, are moved over.
 func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := h.ResponseWriter.(http.Hijacker)
 	if !ok {
@@ -279,7 +279,7 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.nc = nc
+	h.nc, h.br = nc, brw.Reader
 	n := brw.Reader.Buffered()
 	if n > smallReadBuffer {
 		return nc, brw, nil // rare: keep the big buffer
@@ -291,6 +291,7 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, err
 		}
 	}
+	h.br = rd
 	return nc, bufio.NewReadWriter(rd, bufio.NewWriterSize(nc, 128)), nil
 }
 

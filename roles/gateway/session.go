@@ -1,10 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"sync"
@@ -17,20 +17,26 @@ import (
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // session is one client websocket. Fields below mu are guarded by it.
 //
-// The gateway writes data frames itself, on the hijacked connection:
-// coder/websocket keeps the handshake, reading, pings and the close
-// handshake. A frame for a session with nothing queued is written at once
-// by whoever pushes it, without blocking (a would-block write leaves the
-// rest queued); a writer goroutine exists only while frames are queued,
-// and writes the backlog with one writev.
+// The session is the one writer of its connection: data frames, pongs
+// and close frames all go through pushFrames and its writer, so no frame
+// is ever written inside another. coder/websocket did the handshake
+// only; frames are read with wsframe. A frame for a session with nothing
+// queued is written at once by whoever pushes it, without blocking (a
+// would-block write leaves the rest queued); a writer goroutine exists
+// only while frames are queued, and writes the backlog with one writev.
 type session struct {
-	g        *gateway
-	user     string
+	g    *gateway
+	user string
+	// conn is the handshake's websocket.Conn, never used: it is kept
+	// only because its finalizer would close the connection once it is
+	// unreachable.
 	conn     *websocket.Conn
+	rd       *wsframe.Reader
 	nc       net.Conn        // the hijacked connection
 	raw      syscall.RawConn // nc's descriptor, for non-blocking writes
 	inflight atomic.Int32
@@ -56,17 +62,24 @@ type session struct {
 
 type gateway = Gateway
 
-func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn) *session {
+// newSession makes the session of a connection whose handshake is done;
+// br is the connection's buffered reader from the handshake.
+func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn, br *bufio.Reader) *session {
 	s := &session{g: g, user: user, conn: conn, nc: nc, paused: true, shard: g.fan.shard(g.nextShard.Add(1))}
 	s.raw = rawConn(nc)
-	s.queue = append(s.queue, textFrame(rtm.Hello))
+	s.rd = wsframe.NewReader(br, rtm.MaxFrame)
+	s.rd.OnPing = s.pong
+	s.queue = append(s.queue, wsframe.Text(rtm.Hello))
 	s.flushFn = s.flush
 	s.directFn = s.direct.write
 	return s
 }
 
 // push sends a JSON payload to the client (one frame each call).
-func (s *session) push(payload []byte) { s.pushFrame(textFrame(payload)) }
+func (s *session) push(payload []byte) { s.pushFrame(wsframe.Text(payload)) }
+
+// pong answers a client's ping.
+func (s *session) pong(payload []byte) { s.pushFrame(wsframe.Frame(wsframe.OpPong, payload)) }
 
 // pushLater sends a complete websocket frame through the session's
 // fan-out worker, which joins it with the session's other frames of its
@@ -95,7 +108,7 @@ func (s *session) pushFrames(frames [][]byte, joined *[]byte) {
 	if len(s.queue) > 0 || s.writing || s.paused || s.raw == nil {
 		if len(s.queue)+len(frames) > s.g.cfg.MaxQueue {
 			s.mu.Unlock()
-			s.end(websocket.StatusPolicyViolation, errSlow.Error(), false)
+			s.end(wsframe.StatusPolicyViolation, errSlow.Error(), false)
 			return
 		}
 		s.queue = append(s.queue, frames...)
@@ -240,14 +253,16 @@ func (s *session) flush() {
 }
 
 // end closes the session with code. Graceful: after what is queued has
-// been written; otherwise at once, dropping the queue.
-func (s *session) end(code websocket.StatusCode, reason string, graceful bool) {
+// been written; otherwise at once, dropping the queue (and, if a frame
+// is being written, the connection without a close frame: a close frame
+// may only follow a whole frame).
+func (s *session) end(code wsframe.StatusCode, reason string, graceful bool) {
 	s.mu.Lock()
 	if s.ending {
 		s.mu.Unlock()
 		return
 	}
-	s.ending, s.closeMsg = true, closeFrame(code, reason)
+	s.ending, s.closeMsg = true, wsframe.Close(code, reason)
 	if !graceful {
 		s.queue = nil
 		if s.writing {
@@ -261,9 +276,9 @@ func (s *session) end(code websocket.StatusCode, reason string, graceful bool) {
 }
 
 func (s *session) close(err error) {
-	code := websocket.StatusInternalError
+	code := wsframe.StatusInternalError
 	if errors.Is(err, errSlow) {
-		code = websocket.StatusPolicyViolation
+		code = wsframe.StatusPolicyViolation
 	}
 	s.end(code, err.Error(), false)
 }
@@ -309,7 +324,7 @@ func (s *session) start(resume map[string]uint64) bool {
 	g := s.g
 	fail := func(err error) bool {
 		g.log.Error("session: load channels", "user", s.user, "err", err)
-		s.conn.Close(websocket.StatusInternalError, "store unavailable")
+		s.end(wsframe.StatusInternalError, "store unavailable", true)
 		return false
 	}
 	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -366,25 +381,31 @@ func (s *session) serve() {
 	for _, id := range chans {
 		g.detach(s, id)
 	}
-	s.end(websocket.StatusNormalClosure, "", false)
+	s.end(wsframe.StatusNormalClosure, "", false)
 	s.writers.Wait()
 }
 
-// read handles client frames until the connection ends. Reads take no
+// read handles client messages until the connection ends. Reads take no
 // deadline or context (that would cost an allocation per read): a
-// session is stopped by closing its connection.
+// session is stopped by closing its connection. A close frame from the
+// client is echoed, and a frame the protocol forbids answered with its
+// close status, after what is queued.
 func (s *session) read() {
 	for {
-		typ, rd, err := s.conn.Reader(context.Background())
-		if err != nil {
-			return
-		}
 		bp := s.g.frames.Get().(*[]byte)
-		data, err := readFrame(rd, (*bp)[:0])
+		op, data, err := s.rd.Next((*bp)[:0])
 		if err != nil {
+			var ce *wsframe.CloseError
+			if errors.As(err, &ce) {
+				reason := ce.Reason
+				if ce.Echo {
+					reason = ""
+				}
+				s.end(ce.Code, reason, true)
+			}
 			return
 		}
-		s.frame(typ, data)
+		s.frame(op, data)
 		if cap(data) <= pooledFrame {
 			*bp = data
 			s.g.frames.Put(bp)
@@ -395,27 +416,10 @@ func (s *session) read() {
 // pooledFrame is the largest read buffer returned to the pool.
 const pooledFrame = 4 << 10
 
-// readFrame appends the rest of a websocket message to buf.
-func readFrame(rd io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := rd.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		switch {
-		case err == io.EOF:
-			return buf, nil
-		case err != nil:
-			return nil, err
-		}
-	}
-}
-
-// frame handles one client frame. Nothing it starts keeps data, which
+// frame handles one client message. Nothing it starts keeps data, which
 // the reader reuses.
-func (s *session) frame(typ websocket.MessageType, data []byte) {
-	if typ != websocket.MessageText {
+func (s *session) frame(op wsframe.Opcode, data []byte) {
+	if op != wsframe.OpText {
 		s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, "binary frames are not supported"))
 		return
 	}
@@ -533,9 +537,9 @@ func (s *session) send(req *rtm.Request) {
 		if err != nil {
 			code, msg := rtmError(err)
 			if !acked {
-				s.pushLater(textFrame(rtm.ErrorEvent(code, msg)))
+				s.pushLater(wsframe.Text(rtm.ErrorEvent(code, msg)))
 			} else {
-				s.pushLater(textFrame(rtm.ErrorAck(id, code, msg)))
+				s.pushLater(wsframe.Text(rtm.ErrorAck(id, code, msg)))
 			}
 			return
 		}
@@ -547,8 +551,8 @@ func (s *session) send(req *rtm.Request) {
 
 // ackFrame is the frame of an ack, built in place: one allocation.
 func ackFrame(id int64, ts chat.TS, text string) []byte {
-	b := make([]byte, headroom, headroom+rtm.AckSize(text))
-	return framed(rtm.AppendAck(b, id, ts, text))
+	b := make([]byte, wsframe.Headroom, wsframe.Headroom+rtm.AckSize(text))
+	return wsframe.Framed(rtm.AppendAck(b, id, ts, text))
 }
 
 // rtmError maps a channel error to an RTM error code and message.

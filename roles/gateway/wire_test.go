@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // TestFramesReadByAClient: the frames the gateway builds by hand are read
@@ -25,9 +26,9 @@ func TestFramesReadByAClient(t *testing.T) {
 		}
 		defer c.CloseNow()
 		for _, p := range payloads {
-			hc.nc.Write(textFrame(p))
+			hc.nc.Write(wsframe.Text(p))
 		}
-		hc.nc.Write(closeFrame(websocket.StatusServiceRestart, "server restart"))
+		hc.nc.Write(wsframe.Close(wsframe.StatusServiceRestart, "server restart"))
 	}))
 	defer srv.Close()
 	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
@@ -49,32 +50,10 @@ func TestFramesReadByAClient(t *testing.T) {
 	var _ net.Conn = (*net.TCPConn)(nil)
 }
 
-// TestFramedMatchesTextFrame: a payload built after headroom and framed
-// in place is byte for byte the frame textFrame makes, for each of the
-// three length encodings and their edges.
-func TestFramedMatchesTextFrame(t *testing.T) {
-	for _, n := range []int{0, 1, 125, 126, 300, 0xFFFF, 0x10000, 70_000} {
-		payload := bytes.Repeat([]byte("p"), n)
-		b := append(make([]byte, headroom), payload...)
-		if got, want := framed(b), textFrame(payload); !bytes.Equal(got, want) {
-			t.Errorf("payload of %d bytes: framed gives %d bytes %x..., textFrame %d bytes %x...",
-				n, len(got), got[:min(len(got), 12)], len(want), want[:min(len(want), 12)])
-		}
-	}
-}
-
 func BenchmarkAckFrame(b *testing.B) {
 	text := strings.Repeat("x", 128)
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = ackFrame(12345, 1700000000000100, text)
-	}
-}
-
-func BenchmarkTextFrame(b *testing.B) {
-	p := bytes.Repeat([]byte("x"), 300)
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = textFrame(p)
 	}
 }
