@@ -25,6 +25,14 @@ type Channel struct {
 	Purpose    string
 }
 
+// VisibleTo is the one rule of who may know that a channel exists: a
+// public channel is visible to everyone in the team, a private one only
+// to its members. Whatever takes a channel from a caller (every Web API
+// method, an RTM frame, the owner's answer to a post) answers a caller
+// who may not see it exactly as it answers for a channel that does not
+// exist: channel_not_found, by id and by name alike.
+func (c Channel) VisibleTo(member bool) bool { return !c.IsPrivate || member }
+
 // Message is one entry of a channel's log.
 type Message struct {
 	Channel     string

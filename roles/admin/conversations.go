@@ -15,8 +15,23 @@ import (
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
-// resolve finds a channel by id or by name (with or without '#').
-func (a *API) resolve(c *call, ref string) (chat.Channel, error) {
+// need is what a method needs of a channel beyond seeing it.
+type need int
+
+const (
+	// visible: the channel exists for the caller (chat.Channel.VisibleTo).
+	visible need = iota
+	// membership: the caller is a member; not_in_channel otherwise.
+	membership
+)
+
+// lookup is the one way a method gets a channel from its caller's
+// argument, by id or by name (with or without '#'): it applies the
+// access rule (chat.Channel.VisibleTo), so that a private channel is
+// channel_not_found to a non-member whatever they call and however they
+// name it, and then what the method needs. Every method that takes a
+// channel calls it (and so will replies, reactions, edits and search).
+func (a *API) lookup(c *call, ref string, n need) (chat.Channel, error) {
 	if ref == "" {
 		return chat.Channel{}, apiErr("channel_not_found")
 	}
@@ -27,7 +42,22 @@ func (a *API) resolve(c *call, ref string) (chat.Channel, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return chat.Channel{}, apiErr("channel_not_found")
 	}
-	return ch, err
+	if err != nil {
+		return chat.Channel{}, err
+	}
+	if !ch.IsPrivate && n == visible {
+		return ch, nil // nothing more to read
+	}
+	in, err := a.cfg.Store.IsMember(c.ctx, ch.ID, c.user.ID)
+	switch {
+	case err != nil:
+		return chat.Channel{}, err
+	case !ch.VisibleTo(in):
+		return chat.Channel{}, apiErr("channel_not_found")
+	case n == membership && !in:
+		return chat.Channel{}, apiErr("not_in_channel")
+	}
+	return ch, nil
 }
 
 // channelObject is Slack's channel object as the caller sees it.
@@ -93,7 +123,7 @@ func (a *API) create(c *call) (map[string]any, error) {
 }
 
 func (a *API) join(c *call) (map[string]any, error) {
-	ch, err := a.resolve(c, c.args["channel"])
+	ch, err := a.lookup(c, c.args["channel"], visible)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +154,7 @@ func (a *API) join(c *call) (map[string]any, error) {
 }
 
 func (a *API) leave(c *call) (map[string]any, error) {
-	ch, err := a.resolve(c, c.args["channel"])
+	ch, err := a.lookup(c, c.args["channel"], visible)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +169,7 @@ func (a *API) leave(c *call) (map[string]any, error) {
 }
 
 func (a *API) invite(c *call) (map[string]any, error) {
-	ch, err := a.resolve(c, c.args["channel"])
+	ch, err := a.lookup(c, c.args["channel"], membership)
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +184,6 @@ func (a *API) invite(c *call) (map[string]any, error) {
 		return nil, apiErr("too_many_users")
 	case ch.IsArchived:
 		return nil, apiErr("is_archived")
-	}
-	if err := a.requireMember(c, ch); err != nil {
-		return nil, err
 	}
 	var fresh []string
 	for _, u := range users {
@@ -255,7 +282,7 @@ func (a *API) list(c *call) (map[string]any, error) {
 }
 
 func (a *API) info(c *call) (map[string]any, error) {
-	ch, err := a.resolve(c, c.args["channel"])
+	ch, err := a.lookup(c, c.args["channel"], visible)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +294,7 @@ func (a *API) info(c *call) (map[string]any, error) {
 }
 
 func (a *API) members(c *call) (map[string]any, error) {
-	ch, err := a.resolve(c, c.args["channel"])
+	ch, err := a.lookup(c, c.args["channel"], visible)
 	if err != nil {
 		return nil, err
 	}
@@ -298,24 +325,9 @@ func (a *API) members(c *call) (map[string]any, error) {
 	return map[string]any{"members": out, "response_metadata": meta(next)}, nil
 }
 
-// requireMember fails with not_in_channel unless the caller is a member.
-func (a *API) requireMember(c *call, ch chat.Channel) error {
-	in, err := a.cfg.Store.IsMember(c.ctx, ch.ID, c.user.ID)
-	if err != nil {
-		return err
-	}
-	if !in {
-		return apiErr("not_in_channel")
-	}
-	return nil
-}
-
 func (a *API) history(c *call) (map[string]any, error) {
-	ch, err := a.resolve(c, c.args["channel"])
+	ch, err := a.lookup(c, c.args["channel"], membership)
 	if err != nil {
-		return nil, err
-	}
-	if err := a.requireMember(c, ch); err != nil {
 		return nil, err
 	}
 	limit, err := c.args.limit(100, 999)
@@ -385,7 +397,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	bad := checkPost(&p, c.args["thread_ts"])
 	if bad != nil || ref == "" {
 		// The channel's own errors come first.
-		ch, err := a.resolve(c, ref)
+		ch, err := a.lookup(c, ref, visible)
 		if err != nil {
 			return nil, err
 		}
@@ -401,7 +413,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	// not know, is resolved first.
 	m, err := a.cfg.Router.Publish(c.ctx, p)
 	if errors.Is(err, channel.ErrChannelNotFound) {
-		ch, rerr := a.resolve(c, ref)
+		ch, rerr := a.lookup(c, ref, visible)
 		if rerr != nil || ch.ID == ref {
 			return nil, cmp.Or(rerr, err)
 		}

@@ -120,6 +120,7 @@ type chanState struct {
 	mu        sync.Mutex
 	dropped   bool   // pending commits for it must not be written; a fresh state replaces it
 	archived  bool   // posts are refused
+	private   bool   // a non-member is told the channel does not exist
 	lastUsed  uint32 // seconds since the owner started
 	loading   *loadWait
 	lastSeq   uint64                  // last seq assigned
@@ -410,6 +411,7 @@ func (o *Owner) load(st *chanState) {
 		}
 		st.committed = st.lastSeq
 		st.archived = ch.IsArchived
+		st.private = ch.IsPrivate
 		for i := len(tail) - 1; i >= 0; i-- {
 			st.remember(&tail[i])
 		}
@@ -474,6 +476,12 @@ func (st *chanState) isMember(user string) bool {
 	return ok
 }
 
+// visibleTo applies the access rule (chat.Channel.VisibleTo) to the
+// loaded state. st.mu must be held.
+func (st *chanState) visibleTo(member bool) bool {
+	return chat.Channel{IsPrivate: st.private}.VisibleTo(member)
+}
+
 // Post is a message to publish.
 type Post struct {
 	Channel     string
@@ -516,11 +524,15 @@ func (o *Owner) Publish(p Post, reply func(chat.Message, error)) {
 			reply(chat.Message{}, err)
 			return
 		}
-		if st.archived {
+		member := st.isMember(p.User)
+		switch {
+		case !st.visibleTo(member):
+			reply(chat.Message{}, ErrChannelNotFound)
+			return
+		case st.archived:
 			reply(chat.Message{}, ErrArchived)
 			return
-		}
-		if !st.isMember(p.User) {
+		case !member:
 			reply(chat.Message{}, ErrNotInChannel)
 			return
 		}
