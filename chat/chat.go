@@ -11,6 +11,9 @@ type User struct {
 	Deleted  bool
 	Away     bool  // set away with users.setPresence
 	Created  int64 // unix seconds
+	// LimitClass names the rate limits that apply to the user: "" (a
+	// person's), "bot" or "unlimited" (load tools); see package limit.
+	LimitClass string
 }
 
 // Channel is a conversation.

@@ -136,3 +136,17 @@ func firstSeq(ctx context.Context, r LogReader, channel string, t chat.TS, stric
 	}
 	return lo, nil
 }
+
+// ThreadParent finds the message a reply's thread_ts names: an existing
+// top-level message of the channel (its own thread_ts is none or
+// itself), ErrNotFound otherwise.
+func ThreadParent(ctx context.Context, l Log, channel string, ts chat.TS) (chat.Message, error) {
+	msgs, _, err := l.History(ctx, channel, HistoryQuery{Oldest: ts, Latest: ts, Inclusive: true, Limit: 1})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	if len(msgs) == 0 || msgs[0].TS != ts || (msgs[0].ThreadTS != 0 && msgs[0].ThreadTS != ts) {
+		return chat.Message{}, ErrNotFound
+	}
+	return msgs[0], nil
+}

@@ -17,6 +17,8 @@ var (
 	// ErrConflict: another writer already appended this (channel, seq);
 	// the caller's view of the channel is stale.
 	ErrConflict = errors.New("seq already written by another owner")
+	// ErrRevoked: the token was revoked (auth.revoke).
+	ErrRevoked = errors.New("token revoked")
 	// ErrSchemaTooNew: the database was migrated by a newer ringcast than
 	// this one; Open refuses it rather than guess at tables it does not
 	// know.
@@ -52,10 +54,32 @@ type Users interface {
 	ListUsers(ctx context.Context, after string, limit int) ([]chat.User, error)
 	// PutToken stores the hash of a token for a user.
 	PutToken(ctx context.Context, hash []byte, userID string) error
-	// TokenUser returns the user a token hash belongs to.
+	// TokenUser returns the user a token hash belongs to; ErrRevoked
+	// once it was revoked.
 	TokenUser(ctx context.Context, hash []byte) (string, error)
 	// SetAway records whether a user set their presence to away.
 	SetAway(ctx context.Context, id string, away bool) error
+	// RevokeToken revokes a token for good and logs the revocation (see
+	// Revocations); it returns the token's user, ErrNotFound when there
+	// is no such token. Revoking twice is not an error.
+	RevokeToken(ctx context.Context, hash []byte) (userID string, err error)
+	// SetDeleted deactivates a user (or activates them again); a
+	// deactivation is logged as a revocation of all their tokens.
+	SetDeleted(ctx context.Context, id string, deleted bool) error
+	// SetLimitClass sets the user's rate-limit class.
+	SetLimitClass(ctx context.Context, id, class string) error
+	// Revocations returns up to limit logged revocations with id > after,
+	// by id: how every node learns, within its polling interval, that a
+	// token or a user's sessions must stop working.
+	Revocations(ctx context.Context, after int64, limit int) ([]Revocation, error)
+}
+
+// Revocation is one entry of the revocation log: a token (its hash), or
+// every token of a user when Token is nil.
+type Revocation struct {
+	ID    int64
+	Token []byte
+	User  string
 }
 
 // Channels holds channels and their member sets.

@@ -38,6 +38,12 @@ CREATE TABLE messages(
 	channel text COLLATE "C" NOT NULL, seq bigint NOT NULL CHECK (seq >= 1), ts bigint NOT NULL,
 	user_id text COLLATE "C" NOT NULL, text text NOT NULL, thread_ts bigint NOT NULL, client_msg_id text NOT NULL,
 	PRIMARY KEY(channel, seq));`},
+	// Security (issue 12), as in store/sqlite's step 5.
+	{"limit classes, revoked tokens, the revocation log", `
+ALTER TABLE users ADD COLUMN limit_class text NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN revoked boolean NOT NULL DEFAULT false;
+CREATE TABLE revocations(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, token bytea,
+	user_id text COLLATE "C" NOT NULL, at bigint NOT NULL);`},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -138,11 +138,11 @@ func (s *Store) Meta(ctx context.Context, key, value string) (string, error) {
 	return one(ctx, s, `SELECT value FROM meta WHERE key = $1`, scanString, key)
 }
 
-const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away`
+const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away, limit_class`
 
 func scanUser(row Scanner) (chat.User, error) {
 	var u chat.User
-	return u, row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away)
+	return u, row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away, &u.LimitClass)
 }
 
 // one runs a single-row query under the call's deadline and scans it.
@@ -159,8 +159,8 @@ func (s *Store) user(ctx context.Context, where string, arg string) (chat.User, 
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u chat.User) error {
-	_, err := s.exec(ctx, `INSERT INTO users(`+userCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away)
+	_, err := s.exec(ctx, `INSERT INTO users(`+userCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away, u.LimitClass)
 	if isCode(err, uniqueViolation) {
 		return store.ErrNameTaken
 	}
@@ -190,16 +190,95 @@ func (s *Store) PutToken(ctx context.Context, hash []byte, userID string) error 
 
 // TokenUser implements store.Users.
 func (s *Store) TokenUser(ctx context.Context, hash []byte) (string, error) {
-	return one(ctx, s, `SELECT user_id FROM tokens WHERE hash = $1`, scanString, hash)
+	type token struct {
+		user    string
+		revoked bool
+	}
+	t, err := one(ctx, s, `SELECT user_id, revoked FROM tokens WHERE hash = $1`, func(r Scanner) (token, error) {
+		var t token
+		return t, r.Scan(&t.user, &t.revoked)
+	}, hash)
+	if err == nil && t.revoked {
+		return "", store.ErrRevoked
+	}
+	return t.user, err
 }
 
 // SetAway implements store.Users.
 func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
-	tag, err := s.exec(ctx, `UPDATE users SET away = $1 WHERE id = $2`, away, id)
+	return updateUser(ctx, s.pool, `UPDATE users SET away = $1 WHERE id = $2`, away, id)
+}
+
+// SetLimitClass implements store.Users.
+func (s *Store) SetLimitClass(ctx context.Context, id, class string) error {
+	return updateUser(ctx, s.pool, `UPDATE users SET limit_class = $1 WHERE id = $2`, class, id)
+}
+
+// updateUser runs an UPDATE of one user's row under the call's deadline:
+// ErrNotFound when there is no such user.
+func updateUser(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, q string, args ...any) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	tag, err := db.Exec(ctx, q, args...)
 	if err == nil && tag.RowsAffected() == 0 {
 		return store.ErrNotFound
 	}
 	return err
+}
+
+// revocationsKept is how long the revocation log keeps an entry (as in
+// store/sqlite).
+const revocationsKept = 24 * time.Hour
+
+// RevokeToken implements store.Users.
+func (s *Store) RevokeToken(ctx context.Context, hash []byte) (string, error) {
+	var user string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `UPDATE tokens SET revoked = true WHERE hash = $1 RETURNING user_id`, hash).Scan(&user); err != nil {
+			return notFound(err)
+		}
+		return logRevocation(ctx, tx, hash, user)
+	})
+	return user, err
+}
+
+// SetDeleted implements store.Users.
+func (s *Store) SetDeleted(ctx context.Context, id string, deleted bool) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := updateUser(ctx, tx, `UPDATE users SET deleted = $1 WHERE id = $2`, deleted, id); err != nil || !deleted {
+			return err
+		}
+		return logRevocation(ctx, tx, nil, id)
+	})
+}
+
+// inTx runs fn in a transaction under the call's deadline.
+func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// logRevocation appends to the revocation log, forgetting entries older
+// than revocationsKept.
+func logRevocation(ctx context.Context, tx pgx.Tx, hash []byte, user string) error {
+	now := time.Now()
+	if _, err := tx.Exec(ctx, `DELETE FROM revocations WHERE at < $1`, now.Add(-revocationsKept).Unix()); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO revocations(token, user_id, at) VALUES($1, $2, $3)`, hash, user, now.Unix())
+	return err
+}
+
+// Revocations implements store.Users.
+func (s *Store) Revocations(ctx context.Context, after int64, limit int) ([]store.Revocation, error) {
+	return list(ctx, s, `SELECT id, token, user_id FROM revocations WHERE id > $1 ORDER BY id LIMIT $2`,
+		func(r Scanner) (store.Revocation, error) {
+			var v store.Revocation
+			return v, r.Scan(&v.ID, &v.Token, &v.User)
+		}, after, limit)
 }
 
 const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`

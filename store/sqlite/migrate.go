@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS messages(
 	// has no index on ts: within a channel ts grows with seq, so a ts
 	// bound is found by binary search over seqs (History).
 	{"the message log as segments", toSegments},
+	// Security (issue 12): a user's rate-limit class; tokens revoked for
+	// good rather than deleted, so that a later call can say
+	// token_revoked; and the revocation log every node polls to drop
+	// cached tokens and close sessions.
+	{"limit classes, revoked tokens, the revocation log", execStep(`
+ALTER TABLE users ADD COLUMN limit_class TEXT NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE revocations(id INTEGER PRIMARY KEY AUTOINCREMENT, token BLOB, user_id TEXT NOT NULL, at INTEGER NOT NULL);`)},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -44,7 +44,7 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path.
 func Open(path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	dsn := func(extra ...string) string {
@@ -196,18 +196,18 @@ func notFound(err error) error {
 	return err
 }
 
-const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away`
+const userCols = `id, name, real_name, email, is_bot, is_admin, deleted, created, away, limit_class`
 
 func scanUser(row interface{ Scan(...any) error }) (chat.User, error) {
 	var u chat.User
-	err := row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away)
+	err := row.Scan(&u.ID, &u.Name, &u.RealName, &u.Email, &u.IsBot, &u.IsAdmin, &u.Deleted, &u.Created, &u.Away, &u.LimitClass)
 	return u, notFound(err)
 }
 
 // CreateUser implements store.Users.
 func (s *Store) CreateUser(ctx context.Context, u chat.User) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users(`+userCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
-		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away)
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users(`+userCols+`) VALUES(?,?,?,?,?,?,?,?,?,?)`,
+		u.ID, u.Name, u.RealName, u.Email, u.IsBot, u.IsAdmin, u.Deleted, u.Created, u.Away, u.LimitClass)
 	if isUnique(err) {
 		return store.ErrNameTaken
 	}
@@ -241,7 +241,20 @@ func (s *Store) PutToken(ctx context.Context, hash []byte, userID string) error 
 
 // SetAway implements store.Users.
 func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
-	r, err := s.w.ExecContext(ctx, `UPDATE users SET away = ? WHERE id = ?`, away, id)
+	return s.updateUser(ctx, s.w, `UPDATE users SET away = ? WHERE id = ?`, away, id)
+}
+
+// SetLimitClass implements store.Users.
+func (s *Store) SetLimitClass(ctx context.Context, id, class string) error {
+	return s.updateUser(ctx, s.w, `UPDATE users SET limit_class = ? WHERE id = ?`, class, id)
+}
+
+// updateUser runs an UPDATE of one user's row: ErrNotFound when there is
+// no such user.
+func (s *Store) updateUser(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, q string, args ...any) error {
+	r, err := db.ExecContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -254,8 +267,75 @@ func (s *Store) SetAway(ctx context.Context, id string, away bool) error {
 // TokenUser implements store.Users.
 func (s *Store) TokenUser(ctx context.Context, hash []byte) (string, error) {
 	var id string
-	err := s.queryRow(ctx, `SELECT user_id FROM tokens WHERE hash = ?`, hash).Scan(&id)
+	var revoked bool
+	err := s.queryRow(ctx, `SELECT user_id, revoked FROM tokens WHERE hash = ?`, hash).Scan(&id, &revoked)
+	if err == nil && revoked {
+		return "", store.ErrRevoked
+	}
 	return id, notFound(err)
+}
+
+// revocationsKept is how long the revocation log keeps an entry: nodes
+// poll it every fraction of a second, and one that starts reads it from
+// the beginning (applying old entries is harmless).
+const revocationsKept = 24 * time.Hour
+
+// RevokeToken implements store.Users.
+func (s *Store) RevokeToken(ctx context.Context, hash []byte) (string, error) {
+	var user string
+	err := s.revoke(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `UPDATE tokens SET revoked = 1 WHERE hash = ? RETURNING user_id`, hash).Scan(&user); err != nil {
+			return notFound(err)
+		}
+		return logRevocation(ctx, tx, hash, user)
+	})
+	return user, err
+}
+
+// SetDeleted implements store.Users.
+func (s *Store) SetDeleted(ctx context.Context, id string, deleted bool) error {
+	return s.revoke(ctx, func(tx *sql.Tx) error {
+		if err := s.updateUser(ctx, tx, `UPDATE users SET deleted = ? WHERE id = ?`, deleted, id); err != nil || !deleted {
+			return err
+		}
+		return logRevocation(ctx, tx, nil, id)
+	})
+}
+
+// revoke runs fn in a write transaction.
+func (s *Store) revoke(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// logRevocation appends to the revocation log, forgetting entries older
+// than revocationsKept.
+func logRevocation(ctx context.Context, tx *sql.Tx, hash []byte, user string) error {
+	now := time.Now()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM revocations WHERE at < ?`, now.Add(-revocationsKept).Unix()); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO revocations(token, user_id, at) VALUES(?, ?, ?)`, hash, user, now.Unix())
+	return err
+}
+
+// Revocations implements store.Users.
+func (s *Store) Revocations(ctx context.Context, after int64, limit int) ([]store.Revocation, error) {
+	rows, err := s.query(ctx, `SELECT id, token, user_id FROM revocations WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r interface{ Scan(...any) error }) (store.Revocation, error) {
+		var v store.Revocation
+		return v, r.Scan(&v.ID, &v.Token, &v.User)
+	})
 }
 
 const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`

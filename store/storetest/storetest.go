@@ -30,6 +30,7 @@ func Run(t *testing.T, fresh func(t *testing.T) func() (store.Store, error)) {
 		{"History", testHistory},
 		{"HistoryAcrossCommits", testHistoryAcrossCommits},
 		{"Meta", testMeta},
+		{"Revocations", testRevocations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +54,7 @@ func opened(t *testing.T, open func() (store.Store, error)) store.Store {
 
 func testUsers(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	u := chat.User{ID: "U1", Name: "alice", RealName: "Alice", Email: "a@example.com", Created: 1700000000}
+	u := chat.User{ID: "U1", Name: "alice", RealName: "Alice", Email: "a@example.com", Created: 1700000000, LimitClass: "bot"}
 	must(t, s.CreateUser(ctx, u))
 	if err := s.CreateUser(ctx, chat.User{ID: "U2", Name: "alice"}); !errors.Is(err, store.ErrNameTaken) {
 		t.Fatalf("duplicate name: err = %v, want ErrNameTaken", err)
@@ -468,6 +469,62 @@ func testHistoryAcrossCommits(t *testing.T, s store.Store) {
 		if len(got) != min(4, int(seq-after)) || (len(got) > 0 && got[0].Seq != after+1) {
 			t.Fatalf("Messages(after %d, 4) = %+v", after, got)
 		}
+	}
+}
+
+// testRevocations: a revoked token answers ErrRevoked for good, a
+// deactivated user is Deleted, and both are in the revocation log, in
+// order; limit classes stick.
+func testRevocations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	must(t, s.CreateUser(ctx, chat.User{ID: "U1", Name: "alice"}))
+	must(t, s.CreateUser(ctx, chat.User{ID: "U2", Name: "bob"}))
+	must(t, s.PutToken(ctx, []byte("t1"), "U1"))
+	must(t, s.PutToken(ctx, []byte("t2"), "U1"))
+	if revs, err := s.Revocations(ctx, 0, 10); err != nil || len(revs) != 0 {
+		t.Fatalf("Revocations of a fresh store = %v, %v", revs, err)
+	}
+	if user, err := s.RevokeToken(ctx, []byte("t1")); err != nil || user != "U1" {
+		t.Fatalf("RevokeToken = %q, %v", user, err)
+	}
+	if _, err := s.TokenUser(ctx, []byte("t1")); !errors.Is(err, store.ErrRevoked) {
+		t.Fatalf("TokenUser of a revoked token: err = %v, want ErrRevoked", err)
+	}
+	if id, err := s.TokenUser(ctx, []byte("t2")); err != nil || id != "U1" {
+		t.Fatalf("the user's other token: %q, %v", id, err)
+	}
+	if _, err := s.RevokeToken(ctx, []byte("t1")); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	if _, err := s.RevokeToken(ctx, []byte("nope")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RevokeToken of an unknown token: err = %v", err)
+	}
+	must(t, s.SetDeleted(ctx, "U2", true))
+	if u, _ := s.User(ctx, "U2"); !u.Deleted {
+		t.Fatal("SetDeleted(true) did not stick")
+	}
+	if err := s.SetDeleted(ctx, "U404", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetDeleted of a missing user: err = %v", err)
+	}
+	revs, err := s.Revocations(ctx, 0, 10)
+	must(t, err)
+	if len(revs) != 3 || string(revs[0].Token) != "t1" || revs[0].User != "U1" || revs[2].Token != nil || revs[2].User != "U2" ||
+		!(revs[0].ID < revs[1].ID && revs[1].ID < revs[2].ID) {
+		t.Fatalf("Revocations = %+v", revs)
+	}
+	if later, _ := s.Revocations(ctx, revs[1].ID, 10); len(later) != 1 || later[0].ID != revs[2].ID {
+		t.Fatalf("Revocations after the second = %+v", later)
+	}
+	must(t, s.SetDeleted(ctx, "U2", false)) // reactivating revokes nothing
+	if later, _ := s.Revocations(ctx, revs[2].ID, 10); len(later) != 0 {
+		t.Fatalf("reactivation logged %+v", later)
+	}
+	must(t, s.SetLimitClass(ctx, "U2", "unlimited"))
+	if u, _ := s.User(ctx, "U2"); u.LimitClass != "unlimited" || u.Deleted {
+		t.Fatalf("after SetLimitClass and reactivation: %+v", u)
+	}
+	if err := s.SetLimitClass(ctx, "U404", "bot"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetLimitClass of a missing user: err = %v", err)
 	}
 }
 
