@@ -57,6 +57,12 @@ func serveCmd() *cobra.Command {
 		Short: "run a node (all roles by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			var inArgv []string // before the environment sets flags too
+			for _, f := range []string{"secret", "admin-key"} {
+				if cmd.Flags().Changed(f) {
+					inArgv = append(inArgv, "--"+f)
+				}
+			}
 			if err := config.ApplyEnv(cmd.Flags(), os.Getenv); err != nil {
 				return err
 			}
@@ -64,6 +70,10 @@ func serveCmd() *cobra.Command {
 				return err
 			}
 			logger := config.Logger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+			if len(inArgv) > 0 {
+				logger.Warn("a secret on the command line is visible to every local user (ps, /proc): "+
+					"use RINGCAST_SECRET / RINGCAST_ADMIN_KEY or --secret-file / --admin-key-file", "flags", inArgv)
+			}
 			n, err := node.New(cfg, version, logger)
 			if err != nil {
 				return err
@@ -86,6 +96,10 @@ func printDev(ctx context.Context, w io.Writer, n *node.Node, cfg config.Config)
 		return fmt.Errorf("dev user: %w", err)
 	}
 	base := "http://" + n.HTTPAddr()
+	key := "(kept in the store; printed only when it was made)"
+	if n.AdminKeyCreated() {
+		key = n.AdminKey() + "   (new: printed this once)"
+	}
 	chat := ""
 	if cfg.Has(ring.RoleAdmin) {
 		chat = fmt.Sprintf("  Chat        %s/   (a browser; in dev mode, sign in as anyone)\n", base)
@@ -104,10 +118,10 @@ Try it:
   curl -s -H 'Authorization: Bearer %s' -d channel=general -d text=hello %s/api/chat.postMessage
   curl -s -H 'Authorization: Bearer %s' %s/api/rtm.connect   # then open the url with a websocket client
 Make another user (prints its token):
-  go run . token --admin-key %s --name alice
+  RINGCAST_ADMIN_KEY=<the admin key> go run . token --name alice
 
-`, version, cfg.Roles, cfg.DataDir, chat, base, u.Name, u.ID, tok, n.AdminKey(),
-		tok, base, tok, base, tok, base, tok, base, n.AdminKey())
+`, version, cfg.Roles, cfg.DataDir, chat, base, u.Name, u.ID, tok, key,
+		tok, base, tok, base, tok, base, tok, base)
 	if chat != "" {
 		fmt.Fprintf(w, ">>> Open %s/ in a browser to chat. <<<\n\n", base)
 	}
@@ -126,13 +140,18 @@ func versionCmd() *cobra.Command {
 func statusCmd() *cobra.Command {
 	addr := "127.0.0.1:8080"
 	asJSON := false
+	var key adminKey
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "show the cluster as a node sees it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			k, err := key.get()
+			if err != nil {
+				return err
+			}
 			var st node.Status
-			if err := getJSON(cmd.Context(), "http://"+addr+"/status", &st); err != nil {
+			if err := getJSON(cmd.Context(), "http://"+addr+"/status", k, &st); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -157,22 +176,52 @@ func statusCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	key.bind(cmd)
 	return cmd
+}
+
+// adminKey is the admin key a client command uses: --admin-key,
+// --admin-key-file or $RINGCAST_ADMIN_KEY, so that it need not be in
+// argv.
+type adminKey struct{ key, file string }
+
+func (a *adminKey) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&a.key, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
+	cmd.Flags().StringVar(&a.file, "admin-key-file", "", "file holding the admin key")
+}
+
+func (a *adminKey) get() (string, error) {
+	switch {
+	case a.key != "":
+		return a.key, nil
+	case a.file != "":
+		b, err := os.ReadFile(a.file)
+		if err != nil {
+			return "", fmt.Errorf("--admin-key-file: %w", err)
+		}
+		k, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		return strings.TrimSpace(k), nil
+	case os.Getenv("RINGCAST_ADMIN_KEY") != "":
+		return os.Getenv("RINGCAST_ADMIN_KEY"), nil
+	}
+	return "", errors.New("the admin key is required: --admin-key-file, $RINGCAST_ADMIN_KEY or --admin-key")
 }
 
 func tokenCmd() *cobra.Command {
 	addr := "127.0.0.1:8080"
-	var key, name string
+	var name string
+	var ak adminKey
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "create a user (if needed) and print a new token for it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if key == "" {
-				key = os.Getenv("RINGCAST_ADMIN_KEY")
+			key, err := ak.get()
+			if err != nil {
+				return err
 			}
-			if key == "" || name == "" {
-				return errors.New("--admin-key (or RINGCAST_ADMIN_KEY) and --name are required")
+			if name == "" {
+				return errors.New("--name is required")
 			}
 			var res struct {
 				OK    bool   `json:"ok"`
@@ -200,7 +249,7 @@ func tokenCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
-	cmd.Flags().StringVar(&key, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
+	ak.bind(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "user name")
 	return cmd
 }
@@ -210,6 +259,7 @@ func benchCmd() *cobra.Command {
 	asJSON := false
 	cpuProfile := ""
 	var rates []float64
+	var ak adminKey
 	maxP99 := 50 * time.Millisecond
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -234,8 +284,11 @@ bench-owner are created once and reused; channels are new each run and left
 at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.AdminKey == "" {
-				cfg.AdminKey = os.Getenv("RINGCAST_ADMIN_KEY")
+			if cfg.AdminKey == "" && (ak.file != "" || os.Getenv("RINGCAST_ADMIN_KEY") != "") {
+				var err error
+				if cfg.AdminKey, err = ak.get(); err != nil {
+					return err
+				}
 			}
 			var progress io.Writer
 			if bench.IsTerminal(os.Stderr) {
@@ -272,6 +325,7 @@ at the end.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "Web API base URL of an admin node")
 	f.StringVar(&cfg.AdminKey, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
+	f.StringVar(&ak.file, "admin-key-file", "", "file holding the admin key")
 	f.StringVar(&cfg.Scenario, "scenario", bench.Fanout, "fanout, spread, idle, publish or connect")
 	f.IntVar(&cfg.Subs, "subs", 0, "subscriber sessions (websockets)")
 	f.IntVar(&cfg.Channels, "channels", 0, "channels of the run")
@@ -313,11 +367,12 @@ func startCPUProfile(path string) (stop func(), err error) {
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}
 
-func getJSON(ctx context.Context, u string, v any) error {
+func getJSON(ctx context.Context, u, bearer string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err
 	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
 	return do(req, v)
 }
 

@@ -75,10 +75,60 @@ func TestBadFlags(t *testing.T) {
 			}
 		})
 	}
+	for _, tt := range []struct{ env, want string }{
+		{"RINGCAST_ROLES=gatway", "gatway"},
+		// The placeholders deploy/ringcast.env once shipped.
+		{"RINGCAST_SECRET=change-me", "--secret: looks like a placeholder"},
+		{"RINGCAST_ADMIN_KEY=change-me-too", "--admin-key: looks like a placeholder"},
+		{"RINGCAST_GOSSIP=0.0.0.0:7946", "no cluster secret is set"},
+	} {
+		cmd := exec.Command(bin, "serve", "--data", t.TempDir())
+		cmd.Env = append(os.Environ(), tt.env)
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), tt.want) {
+			t.Fatalf("%s: %v %s", tt.env, err, out)
+		}
+	}
+}
+
+// TestDeployExampleIsRefusedAsIs: deploy/ringcast.env, used unedited,
+// does not start a node (its key files do not exist yet), and says what
+// is missing.
+func TestDeployExampleIsRefusedAsIs(t *testing.T) {
+	b, err := os.ReadFile("deploy/ringcast.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := os.Environ()
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			env = append(env, line)
+		}
+	}
 	cmd := exec.Command(bin, "serve", "--data", t.TempDir())
-	cmd.Env = append(os.Environ(), "RINGCAST_ROLES=gatway")
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "RINGCAST_ROLES") && !strings.Contains(string(out), "gatway") {
-		t.Fatalf("bad env var: %v %s", err, out)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--secret-file") || !strings.Contains(string(out), "--admin-key-file") {
+		t.Fatalf("the deploy example as shipped: %v %s", err, out)
+	}
+}
+
+// TestDevPrintsAdminKeyOnce: serve --dev prints the admin key when it
+// makes it, not on every start.
+func TestDevPrintsAdminKeyOnce(t *testing.T) {
+	data := t.TempDir()
+	start := func() string {
+		p := proctest.Start(t, bin, proctest.Options{Name: "dev", Host: "127.0.22.8", Data: data, Extra: []string{"--dev"}})
+		if err := p.Stop(20 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		return p.Log()
+	}
+	first, second := start(), start()
+	if !strings.Contains(first, "admin key   xoxa-") {
+		t.Fatalf("first start does not print the new admin key:\n%s", first)
+	}
+	if strings.Contains(second, "xoxa-") || !strings.Contains(second, "admin key   (kept in the store") {
+		t.Fatalf("second start prints the admin key again:\n%s", second)
 	}
 }
 
@@ -97,7 +147,7 @@ func TestBenchBadProfilePath(t *testing.T) {
 // stops cleanly on SIGTERM.
 func TestMultiProcess(t *testing.T) {
 	data := t.TempDir()
-	key := "xoxa-test-admin-key"
+	key := "xoxa-test-admin-key-8Fm3Qz6Wv1Kp9Rt4Yc7Nb2Lx5Hj0Sd"
 	env := []string{"RINGCAST_ADMIN_KEY=" + key}
 	start := func(name, host, roles, join string) *proctest.Proc {
 		return proctest.Start(t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: join, Data: data, Env: env,
@@ -112,7 +162,7 @@ func TestMultiProcess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, p := range procs {
-		err := proctest.WaitHTTP(ctx, "http://"+p.HTTP+"/status", func(r *http.Response) bool {
+		err := proctest.WaitHTTPAuth(ctx, "http://"+p.HTTP+"/status", key, func(r *http.Response) bool {
 			var st node.Status
 			return json.NewDecoder(r.Body).Decode(&st) == nil && len(st.Members) == len(procs)
 		})
@@ -120,7 +170,9 @@ func TestMultiProcess(t *testing.T) {
 			t.Fatalf("%s never saw %d members: %v", p.Name, len(procs), err)
 		}
 	}
-	out, err := exec.Command(bin, "status", "--http", procs[1].HTTP).CombinedOutput()
+	status := exec.Command(bin, "status", "--http", procs[1].HTTP)
+	status.Env = append(os.Environ(), "RINGCAST_ADMIN_KEY="+key)
+	out, err := status.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "channel-2") || !strings.Contains(string(out), "gateway") {
 		t.Fatalf("ringcast status: %v\n%s", err, out)
 	}

@@ -104,7 +104,20 @@ func (f *fakeServer) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch method {
+	case "admin.users.setLimitClass":
+		f.mu.Unlock()
+		if arg("class") != "unlimited" {
+			fail("invalid_limit_class")
+			return
+		}
+		reply(map[string]any{})
 	case "admin.users.create", "admin.users.createToken":
+		if method == "admin.users.create" && arg("limit_class") != "unlimited" {
+			// The load tool's users must not be limited like people.
+			f.mu.Unlock()
+			fail("invalid_limit_class")
+			return
+		}
 		name := arg("name")
 		id, ok := f.users[name]
 		if ok == (method == "admin.users.create") {

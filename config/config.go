@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/spf13/pflag"
 )
@@ -46,11 +47,21 @@ type Config struct {
 	Store string
 	// Region tags the node; rtm.connect prefers gateways in the caller's region.
 	Region string
-	// Secret, when set, encrypts gossip (AES-256 with a key derived from it).
-	Secret string
-	// AdminKey protects the admin.* provisioning methods. Empty: the store
-	// keeps a generated key, shared by every node on that store.
-	AdminKey string
+	// Secret is the cluster secret (--secret, RINGCAST_SECRET): it
+	// encrypts gossip and roots internode trust. SecretFile names a file
+	// of keys instead, one per line, the primary first (a rotation lists
+	// the new and the old). Validate fills Secrets from either.
+	Secret, SecretFile string
+	Secrets            []string
+	// Insecure lets a node bind gossip or internode links to an address
+	// other machines reach without a secret.
+	Insecure bool
+	// AdminKey protects the admin.* provisioning methods, /status and
+	// profiles; AdminKeyFile names a file holding it instead (so that it
+	// is never in argv). Empty: the store keeps a generated key, shared
+	// by every node on that store.
+	AdminKey, AdminKeyFile string
+	adminKeyFromFile       bool
 	// Dev creates a ready user and token on an empty store and prints them.
 	Dev bool
 	// LogFormat is "text" (tint, coloured on a terminal) or "json".
@@ -64,6 +75,8 @@ type Config struct {
 	CommitWindow time.Duration
 	// Gossip holds failure-detection timings; see ring.DefaultGossip.
 	Gossip ring.Gossip
+	// Limits are the rate limits and caps (each a --limit-* flag).
+	Limits limit.Config
 }
 
 // Default returns a Config for one all-roles node on loopback.
@@ -76,6 +89,7 @@ func Default() Config {
 		LogFormat:  "text",
 		LogLevel:   "info",
 		Gossip:     ring.DefaultGossip(),
+		Limits:     limit.Default(),
 
 		CommitWindow: 5 * time.Millisecond,
 	}
@@ -164,8 +178,17 @@ func (c *Config) Validate() error {
 	if c.CommitWindow < 0 || c.CommitWindow > time.Second {
 		errs = append(errs, errors.New("--commit-window: between 0 and 1s"))
 	}
+	if l := c.Limits; l.HTTPRead <= 0 || l.HTTPWrite <= 0 || l.HTTPIdle <= 0 {
+		errs = append(errs, errors.New("--http-read-timeout, --http-write-timeout, --http-idle-timeout: positive durations"))
+	}
+	if m := c.Limits.MaxResponse; m < 0 || m > 0 && m < 64<<10 {
+		errs = append(errs, errors.New("--max-response: at least 65536 bytes (or 0 for none)"))
+	}
 	if len(c.Name) > 64 {
 		errs = append(errs, errors.New("--name: at most 64 characters"))
+	}
+	if err := c.loadSecrets(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Name == "" && checkAddr(c.GossipAddr) == nil {
 		host, _ := os.Hostname()
@@ -213,13 +236,34 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", d.DataDir, "data directory of the embedded store")
 	fs.StringVar(&c.Store, "store", "", "store: a postgres://user@host/db?... URL shared by every node on several machines (default: the embedded SQLite under --data)")
 	fs.StringVar(&c.Region, "region", "", "region tag; rtm.connect prefers gateways in the same region")
-	fs.StringVar(&c.Secret, "secret", "", "cluster secret: encrypts gossip")
-	fs.StringVar(&c.AdminKey, "admin-key", "", "key for admin.* methods (default: generated, kept in the store)")
+	fs.StringVar(&c.Secret, "secret", "", "cluster secret: encrypts gossip, roots internode trust (prefer RINGCAST_SECRET or --secret-file: argv is visible to every local user)")
+	fs.StringVar(&c.SecretFile, "secret-file", "", "file of cluster secrets, one per line, the primary first (key rotation)")
+	fs.BoolVar(&c.Insecure, "insecure", false, "allow gossip and internode links on non-loopback addresses without a secret")
+	fs.StringVar(&c.AdminKey, "admin-key", "", "key for admin.* methods and /status (default: generated, kept in the store; prefer RINGCAST_ADMIN_KEY or --admin-key-file)")
+	fs.StringVar(&c.AdminKeyFile, "admin-key-file", "", "file holding the admin key")
 	fs.BoolVar(&c.Dev, "dev", false, "create a dev user and token on first start and print them")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for operators; do not expose publicly)")
 	fs.DurationVar(&c.CommitWindow, "commit-window", d.CommitWindow, "how long a busy channel owner lets a batch of messages gather before one durable commit (0: none)")
+	l := &c.Limits
+	for _, r := range []struct {
+		rate       *limit.Rate
+		name, help string
+	}{
+		{&l.Tier2, "limit-api-tier2", "Web API calls per user that change a channel or a setting (conversations.create|join|leave|invite, users.setPresence, auth.revoke)"},
+		{&l.Tier3, "limit-api-tier3", "Web API paged reads per user (conversations.history|list|members, users.list)"},
+		{&l.Tier4, "limit-api-tier4", "Web API cheap reads per user (auth.test, conversations.info, users.info|getPresence, api.test)"},
+		{&l.RTMConnect, "limit-rtm-connect", "rtm.connect per user"},
+		{&l.Messages, "limit-messages", "messages per user, chat.postMessage and RTM together"},
+		{&l.ChannelsCreated, "limit-channels", "conversations.create per user"},
+	} {
+		fs.Var(r.rate, r.name, r.help+"; N/s, N/m or N/h, 0 for none (bots: ×10, class unlimited: none)")
+	}
+	fs.IntVar(&l.MaxResponse, "max-response", l.MaxResponse, "bytes of one Web API response (a history page stops short of it)")
+	fs.DurationVar(&l.HTTPRead, "http-read-timeout", l.HTTPRead, "time for a request's headers and body to arrive")
+	fs.DurationVar(&l.HTTPWrite, "http-write-timeout", l.HTTPWrite, "time for a response to be written")
+	fs.DurationVar(&l.HTTPIdle, "http-idle-timeout", l.HTTPIdle, "how long an idle keep-alive connection stays open")
 }
 
 // ApplyEnv sets every flag of fs that was not given on the command line

@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,6 +15,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +52,10 @@ type Node struct {
 	httpLn   net.Listener
 	team     admin.Team
 	adminKey string
-	key      []byte
+	// adminKeyCreated: this start generated the admin key (serve --dev
+	// prints it then, and only then).
+	adminKeyCreated bool
+	key             []byte
 
 	dispatch *dispatch // the internode server's handler
 	// roleCtx is the roles' context: Run cancels it once no frame and no
@@ -71,6 +77,11 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 			n.closeAll()
 		}
 	}()
+	if !cfg.Postgres() {
+		if err := secureDataDir(cfg.DataDir, cfg.StorePath(), n.log); err != nil {
+			return nil, err
+		}
+	}
 	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
@@ -97,10 +108,11 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		Internode: advertise(n.inode.Addr(), cfg.Advertise),
 		Region:    cfg.Region,
 		Version:   version,
+		Epoch:     randomEpoch(),
 	}
 	n.members, err = ring.Start(ring.Options{
 		Name: cfg.Name, Bind: cfg.GossipAddr, Advertise: cfg.Advertise, Join: cfg.Join,
-		Secret: cfg.Secret, Gossip: cfg.Gossip, Meta: meta, Logger: n.log,
+		Secrets: cfg.Secrets, Gossip: cfg.Gossip, Meta: meta, Logger: n.log,
 	})
 	if err != nil {
 		return nil, err
@@ -127,7 +139,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		n.dispatch.presence = n.presence
 	}
 	if cfg.Has(ring.RoleGateway) {
-		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Team: n.team.ID, Key: n.key, Store: st,
+		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Epoch: meta.Epoch, Team: n.team.ID, Key: n.key, Store: st,
 			View: view, Router: n.router, Logger: n.log})
 		if err != nil {
 			return nil, err
@@ -135,12 +147,18 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	}
 	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
-			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log, Dev: cfg.Dev})
+			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits})
 		if err != nil {
 			return nil, err
 		}
 	}
-	n.http = &http.Server{Handler: n.mux(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	// A websocket is no longer a request once upgraded: net/http clears
+	// these deadlines when the gateway hijacks the connection
+	// (TestHTTPTimeouts holds it to that).
+	l := cfg.Limits
+	n.http = &http.Server{Handler: n.mux(), ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+		ReadHeaderTimeout: min(10*time.Second, l.HTTPRead), ReadTimeout: l.HTTPRead, WriteTimeout: l.HTTPWrite,
+		IdleTimeout: l.HTTPIdle, MaxHeaderBytes: 64 << 10}
 	return n, nil
 }
 
@@ -179,11 +197,20 @@ func (n *Node) loadCluster() error {
 	n.team.Domain = n.team.Name + ".local"
 	n.adminKey = n.cfg.AdminKey
 	if n.adminKey == "" {
-		if n.adminKey, err = get("admin_key", "xoxa-"+randomHex(24)); err != nil {
+		fresh := "xoxa-" + randomHex(24)
+		if n.adminKey, err = get("admin_key", fresh); err != nil {
 			return err
 		}
+		n.adminKeyCreated = n.adminKey == fresh
 	}
 	return nil
+}
+
+// randomEpoch is a process's epoch (ring.Meta.Epoch): random, never 0.
+func randomEpoch() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 func randomHex(n int) string {
@@ -215,6 +242,9 @@ func (n *Node) Name() string { return n.cfg.Name }
 // AdminKey is the key for admin.* methods.
 func (n *Node) AdminKey() string { return n.adminKey }
 
+// AdminKeyCreated reports whether this start generated the admin key.
+func (n *Node) AdminKeyCreated() bool { return n.adminKeyCreated }
+
 // View is the node's current view of the cluster.
 func (n *Node) View() *ring.View { return n.members.View() }
 
@@ -244,6 +274,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	if n.gateway != nil {
 		run(n.gateway.Run)
+	}
+	if n.api != nil || n.gateway != nil {
+		run(n.followRevocations)
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); n.inode.Serve() }()
@@ -290,6 +323,47 @@ func (n *Node) Run(ctx context.Context) error {
 	n.closeAll()
 	n.log.Info("node stopped")
 	return err
+}
+
+// revocationPoll is how often a node reads the store's revocation log:
+// a revoked token, or a deactivated user, stops working on every node
+// (cached lookups dropped, websockets closed) within about this long.
+// Polling the store, rather than telling the nodes, needs nothing to
+// reach every node: one that was cut off catches up when it reads.
+const revocationPoll = 250 * time.Millisecond
+
+// followRevocations applies the revocation log to the node's API and
+// gateway until ctx ends. It starts from the beginning of the log (a
+// day of entries at most): applying an old entry to a fresh process
+// changes nothing.
+func (n *Node) followRevocations(ctx context.Context) error {
+	const page = 1000
+	var after int64
+	t := time.NewTicker(revocationPoll)
+	defer t.Stop()
+	for {
+		revs, err := n.Store.Revocations(ctx, after, page)
+		if err != nil && ctx.Err() == nil {
+			n.log.Warn("read the revocation log", "err", err)
+		}
+		for _, r := range revs {
+			if n.api != nil {
+				n.api.Revoked(r)
+			}
+			if n.gateway != nil {
+				n.gateway.Revoked(r)
+			}
+			after = r.ID
+		}
+		if len(revs) == page {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // closeAll releases everything New opened, in the order Run stops it:
@@ -349,16 +423,37 @@ func (n *Node) mux() http.Handler {
 	}
 	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if n.cfg.Pprof {
-		m.HandleFunc("/debug/pprof/", pprof.Index)
-		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		m.Handle("/debug/pprof/", n.operator(pprof.Index))
+		m.Handle("/debug/pprof/profile", n.operator(pprof.Profile))
+		m.Handle("/debug/pprof/symbol", n.operator(pprof.Symbol))
+		m.Handle("/debug/pprof/trace", n.operator(pprof.Trace))
 	}
-	m.HandleFunc("/status", n.serveStatus)
+	m.Handle("/status", n.operator(n.serveStatus))
 	if n.api != nil || n.gateway != nil {
 		m.Handle("/", web.Handler())
 	}
 	return m
+}
+
+// operator serves h only to a caller with the admin key (a bearer
+// token): /status lists every node's internal addresses, and profiles
+// show what a node holds.
+func (n *Node) operator(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(n.adminKey)) != 1 {
+			code := "invalid_auth"
+			if !ok {
+				code = "not_authed"
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="ringcast operator (the admin key)"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
+			return
+		}
+		h(w, r)
+	})
 }
 
 // Status is what /status reports and `ringcast status` prints.

@@ -27,6 +27,10 @@ type Meta struct {
 	Internode string `json:"i"`
 	Region    string `json:"g,omitempty"`
 	Version   string `json:"v,omitempty"`
+	// Epoch is random per process start: an RTM ticket names its
+	// gateway's epoch, so a ticket issued before a restart is refused
+	// after it, used or not.
+	Epoch uint64 `json:"e,omitempty"`
 }
 
 // Has reports whether the member runs role r.
@@ -104,10 +108,12 @@ type Options struct {
 	Bind      string // gossip host:port; port 0 picks one
 	Advertise string // IP to advertise instead of the bind host
 	Join      []string
-	Secret    string
-	Gossip    Gossip
-	Meta      Meta
-	Logger    *slog.Logger
+	// Secrets encrypt gossip: every one is accepted, the first is used
+	// to send (a key rotation runs with the new and the old).
+	Secrets []string
+	Gossip  Gossip
+	Meta    Meta
+	Logger  *slog.Logger
 }
 
 // Membership runs memberlist and publishes a new View on every change.
@@ -166,9 +172,15 @@ func Start(opts Options) (*Membership, error) {
 	// A node restarted under the same name but a new address (a new VM,
 	// an ephemeral port) may take its name back once it is dead.
 	conf.DeadNodeReclaimTime = time.Second
-	if opts.Secret != "" {
-		key := sha256.Sum256([]byte(opts.Secret))
-		conf.SecretKey = key[:]
+	if len(opts.Secrets) > 0 {
+		keys := make([][]byte, len(opts.Secrets))
+		for i, s := range opts.Secrets {
+			k := sha256.Sum256([]byte(s)) // AES-256
+			keys[i] = k[:]
+		}
+		if conf.Keyring, err = memberlist.NewKeyring(keys, keys[0]); err != nil {
+			return nil, fmt.Errorf("gossip keys: %w", err)
+		}
 	}
 	conf.Delegate = metaDelegate(meta)
 	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}}

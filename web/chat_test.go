@@ -30,7 +30,7 @@ import (
 // fail.
 const (
 	host1, host2, host3 = "127.0.6.1", "127.0.6.2", "127.0.6.3"
-	adminKey            = "xoxa-web-test"
+	adminKey            = "xoxa-web-test-3Jk8Pq1Zm6Vx4Rt9Nc2Bw7Ly5Hs0Dg"
 	historySize         = 120 // more than two pages
 )
 
@@ -70,7 +70,7 @@ func startChat(t *testing.T) *chat {
 	call(t, c.alice, "conversations.create", url.Values{"name": {"general"}}, &ch)
 	c.general = ch.Channel.ID
 	// The history, from a CI bot.
-	call(t, admin, "admin.users.create", url.Values{"name": {"ci"}}, &res)
+	call(t, admin, "admin.users.create", url.Values{"name": {"ci"}, "is_bot": {"true"}}, &res) // a bot: its limits are ten times a person's
 	ci := &client.API{Base: admin.Base, Token: res.Token}
 	call(t, ci, "conversations.join", url.Values{"channel": {c.general}}, nil)
 	for i := 1; i <= historySize; i++ {
@@ -95,7 +95,7 @@ func (c *chat) waitStatus(p *proctest.Proc, what string, ok func(node.Status) bo
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err := proctest.WaitHTTP(ctx, "http://"+p.HTTP+"/status", func(r *http.Response) bool {
+	err := proctest.WaitHTTPAuth(ctx, "http://"+p.HTTP+"/status", adminKey, func(r *http.Response) bool {
 		var st node.Status
 		return json.NewDecoder(r.Body).Decode(&st) == nil && ok(st)
 	})

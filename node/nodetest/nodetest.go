@@ -27,6 +27,9 @@ type Spec struct {
 	Host   string      // default 127.0.0.1
 	Region string
 	Dev    bool // serve --dev: the dev.* sign-in methods
+	// Tune, when set, changes the node's configuration last (limits,
+	// secrets...).
+	Tune func(*config.Config)
 }
 
 // Cluster is a set of in-process nodes sharing one store: the embedded
@@ -120,6 +123,9 @@ func (c *Cluster) Add(s Spec) *node.Node {
 	cfg.Gossip = FastGossip()
 	if first := c.First(); first != nil {
 		cfg.Join = []string{first.GossipAddr()}
+	}
+	if s.Tune != nil {
+		s.Tune(&cfg)
 	}
 	n, err := node.New(cfg, "test", c.log)
 	if err != nil {
@@ -229,8 +235,16 @@ func (c *Cluster) APIAt(name, tok string) *client.API {
 	return &client.API{Base: "http://" + c.Node(name).HTTPAddr(), Token: tok}
 }
 
-// User provisions a user and returns a client with its token and its id.
+// User provisions a user (a person: the default limits apply) and
+// returns a client with its token and its id.
 func (c *Cluster) User(name string) (*client.API, string) {
+	c.t.Helper()
+	return c.UserWith(url.Values{"name": {name}})
+}
+
+// UserWith provisions a user with admin.users.create's arguments (name,
+// is_bot, limit_class...).
+func (c *Cluster) UserWith(args url.Values) (*client.API, string) {
 	c.t.Helper()
 	n := c.First()
 	admin := c.API(n.AdminKey())
@@ -240,8 +254,8 @@ func (c *Cluster) User(name string) (*client.API, string) {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
-	if err := admin.Call(context.Background(), "admin.users.create", url.Values{"name": {name}}, &res); err != nil {
-		c.t.Fatalf("create user %s: %v", name, err)
+	if err := admin.Call(context.Background(), "admin.users.create", args, &res); err != nil {
+		c.t.Fatalf("create user %v: %v", args, err)
 	}
 	api := c.API(res.Token)
 	return api, res.User.ID

@@ -209,8 +209,21 @@ func (p *Proc) dumpLog() { p.t.Logf("--- log of %s ---\n%s", p.Name, p.tail()) }
 
 // WaitHTTP polls url until ok returns true or ctx ends.
 func WaitHTTP(ctx context.Context, url string, ok func(*http.Response) bool) error {
+	return WaitHTTPAuth(ctx, url, "", ok)
+}
+
+// WaitHTTPAuth is WaitHTTP with a bearer token (the admin key, for
+// /status).
+func WaitHTTPAuth(ctx context.Context, url, bearer string, ok func(*http.Response) bool) error {
 	for {
-		resp, err := http.Get(url)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			good := ok(resp)
 			resp.Body.Close()

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"crypto/sha256"
@@ -10,11 +11,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/presence"
@@ -33,6 +36,9 @@ type Config struct {
 	Router   *channel.Router
 	Presence *presence.Client
 	Logger   *slog.Logger
+	// Limits are the rate limits and the response cap (limit.Default
+	// when zero).
+	Limits limit.Config
 	// Dev adds the dev.* methods, with which anyone who reaches the API
 	// can sign in as any user (serve --dev only).
 	Dev bool
@@ -51,6 +57,11 @@ type API struct {
 
 	tokensMu sync.Mutex // guards tokens
 	tokens   map[[32]byte]cachedToken
+
+	tiers    [tier4 + 1]*limit.Limiter // per user and tier
+	connects *limit.Limiter            // rtm.connect, per user
+	messages *limit.Limiter            // per user
+	creates  *limit.Limiter            // channels created, per user
 }
 
 type cachedToken struct {
@@ -64,14 +75,18 @@ const tokenTTL = 30 * time.Second
 // call is one request: its arguments and (for authenticated methods)
 // the caller.
 type call struct {
-	ctx  context.Context
-	args args
-	user chat.User
+	ctx   context.Context
+	args  args
+	user  chat.User
+	token [32]byte // the hash of the caller's token (authUser methods)
+	admin bool     // called with the admin key
 }
 
 type method struct {
-	auth int // authUser, authAdmin, authNone
-	fn   func(*API, *call) (map[string]any, error)
+	auth  int  // authUser, authAdmin, authNone
+	tier  tier // the caller's rate tier (authUser methods)
+	write bool // changes something: POST only
+	fn    func(*API, *call) (map[string]any, error)
 }
 
 const (
@@ -80,35 +95,56 @@ const (
 	authNone
 )
 
+// tier is a Web API rate tier (limit.Config); noTier methods have
+// limits of their own.
+type tier int
+
+const (
+	noTier tier = iota
+	tier2
+	tier3
+	tier4
+)
+
 // New makes the API.
 func New(cfg Config) (*API, error) {
 	if cfg.Store == nil || cfg.View == nil || cfg.Router == nil || cfg.Presence == nil || len(cfg.Key) == 0 || cfg.AdminKey == "" {
 		return nil, errors.New("admin: Store, View, Router, Presence, Key and AdminKey are required")
 	}
-	a := &API{cfg: cfg, log: cfg.Logger.With("role", "admin"), tokens: map[[32]byte]cachedToken{}}
+	if cfg.Limits == (limit.Config{}) {
+		cfg.Limits = limit.Default()
+	}
+	l := cfg.Limits
+	a := &API{cfg: cfg, log: cfg.Logger.With("role", "admin"), tokens: map[[32]byte]cachedToken{},
+		connects: limit.New(l.RTMConnect), messages: limit.New(l.Messages), creates: limit.New(l.ChannelsCreated)}
+	a.tiers[tier2], a.tiers[tier3], a.tiers[tier4] = limit.New(l.Tier2), limit.New(l.Tier3), limit.New(l.Tier4)
+	const r, w = false, true
 	a.methods = map[string]method{
-		"api.test":                {authUser, (*API).apiTest},
-		"auth.test":               {authUser, (*API).authTest},
-		"rtm.connect":             {authUser, (*API).rtmConnect},
-		"chat.postMessage":        {authUser, (*API).postMessage},
-		"conversations.create":    {authUser, (*API).create},
-		"conversations.join":      {authUser, (*API).join},
-		"conversations.leave":     {authUser, (*API).leave},
-		"conversations.invite":    {authUser, (*API).invite},
-		"conversations.list":      {authUser, (*API).list},
-		"conversations.info":      {authUser, (*API).info},
-		"conversations.members":   {authUser, (*API).members},
-		"conversations.history":   {authUser, (*API).history},
-		"users.list":              {authUser, (*API).usersList},
-		"users.info":              {authUser, (*API).usersInfo},
-		"users.getPresence":       {authUser, (*API).getPresence},
-		"users.setPresence":       {authUser, (*API).setPresence},
-		"admin.users.create":      {authAdmin, (*API).adminUsersCreate},
-		"admin.users.createToken": {authAdmin, (*API).adminCreateToken},
+		"api.test":                  {authUser, tier4, r, (*API).apiTest},
+		"auth.test":                 {authUser, tier4, r, (*API).authTest},
+		"auth.revoke":               {authUser, tier2, w, (*API).authRevoke},
+		"rtm.connect":               {authUser, noTier, r, (*API).rtmConnect},
+		"chat.postMessage":          {authUser, noTier, w, (*API).postMessage},
+		"conversations.create":      {authUser, tier2, w, (*API).create},
+		"conversations.join":        {authUser, tier2, w, (*API).join},
+		"conversations.leave":       {authUser, tier2, w, (*API).leave},
+		"conversations.invite":      {authUser, tier2, w, (*API).invite},
+		"conversations.list":        {authUser, tier3, r, (*API).list},
+		"conversations.info":        {authUser, tier4, r, (*API).info},
+		"conversations.members":     {authUser, tier3, r, (*API).members},
+		"conversations.history":     {authUser, tier3, r, (*API).history},
+		"users.list":                {authUser, tier3, r, (*API).usersList},
+		"users.info":                {authUser, tier4, r, (*API).usersInfo},
+		"users.getPresence":         {authUser, tier4, r, (*API).getPresence},
+		"users.setPresence":         {authUser, tier2, w, (*API).setPresence},
+		"admin.users.create":        {authAdmin, noTier, w, (*API).adminUsersCreate},
+		"admin.users.createToken":   {authAdmin, noTier, w, (*API).adminCreateToken},
+		"admin.users.setInactive":   {authAdmin, noTier, w, (*API).adminSetInactive},
+		"admin.users.setLimitClass": {authAdmin, noTier, w, (*API).adminSetLimitClass},
 	}
 	if cfg.Dev {
-		a.methods["dev.users.list"] = method{authNone, (*API).devUsersList}
-		a.methods["dev.signIn"] = method{authNone, (*API).devSignIn}
+		a.methods["dev.users.list"] = method{authNone, noTier, r, (*API).devUsersList}
+		a.methods["dev.signIn"] = method{authNone, noTier, w, (*API).devSignIn}
 	}
 	return a, nil
 }
@@ -116,7 +152,8 @@ func New(cfg Config) (*API, error) {
 // requestTimeout bounds one API call.
 const requestTimeout = 15 * time.Second
 
-// ServeHTTP serves POST|GET /api/<method>.
+// ServeHTTP serves POST /api/<method>, and GET for the methods that
+// change nothing.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/api/")
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
@@ -128,6 +165,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.reply(w, nil, apiErr("unknown_method"))
 		return
 	}
+	if m.write && r.Method != http.MethodPost {
+		// A link or an image tag must not change anything.
+		w.Header().Set("Allow", http.MethodPost)
+		a.reply(w, nil, apiErr("method_not_allowed"))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody+1)
 	args, err := parseArgs(r)
 	if err != nil {
@@ -137,8 +180,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
 	c := &call{ctx: ctx, args: args}
-	tok := token(r, args)
+	tok, err := token(r, args)
 	switch {
+	case err != nil:
 	case m.auth == authNone:
 	case tok == "":
 		err = apiErr("not_authed")
@@ -146,8 +190,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminKey)) != 1 {
 			err = apiErr("invalid_auth")
 		}
+		c.admin = err == nil
 	default:
-		c.user, err = a.authenticate(ctx, tok)
+		c.user, c.token, err = a.authenticate(ctx, tok)
+		if err == nil {
+			err = a.limit(a.tiers[m.tier], c)
+		}
 	}
 	if err != nil {
 		a.reply(w, nil, err)
@@ -155,6 +203,15 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := m.fn(a, c)
 	a.reply(w, body, err)
+}
+
+// limit takes one call of c's user from l: ratelimited (HTTP 429, with
+// Retry-After) when the user is over it.
+func (a *API) limit(l *limit.Limiter, c *call) error {
+	if ok, wait := l.Allow(c.user.ID, limit.ClassOf(c.user), time.Now()); !ok {
+		return rateLimited(wait)
+	}
+	return nil
 }
 
 func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
@@ -166,8 +223,9 @@ func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 		}
 		status = st
 		body = map[string]any{"ok": false, "error": code}
-		if st == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
+		var rl rateLimited
+		if errors.As(err, &rl) {
+			w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfter(time.Duration(rl))))
 		}
 	} else {
 		if body == nil {
@@ -175,34 +233,45 @@ func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 		}
 		body["ok"] = true
 	}
+	buf := &bytes.Buffer{}
+	json.NewEncoder(buf).Encode(body)
+	if max := a.cfg.Limits.MaxResponse; max > 0 && buf.Len() > max {
+		a.log.Warn("api response over the cap", "bytes", buf.Len(), "cap", max)
+		status = http.StatusOK
+		buf.Reset()
+		json.NewEncoder(buf).Encode(map[string]any{"ok": false, "error": "response_too_large"})
+	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(body)
+	w.Write(buf.Bytes())
 }
 
-// authenticate maps a token to its user, through a short cache.
-func (a *API) authenticate(ctx context.Context, tok string) (chat.User, error) {
+// authenticate maps a token to its user and the token's hash, through
+// a short cache that revocations empty (Revoked).
+func (a *API) authenticate(ctx context.Context, tok string) (chat.User, [32]byte, error) {
 	h := sha256.Sum256([]byte(tok))
 	now := time.Now()
 	a.tokensMu.Lock()
 	ct, ok := a.tokens[h]
 	a.tokensMu.Unlock()
 	if ok && now.Before(ct.expires) {
-		return ct.user, nil
+		return ct.user, h, nil
 	}
 	id, err := a.cfg.Store.TokenUser(ctx, h[:])
-	if errors.Is(err, store.ErrNotFound) {
-		return chat.User{}, apiErr("invalid_auth")
-	}
-	if err != nil {
-		return chat.User{}, err
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return chat.User{}, h, apiErr("invalid_auth")
+	case errors.Is(err, store.ErrRevoked):
+		return chat.User{}, h, apiErr("token_revoked")
+	case err != nil:
+		return chat.User{}, h, err
 	}
 	u, err := a.cfg.Store.User(ctx, id)
 	if err != nil {
-		return chat.User{}, err
+		return chat.User{}, h, err
 	}
 	if u.Deleted {
-		return chat.User{}, apiErr("account_inactive")
+		return chat.User{}, h, apiErr("account_inactive")
 	}
 	a.tokensMu.Lock()
 	if len(a.tokens) > 100_000 {
@@ -210,7 +279,28 @@ func (a *API) authenticate(ctx context.Context, tok string) (chat.User, error) {
 	}
 	a.tokens[h] = cachedToken{u, now.Add(tokenTTL)}
 	a.tokensMu.Unlock()
-	return u, nil
+	return u, h, nil
+}
+
+// Revoked forgets cached tokens the revocation names: the token, or
+// every token of the user when it names none. The node calls it for
+// every entry of the store's revocation log (and the API itself at once
+// for its own revocations), so a revoked token or a deactivated user is
+// refused by every node within the log's polling interval.
+func (a *API) Revoked(r store.Revocation) {
+	a.tokensMu.Lock()
+	defer a.tokensMu.Unlock()
+	if r.Token != nil {
+		if len(r.Token) == sha256.Size {
+			delete(a.tokens, [32]byte(r.Token))
+		}
+		return
+	}
+	for h, ct := range a.tokens {
+		if ct.user.ID == r.User {
+			delete(a.tokens, h)
+		}
+	}
 }
 
 // NewToken makes a user token ("xoxp-…") and its stored hash.
@@ -241,6 +331,9 @@ func (a *API) authTest(c *call) (map[string]any, error) {
 // rtmConnect hands out a single-use websocket URL on a live gateway, in
 // this node's region when one is there.
 func (a *API) rtmConnect(c *call) (map[string]any, error) {
+	if err := a.limit(a.connects, c); err != nil {
+		return nil, err
+	}
 	gws := a.cfg.View().WithRole(ring.RoleGateway)
 	var local []ring.Member
 	for _, g := range gws {
@@ -255,7 +348,7 @@ func (a *API) rtmConnect(c *call) (map[string]any, error) {
 		return nil, apiErr("service_unavailable")
 	}
 	gw := gws[rand.IntN(len(gws))]
-	tk := rtm.NewTicket(c.user.ID, gw.Name, time.Now())
+	tk := rtm.NewTicket(c.user.ID, rtm.TokenIDOf(c.token[:]), gw.Name, gw.Epoch, time.Now())
 	t := a.cfg.Team
 	return map[string]any{
 		"url":  "ws://" + gw.HTTP + "/rtm/" + tk.Sign(a.cfg.Key),
@@ -284,7 +377,7 @@ func (a *API) usersList(c *call) (map[string]any, error) {
 	}
 	out := make([]map[string]any, len(users))
 	for i, u := range users {
-		out[i] = a.userObject(u)
+		out[i] = a.userObject(u, c)
 	}
 	return map[string]any{"members": out, "cache_ts": time.Now().Unix(), "response_metadata": meta(next)}, nil
 }
@@ -301,7 +394,7 @@ func (a *API) usersInfo(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"user": a.userObject(u)}, nil
+	return map[string]any{"user": a.userObject(u, c)}, nil
 }
 
 // adminUsersCreate provisions a user and returns it with a fresh token.
@@ -318,8 +411,15 @@ func (a *API) adminUsersCreate(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	class, err := limit.ParseClass(c.args["limit_class"])
+	if err != nil {
+		return nil, apiErr("invalid_limit_class")
+	}
+	if len(c.args["real_name"]) > maxProfileField || len(c.args["email"]) > maxProfileField {
+		return nil, apiErr("invalid_arguments")
+	}
 	u := chat.User{ID: chat.NewID('U'), Name: name, RealName: c.args["real_name"], Email: c.args["email"],
-		IsBot: isBot, IsAdmin: isAdmin, Created: time.Now().Unix()}
+		IsBot: isBot, IsAdmin: isAdmin, Created: time.Now().Unix(), LimitClass: string(class)}
 	if err := a.cfg.Store.CreateUser(c.ctx, u); errors.Is(err, store.ErrNameTaken) {
 		return nil, apiErr("name_taken")
 	} else if err != nil {
@@ -334,7 +434,7 @@ func (a *API) issueToken(c *call, u chat.User) (map[string]any, error) {
 	if err := a.cfg.Store.PutToken(c.ctx, hash, u.ID); err != nil {
 		return nil, err
 	}
-	return map[string]any{"user": a.userObject(u), "token": tok}, nil
+	return map[string]any{"user": a.userObject(u, c), "token": tok}, nil
 }
 
 // adminCreateToken issues another token for an existing user.
@@ -414,14 +514,23 @@ func validUserName(n string) bool {
 	return true
 }
 
-func (a *API) userObject(u chat.User) map[string]any {
+// maxProfileField bounds a user's real name and email.
+const maxProfileField = 256
+
+// userObject is Slack's user object as caller c may see it: the email
+// only for the user themself, an admin user, or the admin key.
+func (a *API) userObject(u chat.User, c *call) map[string]any {
 	display := u.Name
+	email := ""
+	if c.admin || c.user.IsAdmin || (c.user.ID != "" && c.user.ID == u.ID) {
+		email = u.Email
+	}
 	return map[string]any{
 		"id": u.ID, "team_id": a.cfg.Team.ID, "name": u.Name, "deleted": u.Deleted,
 		"real_name": u.RealName, "tz": "UTC", "tz_label": "UTC", "tz_offset": 0,
 		"is_bot": u.IsBot, "is_admin": u.IsAdmin, "updated": u.Created,
 		"profile": map[string]any{"real_name": u.RealName, "display_name": display,
-			"email": u.Email, "image_48": "", "team": a.cfg.Team.ID},
+			"email": email, "image_48": "", "team": a.cfg.Team.ID},
 	}
 }
 

@@ -29,8 +29,11 @@ type env struct {
 	ch         string // bob's channel; alice is not a member
 }
 
-func setup(t *testing.T) *env {
-	c := nodetest.Start(t, nodetest.Spec{Name: "solo"})
+func setup(t *testing.T) *env { return setupOn(t, nodetest.Spec{Name: "solo"}) }
+
+// setupOn is setup on a node of spec s.
+func setupOn(t *testing.T, s nodetest.Spec) *env {
+	c := nodetest.Start(t, s)
 	e := &env{t: t, c: c}
 	e.alice, e.aliceID = c.User("alice")
 	e.bob, _ = c.User("bob")

@@ -18,10 +18,15 @@ const maxBody = 1 << 20
 type args map[string]string
 
 // parseArgs reads form, multipart or JSON bodies and the query string.
-// Empty values count as absent (slack-go sends cursor= and team_id=).
+// Empty values count as absent (slack-go sends cursor= and team_id=). A
+// token in the query string is refused (invalid_arg_name): URLs end up
+// in logs, proxies' included, and in browser history.
 func parseArgs(r *http.Request) (args, error) {
 	a := args{}
 	for k, v := range r.URL.Query() {
+		if k == "token" {
+			return nil, apiErr("invalid_arg_name")
+		}
 		if len(v) > 0 && v[0] != "" {
 			a[k] = v[0]
 		}
@@ -154,12 +159,16 @@ func (a args) limit(def, max int) (int, error) {
 	return min(n, max), nil
 }
 
-// token returns the caller's token: the bearer header or the token arg.
-func token(r *http.Request, a args) string {
+// token returns the caller's token: the bearer header or the token
+// field of the body (parseArgs refuses one in the query string). Any
+// other kind of Authorization header is refused, not ignored.
+func token(r *http.Request, a args) (string, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-			return strings.TrimSpace(t)
+		t, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return "", apiErr("not_bearer_token")
 		}
+		return strings.TrimSpace(t), nil
 	}
-	return a["token"]
+	return a["token"], nil
 }

@@ -111,6 +111,9 @@ func (a *API) create(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.limit(a.creates, c); err != nil {
+		return nil, err
+	}
 	ch := chat.Channel{ID: chat.NewID('C'), Name: name, Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: private}
 	if err := a.cfg.Store.CreateChannel(c.ctx, ch); errors.Is(err, store.ErrNameTaken) {
 		return nil, apiErr("name_taken")
@@ -363,6 +366,9 @@ func (a *API) history(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n := a.fitResponse(msgs); n < len(msgs) {
+		msgs, more = msgs[:n], true
+	}
 	out := make([]map[string]any, len(msgs))
 	for i := range msgs {
 		out[i] = a.messageObject(&msgs[i])
@@ -379,6 +385,24 @@ func (a *API) history(c *call) (map[string]any, error) {
 		"response_metadata": meta(next)}, nil
 }
 
+// fitResponse is how many of msgs a history page holds within the
+// response cap (limit.Config.MaxResponse), at least one: the rest are
+// left to the next page. The estimate is the worst case (every
+// character escaped as \uXXXX), so the page always fits.
+func (a *API) fitResponse(msgs []chat.Message) int {
+	budget := a.cfg.Limits.MaxResponse - 4<<10 // room for the envelope
+	if a.cfg.Limits.MaxResponse <= 0 {
+		return len(msgs)
+	}
+	for i := range msgs {
+		budget -= 256 + 6*(len(msgs[i].Text)+len(msgs[i].ClientMsgID))
+		if budget < 0 {
+			return max(i, 1)
+		}
+	}
+	return len(msgs)
+}
+
 func (a *API) messageObject(m *chat.Message) map[string]any {
 	o := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS.String(),
 		"team": a.cfg.Team.ID, "seq": m.Seq}
@@ -392,9 +416,26 @@ func (a *API) messageObject(m *chat.Message) map[string]any {
 }
 
 func (a *API) postMessage(c *call) (map[string]any, error) {
+	if err := a.limit(a.messages, c); err != nil {
+		return nil, err
+	}
 	ref := c.args["channel"]
 	p := channel.Post{Channel: ref, User: c.user.ID, Text: c.args["text"], ClientMsgID: c.args["client_msg_id"]}
 	bad := checkPost(&p, c.args["thread_ts"])
+	if bad == nil && p.ThreadTS != 0 {
+		// A reply: its parent must exist, which only the caller's view
+		// of the channel may tell (a non-member learns nothing).
+		ch, err := a.lookup(c, ref, membership)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := store.ThreadParent(c.ctx, a.cfg.Store, ch.ID, p.ThreadTS); errors.Is(err, store.ErrNotFound) {
+			return nil, apiErr("thread_not_found")
+		} else if err != nil {
+			return nil, err
+		}
+		ref, p.Channel = ch.ID, ch.ID
+	}
 	if bad != nil || ref == "" {
 		// The channel's own errors come first.
 		ch, err := a.lookup(c, ref, visible)

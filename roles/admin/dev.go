@@ -25,7 +25,7 @@ func (a *API) devUsersList(c *call) (map[string]any, error) {
 	out := make([]map[string]any, 0, len(users))
 	for _, u := range users {
 		if !u.Deleted && !u.IsBot {
-			out = append(out, a.userObject(u))
+			out = append(out, a.userObject(u, c))
 		}
 	}
 	return map[string]any{"members": out}, nil

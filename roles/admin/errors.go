@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/ringcast/ringcast/roles/channel"
 )
@@ -12,12 +13,20 @@ type apiErr string
 
 func (e apiErr) Error() string { return string(e) }
 
+// rateLimited is "ratelimited": HTTP 429, with Retry-After for the wait.
+type rateLimited time.Duration
+
+func (rateLimited) Error() string { return "ratelimited" }
+
 // errorCode is the one table from internal errors to Slack error strings
 // and HTTP statuses. Unknown errors are internal_error (and logged).
 func errorCode(err error) (code string, status int, known bool) {
 	var ae apiErr
 	var ce channel.Error
+	var rl rateLimited
 	switch {
+	case errors.As(err, &rl):
+		return rl.Error(), http.StatusTooManyRequests, true
 	case errors.As(err, &ae):
 		code = string(ae)
 	case errors.As(err, &ce):
@@ -27,9 +36,6 @@ func errorCode(err error) (code string, status int, known bool) {
 		}
 	default:
 		return "internal_error", http.StatusOK, false
-	}
-	if code == "ratelimited" {
-		return code, http.StatusTooManyRequests, true
 	}
 	return code, http.StatusOK, true
 }

@@ -504,9 +504,15 @@ func (p Post) Check() error {
 		return ErrNoText
 	case utf8.RuneCountInString(p.Text) > rtm.MaxText:
 		return ErrMsgTooLong
+	case len(p.ClientMsgID) > MaxClientMsgID:
+		return ErrBadRequest
 	}
 	return nil
 }
+
+// MaxClientMsgID bounds a client_msg_id, in bytes (a UUID is 36): it is
+// stored with its message and returned with it in every history page.
+const MaxClientMsgID = 64
 
 // Publish sequences p and calls reply once it is committed (or failed).
 // reply runs on the committer's goroutine and must not block.

@@ -29,6 +29,7 @@ import (
 // Config configures a Gateway.
 type Config struct {
 	Self   string
+	Epoch  uint64 // this process's (ring.Meta.Epoch): tickets of another are refused
 	Team   string
 	Key    []byte // cluster key: verifies tickets, authenticates links
 	Store  store.Store
@@ -204,8 +205,8 @@ var stuckWrite = 20 * time.Second
 // Slack-style JSON error.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tk, err := rtm.ParseTicket(strings.TrimPrefix(r.URL.Path, "/rtm/"), g.cfg.Key, time.Now())
-	if err == nil && tk.Gateway != g.cfg.Self {
-		err = rtm.ErrBadTicket
+	if err == nil && (tk.Gateway != g.cfg.Self || tk.Epoch != g.cfg.Epoch) {
+		err = rtm.ErrBadTicket // for another gateway, or issued before this process started
 	}
 	if err == nil && !g.claim(tk) {
 		err = rtm.ErrBadTicket // reused
@@ -238,6 +239,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept wrote the error response
 	}
 	s := newSession(g, tk.User, conn, hc.nc, hc.br)
+	s.token = tk.Token
 	if !g.register(s) {
 		s.end(wsframe.StatusServiceRestart, "server restart", true)
 		s.writers.Wait()

@@ -36,7 +36,7 @@ func dialRaw(t *testing.T, srv *httptest.Server, key []byte) *rawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	ticket := rtm.NewTicket("U1", "gw", time.Now()).Sign(key)
+	ticket := rtm.NewTicket("U1", 0, "gw", 0, time.Now()).Sign(key)
 	fmt.Fprintf(nc, "GET /rtm/%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", ticket)
 	br := bufio.NewReader(nc)

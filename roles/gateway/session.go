@@ -30,8 +30,9 @@ import (
 // would-block write leaves the rest queued); a writer goroutine exists
 // only while frames are queued, and writes the backlog with one writev.
 type session struct {
-	g    *gateway
-	user string
+	g     *gateway
+	user  string
+	token rtm.TokenID // the token the session's ticket came from
 	// conn is the handshake's websocket.Conn, never used: it is kept
 	// only because its finalizer would close the connection once it is
 	// unreachable.

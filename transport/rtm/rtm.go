@@ -36,6 +36,7 @@ const (
 	CodeUnavailable   = 9
 	CodeResumeTooOld  = 10
 	CodeTooManyIDs    = 11
+	CodeInvalidAuth   = 12 // the session's token was revoked or its user deactivated
 	CodeInternalError = 99
 )
 

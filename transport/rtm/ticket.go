@@ -23,8 +23,26 @@ var ErrBadTicket = errors.New("invalid or expired ticket")
 type Ticket struct {
 	User    string
 	Gateway string
+	// Epoch is the gateway process's (ring.Meta.Epoch): the gateway
+	// refuses a ticket of another epoch, so tickets die with the process
+	// that would remember their nonces.
+	Epoch   uint64
+	Token   TokenID // the token rtm.connect was called with
 	Expires time.Time
 	Nonce   uint64
+}
+
+// TokenID names a token in a ticket and a session: the first 8 bytes of
+// the token's SHA-256 (the hash the store keeps), enough to find the
+// sessions a revocation must close.
+type TokenID uint64
+
+// TokenIDOf is the id of a token with hash h.
+func TokenIDOf(h []byte) TokenID {
+	if len(h) < 8 {
+		return 0
+	}
+	return TokenID(binary.BigEndian.Uint64(h))
 }
 
 var enc = base64.RawURLEncoding
@@ -34,17 +52,21 @@ func (t Ticket) Sign(key []byte) string {
 	var b []byte
 	b = binary.AppendVarint(b, t.Expires.Unix())
 	b = binary.AppendUvarint(b, t.Nonce)
+	b = binary.AppendUvarint(b, t.Epoch)
+	b = binary.AppendUvarint(b, uint64(t.Token))
 	b = binary.AppendUvarint(b, uint64(len(t.User)))
 	b = append(b, t.User...)
 	b = append(b, t.Gateway...)
 	return enc.EncodeToString(b) + "." + enc.EncodeToString(mac(key, b))
 }
 
-// NewTicket makes a ticket for user on gateway, valid for TicketTTL.
-func NewTicket(user, gateway string, now time.Time) Ticket {
+// NewTicket makes a ticket for user's token on gateway (of epoch),
+// valid for TicketTTL.
+func NewTicket(user string, token TokenID, gateway string, epoch uint64, now time.Time) Ticket {
 	var n [8]byte
 	_, _ = rand.Read(n[:])
-	return Ticket{User: user, Gateway: gateway, Expires: now.Add(TicketTTL), Nonce: binary.LittleEndian.Uint64(n[:])}
+	return Ticket{User: user, Token: token, Gateway: gateway, Epoch: epoch, Expires: now.Add(TicketTTL),
+		Nonce: binary.LittleEndian.Uint64(n[:])}
 }
 
 // ParseTicket checks s's MAC and expiry and decodes it.
@@ -63,17 +85,20 @@ func ParseTicket(s string, key []byte, now time.Time) (Ticket, error) {
 		return Ticket{}, ErrBadTicket
 	}
 	body = body[n:]
-	nonce, n := binary.Uvarint(body)
-	if n <= 0 {
-		return Ticket{}, ErrBadTicket
+	var nums [3]uint64 // nonce, epoch, token
+	for i := range nums {
+		if nums[i], n = binary.Uvarint(body); n <= 0 {
+			return Ticket{}, ErrBadTicket
+		}
+		body = body[n:]
 	}
-	body = body[n:]
 	ulen, n := binary.Uvarint(body)
 	if n <= 0 || ulen > uint64(len(body)-n) {
 		return Ticket{}, ErrBadTicket
 	}
 	body = body[n:]
-	t := Ticket{User: string(body[:ulen]), Gateway: string(body[ulen:]), Expires: time.Unix(exp, 0), Nonce: nonce}
+	t := Ticket{User: string(body[:ulen]), Gateway: string(body[ulen:]), Expires: time.Unix(exp, 0),
+		Nonce: nums[0], Epoch: nums[1], Token: TokenID(nums[2])}
 	if !now.Before(t.Expires) {
 		return Ticket{}, ErrBadTicket
 	}

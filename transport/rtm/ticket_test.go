@@ -8,13 +8,13 @@ import (
 func TestTicket(t *testing.T) {
 	key := []byte("k")
 	now := time.Unix(1_700_000_000, 0)
-	tk := NewTicket("U1", "gw-1", now)
+	tk := NewTicket("U1", 0xfeedface, "gw-1", 42, now)
 	s := tk.Sign(key)
 	got, err := ParseTicket(s, key, now.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.User != "U1" || got.Gateway != "gw-1" || got.Nonce != tk.Nonce {
+	if got != tk {
 		t.Fatalf("parsed %+v, want %+v", got, tk)
 	}
 	bad := map[string]struct {
@@ -42,7 +42,7 @@ func TestTicket(t *testing.T) {
 
 func FuzzParseTicket(f *testing.F) {
 	key := []byte("k")
-	f.Add(NewTicket("U1", "gw", time.Unix(0, 0)).Sign(key))
+	f.Add(NewTicket("U1", 7, "gw", 9, time.Unix(0, 0)).Sign(key))
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = ParseTicket(s, key, time.Unix(0, 0))
 	})

@@ -1,0 +1,309 @@
+package node_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/ring"
+)
+
+// revocationBound is how soon a revocation must take effect on every
+// node. The nodes read the revocation log every 250 ms; the bound leaves
+// room for a machine loaded by the race detector. The time measured is
+// logged.
+const revocationBound = 2 * time.Second
+
+// closedWith reads r until the server closes it and checks the error
+// event before the close (msg) and the close code.
+func closedWith(t *testing.T, r *client.RTM, msg string, code websocket.StatusCode) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sawError := false
+	for {
+		ev, err := r.Next(ctx)
+		if err != nil {
+			if got := websocket.CloseStatus(err); got != code || !sawError {
+				t.Fatalf("session ended with %v (close %d, error event seen: %v), want the error %q then close %d", err, got, sawError, msg, code)
+			}
+			return
+		}
+		if ev.Type == "error" && ev.Error != nil && ev.Error.Msg == msg {
+			sawError = true
+		}
+	}
+}
+
+// alive checks that r still answers a ping.
+func alive(t *testing.T, r *client.RTM) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id, err := r.Send(ctx, map[string]any{"type": "ping"})
+	if err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	for {
+		ev, err := r.Next(ctx)
+		if err != nil {
+			t.Fatalf("waiting for pong: %v", err)
+		}
+		if ev.Type == "pong" && ev.ReplyTo != nil && *ev.ReplyTo == id {
+			return
+		}
+	}
+}
+
+// twoNodes is a cluster of two nodes that both run the admin and
+// gateway roles.
+func twoNodes(t *testing.T) (*nodetest.Cluster, *client.API, *client.API) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "n1", Host: "127.0.22.1"},
+		nodetest.Spec{Name: "n2", Host: "127.0.22.2", Roles: []ring.Role{ring.RoleAdmin, ring.RoleGateway}})
+	return c, c.APIAt("n1", ""), c.APIAt("n2", "")
+}
+
+func as(api *client.API, tok string) *client.API { return &client.API{Base: api.Base, Token: tok} }
+
+// TestAuthRevokeEverywhere: auth.revoke on one node makes the token
+// token_revoked on the other within the bound, and closes every session
+// opened with it, on both gateways; the user's other token and its
+// session go on.
+func TestAuthRevokeEverywhere(t *testing.T) {
+	c, n1, n2 := twoNodes(t)
+	_, _ = c.User("alice")
+	t1, t2 := c.Token(t, "alice"), c.Token(t, "alice")
+	nodetest.Call(t, as(n2, t1), "auth.test", nil, nil) // cached on n2
+	s1 := nodetest.Connect(t, as(n1, t1), c.Node("n1").HTTPAddr(), nil)
+	s2 := nodetest.Connect(t, as(n1, t1), c.Node("n2").HTTPAddr(), nil)
+	other := nodetest.Connect(t, as(n1, t2), c.Node("n2").HTTPAddr(), nil)
+
+	var res struct{ Revoked bool }
+	nodetest.Call(t, as(n1, t1), "auth.revoke", url.Values{"test": {"1"}}, &res)
+	if res.Revoked {
+		t.Fatal("auth.revoke test=1 revoked")
+	}
+	nodetest.Call(t, as(n2, t1), "auth.test", nil, nil)
+	start := time.Now()
+	nodetest.Call(t, as(n1, t1), "auth.revoke", nil, &res)
+	if !res.Revoked {
+		t.Fatal("auth.revoke: revoked false")
+	}
+	if err := as(n1, t1).Call(context.Background(), "auth.test", nil, nil); !isCode(err, "token_revoked") {
+		t.Fatalf("n1 at once: %v, want token_revoked", err)
+	}
+	nodetest.WaitFor(t, revocationBound, "n2 to refuse the revoked token", func() bool {
+		return isCode(as(n2, t1).Call(context.Background(), "auth.test", nil, nil), "token_revoked")
+	})
+	t.Logf("revoked token refused by the other node after %v", time.Since(start))
+	closedWith(t, s1, "token_revoked", websocket.StatusPolicyViolation)
+	closedWith(t, s2, "token_revoked", websocket.StatusPolicyViolation)
+	t.Logf("both sessions closed after %v", time.Since(start))
+	if time.Since(start) > revocationBound {
+		t.Fatalf("sessions closed after %v, over %v", time.Since(start), revocationBound)
+	}
+	alive(t, other)
+	nodetest.Call(t, as(n2, t2), "auth.test", nil, nil)
+	if err := as(n2, t1).Call(context.Background(), "rtm.connect", nil, nil); !isCode(err, "token_revoked") {
+		t.Fatalf("rtm.connect with the revoked token: %v", err)
+	}
+}
+
+// TestSetInactiveEverywhere: admin.users.setInactive refuses every token
+// of the user on every node (account_inactive) and closes all their
+// sessions; other users are not touched.
+func TestSetInactiveEverywhere(t *testing.T) {
+	c, n1, n2 := twoNodes(t)
+	_, aliceID := c.User("alice")
+	_, _ = c.User("bob")
+	t1, t2, bob := c.Token(t, "alice"), c.Token(t, "alice"), c.Token(t, "bob")
+	nodetest.Call(t, as(n2, t2), "auth.test", nil, nil)
+	s1 := nodetest.Connect(t, as(n1, t1), c.Node("n1").HTTPAddr(), nil)
+	s2 := nodetest.Connect(t, as(n1, t2), c.Node("n2").HTTPAddr(), nil)
+	b := nodetest.Connect(t, as(n1, bob), c.Node("n2").HTTPAddr(), nil)
+	admin := as(n1, c.First().AdminKey())
+	if err := admin.Call(context.Background(), "admin.users.setInactive", url.Values{"user_id": {"UNOSUCH"}}, nil); !isCode(err, "user_not_found") {
+		t.Fatalf("setInactive of nobody: %v", err)
+	}
+	start := time.Now()
+	nodetest.Call(t, admin, "admin.users.setInactive", url.Values{"user_id": {aliceID}}, nil)
+	nodetest.WaitFor(t, revocationBound, "n2 to refuse the inactive user", func() bool {
+		return isCode(as(n2, t2).Call(context.Background(), "auth.test", nil, nil), "account_inactive")
+	})
+	closedWith(t, s1, "account_inactive", websocket.StatusPolicyViolation)
+	closedWith(t, s2, "account_inactive", websocket.StatusPolicyViolation)
+	t.Logf("inactive user refused and both sessions closed after %v", time.Since(start))
+	if time.Since(start) > revocationBound {
+		t.Fatalf("took %v, over %v", time.Since(start), revocationBound)
+	}
+	if err := as(n1, t1).Call(context.Background(), "auth.test", nil, nil); !isCode(err, "account_inactive") {
+		t.Fatalf("n1: %v", err)
+	}
+	alive(t, b)
+}
+
+func isCode(err error, code string) bool {
+	var ae *client.APIError
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+// TestTicketDiesWithRestart: an rtm.connect URL, used or not, is refused
+// by its gateway once that gateway has restarted (the ticket names the
+// process's epoch); before, the used-nonce set died with the process and
+// a used ticket was accepted again.
+func TestTicketDiesWithRestart(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "api", Host: "127.0.22.3", Roles: []ring.Role{ring.RoleAdmin, ring.RoleChannel, ring.RolePresence}},
+		nodetest.Spec{Name: "gw", Host: "127.0.22.4", Roles: []ring.Role{ring.RoleGateway}})
+	alice, _ := c.User("alice")
+	url1, url2 := rtmURL(t, alice), rtmURL(t, alice)
+	r, err := client.Dial(t.Context(), url1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Conn.CloseNow()
+	if _, err := client.Dial(t.Context(), url1, nil); err == nil {
+		t.Fatal("a used ticket was accepted twice")
+	}
+	gwHTTP := c.Node("gw").HTTPAddr()
+	c.Stop("gw")
+	c.Add(nodetest.Spec{Name: "gw", Host: "127.0.22.4", Roles: []ring.Role{ring.RoleGateway},
+		Tune: func(cfg *config.Config) { cfg.HTTPAddr = gwHTTP }})
+	c.WaitConverged()
+	nodetest.WaitFor(t, 10*time.Second, "the restarted gateway's new epoch at the admin", func() bool {
+		u := rtmURL(t, alice)
+		r, err := client.Dial(t.Context(), u, nil)
+		if err == nil {
+			r.Conn.CloseNow()
+		}
+		return err == nil
+	})
+	for name, u := range map[string]string{"used": url1, "unused": url2} {
+		if !strings.Contains(u, gwHTTP) {
+			t.Fatalf("%s URL %s is not the gateway's %s", name, u, gwHTTP)
+		}
+		if r, err := client.Dial(t.Context(), u, nil); err == nil {
+			r.Conn.CloseNow()
+			t.Fatalf("the %s ticket from before the restart was accepted", name)
+		} else if !strings.Contains(err.Error(), "401") {
+			t.Fatalf("the %s ticket: %v, want HTTP 401", name, err)
+		}
+	}
+}
+
+func rtmURL(t *testing.T, api *client.API) string {
+	t.Helper()
+	var res struct{ URL string }
+	nodetest.Call(t, api, "rtm.connect", nil, &res)
+	return res.URL
+}
+
+// TestStatusNeedsAdminKey: /status lists every node's internal
+// addresses; it answers only the admin key.
+func TestStatusNeedsAdminKey(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.22.5"})
+	u := "http://" + c.First().HTTPAddr() + "/status"
+	for _, tt := range []struct{ header, code string }{{"", "not_authed"}, {"Bearer wrong", "invalid_auth"}, {"Basic " + c.First().AdminKey(), "not_authed"}} {
+		req, _ := http.NewRequest("GET", u, nil)
+		if tt.header != "" {
+			req.Header.Set("Authorization", tt.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || body["error"] != tt.code || body["members"] != nil {
+			t.Fatalf("/status with %q: %d %v", tt.header, resp.StatusCode, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Authorization", "Bearer "+c.First().AdminKey())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st struct{ Members []any }
+	if err := json.NewDecoder(resp.Body).Decode(&st); resp.StatusCode != 200 || err != nil || len(st.Members) != 1 {
+		t.Fatalf("/status with the key: %d %+v %v", resp.StatusCode, st, err)
+	}
+}
+
+// TestHTTPTimeouts: a request whose body never comes and an idle
+// keep-alive connection are closed after their timeouts; a websocket
+// lives on past them.
+func TestHTTPTimeouts(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.22.6", Tune: func(cfg *config.Config) {
+		cfg.Limits.HTTPRead, cfg.Limits.HTTPWrite, cfg.Limits.HTTPIdle = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	}})
+	addr := c.First().HTTPAddr()
+	closes := func(what, send string) {
+		t.Helper()
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.Write([]byte(send))
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(nc)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Fatalf("%s: the server kept the connection open", what)
+				}
+				return // closed by the server
+			}
+			_ = line
+		}
+	}
+	closes("a body that never comes", "POST /api/auth.test HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntoken=")
+	closes("headers that never end", "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+	closes("an idle keep-alive connection", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+
+	alice, _ := c.User("alice")
+	r := nodetest.Connect(t, alice, "", nil)
+	time.Sleep(time.Second) // three times every HTTP timeout: nothing to poll for
+	alive(t, r)
+}
+
+// TestDataDirIsPrivate: a data directory and database an older ringcast
+// left readable by every local user are made private at start.
+func TestDataDirIsPrivate(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.22.7"})
+	c.Stop("solo")
+	for _, p := range []string{c.Dir, c.StorePath()} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(c.StorePath(), 0o644)
+	c.Add(nodetest.Spec{Name: "solo", Host: "127.0.22.7"})
+	c.WaitConverged()
+	for p, want := range map[string]os.FileMode{c.Dir: 0o700, c.StorePath(): 0o600, c.StorePath() + "-wal": 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %04o, want %04o", filepath.Base(p), fi.Mode().Perm(), want)
+		}
+	}
+}

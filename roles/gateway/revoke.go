@@ -1,0 +1,29 @@
+package gateway
+
+import (
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
+)
+
+// Revoked closes the sessions a revocation names: those opened with the
+// token (found by the token id their ticket carried), or every session
+// of the user when it names no token (a deactivated user). Each gets an
+// error event saying why, then close 1008 (policy violation); the
+// client's next rtm.connect is refused. The node calls it for every
+// entry of the store's revocation log.
+func (g *Gateway) Revoked(r store.Revocation) {
+	why := "account_inactive"
+	if r.Token != nil {
+		why = "token_revoked"
+	}
+	id := rtm.TokenIDOf(r.Token)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for s := range g.sessions {
+		if s.user == r.User && (r.Token == nil || s.token == id) {
+			s.push(rtm.ErrorEvent(rtm.CodeInvalidAuth, why))
+			s.end(wsframe.StatusPolicyViolation, why, true)
+		}
+	}
+}
