@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-short test-race-procs lint bench chaos clean
+.PHONY: run build test test-short test-race-procs lint bench chaos clean fuzz
 
 ## run: one node with every role on 127.0.0.1:8080, data in ./data; prints a dev token
 run:
@@ -45,3 +45,14 @@ chaos:
 ## test-race-procs: the multi-process tests with race-detector binaries
 test-race-procs:
 	RINGCAST_RACE_BINARY=1 $(GO) test -race -count=1 -timeout 20m . ./chaos
+
+FUZZTIME ?= 30s
+## fuzz: every fuzz target (go test -fuzz), $(FUZZTIME) each; their seed corpora (testdata/) run in make test
+fuzz:
+	@set -e; for f in $$(git ls-files --cached --others --exclude-standard '*_test.go' | xargs grep -l '^func Fuzz'); do \
+		d=./$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$d $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$d 2>&1 | tail -2; \
+		done; \
+	done

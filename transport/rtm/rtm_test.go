@@ -161,9 +161,25 @@ func FuzzAppendString(f *testing.F) {
 	})
 }
 
+// clientFrames adds the client frames in testdata/client to f's seeds.
+func clientFrames(f *testing.F) {
+	files, _ := filepath.Glob("testdata/client/*.json")
+	if len(files) == 0 {
+		f.Fatal("no seeds in testdata/client")
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
 // FuzzParseRequest: no input makes the parser panic.
 func FuzzParseRequest(f *testing.F) {
-	for _, s := range []string{`{"id":1,"type":"message","channel":"C1","text":"x"}`, `{"type":"ping","id":2,"timestamp":1}`, `{"type":"presence_sub","ids":["U1"]}`, `{}`, `[`, `{"type":"resume","channels":{"C1":1}}`} {
+	clientFrames(f)
+	for _, s := range []string{`{}`, `[`, `{"type":"x","type":"y"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -188,6 +204,7 @@ func FuzzParseFlatMatchesJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	clientFrames(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var flat Request
 		if !parseFlat(b, &flat) {
