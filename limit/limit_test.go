@@ -1,7 +1,10 @@
 package limit
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +108,29 @@ func TestClass(t *testing.T) {
 	}
 	if RetryAfter(0) != 1 || RetryAfter(1500*time.Millisecond) != 2 {
 		t.Fatal("RetryAfter rounds wrong")
+	}
+}
+
+// TestThrottle: records about one remote host pass at the log rate, the
+// rest are counted onto the next that passes; other hosts and records
+// without a remote are not held back.
+func TestThrottle(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(Throttle(slog.NewTextHandler(&buf, nil), Rate{N: 2, Per: time.Hour})).With("node", "n1")
+	for i := range 10 {
+		log.Warn("bad packet", RemoteKey, "10.0.0.9:4000", "i", i)
+	}
+	log.Warn("bad packet", RemoteKey, "10.0.0.8:4000")
+	log.Warn("no remote")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[2], "10.0.0.8") || !strings.Contains(lines[3], "no remote") {
+		t.Fatalf("throttled log:\n%s", buf.String())
+	}
+	h := Throttle(slog.NewTextHandler(&buf, nil), Rate{N: 1, Per: time.Millisecond}).(*throttle)
+	h.s.held["10.0.0.9"] = 8
+	buf.Reset()
+	slog.New(h).Warn("again", RemoteKey, "10.0.0.9:1")
+	if !strings.Contains(buf.String(), "suppressed=8") || !strings.Contains(buf.String(), "again") {
+		t.Fatalf("the next line after suppressed ones: %q", buf.String())
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/admin"
 	"github.com/ringcast/ringcast/roles/channel"
@@ -70,6 +71,9 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	// Lines about a remote peer (a bad packet, a failed handshake) are
+	// throttled per source, so garbage cannot fill the disk.
+	logger = slog.New(limit.Throttle(logger.Handler(), limit.LogRate))
 	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name)}
 	n.roleCtx, n.stopRoles = context.WithCancel(context.Background())
 	defer func() {

@@ -368,7 +368,10 @@ func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { e.set(n, false) }
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { e.set(n, true) }
 
 // logWriter routes memberlist's "[LEVEL] memberlist: msg" lines into slog
-// with their level kept.
+// with their level kept, and the address a line is about ("from=...")
+// as the "remote" attribute, by which the node throttles them per
+// source (limit.Throttle): a peer without the key sending packets makes
+// a line now and then, not one per packet.
 type logWriter struct{ logger *slog.Logger }
 
 var _ io.Writer = (*logWriter)(nil)
@@ -386,6 +389,11 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		}
 	}
 	line = strings.TrimPrefix(line, "memberlist: ")
-	w.logger.Log(context.Background(), level, line, "component", "memberlist")
+	attrs := []any{"component", "memberlist"}
+	if _, from, ok := strings.Cut(line, "from="); ok {
+		from, _, _ = strings.Cut(from, " ")
+		attrs = append(attrs, "remote", strings.TrimRight(from, ",:;"))
+	}
+	w.logger.Log(context.Background(), level, line, attrs...)
 	return len(p), nil
 }

@@ -142,6 +142,7 @@ func TestLogWriterKeepsLevels(t *testing.T) {
 		"[DEBUG] memberlist: Stream connection from=1.2.3.4",
 		"[WARN] memberlist: Refuting a suspect message",
 		"[ERR] memberlist: Failed to send",
+		"[ERR] memberlist: Failed to decrypt packet from=10.0.0.9:7946: no installed keys could decrypt the message",
 		"[INFO] memberlist: Marking x as failed",
 		"no level at all",
 	} {
@@ -149,9 +150,10 @@ func TestLogWriterKeepsLevels(t *testing.T) {
 	}
 	out := buf.String()
 	for _, want := range []string{
-		`level=DEBUG msg="Stream connection from=1.2.3.4" component=memberlist`,
+		`level=DEBUG msg="Stream connection from=1.2.3.4" component=memberlist remote=1.2.3.4`,
 		`level=WARN msg="Refuting a suspect message"`,
 		`level=ERROR msg="Failed to send"`,
+		`component=memberlist remote=10.0.0.9:7946`,
 		`level=INFO msg="Marking x as failed"`,
 		`level=INFO msg="no level at all"`,
 	} {
