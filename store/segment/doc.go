@@ -1,12 +1,11 @@
-// Package segment is the message log as the SQL backends store it: a row
-// per channel per Append (a segment of consecutive seqs), its body
-// format, how an Append's messages become rows, how a refused row is
-// narrowed to the seqs that can still be written, and how Messages and
-// History read segments.
+// Package segment is the embedded store's message log format: a row per
+// channel per Append (a segment of consecutive seqs), its body format,
+// how an Append's messages become rows, how a refused row is narrowed
+// to the seqs that can still be written (PutEach), and how a query's
+// segment rows become messages (Each).
 //
-// It holds the behaviour both backends share so that it is defined once;
-// a backend owns its SQL, its transactions and how it makes two
-// overlapping segments impossible (SQLite: one writer at a time and a
-// check in the INSERT; PostgreSQL: an exclusion constraint). This
-// package does no I/O of its own.
+// store/sqlite owns the SQL and the transactions; the read rules (History's
+// binary search) are store's, shared with store/postgres, which keeps a
+// row per message instead (ARCHITECTURE.md says why). This package does
+// no I/O of its own.
 package segment
