@@ -340,7 +340,7 @@ at the end.`,
 	f.DurationVar(&cfg.Drain, "drain", 2*time.Second, "quiet time after the last publish before missing deliveries count as lost")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "connections opened at once")
 	f.BoolVar(&cfg.Reconnect, "reconnect", true, "a dropped session reconnects and resumes from its last seq")
-	f.IntVar(&cfg.Pid, "pid", 0, "server process id (same machine): report its CPU and memory")
+	f.IntSliceVar(&cfg.Pids, "pid", nil, "server process id(s) on this machine, comma-separated: report their CPU and memory (summed)")
 	f.StringVar(&cfg.LocalIPs, "local-ips", "127.0.0.2-127.0.0.250", "source addresses for websockets to a loopback server (\"\" for none)")
 	f.Float64SliceVar(&rates, "rates", nil, "publish rates to run in turn, ascending (e.g. 60,80,100): the highest that holds")
 	f.DurationVar(&maxP99, "max-p99", maxP99, "with --rates: the delivery p99 a rate must keep to hold")

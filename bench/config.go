@@ -49,7 +49,7 @@ type Config struct {
 
 	Concurrency int    // connections being opened at once
 	Reconnect   bool   // a dropped session reconnects and resumes from its last seq (a publisher then goes on)
-	Pid         int    // server process to sample from /proc (same machine); 0: none
+	Pids        []int  // server processes to sample from /proc (same machine), summed; none: no server figures
 	LocalIPs    string // source addresses for websockets to a loopback server: "127.0.0.2-127.0.0.250", a list, or "" (none)
 }
 
@@ -173,8 +173,10 @@ func (c Config) Validate() error {
 	if c.Concurrency < 1 {
 		bad("--concurrency must be >= 1")
 	}
-	if c.Pid < 0 {
-		bad("--pid %d: want a process id", c.Pid)
+	for _, p := range c.Pids {
+		if p <= 0 {
+			bad("--pid %d: want a process id", p)
+		}
 	}
 	if _, err := parseIPs(c.LocalIPs); err != nil {
 		bad("--local-ips: %w", err)

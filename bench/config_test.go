@@ -28,7 +28,7 @@ func TestValidate(t *testing.T) {
 		{"too many in flight", func(c *Config) { c.Inflight = 256 }, []string{"--inflight 256"}},
 		{"many in flight over http", func(c *Config) { c.Via, c.Inflight = ViaHTTP, 1000 }, nil},
 		{"negative warmup", func(c *Config) { c.Warmup = -time.Second }, []string{"--warmup"}},
-		{"bad pid", func(c *Config) { c.Pid = -3 }, []string{"--pid"}},
+		{"bad pid", func(c *Config) { c.Pids = []int{7, -3} }, []string{"--pid"}},
 		{"bad local ips", func(c *Config) { c.LocalIPs = "127.0.0.9-127.0.0.2" }, []string{"--local-ips"}},
 		{"two problems", func(c *Config) { c.Via, c.Size = "x", 1 }, []string{"--via", "--size"}},
 		{"two problems of the layout", func(c *Config) { c.Channels, c.Subs, c.Users = 3, 5, 10 },

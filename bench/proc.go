@@ -48,6 +48,35 @@ func readProc(pid string) (ProcSample, error) {
 	return ProcSample{At: at, CPU: cpu, RSS: rss, CPUs: cpus}, nil
 }
 
+// readServers samples the server processes and sums their CPU and RSS
+// (CPUs: the first one's), so a cluster of several processes on this
+// machine is measured as one server.
+func readServers(pids []int) (ProcSample, error) {
+	var sum ProcSample
+	for i, pid := range pids {
+		s, err := readProc(strconv.Itoa(pid))
+		if err != nil {
+			return ProcSample{}, err
+		}
+		if i == 0 {
+			sum = s
+			continue
+		}
+		sum.CPU += s.CPU
+		sum.RSS += s.RSS
+	}
+	return sum, nil
+}
+
+// joinInts formats ids as "1,2,3".
+func joinInts(ids []int) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(id)
+	}
+	return strings.Join(s, ",")
+}
+
 // parseStatCPU reads utime + stime (fields 14 and 15) of /proc/PID/stat.
 // The command name (field 2) is in parentheses and may hold spaces and
 // parentheses itself, so fields are counted from the last ')'.

@@ -124,9 +124,10 @@ type DeliveryResult struct {
 
 // ProcResult is a process's cost (from /proc).
 type ProcResult struct {
-	Pid             int     `json:"pid"`
-	CPUSeconds      float64 `json:"cpu_seconds"` // during the window (Result.WindowS)
-	CPUPercent      float64 `json:"cpu_percent"` // of one core
+	Pid             int     `json:"pid"`            // the first of Pids
+	Pids            []int   `json:"pids,omitempty"` // every process summed
+	CPUSeconds      float64 `json:"cpu_seconds"`    // during the window (Result.WindowS)
+	CPUPercent      float64 `json:"cpu_percent"`    // of one core
 	RSSStartBytes   int64   `json:"rss_start_bytes"`
 	RSSEndBytes     int64   `json:"rss_end_bytes"`
 	RSSPeakBytes    int64   `json:"rss_peak_bytes"` // sampled every second of the window
@@ -161,8 +162,8 @@ func newResult(c Config) *Result {
 	} else {
 		r.Size, r.WarmupS = 0, 0
 	}
-	if c.Pid > 0 {
-		r.Server = &ProcResult{Pid: c.Pid}
+	if len(c.Pids) > 0 {
+		r.Server = &ProcResult{Pid: c.Pids[0], Pids: c.Pids}
 	}
 	r.Bench.Pid = os.Getpid()
 	return r
@@ -345,7 +346,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 	}
 	if sv := r.Server; sv != nil {
-		line := fmt.Sprintf("pid %d: ", sv.Pid)
+		line := fmt.Sprintf("pid %s: ", joinInts(sv.Pids))
 		if sv.CPUSeconds > 0 {
 			line += fmt.Sprintf("CPU %.2fs (%.0f%% of a core)", sv.CPUSeconds, sv.CPUPercent)
 			if sv.DeliveriesPerCPUSecond > 0 {

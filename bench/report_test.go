@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata/result.golden.json")
 // them must be deliberate (go test -run TestResultJSON -update).
 func TestResultJSON(t *testing.T) {
 	r := newResult(Config{Scenario: Fanout, URL: "http://127.0.0.1:8080", Subs: 10, Channels: 1, Users: 10,
-		Publishers: 1, Rate: 50, Size: 128, Via: ViaRTM, Inflight: 128, Pid: 42}.Defaults())
+		Publishers: 1, Rate: 50, Size: 128, Via: ViaRTM, Inflight: 128, Pids: []int{42}}.Defaults())
 	r.RunID, r.Bench.Pid = "test", 4242
 	r.Publish = &PublishResult{OfferedPerSec: 50}
 	r.Delivery = &DeliveryResult{Account: Account{Expected: 1, Received: 1}}
@@ -119,7 +119,7 @@ func TestSaturationNote(t *testing.T) {
 		{0.95, 0.9, []int{0}, []int{1}, true},           // one core each, both busy
 		{0.6, 0.35, []int{0, 1, 2, 3}, []int{0}, false}, // 0.95 of 4
 	} {
-		r, err := newRunner(Config{URL: "http://127.0.0.1:1", AdminKey: "k", Scenario: Fanout, Pid: 1}, nil, nil)
+		r, err := newRunner(Config{URL: "http://127.0.0.1:1", AdminKey: "k", Scenario: Fanout, Pids: []int{1}}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

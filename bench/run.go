@@ -129,9 +129,9 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	r.wsOpts = &websocket.DialOptions{HTTPClient: wsClient(ips, r.conns, nil)}
 	defer r.apiHC.CloseIdleConnections()
 
-	if cfg.Pid > 0 {
-		if _, err := readProc(strconv.Itoa(cfg.Pid)); err != nil {
-			return nil, fmt.Errorf("--pid %d: %w", cfg.Pid, err)
+	if len(cfg.Pids) > 0 {
+		if _, err := readServers(cfg.Pids); err != nil {
+			return nil, fmt.Errorf("--pid: %w", err)
 		}
 	}
 
@@ -156,8 +156,8 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	// The baseline of the memory per connection: after provisioning
 	// (which costs the server memory too), before any session.
 	var srv0 ProcSample
-	if cfg.Pid > 0 {
-		srv0, _ = readProc(strconv.Itoa(cfg.Pid))
+	if len(cfg.Pids) > 0 {
+		srv0, _ = readServers(cfg.Pids)
 	}
 	self0, _ := readProc("self")
 
@@ -300,8 +300,8 @@ func (r *runner) publishPhase(ctx context.Context, res *Result) (*PublishResult,
 			if d <= 0 || !sleepCtx(ctx, d) {
 				break
 			}
-			if r.cfg.Pid > 0 && time.Until(end) > 0 {
-				if s, err := readProc(strconv.Itoa(r.cfg.Pid)); err == nil {
+			if len(r.cfg.Pids) > 0 && time.Until(end) > 0 {
+				if s, err := readServers(r.cfg.Pids); err == nil {
 					peak = max(peak, s.RSS)
 				}
 			}
@@ -341,9 +341,9 @@ func (r *runner) sample() windowSample {
 		w.acked += p.acked.Load()
 	}
 	w.deliveries = r.live.Count()
-	if r.cfg.Pid > 0 {
+	if len(r.cfg.Pids) > 0 {
 		var err error
-		w.server, err = readProc(strconv.Itoa(r.cfg.Pid))
+		w.server, err = readServers(r.cfg.Pids)
 		w.serverOK = err == nil
 	}
 	var err error
@@ -444,8 +444,8 @@ func (r *runner) idleFootprint(res *Result, srv0, self0 ProcSample) {
 	if n == 0 {
 		return
 	}
-	if r.cfg.Pid > 0 {
-		if srv, err := readProc(strconv.Itoa(r.cfg.Pid)); err == nil {
+	if len(r.cfg.Pids) > 0 {
+		if srv, err := readServers(r.cfg.Pids); err == nil {
 			s := res.Server // set whenever Pid is
 			s.RSSStartBytes, s.RSSEndBytes = srv0.RSS, srv.RSS
 			s.RSSPerConnBytes = (srv.RSS - srv0.RSS) / n
