@@ -120,7 +120,7 @@ type Options struct {
 // Its methods are safe for concurrent use.
 type Membership struct {
 	ml     *memberlist.Memberlist
-	join   []string // members still to join; owned by Start, then loop
+	join   []string // the other members' gossip addresses; read-only after Start
 	events *eventDelegate
 	self   string
 	logger *slog.Logger
@@ -210,15 +210,32 @@ func Start(opts Options) (*Membership, error) {
 	return m, nil
 }
 
-// tryJoin contacts the join list; true once at least one member answered.
-func (m *Membership) tryJoin() bool {
-	n, err := m.ml.Join(m.join)
+// tryJoin contacts addrs; true once at least one member answered.
+func (m *Membership) tryJoin(addrs ...string) bool {
+	if len(addrs) == 0 {
+		addrs = m.join
+	}
+	n, err := m.ml.Join(addrs)
 	if err != nil || n == 0 {
 		m.logger.Debug("join attempt failed", "err", err)
 		return false
 	}
-	m.join = nil
 	return true
+}
+
+// absent returns the join-list addresses that are not live members.
+func (m *Membership) absent() []string {
+	live := map[string]bool{}
+	for _, n := range m.ml.Members() {
+		live[n.Address()] = true
+	}
+	var out []string
+	for _, j := range m.join {
+		if !live[j] {
+			out = append(out, j)
+		}
+	}
+	return out
 }
 
 // View returns the current snapshot.
@@ -234,23 +251,57 @@ func (m *Membership) Addr() string {
 	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 }
 
-// loop rebuilds the View on every membership event and, until a join
-// succeeded, retries the join list: nodes of a cluster may start in any
-// order (systemd), and two that started alone merge when they meet.
+// rejoinEvery is how often a node that is not alone contacts the
+// join-list members it does not see (alone, it tries every second).
+const rejoinEvery = 5 * time.Second
+
+// loop rebuilds the View on every membership event and contacts the
+// join-list members it does not see: nodes of a cluster may start in any
+// order (systemd), and two that started alone merge when they meet. The
+// same holds after a partition heals: memberlist never contacts a node
+// it declared dead again once GossipToTheDeadTime passed, so both sides
+// would stay apart for good; a join exchanges state, each side learns
+// the other declared it dead, refutes, and the two merge. The attempts
+// run on one goroutine at a time (a join to a dead address waits for
+// TCPTimeout), so that events are never held up.
 func (m *Membership) loop() {
 	defer m.wg.Done()
-	retry := time.NewTicker(time.Second)
-	defer retry.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last time.Time
+	joining := false
+	joined := make(chan bool, 1)
 	for {
 		select {
 		case <-m.done:
+			if joining {
+				<-joined
+			}
 			return
 		case <-m.wake:
 			m.refresh()
-		case <-retry.C:
-			if len(m.join) > 0 && len(m.View().Members) <= 1 && m.tryJoin() {
-				m.logger.Info("joined the cluster")
+		case ok := <-joined:
+			joining = false
+			if ok && len(m.View().Members) > 1 {
+				m.logger.Debug("join-list members contacted")
 			}
+		case <-tick.C:
+			alone := len(m.View().Members) <= 1
+			if len(m.join) == 0 || joining || (!alone && time.Since(last) < rejoinEvery) {
+				continue
+			}
+			addrs := m.absent()
+			if len(addrs) == 0 {
+				continue
+			}
+			joining, last = true, time.Now()
+			go func() {
+				ok := m.tryJoin(addrs...)
+				if ok && alone {
+					m.logger.Info("joined the cluster")
+				}
+				joined <- ok
+			}()
 		}
 	}
 }
