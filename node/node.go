@@ -270,6 +270,7 @@ func (n *Node) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	run(n.retainLinks)
 	if n.owner != nil {
 		run(n.owner.Run)
 	}
@@ -367,6 +368,25 @@ func (n *Node) followRevocations(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// retainLinks ends the request links to nodes that leave the view, so
+// that requests waiting on a node cut off by the network fail over when
+// it is declared dead rather than when they time out (10 s and more).
+func (n *Node) retainLinks(ctx context.Context) error {
+	for {
+		v := n.members.View()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-v.Changed():
+		}
+		now := n.members.View()
+		n.pool.Retain(func(peer string) bool {
+			_, ok := now.Members[peer]
+			return ok
+		})
 	}
 }
 

@@ -276,6 +276,21 @@ func (p *Pool) Live(peer, addr string) *Client {
 	return nil
 }
 
+// Retain ends the links to the peers for which keep is false (nodes
+// that left the cluster). A peer cut off by the network sends no RST:
+// without this, a call waiting on its link would wait for its context,
+// seconds after failure detection moved the key to a new owner; now it
+// fails at once, and the caller resends what is idempotent there.
+func (p *Pool) Retain(keep func(peer string) bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for peer, c := range p.clients {
+		if !keep(peer) {
+			c.Close(nil)
+		}
+	}
+}
+
 // Close ends every link and waits for the pool's goroutines. Safe to call
 // twice.
 func (p *Pool) Close() {

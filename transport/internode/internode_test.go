@@ -113,9 +113,11 @@ func logger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startServer(t *testing.T, h Handler) *Server {
+func startServer(t *testing.T, h Handler) *Server { t.Helper(); return startNamed(t, "server", h) }
+
+func startNamed(t *testing.T, name string, h Handler) *Server {
 	t.Helper()
-	s, err := Listen("127.0.0.1:0", "server", key, h, logger(t))
+	s, err := Listen("127.0.0.1:0", name, key, h, logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,6 +241,48 @@ func TestPoolRedialsAndReportsDown(t *testing.T) {
 	}
 	if _, err := p.Get(t.Context(), "server", "127.0.0.1:1"); err == nil {
 		t.Fatal("dial of a dead address succeeded")
+	}
+}
+
+// TestPoolRetain: the links to peers that left the cluster end, and a
+// call waiting on one fails at once (the Router then resends what is
+// idempotent to the new owner) instead of waiting for its context; the
+// others stay.
+func TestPoolRetain(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	gone := startNamed(t, "gone", handlerFunc(func(l *Link, f *Frame) { <-block }))
+	kept := startNamed(t, "kept", &echo{})
+	p := NewPool("client", key, nil, nil, logger(t))
+	defer p.Close()
+	cg, err := p.Get(t.Context(), "gone", gone.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := p.Get(t.Context(), "kept", kept.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := cg.Call(context.Background(), &Frame{Kind: KindPublish})
+		errc <- err
+	}()
+	for {
+		cg.mu.Lock()
+		n := len(cg.pending)
+		cg.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.Retain(func(peer string) bool { return peer == "kept" })
+	if err := <-errc; !errors.Is(err, ErrClosed) {
+		t.Fatalf("call to a peer that left: err = %v, want ErrClosed", err)
+	}
+	if _, err := ck.Call(t.Context(), &Frame{Kind: KindSubscribe}); err != nil {
+		t.Fatalf("the kept link: %v", err)
 	}
 }
 
