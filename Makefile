@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-short test-race-procs lint bench chaos clean fuzz
+.PHONY: run build test test-short test-race-procs test-hosts bench-hosts lint bench chaos clean fuzz
 
 ## run: one node with every role on 127.0.0.1:8080, data in ./data; prints a dev token
 run:
@@ -41,6 +41,14 @@ clean:
 ## chaos: the long failure test: 12 SIGKILL/restart cycles of channel nodes, 4 SIGSTOP/SIGCONT cycles of a channel node and a gateway, then a rolling restart
 chaos:
 	$(GO) test -count=1 -v -run TestChaos -timeout 30m ./chaos -args -kills=12 -freezes=4 2>&1 | grep -E 'chaos_test|^(ok|FAIL|---)'
+
+## test-hosts: five ringcast hosts and a PostgreSQL host as network namespaces on a bridge, through a cut, a split brain, a degraded gateway and SIGKILLs (root, iproute2, nftables, postgresql)
+test-hosts:
+	$(GO) test -count=1 -v -run 'TestHosts$$' -timeout 20m ./chaos -args -hosts 2>&1 | grep -E 'hosts_test|netlab|^(ok|FAIL|---|panic)|skipped'
+
+## bench-hosts: fanout 1x1000 across 1, 2 and 4 gateway hosts (network namespaces): deliveries per CPU-second of all processes, p99
+bench-hosts:
+	$(GO) test -count=1 -v -run 'TestHostsFanout$$' -timeout 20m ./chaos -args -hosts 2>&1 | grep -E 'hosts_test|^(ok|FAIL|---|panic)|skipped'
 
 ## test-race-procs: the multi-process tests with race-detector binaries
 test-race-procs:

@@ -144,7 +144,7 @@ func retry(ctx context.Context, f func() error) error {
 // and records every message in the ledger.
 type subscriber struct {
 	name     string
-	api      *client.API
+	apis     []*client.API // rtm.connect tries each in turn
 	channels []string
 	prefer   string // gateway host:port to connect to when it is up
 	ledger   *Ledger
@@ -188,7 +188,7 @@ func (s *subscriber) connect(ctx context.Context) (*client.RTM, error) {
 	var u string
 	for i := 0; ; i++ {
 		var res struct{ URL string }
-		err := s.api.Call(ctx, "rtm.connect", nil, &res)
+		err := s.apis[i%len(s.apis)].Call(ctx, "rtm.connect", nil, &res)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -214,8 +214,9 @@ func (s *subscriber) connect(ctx context.Context) (*client.RTM, error) {
 }
 
 // publisher posts to one channel at a steady rate, one message at a time,
-// retrying each (same client_msg_id) until it is acked.
-func publish(ctx context.Context, api *client.API, ch string, every time.Duration, l *Ledger, sent *atomic.Int64) {
+// retrying each (same client_msg_id) until it is acked. With several
+// admin endpoints, successive messages and retries take them in turn.
+func publish(ctx context.Context, apis []*client.API, ch string, every time.Duration, l *Ledger, sent *atomic.Int64) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for n := 1; ; n++ {
@@ -231,7 +232,11 @@ func publish(ctx context.Context, api *client.API, ch string, every time.Duratio
 		var res struct {
 			Message struct{ Seq uint64 }
 		}
-		err := retry(deadline, func() error { return api.Call(deadline, "chat.postMessage", args, &res) })
+		try := n
+		err := retry(deadline, func() error {
+			try++
+			return apis[try%len(apis)].Call(deadline, "chat.postMessage", args, &res)
+		})
 		cancel()
 		sent.Add(1)
 		if err != nil {
@@ -283,7 +288,7 @@ func TestChaos(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			s := &subscriber{name: fmt.Sprintf("sub-%d-%d", gi, i), api: api, channels: chans, prefer: gw.HTTP, ledger: ledger}
+			s := &subscriber{name: fmt.Sprintf("sub-%d-%d", gi, i), apis: []*client.API{api}, channels: chans, prefer: gw.HTTP, ledger: ledger}
 			subs = append(subs, s)
 			wg.Add(1)
 			go func() { defer wg.Done(); s.run(ctx) }()
@@ -296,7 +301,7 @@ func TestChaos(t *testing.T) {
 		pubWG.Add(1)
 		go func() {
 			defer pubWG.Done()
-			publish(pubCtx, pub, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent)
+			publish(pubCtx, []*client.API{pub}, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent)
 		}()
 	}
 	time.Sleep(2 * time.Second)

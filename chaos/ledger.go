@@ -18,7 +18,10 @@ type Ledger struct {
 	fails int
 }
 
-type ack struct{ sent, at time.Time }
+type ack struct {
+	seq      uint64
+	sent, at time.Time
+}
 
 type subLog struct {
 	got map[string][]delivery // channel -> deliveries in arrival order
@@ -45,7 +48,7 @@ func (l *Ledger) Acked(channel string, seq uint64, text string, sent, at time.Ti
 		l.acked[channel] = m
 	}
 	m[seq] = text
-	l.ackAt[channel] = append(l.ackAt[channel], ack{sent, at})
+	l.ackAt[channel] = append(l.ackAt[channel], ack{seq, sent, at})
 }
 
 // Failed records a publish that was never acknowledged.
@@ -94,6 +97,59 @@ func (l *Ledger) FirstAckAfter(channel string, t time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// Lagging lists the (subscriber, channel) pairs that have not yet
+// received the first publish sent at or after t (for every channel with
+// such a publish acked): empty once every client is live again after an
+// event at t.
+func (l *Ledger) Lagging(t time.Time) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for ch, acks := range l.ackAt {
+		var want uint64
+		for _, a := range acks {
+			if !a.sent.Before(t) {
+				want = a.seq
+				break
+			}
+		}
+		if want == 0 {
+			continue
+		}
+		for name, s := range l.subs {
+			var high uint64
+			for _, d := range s.got[ch] {
+				high = max(high, d.seq)
+			}
+			if high < want {
+				out = append(out, fmt.Sprintf("%s %s (at %d, wants %d)", name, ch, high, want))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AckLatency returns the median and 99th percentile of the time from
+// first send to ack of the publishes first sent in [from, to).
+func (l *Ledger) AckLatency(from, to time.Time) (p50, p99 time.Duration) {
+	l.mu.Lock()
+	var d []time.Duration
+	for _, acks := range l.ackAt {
+		for _, a := range acks {
+			if !a.sent.Before(from) && a.sent.Before(to) {
+				d = append(d, a.at.Sub(a.sent))
+			}
+		}
+	}
+	l.mu.Unlock()
+	if len(d) == 0 {
+		return 0, 0
+	}
+	slices.Sort(d)
+	return d[len(d)/2], d[min(len(d)-1, len(d)*99/100)]
 }
 
 // Report is the outcome of Check.

@@ -71,3 +71,36 @@ func TestFirstAckAfter(t *testing.T) {
 		t.Fatal("an ack after the last one")
 	}
 }
+
+func TestLagging(t *testing.T) {
+	l := NewLedger()
+	t0 := time.Unix(100, 0)
+	l.Acked("C1", 1, "a", t0.Add(-time.Second), t0)
+	l.Acked("C1", 2, "b", t0.Add(time.Second), t0.Add(2*time.Second))
+	l.Acked("C2", 1, "x", t0.Add(-time.Second), t0) // nothing sent after t0 on C2
+	l.Delivered("s1", "C1", 1, "a")
+	l.Delivered("s2", "C1", 1, "a")
+	l.Delivered("s2", "C1", 2, "b")
+	if got := l.Lagging(t0); len(got) != 1 || got[0] != "s1 C1 (at 1, wants 2)" {
+		t.Fatalf("Lagging = %q", got)
+	}
+	l.Delivered("s1", "C1", 2, "b")
+	if got := l.Lagging(t0); len(got) != 0 {
+		t.Fatalf("Lagging after catching up = %q", got)
+	}
+}
+
+func TestAckLatency(t *testing.T) {
+	l := NewLedger()
+	t0 := time.Unix(100, 0)
+	for i := range 100 {
+		sent := t0.Add(time.Duration(i) * time.Millisecond)
+		l.Acked("C1", uint64(i+1), "m", sent, sent.Add(time.Duration(i+1)*time.Millisecond))
+	}
+	if p50, p99 := l.AckLatency(t0, t0.Add(time.Second)); p50 != 51*time.Millisecond || p99 != 100*time.Millisecond {
+		t.Fatalf("p50 %v p99 %v", p50, p99)
+	}
+	if p50, p99 := l.AckLatency(t0.Add(time.Hour), t0.Add(2*time.Hour)); p50 != 0 || p99 != 0 {
+		t.Fatalf("no acks: p50 %v p99 %v", p50, p99)
+	}
+}

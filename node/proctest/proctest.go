@@ -40,6 +40,7 @@ type Proc struct {
 	HTTP   string // host:port
 	Gossip string // host:port
 	args   []string
+	wrap   []string // command prefix (e.g. ip netns exec NS)
 	bin    string
 	dir    string
 	t      testing.TB
@@ -60,13 +61,24 @@ type Options struct {
 	Data  string   // data directory (shared by every process on one laptop)
 	Extra []string // more flags
 	Env   []string
+	// Wrap prefixes the command, e.g. ip netns exec NS to run the node
+	// on a test host.
+	Wrap []string
+	// HTTPBind, when set, is the --http bind address, and Host:8080 (where
+	// the test reaches the node) is served by something in front of it
+	// (a relay); the node then needs --advertise Host in Extra.
+	HTTPBind string
 }
 
 // Start launches a node and waits until it answers /healthz.
 func Start(t testing.TB, bin string, o Options) *Proc {
 	t.Helper()
-	p := &Proc{Name: o.Name, Host: o.Host, HTTP: o.Host + ":8080", Gossip: o.Host + ":7946", bin: bin, dir: t.TempDir(), t: t}
-	p.args = []string{"serve", "--name", o.Name, "--http", p.HTTP, "--gossip", p.Gossip,
+	p := &Proc{Name: o.Name, Host: o.Host, HTTP: o.Host + ":8080", Gossip: o.Host + ":7946", bin: bin, dir: t.TempDir(), t: t, wrap: o.Wrap}
+	bind := p.HTTP
+	if o.HTTPBind != "" {
+		bind = o.HTTPBind
+	}
+	p.args = []string{"serve", "--name", o.Name, "--http", bind, "--gossip", p.Gossip,
 		"--data", o.Data, "--log-format", "json", "--log-level", "info"}
 	if o.Roles != "" {
 		p.args = append(p.args, "--roles", o.Roles)
@@ -94,7 +106,8 @@ func (p *Proc) launch(env []string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.bin, p.args...)
+	argv := append(append(append([]string(nil), p.wrap...), p.bin), p.args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
@@ -183,6 +196,17 @@ func (p *Proc) signal(sig os.Signal) error {
 
 // Restart starts the process again with the same name, addresses and data.
 func (p *Proc) Restart() error { return p.launch(nil) }
+
+// Pid is the running process's id (0 when it is not running). A Wrap
+// that execs its command (ip netns exec does) keeps the node's id.
+func (p *Proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
 
 // Running reports whether the process is up.
 func (p *Proc) Running() bool {
