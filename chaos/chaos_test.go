@@ -433,20 +433,5 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for _, ch := range chans {
-		msgs, err := st.Messages(context.Background(), ch, 0, 1_000_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen := map[string]uint64{}
-		for i, m := range msgs {
-			if m.Seq != uint64(i+1) {
-				t.Fatalf("%s: stored log not dense at %d (seq %d)", ch, i, m.Seq)
-			}
-			if prev, dup := seen[m.Text]; dup {
-				t.Fatalf("%s: %q stored twice, as seq %d and %d", ch, m.Text, prev, m.Seq)
-			}
-			seen[m.Text] = m.Seq
-		}
-	}
+	checkStoredLog(t, st, chans)
 }

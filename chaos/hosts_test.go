@@ -20,6 +20,7 @@ import (
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node/proctest"
 	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/postgres"
 	"github.com/ringcast/ringcast/store/postgres/pgtest"
 )
@@ -375,7 +376,12 @@ func TestHosts(t *testing.T) {
 	if !r.OK() || r.Acked == 0 {
 		t.Fatal("delivery guarantees violated")
 	}
-	checkStoredLog(t, l.url, chans)
+	st, err := postgres.Open(context.Background(), l.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	checkStoredLog(t, st, chans)
 }
 
 // countLog counts the lines of every process's log holding s.
@@ -387,15 +393,10 @@ func countLog(l *hostLab, s string) int {
 	return n
 }
 
-// checkStoredLog: each channel's log in the database is dense and holds
+// checkStoredLog: each channel's log in the store is dense and holds
 // every text at most once (a retried publish was not written twice).
-func checkStoredLog(t *testing.T, url string, chans []string) {
+func checkStoredLog(t *testing.T, st store.Store, chans []string) {
 	t.Helper()
-	st, err := postgres.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	for _, ch := range chans {
 		msgs, err := st.Messages(context.Background(), ch, 0, 1_000_000)
 		if err != nil {
