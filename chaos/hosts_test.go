@@ -39,6 +39,7 @@ const (
 type hostSpec struct {
 	name, roles string
 	relay       bool
+	env         []string // more environment for its process
 }
 
 // hostLab is a PostgreSQL host and ringcast hosts, one process each.
@@ -99,11 +100,11 @@ func startHostLab(t *testing.T, specs []hostSpec, running int) *hostLab {
 }
 
 // start launches the host's process.
-func (l *hostLab) start(s hostSpec) *proctest.Proc {
+func (l *hostLab) start(s hostSpec, env ...string) *proctest.Proc {
 	l.t.Helper()
 	h := l.host[s.name]
 	o := proctest.Options{Name: s.name, Host: h.IP, Roles: s.roles, Join: l.join, Data: l.t.TempDir(), Wrap: h.Wrap(),
-		Extra: []string{"--store", l.url, "--admin-key", adminKey}}
+		Extra: []string{"--store", l.url, "--admin-key", adminKey}, Env: append(s.env, env...)}
 	if s.relay {
 		// The node serves on its loopback; the address it advertises (and
 		// rtm.connect hands out) is a relay on the host's interface.
@@ -415,6 +416,8 @@ func checkStoredLog(t *testing.T, st store.Store, chans []string) {
 	}
 }
 
+var fanoutProcs = flag.Int("fanout-gomaxprocs", 0, "TestHostsFanout: GOMAXPROCS of the gateway processes (0: the default, one per core)")
+
 var fanoutOrder = flag.String("fanout-gateways", "1,2,4,4,2,1", "TestHostsFanout: the gateway counts to measure, in this order (alternating cancels drift)")
 
 // TestHostsFanout measures the two-level fan-out across hosts: one
@@ -426,6 +429,11 @@ var fanoutOrder = flag.String("fanout-gateways", "1,2,4,4,2,1", "TestHostsFanout
 func TestHostsFanout(t *testing.T) {
 	specs := []hostSpec{{name: "ch1", roles: "channel,presence"}, {name: "ad1", roles: "admin"},
 		{name: "gw1", roles: "gateway"}, {name: "gw2", roles: "gateway"}, {name: "gw3", roles: "gateway"}, {name: "gw4", roles: "gateway"}}
+	var env []string
+	if *fanoutProcs > 0 {
+		env = append(env, fmt.Sprint("GOMAXPROCS=", *fanoutProcs))
+		specs[2].env = env
+	}
 	l := startHostLab(t, specs, 3)
 	for _, f := range strings.Split(*fanoutOrder, ",") {
 		n, err := strconv.Atoi(f)
@@ -438,7 +446,7 @@ func TestHostsFanout(t *testing.T) {
 			p := l.proc[name]
 			switch {
 			case i <= n && p == nil:
-				l.start(specs[1+i])
+				l.start(specs[1+i], env...)
 			case i <= n && !p.Running():
 				if err := p.Restart(); err != nil {
 					t.Fatal(err)

@@ -41,6 +41,7 @@ type Proc struct {
 	Gossip string // host:port
 	args   []string
 	wrap   []string // command prefix (e.g. ip netns exec NS)
+	env    []string
 	bin    string
 	dir    string
 	t      testing.TB
@@ -87,7 +88,8 @@ func Start(t testing.TB, bin string, o Options) *Proc {
 		p.args = append(p.args, "--join", o.Join)
 	}
 	p.args = append(p.args, o.Extra...)
-	if err := p.launch(o.Env); err != nil {
+	p.env = o.Env
+	if err := p.launch(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -99,7 +101,7 @@ func Start(t testing.TB, bin string, o Options) *Proc {
 	return p
 }
 
-func (p *Proc) launch(env []string) error {
+func (p *Proc) launch() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	logf, err := os.OpenFile(filepath.Join(p.dir, p.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -109,7 +111,7 @@ func (p *Proc) launch(env []string) error {
 	argv := append(append(append([]string(nil), p.wrap...), p.bin), p.args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), p.env...)
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return err
@@ -194,8 +196,9 @@ func (p *Proc) signal(sig os.Signal) error {
 	return cmd.Process.Signal(sig)
 }
 
-// Restart starts the process again with the same name, addresses and data.
-func (p *Proc) Restart() error { return p.launch(nil) }
+// Restart starts the process again with the same name, addresses, data
+// and environment.
+func (p *Proc) Restart() error { return p.launch() }
 
 // Pid is the running process's id (0 when it is not running). A Wrap
 // that execs its command (ip netns exec does) keeps the node's id.
