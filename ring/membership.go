@@ -183,7 +183,7 @@ func Start(opts Options) (*Membership, error) {
 		}
 	}
 	conf.Delegate = metaDelegate(meta)
-	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}}
+	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}, addrs: map[string]bool{}, addr: map[string]string{}}
 	conf.Events = m.events
 	conf.Logger = log.New(&logWriter{logger: opts.Logger}, "", 0)
 	m.view = NewView(opts.Name, nil)
@@ -223,15 +223,12 @@ func (m *Membership) tryJoin(addrs ...string) bool {
 	return true
 }
 
-// absent returns the join-list addresses that are not live members.
+// absent returns the join-list addresses that are not live members
+// (from the events: memberlist's own *Node values change under it).
 func (m *Membership) absent() []string {
-	live := map[string]bool{}
-	for _, n := range m.ml.Members() {
-		live[n.Address()] = true
-	}
 	var out []string
 	for _, j := range m.join {
-		if !live[j] {
+		if !m.events.live(j) {
 			out = append(out, j)
 		}
 	}
@@ -392,20 +389,35 @@ type eventDelegate struct {
 	wake  chan struct{}
 	mu    sync.Mutex
 	nodes map[string][]byte // name -> metadata
+	addrs map[string]bool   // gossip addresses of the live nodes
+	addr  map[string]string // name -> its gossip address
 }
 
+// set records an event. memberlist calls it holding its node lock, the
+// only time a *Node's fields may be read (they change under it later).
 func (e *eventDelegate) set(n *memberlist.Node, alive bool) {
 	e.mu.Lock()
+	delete(e.addrs, e.addr[n.Name])
 	if alive {
 		e.nodes[n.Name] = slices.Clone(n.Meta)
+		e.addr[n.Name] = n.Address()
+		e.addrs[n.Address()] = true
 	} else {
 		delete(e.nodes, n.Name)
+		delete(e.addr, n.Name)
 	}
 	e.mu.Unlock()
 	select {
 	case e.wake <- struct{}{}:
 	default:
 	}
+}
+
+// live reports whether a live node gossips at addr.
+func (e *eventDelegate) live(addr string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.addrs[addr]
 }
 
 func (e *eventDelegate) snapshot() map[string][]byte {
