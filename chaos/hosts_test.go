@@ -32,6 +32,7 @@ var hosts = flag.Bool("hosts", false, "run the multi-host tests: hosts in networ
 const (
 	labPrefix = "rc13"
 	labNet    = "10.13.0"
+	labSecret = "hosts-9fK2qLm7Xc4Vb8Nz1Rt6Yw3Pd5Gh0Js"
 )
 
 // hostSpec is one ringcast host: its name and roles, and whether its
@@ -103,8 +104,11 @@ func startHostLab(t *testing.T, specs []hostSpec, running int) *hostLab {
 func (l *hostLab) start(s hostSpec, env ...string) *proctest.Proc {
 	l.t.Helper()
 	h := l.host[s.name]
+	// Hosts bind non-loopback addresses, so the cluster needs its secret;
+	// it goes in the environment, not argv.
 	o := proctest.Options{Name: s.name, Host: h.IP, Roles: s.roles, Join: l.join, Data: l.t.TempDir(), Wrap: h.Wrap(),
-		Extra: []string{"--store", l.url, "--admin-key", adminKey}, Env: append(s.env, env...)}
+		Extra: []string{"--store", l.url, "--admin-key", adminKey},
+		Env:   append(append([]string{"RINGCAST_SECRET=" + labSecret}, s.env...), env...)}
 	if s.relay {
 		// The node serves on its loopback; the address it advertises (and
 		// rtm.connect hands out) is a relay on the host's interface.
