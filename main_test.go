@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -90,18 +91,33 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
-// TestDeployExampleIsRefusedAsIs: deploy/ringcast.env, used unedited,
-// does not start a node (its key files do not exist yet), and says what
+// TestDeployExampleIsRefusedAsIs: the systemd example (the unit's
+// Environment= lines, cluster.env and edge.env), used unedited, does not
+// start a node (the key files it names do not exist yet), and says what
 // is missing.
 func TestDeployExampleIsRefusedAsIs(t *testing.T) {
-	b, err := os.ReadFile("deploy/ringcast.env")
+	unit, err := os.ReadFile("deploy/systemd/ringcast@.service")
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The unit's specifiers, as systemd would fill them; %d (the
+	// credentials directory) holds nothing yet.
+	spec := strings.NewReplacer("%H", "vm1", "%i", "edge", "%S", t.TempDir(), "%d", filepath.Join(t.TempDir(), "credentials"))
 	env := os.Environ()
-	for _, line := range strings.Split(string(b), "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			env = append(env, line)
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "Environment="); ok {
+			env = append(env, strings.Fields(spec.Replace(v))...)
+		}
+	}
+	for _, f := range []string{"deploy/systemd/cluster.env", "deploy/systemd/edge.env"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				env = append(env, line)
+			}
 		}
 	}
 	cmd := exec.Command(bin, "serve", "--data", t.TempDir())
