@@ -26,6 +26,10 @@ func TestPackageGraph(t *testing.T) {
 		}
 	}
 	under := func(pkg, prefix string) bool { return pkg == prefix || strings.HasPrefix(pkg, prefix+"/") }
+	role := func(pkg string) string { // roles/gateway/x -> roles/gateway
+		parts := strings.SplitN(pkg, "/", 3)
+		return strings.Join(parts[:min(2, len(parts))], "/")
+	}
 	rules := []struct {
 		name    string
 		applies func(pkg string) bool
@@ -37,6 +41,12 @@ func TestPackageGraph(t *testing.T) {
 			func(_, d string) bool { return under(d, "store") }},
 		{"ring does not import config (config imports ring)", func(p string) bool { return p == "ring" },
 			func(_, d string) bool { return d == "config" }},
+		{"no role imports another role", func(p string) bool { return under(p, "roles") },
+			func(p, d string) bool { return under(d, "roles") && !under(d, role(p)) }},
+		{"no transport imports a role, the cluster clients or the node", func(p string) bool { return under(p, "transport") },
+			func(_, d string) bool { return under(d, "roles") || d == "cluster" || under(d, "node") }},
+		{"the cluster clients import no role", func(p string) bool { return p == "cluster" },
+			func(_, d string) bool { return under(d, "roles") || under(d, "node") }},
 		{"the store knows no wire, ring or role", func(p string) bool { return under(p, "store") },
 			func(_, d string) bool { return !under(d, "store") && d != "chat" }},
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
@@ -43,8 +44,9 @@ type Node struct {
 	Store    store.Store
 	members  *ring.Membership
 	inode    *internode.Server
-	pool     *internode.Pool
-	router   *channel.Router
+	pool     *internode.Pool // request links (the gateway keeps its own for subscriptions)
+	caller   *cluster.Caller // routes requests by the rings, over pool
+	channels *cluster.Channels
 	owner    *channel.Owner
 	presence *presence.Server
 	gateway  *gateway.Gateway
@@ -58,7 +60,7 @@ type Node struct {
 	adminKeyCreated bool
 	key             []byte
 
-	dispatch *dispatch // the internode server's handler
+	dispatch *internode.Dispatcher // the internode server's handler
 	// roleCtx is the roles' context: Run cancels it once no frame and no
 	// request can reach them any more.
 	roleCtx   context.Context
@@ -101,7 +103,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	n.pool = internode.NewPool(cfg.Name, n.key, nil, nil, n.log)
 	// The internode server starts before the gossip, so the address in
 	// our metadata is live when others read it.
-	n.dispatch = &dispatch{channel: refuser{}, presence: refuser{}} // the roles' handlers are set below, before Serve
+	n.dispatch = &internode.Dispatcher{Log: n.log} // the roles are set below, before Serve
 	n.inode, err = internode.Listen(cfg.InternodeAddr, cfg.Name, n.key, n.dispatch, n.log)
 	if err != nil {
 		return nil, fmt.Errorf("--internode: %w", err)
@@ -122,7 +124,8 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		return nil, err
 	}
 	view := n.members.View
-	pc := presence.NewClient(view, n.pool)
+	n.caller = cluster.NewCaller(view, n.pool)
+	pc := cluster.NewPresence(n.caller)
 	if cfg.Has(ring.RoleChannel) {
 		window := cfg.CommitWindow
 		if window == 0 {
@@ -133,25 +136,27 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		if err != nil {
 			return nil, err
 		}
-		n.dispatch.channel = n.owner
+		n.dispatch.Channel = n.owner.Server()
+		n.channels = cluster.NewChannels(n.caller, cfg.Name, n.owner)
+	} else {
+		n.channels = cluster.NewChannels(n.caller, cfg.Name, nil)
 	}
-	n.router = channel.NewRouter(view, n.pool, cfg.Name, n.owner)
 	if cfg.Has(ring.RolePresence) {
 		if n.presence, err = presence.New(presence.Config{Self: cfg.Name, View: view, Logger: n.log}); err != nil {
 			return nil, err
 		}
-		n.dispatch.presence = n.presence
+		n.dispatch.Presence = n.presence
 	}
 	if cfg.Has(ring.RoleGateway) {
 		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Epoch: meta.Epoch, Team: n.team.ID, Key: n.key, Store: st,
-			View: view, Router: n.router, Logger: n.log})
+			View: view, Channels: n.channels, Presence: pc, Logger: n.log})
 		if err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
-			Store: st, View: view, Router: n.router, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits})
+			Store: st, View: view, Channels: n.channels, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits})
 		if err != nil {
 			return nil, err
 		}
@@ -413,6 +418,9 @@ func (n *Node) closeAll() {
 	}
 	if n.owner != nil {
 		n.owner.Close()
+	}
+	if n.caller != nil {
+		n.caller.Close()
 	}
 	if n.pool != nil {
 		n.pool.Close()

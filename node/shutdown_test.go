@@ -11,21 +11,17 @@ import (
 	"github.com/ringcast/ringcast/transport/internode"
 )
 
-// holdFrame stands in for a role's handler: it holds the first typing
-// frame until its link is closed or the roles are told to stop, and
-// reports which came first.
+// holdFrame stands in for the channel role's handler: it holds an
+// unsubscribe until its link is closed or the roles are told to stop,
+// and reports which came first.
 type holdFrame struct {
-	internode.Handler
+	internode.ChannelServer
 	roles    context.Context
 	arrived  chan struct{}
 	rolesCut chan bool // true: the roles stopped while the frame was still in
 }
 
-func (h *holdFrame) HandleFrame(l *internode.Link, f *internode.Frame) {
-	if f.Kind != internode.KindTyping {
-		h.Handler.HandleFrame(l, f)
-		return
-	}
+func (h *holdFrame) Unsubscribe(l *internode.Link, _ internode.Unsubscribe) {
 	close(h.arrived)
 	select {
 	case <-l.Done():
@@ -54,8 +50,8 @@ func TestShutdownClosesLinksBeforeRolesStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &holdFrame{Handler: n.dispatch.channel, roles: n.roleCtx, arrived: make(chan struct{}), rolesCut: make(chan bool, 1)}
-	n.dispatch.channel = h
+	h := &holdFrame{ChannelServer: n.dispatch.Channel, roles: n.roleCtx, arrived: make(chan struct{}), rolesCut: make(chan bool, 1)}
+	n.dispatch.Channel = h
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- n.Run(ctx) }()
@@ -65,7 +61,7 @@ func TestShutdownClosesLinksBeforeRolesStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Shutdown()
-	c.Send(&internode.Frame{Kind: internode.KindTyping, Channel: "C1", User: "U1"})
+	internode.Send(c.Link, internode.Unsubscribe{Channel: "C1"})
 	<-h.arrived
 	cancel()
 	if <-h.rolesCut {

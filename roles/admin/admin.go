@@ -17,10 +17,9 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/roles/channel"
-	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -33,8 +32,8 @@ type Config struct {
 	AdminKey string // protects admin.* methods
 	Store    store.Store
 	View     func() *ring.View
-	Router   *channel.Router
-	Presence *presence.Client
+	Channels *cluster.Channels
+	Presence *cluster.Presence
 	Logger   *slog.Logger
 	// Limits are the rate limits and the response cap (limit.Default
 	// when zero).
@@ -108,8 +107,8 @@ const (
 
 // New makes the API.
 func New(cfg Config) (*API, error) {
-	if cfg.Store == nil || cfg.View == nil || cfg.Router == nil || cfg.Presence == nil || len(cfg.Key) == 0 || cfg.AdminKey == "" {
-		return nil, errors.New("admin: Store, View, Router, Presence, Key and AdminKey are required")
+	if cfg.Store == nil || cfg.View == nil || cfg.Channels == nil || cfg.Presence == nil || len(cfg.Key) == 0 || cfg.AdminKey == "" {
+		return nil, errors.New("admin: Store, View, Channels, Presence, Key and AdminKey are required")
 	}
 	if cfg.Limits == (limit.Config{}) {
 		cfg.Limits = limit.Default()
@@ -468,7 +467,7 @@ func (a *API) getPresence(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, apiErr("service_unavailable")
 	}
-	out := map[string]any{"presence": presence.Name(boolStatus(info.Active))}
+	out := map[string]any{"presence": cluster.PresenceName(info.Active)}
 	if id == c.user.ID {
 		out["online"] = info.Connections > 0
 		out["auto_away"] = false
@@ -477,13 +476,6 @@ func (a *API) getPresence(c *call) (map[string]any, error) {
 		out["last_activity"] = info.LastActive
 	}
 	return out, nil
-}
-
-func boolStatus(active bool) byte {
-	if active {
-		return presence.Active
-	}
-	return presence.Away
 }
 
 // setPresence answers users.setPresence: "away" or "auto", kept in the
@@ -496,7 +488,7 @@ func (a *API) setPresence(c *call) (map[string]any, error) {
 	if err := a.cfg.Store.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
 		return nil, err
 	}
-	if err := a.cfg.Presence.SetAway(c.ctx, c.user.ID, p); err != nil {
+	if err := a.cfg.Presence.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
 		return nil, apiErr("service_unavailable")
 	}
 	return nil, nil

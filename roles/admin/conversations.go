@@ -9,9 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/roles/channel"
-	"github.com/ringcast/ringcast/roles/presence"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
@@ -121,7 +121,7 @@ func (a *API) create(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	// The creator's connected sessions start receiving the new channel.
-	a.cfg.Presence.UserEvent(c.user.ID, ch.ID, 0, presence.ChannelJoined, rtm.ChannelJoined(ch, a.cfg.Team.ID, 1))
+	a.cfg.Presence.UserEvent(c.user.ID, ch.ID, 0, internode.ChannelJoined, rtm.ChannelJoined(ch, a.cfg.Team.ID, 1))
 	return map[string]any{"channel": a.channelObject(c, ch, true, 1)}, nil
 }
 
@@ -136,9 +136,9 @@ func (a *API) join(c *call) (map[string]any, error) {
 	if ch.IsPrivate {
 		return nil, apiErr("method_not_supported_for_channel_type")
 	}
-	_, err = a.cfg.Router.Member(c.ctx, channel.MemberJoin, ch.ID, c.user.ID, nil)
+	err = a.cfg.Channels.Join(c.ctx, ch.ID, c.user.ID)
 	var warning string
-	if err == channel.ErrAlreadyMember {
+	if err == chat.ErrAlreadyMember {
 		err, warning = nil, "already_in_channel"
 	}
 	if err != nil {
@@ -164,8 +164,8 @@ func (a *API) leave(c *call) (map[string]any, error) {
 	if ch.IsArchived {
 		return nil, apiErr("is_archived")
 	}
-	_, err = a.cfg.Router.Member(c.ctx, channel.MemberLeave, ch.ID, c.user.ID, nil)
-	if err == channel.ErrNotInChannel {
+	err = a.cfg.Channels.Leave(c.ctx, ch.ID, c.user.ID)
+	if err == chat.ErrNotInChannel {
 		return map[string]any{"not_in_channel": true}, nil
 	}
 	return nil, err
@@ -209,7 +209,7 @@ func (a *API) invite(c *call) (map[string]any, error) {
 	if len(fresh) == 0 {
 		return nil, apiErr("already_in_channel")
 	}
-	if _, err := a.cfg.Router.Member(c.ctx, channel.MemberInvite, ch.ID, c.user.ID, fresh); err != nil {
+	if err := a.cfg.Channels.Invite(c.ctx, ch.ID, c.user.ID, fresh); err != nil {
 		return nil, err
 	}
 	obj, err := a.fullChannel(c, ch)
@@ -420,7 +420,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	ref := c.args["channel"]
-	p := channel.Post{Channel: ref, User: c.user.ID, Text: c.args["text"], ClientMsgID: c.args["client_msg_id"]}
+	p := cluster.Post{Channel: ref, User: c.user.ID, Text: c.args["text"], ClientMsgID: c.args["client_msg_id"]}
 	bad := checkPost(&p, c.args["thread_ts"])
 	if bad == nil && p.ThreadTS != 0 {
 		// A reply: its parent must exist, which only the caller's view
@@ -452,14 +452,14 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	// from the store here (a read per post was 15% of the server's CPU
 	// publishing through this API). Only a name, which the owner does
 	// not know, is resolved first.
-	m, err := a.cfg.Router.Publish(c.ctx, p)
-	if errors.Is(err, channel.ErrChannelNotFound) {
+	m, err := a.cfg.Channels.Publish(c.ctx, p)
+	if errors.Is(err, chat.ErrChannelNotFound) {
 		ch, rerr := a.lookup(c, ref, visible)
 		if rerr != nil || ch.ID == ref {
 			return nil, cmp.Or(rerr, err)
 		}
 		p.Channel = ch.ID
-		m, err = a.cfg.Router.Publish(c.ctx, p)
+		m, err = a.cfg.Channels.Publish(c.ctx, p)
 	}
 	if err != nil {
 		return nil, err
@@ -470,7 +470,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 // checkPost checks what chat.postMessage can without the channel: the
 // post's own fields, as its owner will (an empty channel is left to the
 // caller's lookup), and thread_ts, which it sets in p.
-func checkPost(p *channel.Post, threadTS string) error {
+func checkPost(p *cluster.Post, threadTS string) error {
 	if err := p.Check(); err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@
 // query; bearer header or token field), answers with Slack's envelopes
 // and error strings (HTTP 200 for API errors), reads directly from the
 // store, and routes every write that touches a channel's sequence or
-// member set to the channel's owner through the channel Router.
+// member set to the channel's owner through cluster.Channels.
 //
 // It keeps no state beyond a short-lived token cache.
 package admin

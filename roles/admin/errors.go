@@ -5,7 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 )
 
 // apiErr is a Slack error string returned to the client as is.
@@ -22,7 +23,7 @@ func (rateLimited) Error() string { return "ratelimited" }
 // and HTTP statuses. Unknown errors are internal_error (and logged).
 func errorCode(err error) (code string, status int, known bool) {
 	var ae apiErr
-	var ce channel.Error
+	var ce chat.Error
 	var rl rateLimited
 	switch {
 	case errors.As(err, &rl):
@@ -31,8 +32,8 @@ func errorCode(err error) (code string, status int, known bool) {
 		code = string(ae)
 	case errors.As(err, &ce):
 		code = string(ce)
-		if ce == channel.ErrWrongOwner || ce == channel.ErrConflict {
-			code = string(channel.ErrUnavailable)
+		if ce == cluster.ErrWrongOwner || ce == cluster.ErrConflict {
+			code = string(chat.ErrUnavailable)
 		}
 	default:
 		return "internal_error", http.StatusOK, false

@@ -6,8 +6,9 @@
 // one transaction per batch (group commit), and only then acks them and
 // fans each out once per subscribed gateway.
 //
-// It also holds the Router, which the admin and gateway roles use to
-// send a request to whichever node owns a channel.
+// Other nodes reach it through Server (the requests of the internode
+// protocol); this node's own requests through cluster.Channels, which
+// calls Publish and Typing directly for the channels it owns.
 //
 // Lock order: an Owner.memberMus stripe, then chanState.mu; shard.mu,
 // Owner.linksMu and Owner.commitMu may be taken while holding

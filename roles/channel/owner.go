@@ -9,37 +9,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 	"unique"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
-
-// Event kinds: the Op of a KindEvent frame sent to subscribers.
-const (
-	// EvMessage carries a committed message: Seq, Payload = RTM frame.
-	EvMessage byte = 1
-	// EvResubscribe says the owner dropped the channel's state (it lost
-	// ownership or was fenced): subscribe again, to whoever owns it now.
-	EvResubscribe byte = 2
-	// EvTyping: User is typing; Payload = user_typing. Not stored, no seq.
-	EvTyping byte = 3
-	// EvMemberJoined: User joined; Payload = member_joined_channel.
-	EvMemberJoined byte = 4
-	// EvMemberLeft: User left, and must stop receiving the channel at
-	// once; Payload = member_left_channel.
-	EvMemberLeft byte = 5
-)
-
-// TypingEvery is the most often one user's typing in one channel is
-// passed on.
-const TypingEvery = 3 * time.Second
 
 // Config configures an Owner.
 type Config struct {
@@ -238,7 +218,7 @@ func (o *Owner) Run(ctx context.Context) error {
 	return o.Close()
 }
 
-// Close stops the owner: new operations are refused (ErrUnavailable),
+// Close stops the owner: new operations are refused (chat.ErrUnavailable),
 // loads in flight finish and their queued operations reach the
 // committer, then the committer stops and fails what is still queued,
 // and every goroutine is waited for. Every operation gets its reply.
@@ -319,7 +299,7 @@ func (o *Owner) owns(id string) bool {
 // on the loader's otherwise, so it must not block.
 func (o *Owner) with(id string, fn func(*chanState, error)) {
 	if o.refusing.Load() {
-		fn(nil, ErrUnavailable)
+		fn(nil, chat.ErrUnavailable)
 		return
 	}
 	for {
@@ -331,7 +311,7 @@ func (o *Owner) with(id string, fn func(*chanState, error)) {
 			if o.refusing.Load() {
 				o.loadsMu.Unlock()
 				sh.mu.Unlock()
-				fn(nil, ErrUnavailable)
+				fn(nil, chat.ErrUnavailable)
 				return
 			}
 			o.loads.Add(1)
@@ -387,7 +367,7 @@ func (o *Owner) load(st *chanState) {
 	var members []string
 	var ch chat.Channel
 	if ch, err = o.cfg.Store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
-		err = ErrChannelNotFound
+		err = chat.ErrChannelNotFound
 	} else if err == nil {
 		// The newest messages give the last seq and ts, and the recent
 		// client_msg_ids that retries must not duplicate.
@@ -395,9 +375,9 @@ func (o *Owner) load(st *chanState) {
 			members, err = o.cfg.Store.Members(ctx, st.id)
 		}
 	}
-	if err != nil && err != ErrChannelNotFound {
+	if err != nil && err != chat.ErrChannelNotFound {
 		o.log.Error("load channel", "channel", st.id, "err", err)
-		err = ErrUnavailable
+		err = chat.ErrUnavailable
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -448,10 +428,10 @@ func (o *Owner) dropLocked(st *chanState) {
 	}
 	sh.mu.Unlock()
 	if len(st.subs) > 0 {
-		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvResubscribe, Channel: st.id}
+		ev := internode.Resubscribe{Channel: st.id}
 		o.linksMu.Lock()
 		for _, l := range st.subs {
-			l.Send(ev)
+			internode.Send(l, ev)
 			delete(o.links[l], st.id)
 		}
 		o.linksMu.Unlock()
@@ -482,47 +462,15 @@ func (st *chanState) visibleTo(member bool) bool {
 	return chat.Channel{IsPrivate: st.private}.VisibleTo(member)
 }
 
-// Post is a message to publish.
-type Post struct {
-	Channel     string
-	User        string
-	Text        string
-	ThreadTS    chat.TS
-	ClientMsgID string
-}
-
-// Check validates a post's own fields, as the owner does before
-// anything else. A value receiver: with a pointer one, p is
-// address-taken in Publish and Router.Go, and each moves it to the heap
-// instead of copying it into its closure (an allocation per message
-// each).
-func (p Post) Check() error {
-	switch {
-	case p.Channel == "" || p.User == "":
-		return ErrBadRequest
-	case p.Text == "":
-		return ErrNoText
-	case utf8.RuneCountInString(p.Text) > rtm.MaxText:
-		return ErrMsgTooLong
-	case len(p.ClientMsgID) > MaxClientMsgID:
-		return ErrBadRequest
-	}
-	return nil
-}
-
-// MaxClientMsgID bounds a client_msg_id, in bytes (a UUID is 36): it is
-// stored with its message and returned with it in every history page.
-const MaxClientMsgID = 64
-
 // Publish sequences p and calls reply once it is committed (or failed).
 // reply runs on the committer's goroutine and must not block.
-func (o *Owner) Publish(p Post, reply func(chat.Message, error)) {
+func (o *Owner) Publish(p cluster.Post, reply func(chat.Message, error)) {
 	if err := p.Check(); err != nil {
 		reply(chat.Message{}, err)
 		return
 	}
 	if !o.owns(p.Channel) {
-		reply(chat.Message{}, ErrWrongOwner)
+		reply(chat.Message{}, cluster.ErrWrongOwner)
 		return
 	}
 	o.with(p.Channel, func(st *chanState, err error) {
@@ -533,13 +481,13 @@ func (o *Owner) Publish(p Post, reply func(chat.Message, error)) {
 		member := st.isMember(p.User)
 		switch {
 		case !st.visibleTo(member):
-			reply(chat.Message{}, ErrChannelNotFound)
+			reply(chat.Message{}, chat.ErrChannelNotFound)
 			return
 		case st.archived:
-			reply(chat.Message{}, ErrArchived)
+			reply(chat.Message{}, chat.ErrArchived)
 			return
 		case !member:
-			reply(chat.Message{}, ErrNotInChannel)
+			reply(chat.Message{}, chat.ErrNotInChannel)
 			return
 		}
 		if seq, ts, ok := st.dedup.find(p.ClientMsgID); ok && p.ClientMsgID != "" {
@@ -576,27 +524,29 @@ func (o *Owner) Typing(channel, user string) {
 			return
 		}
 		now := time.Now().UnixNano()
-		if now-st.typing[user] < int64(TypingEvery) {
+		if now-st.typing[user] < int64(cluster.TypingEvery) {
 			return
 		}
 		if st.typing == nil {
 			st.typing = map[string]int64{}
 		}
 		for u, t := range st.typing {
-			if now-t >= int64(TypingEvery) {
+			if now-t >= int64(cluster.TypingEvery) {
 				delete(st.typing, u)
 			}
 		}
 		st.typing[user] = now
-		o.sendLocked(st, &internode.Frame{Kind: internode.KindEvent, Op: EvTyping, Channel: channel, User: user,
-			Payload: rtm.UserTyping(channel, user)})
+		broadcast(st, internode.ChannelEvent{Channel: channel, After: st.committed, Activity: internode.ActivityTyping,
+			User: user, Payload: rtm.UserTyping(channel, user)})
 	})
 }
 
-// sendLocked sends an event to every subscriber of st. st.mu must be held.
-func (o *Owner) sendLocked(st *chanState, ev *internode.Frame) {
+// broadcast sends an event to every subscriber of st, in the channel's
+// order: st.mu must be held. Generic so that ev is not boxed: a
+// broadcast allocates nothing.
+func broadcast[M internode.Message](st *chanState, ev M) {
 	for _, l := range st.subs {
-		l.Send(ev)
+		internode.Send(l, ev)
 	}
 }
 
@@ -607,7 +557,7 @@ func (o *Owner) enqueue(p pending) {
 	o.commitMu.Lock()
 	if o.stopped {
 		o.commitMu.Unlock()
-		p.reply(chat.Message{}, ErrUnavailable)
+		p.reply(chat.Message{}, chat.ErrUnavailable)
 		return
 	}
 	if len(o.commits) == 0 {
@@ -663,7 +613,7 @@ func (o *Owner) stopCommits() {
 	o.commits = nil
 	o.commitMu.Unlock()
 	for _, p := range rest {
-		p.reply(chat.Message{}, ErrUnavailable)
+		p.reply(chat.Message{}, chat.ErrUnavailable)
 	}
 }
 
@@ -721,7 +671,7 @@ func (o *Owner) commit(batch []pending, msgs *[]chat.Message) {
 		p := &batch[i]
 		st := p.st
 		if st == nil {
-			o.answer(p.reply, chat.Message{}, ErrConflict)
+			o.answer(p.reply, chat.Message{}, cluster.ErrConflict)
 			continue
 		}
 		st.mu.Lock()
@@ -733,22 +683,22 @@ func (o *Owner) commit(batch []pending, msgs *[]chat.Message) {
 			if ok {
 				o.answer(p.reply, p.msg, nil)
 			} else {
-				o.answer(p.reply, chat.Message{}, ErrConflict)
+				o.answer(p.reply, chat.Message{}, cluster.ErrConflict)
 			}
 			continue
 		case err != nil:
 			o.dropLocked(st) // its seqs were assigned but not written
 			st.mu.Unlock()
-			o.answer(p.reply, chat.Message{}, ErrUnavailable)
+			o.answer(p.reply, chat.Message{}, chat.ErrUnavailable)
 		case res[next] != nil:
 			o.log.Warn("fenced: another node wrote this channel", "channel", st.id, "seq", p.msg.Seq)
 			o.dropLocked(st)
 			st.mu.Unlock()
-			o.answer(p.reply, chat.Message{}, ErrConflict)
+			o.answer(p.reply, chat.Message{}, cluster.ErrConflict)
 		default:
 			st.committed = p.msg.Seq
 			if len(st.subs) > 0 {
-				o.sendLocked(st, &internode.Frame{Kind: internode.KindEvent, Op: EvMessage, Channel: st.id, Seq: p.msg.Seq, Payload: p.event})
+				broadcast(st, internode.Posted{Channel: st.id, Seq: p.msg.Seq, Payload: p.event})
 			}
 			st.mu.Unlock()
 			o.answer(p.reply, p.msg, nil)

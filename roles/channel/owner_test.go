@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/store/sqlite"
@@ -61,7 +62,7 @@ func newOwner(t testing.TB, st store.Store, self string, v *ring.View, idle time
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := internode.Listen("127.0.0.1:0", self, key, o, quiet())
+	srv, err := internode.Listen("127.0.0.1:0", self, key, &internode.Dispatcher{Channel: o.Server(), Log: quiet()}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func seed(t testing.TB, st store.Store, channel string, members ...string) {
 }
 
 // publish is the blocking form of Owner.Publish.
-func publish(o *Owner, p Post) (chat.Message, error) {
+func publish(o *Owner, p cluster.Post) (chat.Message, error) {
 	type res struct {
 		m   chat.Message
 		err error
@@ -102,37 +103,59 @@ func publish(o *Owner, p Post) (chat.Message, error) {
 	return r.m, r.err
 }
 
+// event is what an owner pushed to a subscriber.
+type event struct {
+	kind    internode.Kind
+	seq     uint64 // a message's seq; a channel event's After
+	payload []byte
+}
+
 // subscriber is a gateway-side link to an owner that records events.
 type subscriber struct {
-	c      *internode.Client
-	events chan *internode.Frame
+	internode.EventReceiver // presence events: none expected
+	c                       *internode.Client
+	events                  chan event
+}
+
+func (s *subscriber) Posted(_ *internode.Client, m internode.Posted) {
+	s.events <- event{internode.KindPosted, m.Seq, m.Payload}
+}
+func (s *subscriber) Resubscribe(*internode.Client, internode.Resubscribe) {
+	s.events <- event{kind: internode.KindResubscribe}
+}
+func (s *subscriber) ChannelEvent(_ *internode.Client, m internode.ChannelEvent) {
+	s.events <- event{internode.KindChannelEvent, m.After, m.Payload}
 }
 
 func subscribe(t *testing.T, o *testOwner, channel string) (*subscriber, uint64) {
 	t.Helper()
-	s := &subscriber{events: make(chan *internode.Frame, 10000)}
+	s := &subscriber{events: make(chan event, 10000)}
 	c, err := internode.Dial(context.Background(), o.addr, internode.DialOptions{Self: "gw", Key: key,
-		Events: func(_ *internode.Client, f *internode.Frame) { s.events <- f }})
+		Events: internode.EventHandler(s, quiet())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Shutdown)
 	s.c = c
-	r, err := c.Call(context.Background(), &internode.Frame{Kind: internode.KindSubscribe, Op: internode.SubFromLatest, Channel: channel})
-	if err != nil || r.Extra != "" {
-		t.Fatalf("subscribe: %v %q", err, r.Extra)
+	f, err := internode.Call(context.Background(), c, internode.Subscribe{Channel: channel})
+	var r internode.SubscribeReply
+	if err == nil {
+		err = r.Decode(f.Body)
+	}
+	if err != nil || r.Err != "" {
+		t.Fatalf("subscribe: %v %q", err, r.Err)
 	}
 	return s, r.Seq
 }
 
-func (s *subscriber) next(t *testing.T) *internode.Frame {
+func (s *subscriber) next(t *testing.T) event {
 	t.Helper()
 	select {
 	case f := <-s.events:
 		return f
 	case <-time.After(5 * time.Second):
 		t.Fatal("no event within 5s")
-		return nil
+		return event{}
 	}
 }
 
@@ -149,7 +172,7 @@ func TestPublishSequencesCommitsAndFansOut(t *testing.T) {
 	}
 	var last chat.Message
 	for i := 1; i <= 3; i++ {
-		m, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: fmt.Sprint("m", i)})
+		m, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: fmt.Sprint("m", i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,8 +185,8 @@ func TestPublishSequencesCommitsAndFansOut(t *testing.T) {
 			t.Fatalf("acked seq %d but the store's last is %d", m.Seq, seq)
 		}
 		ev := sub.next(t)
-		if ev.Op != EvMessage || ev.Seq != uint64(i) || !strings.Contains(string(ev.Payload), fmt.Sprintf(`"text":"m%d"`, i)) {
-			t.Fatalf("event %+v %s", ev, ev.Payload)
+		if ev.kind != internode.KindPosted || ev.seq != uint64(i) || !strings.Contains(string(ev.payload), fmt.Sprintf(`"text":"m%d"`, i)) {
+			t.Fatalf("event %+v %s", ev, ev.payload)
 		}
 	}
 }
@@ -179,16 +202,16 @@ func TestPublishRefusals(t *testing.T) {
 	tests := []struct {
 		name  string
 		owner *Owner
-		p     Post
+		p     cluster.Post
 		want  error
 	}{
-		{"not a member", o.Owner, Post{Channel: "C1", User: "U2", Text: "x"}, ErrNotInChannel},
-		{"no such channel", o.Owner, Post{Channel: "C404", User: "U1", Text: "x"}, ErrChannelNotFound},
-		{"archived", o.Owner, Post{Channel: "C9", User: "U1", Text: "x"}, ErrArchived},
-		{"no text", o.Owner, Post{Channel: "C1", User: "U1"}, ErrNoText},
-		{"too long", o.Owner, Post{Channel: "C1", User: "U1", Text: strings.Repeat("x", 4001)}, ErrMsgTooLong},
-		{"no user", o.Owner, Post{Channel: "C1", Text: "x"}, ErrBadRequest},
-		{"not the owner", notMine.Owner, Post{Channel: "C1", User: "U1", Text: "x"}, ErrWrongOwner},
+		{"not a member", o.Owner, cluster.Post{Channel: "C1", User: "U2", Text: "x"}, chat.ErrNotInChannel},
+		{"no such channel", o.Owner, cluster.Post{Channel: "C404", User: "U1", Text: "x"}, chat.ErrChannelNotFound},
+		{"archived", o.Owner, cluster.Post{Channel: "C9", User: "U1", Text: "x"}, chat.ErrArchived},
+		{"no text", o.Owner, cluster.Post{Channel: "C1", User: "U1"}, chat.ErrNoText},
+		{"too long", o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: strings.Repeat("x", 4001)}, chat.ErrMsgTooLong},
+		{"no user", o.Owner, cluster.Post{Channel: "C1", Text: "x"}, chat.ErrBadRequest},
+		{"not the owner", notMine.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}, cluster.ErrWrongOwner},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,7 +225,7 @@ func TestPublishRefusals(t *testing.T) {
 	}
 	// A failed load is not cached: the channel can be created later.
 	seed(t, st, "C404", "U1")
-	if _, err := publish(o.Owner, Post{Channel: "C404", User: "U1", Text: "x"}); err != nil {
+	if _, err := publish(o.Owner, cluster.Post{Channel: "C404", User: "U1", Text: "x"}); err != nil {
 		t.Fatalf("publish after the channel appeared: %v", err)
 	}
 }
@@ -222,19 +245,19 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 	// a's cached state still says 1 and is fenced.
 	mustSeq := func(o *Owner, text string, want uint64) {
 		t.Helper()
-		m, err := publish(o, Post{Channel: "C1", User: "U1", Text: text})
+		m, err := publish(o, cluster.Post{Channel: "C1", User: "U1", Text: text})
 		if err != nil || m.Seq != want {
 			t.Fatalf("%s: seq %d err %v, want seq %d", text, m.Seq, err, want)
 		}
 	}
 	mustSeq(a.Owner, "a1", 1)
 	mustSeq(b.Owner, "b1", 2)
-	if _, err := publish(a.Owner, Post{Channel: "C1", User: "U1", Text: "a2"}); err != ErrConflict {
-		t.Fatalf("stale owner's publish: err = %v, want ErrConflict", err)
+	if _, err := publish(a.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "a2"}); err != cluster.ErrConflict {
+		t.Fatalf("stale owner's publish: err = %v, want cluster.ErrConflict", err)
 	}
 	for {
 		ev := subA.next(t)
-		if ev.Op == EvResubscribe {
+		if ev.kind == internode.KindResubscribe {
 			break // the fenced owner told its subscriber to go elsewhere
 		}
 	}
@@ -252,8 +275,8 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 			for i := range each {
 				text := fmt.Sprintf("%s-%d", o.cfg.Self, i)
 				for {
-					m, err := publish(o, Post{Channel: "C1", User: "U1", Text: text})
-					if err == ErrConflict {
+					m, err := publish(o, cluster.Post{Channel: "C1", User: "U1", Text: text})
+					if err == cluster.ErrConflict {
 						conflicts.Add(1)
 						continue
 					}
@@ -301,12 +324,12 @@ func TestRetryWithClientMsgIDIsIdempotent(t *testing.T) {
 	st := openStore(t)
 	seed(t, st, "C1", "U1")
 	a := newOwner(t, st, "a", viewOf("a", "a"), 0)
-	first, err := publish(a.Owner, Post{Channel: "C1", User: "U1", Text: "once", ClientMsgID: "cm-1"})
+	first, err := publish(a.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "once", ClientMsgID: "cm-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, o := range []*Owner{a.Owner, newOwner(t, st, "b", viewOf("b", "b"), 0).Owner} {
-		again, err := publish(o, Post{Channel: "C1", User: "U1", Text: "once", ClientMsgID: "cm-1"})
+		again, err := publish(o, cluster.Post{Channel: "C1", User: "U1", Text: "once", ClientMsgID: "cm-1"})
 		if err != nil || again.Seq != first.Seq || again.TS != first.TS {
 			t.Fatalf("%s: retry = %+v, %v; want seq %d ts %v", o.cfg.Self, again, err, first.Seq, first.TS)
 		}
@@ -318,8 +341,8 @@ func TestRetryWithClientMsgIDIsIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m, err := publish(a.Owner, Post{Channel: "C1", User: "U1", Text: "burst", ClientMsgID: "cm-2"})
-			if err != nil && err != ErrConflict { // a fenced a: it may be stale after b's load
+			m, err := publish(a.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "burst", ClientMsgID: "cm-2"})
+			if err != nil && err != cluster.ErrConflict { // a fenced a: it may be stale after b's load
 				t.Error(err)
 			}
 			seqs[i] = m.Seq
@@ -344,7 +367,7 @@ func TestIdleStateIsEvicted(t *testing.T) {
 	seed(t, st, "C2", "U1")
 	o := newOwner(t, st, "a", viewOf("a", "a"), 100*time.Millisecond)
 	sub, _ := subscribe(t, o, "C2") // subscribed: stays loaded
-	if _, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
+	if _, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if o.Loaded() != 2 {
@@ -358,7 +381,7 @@ func TestIdleStateIsEvicted(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// Evicted state reloads with the right seq.
-	if m, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: "y"}); err != nil || m.Seq != 2 {
+	if m, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "y"}); err != nil || m.Seq != 2 {
 		t.Fatalf("after eviction: seq %d, %v", m.Seq, err)
 	}
 	_ = sub
@@ -372,10 +395,10 @@ func TestLosingOwnershipDropsState(t *testing.T) {
 	o := newOwner(t, st, "a", viewOf("a", "a"), 0)
 	sub, _ := subscribe(t, o, "C1")
 	o.view.Set(viewOf("a", "b"))
-	if ev := sub.next(t); ev.Op != EvResubscribe {
+	if ev := sub.next(t); ev.kind != internode.KindResubscribe {
 		t.Fatalf("event %+v, want resubscribe", ev)
 	}
-	if _, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: "x"}); err != ErrWrongOwner {
+	if _, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}); err != cluster.ErrWrongOwner {
 		t.Fatalf("publish after the move: %v", err)
 	}
 	if o.Loaded() != 0 {
@@ -383,7 +406,7 @@ func TestLosingOwnershipDropsState(t *testing.T) {
 	}
 }
 
-func member(o *Owner, op byte, ch, actor string, users ...string) (uint64, error) {
+func member(o *Owner, op internode.MemberOp, ch, actor string, users ...string) (uint64, error) {
 	type res struct {
 		seq uint64
 		err error
@@ -400,26 +423,26 @@ func TestMembership(t *testing.T) {
 	o := newOwner(t, st, "a", viewOf("a", "a"), 0).Owner
 	steps := []struct {
 		name      string
-		op        byte
+		op        internode.MemberOp
 		actor     string
 		users     []string
 		want      error
 		canPostU2 bool
 	}{
-		{"join", MemberJoin, "U2", nil, nil, true},
-		{"join twice", MemberJoin, "U2", nil, ErrAlreadyMember, true},
-		{"leave", MemberLeave, "U2", nil, nil, false},
-		{"leave twice", MemberLeave, "U2", nil, ErrNotInChannel, false},
-		{"invite by a non-member", MemberInvite, "U3", []string{"U2"}, ErrNotInChannel, false},
-		{"invite nobody", MemberInvite, "U1", nil, ErrBadRequest, false},
-		{"invite", MemberInvite, "U1", []string{"U2", "U4"}, nil, true},
-		{"bad op", 99, "U1", nil, ErrBadRequest, true},
+		{"join", internode.MemberJoin, "U2", nil, nil, true},
+		{"join twice", internode.MemberJoin, "U2", nil, chat.ErrAlreadyMember, true},
+		{"leave", internode.MemberLeave, "U2", nil, nil, false},
+		{"leave twice", internode.MemberLeave, "U2", nil, chat.ErrNotInChannel, false},
+		{"invite by a non-member", internode.MemberInvite, "U3", []string{"U2"}, chat.ErrNotInChannel, false},
+		{"invite nobody", internode.MemberInvite, "U1", nil, chat.ErrBadRequest, false},
+		{"invite", internode.MemberInvite, "U1", []string{"U2", "U4"}, nil, true},
+		{"bad op", 99, "U1", nil, chat.ErrBadRequest, true},
 	}
 	for _, s := range steps {
 		if _, err := member(o, s.op, "C1", s.actor, s.users...); err != s.want {
 			t.Fatalf("%s: err = %v, want %v", s.name, err, s.want)
 		}
-		_, err := publish(o, Post{Channel: "C1", User: "U2", Text: "x"})
+		_, err := publish(o, cluster.Post{Channel: "C1", User: "U2", Text: "x"})
 		if (err == nil) != s.canPostU2 {
 			t.Fatalf("after %s: U2 publish err = %v", s.name, err)
 		}
@@ -428,7 +451,7 @@ func TestMembership(t *testing.T) {
 			t.Fatalf("after %s: store says member=%v", s.name, in)
 		}
 	}
-	if _, err := member(o, MemberJoin, "C404", "U1"); err != ErrChannelNotFound {
+	if _, err := member(o, internode.MemberJoin, "C404", "U1"); err != chat.ErrChannelNotFound {
 		t.Fatalf("join of an unknown channel: %v", err)
 	}
 }
@@ -453,7 +476,7 @@ func BenchmarkPublishDurable(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for next.Add(1) <= int64(b.N) {
-						if _, err := publish(o.Owner, Post{Channel: fmt.Sprintf("C%d", p%nch), User: "U1", Text: "benchmark message"}); err != nil {
+						if _, err := publish(o.Owner, cluster.Post{Channel: fmt.Sprintf("C%d", p%nch), User: "U1", Text: "benchmark message"}); err != nil {
 							b.Error(err)
 							return
 						}
@@ -472,7 +495,7 @@ func TestRecentStateIsNotEvicted(t *testing.T) {
 	st := openStore(t)
 	seed(t, st, "C1", "U1")
 	o := newOwner(t, st, "a", viewOf("a", "a"), 2*time.Second)
-	if _, err := publish(o.Owner, Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
+	if _, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	o.sweep(o.idle)

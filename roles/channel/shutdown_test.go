@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 )
@@ -44,7 +45,7 @@ func TestShutdownAnswersPublishWaitingForALoad(t *testing.T) {
 	go func() { defer close(ran); o.Run(ctx) }()
 
 	replied := make(chan error, 1)
-	o.Publish(Post{Channel: "C1", User: "U1", Text: "hi"}, func(_ chat.Message, err error) { replied <- err })
+	o.Publish(cluster.Post{Channel: "C1", User: "U1", Text: "hi"}, func(_ chat.Message, err error) { replied <- err })
 	<-st.loading // the load is in flight
 	cancel()
 	// Shutdown has begun once new work is refused; only then may the
@@ -55,7 +56,7 @@ func TestShutdownAnswersPublishWaitingForALoad(t *testing.T) {
 	close(st.release)
 	select {
 	case err := <-replied:
-		if err != nil && err != ErrUnavailable {
+		if err != nil && err != chat.ErrUnavailable {
 			t.Fatalf("reply: %v", err)
 		}
 	case <-time.After(10 * time.Second):
@@ -63,9 +64,9 @@ func TestShutdownAnswersPublishWaitingForALoad(t *testing.T) {
 	}
 	<-ran
 	// After shutdown every operation is answered at once.
-	o.Publish(Post{Channel: "C1", User: "U1", Text: "late"}, func(_ chat.Message, err error) { replied <- err })
-	if err := <-replied; err != ErrUnavailable {
-		t.Fatalf("publish after shutdown: %v, want %v", err, ErrUnavailable)
+	o.Publish(cluster.Post{Channel: "C1", User: "U1", Text: "late"}, func(_ chat.Message, err error) { replied <- err })
+	if err := <-replied; err != chat.ErrUnavailable {
+		t.Fatalf("publish after shutdown: %v, want %v", err, chat.ErrUnavailable)
 	}
 	o.Close() // idempotent
 }

@@ -8,8 +8,6 @@ import (
 
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/roles/channel"
-	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
@@ -120,7 +118,7 @@ func (g *Gateway) detach(s *session, id string) {
 func (g *Gateway) dropSubLocked(c *chanSub) {
 	c.gone = true
 	if c.link != nil {
-		c.link.Send(&internode.Frame{Kind: internode.KindUnsubscribe, Channel: c.id})
+		internode.Send(c.link.Link, internode.Unsubscribe{Channel: c.id})
 		c.link = nil
 	}
 	g.mu.Lock()
@@ -218,44 +216,79 @@ func (c *chanSub) deliver(seq uint64, frame []byte) {
 	c.next = seq + 1
 }
 
-// onEvent handles an event pushed by a channel owner or a presence node.
-// It runs on the link's reader goroutine.
-func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
-	switch f.Op {
-	case presence.EvPresence:
-		g.onPresence(from, f)
-		return
-	case presence.EvUser:
-		g.onUserEvent(f)
-		return
-	case presence.EvResync:
-		g.reReport()
-		return
+// receiver takes the events channel owners and presence nodes push, on
+// each link's reader goroutine.
+type receiver struct{ g *Gateway }
+
+// from returns the subscription an event of channel id is for, locked,
+// or nil when it came on a link the subscription has left.
+func (g *Gateway) from(link *internode.Client, id string) *chanSub {
+	c := g.sub(id, false)
+	if c == nil {
+		return nil
 	}
-	c := g.sub(f.Channel, false)
+	c.mu.Lock()
+	if c.gone || c.link != link {
+		c.mu.Unlock()
+		return nil
+	}
+	return c
+}
+
+func (r receiver) Posted(from *internode.Client, m internode.Posted) {
+	c := r.g.from(from, m.Channel)
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gone || c.link != from {
-		return // from a subscription we have left
+	switch {
+	case m.Seq < c.next:
+		// Already delivered (replayed from the store first).
+	case m.Seq == c.next && !c.filling:
+		c.deliver(m.Seq, wsframe.Text(m.Payload))
+	default:
+		if len(c.held) >= maxHeld {
+			// Too far behind: drop the held events and let the fill
+			// read them from the store instead.
+			c.held = c.held[:0]
+		}
+		c.held = append(c.held, held{m.Seq, wsframe.Text(m.Payload)})
+		c.target = max(c.target, m.Seq-1)
+		r.g.startFill(c)
 	}
-	switch f.Op {
-	case channel.EvTyping, channel.EvMemberJoined:
+}
+
+func (r receiver) Resubscribe(from *internode.Client, m internode.Resubscribe) {
+	c := r.g.from(from, m.Channel)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	c.link = nil
+	r.g.resubscribe(c.id, 0)
+}
+
+func (r receiver) ChannelEvent(from *internode.Client, m internode.ChannelEvent) {
+	c := r.g.from(from, m.Channel)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	switch m.Activity {
+	case internode.ActivityTyping, internode.ActivityJoined:
 		// Ephemeral: to the other members, outside the seq order.
-		fr := wsframe.Text(f.Payload)
+		fr := wsframe.Text(m.Payload)
 		for _, a := range c.attached {
-			if a.s.user != f.User {
+			if a.s.user != m.User {
 				a.s.pushFrame(fr)
 			}
 		}
-	case channel.EvMemberLeft:
+	case internode.ActivityLeft:
 		// The leaver's sessions stop receiving the channel at once.
 		var left []*session
-		fr := wsframe.Text(f.Payload)
+		fr := wsframe.Text(m.Payload)
 		c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
-			if a.s.user == f.User {
+			if a.s.user == m.User {
 				left = append(left, a.s)
 				return true
 			}
@@ -268,43 +301,38 @@ func (g *Gateway) onEvent(from *internode.Client, f *internode.Frame) {
 			s.push(goodbye)
 		}
 		if len(c.attached) == 0 {
-			g.dropSubLocked(c)
-		}
-	case channel.EvResubscribe:
-		c.link = nil
-		g.resubscribe(c.id, 0)
-	case channel.EvMessage:
-		switch {
-		case f.Seq < c.next:
-			// Already delivered (replayed from the store first).
-		case f.Seq == c.next && !c.filling:
-			c.deliver(f.Seq, wsframe.Text(f.Payload))
-		default:
-			if len(c.held) >= maxHeld {
-				// Too far behind: drop the held events and let the fill
-				// read them from the store instead.
-				c.held = c.held[:0]
-			}
-			c.held = append(c.held, held{f.Seq, wsframe.Text(f.Payload)})
-			c.target = max(c.target, f.Seq-1)
-			g.startFill(c)
+			r.g.dropSubLocked(c)
 		}
 	}
 }
 
+func (r receiver) PresenceChange(from *internode.Client, m internode.PresenceChange) {
+	r.g.onPresence(from, m)
+}
+
+func (r receiver) UserNotice(_ *internode.Client, m internode.UserNotice) { r.g.onUserNotice(m) }
+
+func (r receiver) AwayChange(_ *internode.Client, m internode.AwayChange) { r.g.onAwayChange(m) }
+
+func (r receiver) Resync(*internode.Client) { r.g.reReport() }
+
 // onSubscribed handles the owner's reply to a subscribe sent on link.
-func (g *Gateway) onSubscribed(c *chanSub, link *internode.Client, f *internode.Frame, err error) {
+func (g *Gateway) onSubscribed(c *chanSub, link *internode.Client, f internode.Frame, err error) {
+	var r internode.SubscribeReply
+	if err == nil {
+		err = r.Decode(f.Body)
+	}
+	if err == nil {
+		err = chat.ErrorOf(r.Err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gone || c.link != link {
 		return
 	}
-	if err == nil && f.Extra != "" {
-		err = channel.Error(f.Extra)
-	}
 	if err != nil {
 		c.link = nil
-		if err == channel.ErrChannelNotFound {
+		if err == chat.ErrChannelNotFound {
 			g.log.Warn("subscribed channel does not exist", "channel", c.id)
 			return
 		}
@@ -312,9 +340,9 @@ func (g *Gateway) onSubscribed(c *chanSub, link *internode.Client, f *internode.
 		return
 	}
 	if c.next == 0 {
-		c.next = f.Seq + 1 // a new subscription starts live
-	} else if f.Seq >= c.next {
-		c.target = max(c.target, f.Seq) // missed messages while moving
+		c.next = r.Seq + 1 // a new subscription starts live
+	} else if r.Seq >= c.next {
+		c.target = max(c.target, r.Seq) // missed messages while moving
 		g.startFill(c)
 	}
 	if !c.isReady {
@@ -463,7 +491,7 @@ func (g *Gateway) subscribeOne(ctx context.Context, id string) {
 	c.link = nil
 	c.mu.Unlock()
 	if old != nil && isUp(old) {
-		old.Send(&internode.Frame{Kind: internode.KindUnsubscribe, Channel: id})
+		internode.Send(old.Link, internode.Unsubscribe{Channel: id})
 	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	link, err := g.pool.Get(dctx, owner.Name, owner.Internode)
@@ -479,8 +507,8 @@ func (g *Gateway) subscribeOne(ctx context.Context, id string) {
 	}
 	c.link = link
 	c.mu.Unlock()
-	link.Go(&internode.Frame{Kind: internode.KindSubscribe, Op: internode.SubFromLatest, Channel: id},
-		func(f *internode.Frame, err error) { g.onSubscribed(c, link, f, err) })
+	internode.Go(link, internode.Subscribe{Channel: id},
+		func(f internode.Frame, err error) { g.onSubscribed(c, link, f, err) })
 }
 
 func isUp(c *internode.Client) bool {

@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
@@ -28,14 +28,17 @@ import (
 
 // Config configures a Gateway.
 type Config struct {
-	Self   string
-	Epoch  uint64 // this process's (ring.Meta.Epoch): tickets of another are refused
-	Team   string
-	Key    []byte // cluster key: verifies tickets, authenticates links
-	Store  store.Store
-	View   func() *ring.View
-	Router *channel.Router
-	Logger *slog.Logger
+	Self  string
+	Epoch uint64 // this process's (ring.Meta.Epoch): tickets of another are refused
+	Team  string
+	Key   []byte // cluster key: verifies tickets, authenticates links
+	Store store.Store
+	View  func() *ring.View
+	// Channels publishes and passes typing on; Presence answers
+	// presence_query for users nobody here watches.
+	Channels *cluster.Channels
+	Presence *cluster.Presence
+	Logger   *slog.Logger
 	// MaxQueue bounds a session's outgoing frames. Default 4096.
 	MaxQueue int
 	// MaxInflight bounds a session's unacknowledged sends. Default 256.
@@ -82,8 +85,8 @@ var (
 
 // New makes a Gateway; Run starts it.
 func New(cfg Config) (*Gateway, error) {
-	if cfg.Store == nil || cfg.View == nil || cfg.Router == nil || cfg.Self == "" {
-		return nil, errors.New("gateway: Self, Store, View and Router are required")
+	if cfg.Store == nil || cfg.View == nil || cfg.Channels == nil || cfg.Presence == nil || cfg.Self == "" {
+		return nil, errors.New("gateway: Self, Store, View, Channels and Presence are required")
 	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 4096
@@ -105,7 +108,7 @@ func New(cfg Config) (*Gateway, error) {
 		watchDirty:  map[string]struct{}{},
 		presWake:    make(chan struct{}, 1),
 	}
-	g.pool = internode.NewPool(cfg.Self, cfg.Key, g.onEvent, g.linkDown, g.log)
+	g.pool = internode.NewPool(cfg.Self, cfg.Key, internode.EventHandler(receiver{g}, g.log), g.linkDown, g.log)
 	g.fan = newFanout()
 	g.life = lifecycle.NewGroup()
 	g.frames.New = func() any { return new([]byte) }

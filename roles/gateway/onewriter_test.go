@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
 )
@@ -188,8 +187,7 @@ func runGateway(t *testing.T) (*Gateway, []byte) {
 	key := []byte("k")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	view := ring.NewStatic(ring.NewView("gw", []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}}))
-	g, err := New(Config{Self: "gw", Key: key, Store: journalStore{j: &journal{}}, View: view.View,
-		Router: channel.NewRouter(view.View, nil, "gw", nil), Logger: logger})
+	g, err := New(testConfig(view.View, journalStore{j: &journal{}}, key, logger))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -98,7 +98,7 @@ func (g *Gateway) setWatches(s *session, ids []string) {
 		}
 		w.sessions = append(w.sessions, s)
 		if w.known {
-			known = append(known, rtm.PresenceChange(id, presence.Name(statusOf(w.active))))
+			known = append(known, rtm.PresenceChange(id, cluster.PresenceName(w.active)))
 		}
 	}
 	g.presMu.Unlock()
@@ -122,15 +122,8 @@ func (g *Gateway) unwatchLocked(s *session, id string) {
 	delete(g.watches, id)
 	delete(g.watchDirty, id)
 	if w.link != nil {
-		w.link.Send(&internode.Frame{Kind: internode.KindPresence, Op: presence.OpUnwatch, Users: []string{id}})
+		internode.Send(w.link.Link, internode.Unwatch{Users: []string{id}})
 	}
-}
-
-func statusOf(active bool) byte {
-	if active {
-		return presence.Active
-	}
-	return presence.Away
 }
 
 // presenceLoop is the one goroutine that talks to presence nodes: it
@@ -149,7 +142,7 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 		case <-g.presWake:
 		case <-retry.C:
 		case <-lease.C:
-			g.toPresenceNodes(ctx, v, &internode.Frame{Kind: internode.KindPresence, Op: presence.OpLease})
+			toPresenceNodes(ctx, g, v, internode.Lease{})
 		case <-v.Changed():
 			nv := g.cfg.View()
 			moved := !slices.Equal(nv.Ring(ring.RolePresence).Nodes(), v.Ring(ring.RolePresence).Nodes())
@@ -171,8 +164,7 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 				g.presMu.Lock()
 				round := g.presRound
 				g.presMu.Unlock()
-				g.toPresenceNodes(ctx, v, &internode.Frame{Kind: internode.KindPresence, Op: presence.OpSynced,
-					TS: int64(round), Users: v.Ring(ring.RolePresence).Nodes()})
+				toPresenceNodes(ctx, g, v, internode.Synced{Round: round, Ring: v.Ring(ring.RolePresence).Nodes()})
 				continue
 			}
 		}
@@ -183,11 +175,11 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 }
 
 // toPresenceNodes sends f to every presence node in v.
-func (g *Gateway) toPresenceNodes(ctx context.Context, v *ring.View, f *internode.Frame) {
+func toPresenceNodes[M internode.Message](ctx context.Context, g *Gateway, v *ring.View, f M) {
 	for _, m := range v.WithRole(ring.RolePresence) {
 		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		if l, err := g.pool.Get(dctx, m.Name, m.Internode); err == nil {
-			l.Send(f)
+			internode.Send(l.Link, f)
 		}
 		cancel()
 	}
@@ -273,11 +265,7 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		if w := waits[id]; w != nil {
 			waitsOn[l] = append(waitsOn[l], w...)
 		}
-		f := &internode.Frame{Kind: internode.KindPresence, Op: presence.OpReport, User: id, Seq: uint64(r.n), TS: int64(round)}
-		if r.away {
-			f.Extra = "away"
-		}
-		l.Send(f)
+		internode.Send(l.Link, internode.Report{User: id, Sessions: uint32(r.n), Away: r.away, Round: round})
 		if r.n == 0 {
 			g.presMu.Lock()
 			if u := g.users[id]; u != nil && len(u.sessions) == 0 {
@@ -308,14 +296,13 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 			}
 		}
 		g.presMu.Unlock()
-		l.Go(&internode.Frame{Kind: internode.KindPresence, Op: presence.OpWatch, Users: ids},
-			func(f *internode.Frame, err error) { g.onWatched(l, ids, f, err) })
+		internode.Go(l, internode.Watch{Users: ids},
+			func(f internode.Frame, err error) { g.onWatched(l, ids, f, err) })
 	}
 	// A link is handled in order: the answer to a query sent after the
 	// reports means the presence node has them.
 	for l, w := range waitsOn {
-		l.Go(&internode.Frame{Kind: internode.KindPresence, Op: presence.OpQuery},
-			func(*internode.Frame, error) { closeAll(w) })
+		internode.Go(l, internode.Query{}, func(internode.Frame, error) { closeAll(w) })
 	}
 	return ok
 }
@@ -328,8 +315,12 @@ func closeAll(chans []chan struct{}) {
 
 // onWatched handles a watch reply: the state of each user, sent to the
 // watching sessions when it is new to them.
-func (g *Gateway) onWatched(l *internode.Client, ids []string, f *internode.Frame, err error) {
-	if err == nil && (f.Extra != "" || len(f.Payload) != len(ids)) {
+func (g *Gateway) onWatched(l *internode.Client, ids []string, f internode.Frame, err error) {
+	var r internode.WatchReply
+	if err == nil {
+		err = r.Decode(f.Body)
+	}
+	if err == nil && (r.Err != "" || len(r.Active) != len(ids)) {
 		err = errBadReply
 	}
 	type out struct {
@@ -348,10 +339,10 @@ func (g *Gateway) onWatched(l *internode.Client, ids []string, f *internode.Fram
 			g.watchDirty[id] = struct{}{}
 			continue
 		}
-		active := f.Payload[i] == presence.Active
+		active := r.Active[i]
 		if !w.known || w.active != active {
 			w.known, w.active = true, active
-			outs = append(outs, out{slices.Clone(w.sessions), rtm.PresenceChange(id, presence.Name(f.Payload[i]))})
+			outs = append(outs, out{slices.Clone(w.sessions), rtm.PresenceChange(id, cluster.PresenceName(active))})
 		}
 	}
 	g.presMu.Unlock()
@@ -366,10 +357,10 @@ func (g *Gateway) onWatched(l *internode.Client, ids []string, f *internode.Fram
 }
 
 // onPresence handles a change pushed by a presence node.
-func (g *Gateway) onPresence(from *internode.Client, f *internode.Frame) {
-	active := f.Text == "active"
+func (g *Gateway) onPresence(from *internode.Client, m internode.PresenceChange) {
+	active := m.Active
 	g.presMu.Lock()
-	w := g.watches[f.User]
+	w := g.watches[m.User]
 	if w == nil || w.link != from || (w.known && w.active == active) {
 		g.presMu.Unlock()
 		return
@@ -377,37 +368,44 @@ func (g *Gateway) onPresence(from *internode.Client, f *internode.Frame) {
 	w.known, w.active = true, active
 	sessions := slices.Clone(w.sessions)
 	g.presMu.Unlock()
-	frame := rtm.PresenceChange(f.User, f.Text)
+	frame := rtm.PresenceChange(m.User, cluster.PresenceName(active))
 	for _, s := range sessions {
 		s.push(frame)
 	}
 }
 
-// onUserEvent delivers an event addressed to a user's sessions.
-func (g *Gateway) onUserEvent(f *internode.Frame) {
+// localSessions returns user's sessions here, applying change to its
+// entry first (under presMu).
+func (g *Gateway) localSessions(user string, change func(*localUser)) []*session {
 	g.presMu.Lock()
-	u := g.users[f.User]
-	var sessions []*session
-	if u != nil {
-		sessions = slices.Clone(u.sessions)
-		if f.Text == presence.ManualChange {
-			u.away = f.Extra == "away"
+	defer g.presMu.Unlock()
+	u := g.users[user]
+	if u == nil {
+		return nil
+	}
+	if change != nil {
+		change(u)
+	}
+	return slices.Clone(u.sessions)
+}
+
+// onUserNotice delivers an event addressed to a user's sessions; a
+// channel_joined also attaches them to the channel after its seq.
+func (g *Gateway) onUserNotice(m internode.UserNotice) {
+	for _, s := range g.localSessions(m.User, nil) {
+		s.push(m.Payload)
+		if m.Name == internode.ChannelJoined {
+			g.attach(s, m.Channel, m.Seq, true)
 		}
 	}
-	g.presMu.Unlock()
-	frame := f.Payload
-	if f.Text == presence.ManualChange {
-		p := "active"
-		if f.Extra == "away" {
-			p = "away"
-		}
-		frame = rtm.ManualPresenceChange(p)
-	}
-	for _, s := range sessions {
+}
+
+// onAwayChange records that a user set away (or auto) and tells their
+// sessions.
+func (g *Gateway) onAwayChange(m internode.AwayChange) {
+	frame := rtm.ManualPresenceChange(cluster.PresenceName(!m.Away))
+	for _, s := range g.localSessions(m.User, func(u *localUser) { u.away = m.Away }) {
 		s.push(frame)
-		if f.Text == presence.ChannelJoined {
-			g.attach(s, f.Channel, f.Seq, true)
-		}
 	}
 }
 
@@ -439,7 +437,6 @@ func (g *Gateway) presenceDown(peer string) {
 // query answers presence_query: a presence_change for each id, from the
 // watch when this gateway has one, else from the user's presence node.
 func (g *Gateway) query(s *session, ids []string) {
-	pc := presence.NewClient(g.cfg.View, g.pool)
 	for _, id := range ids {
 		g.presMu.Lock()
 		w := g.watches[id]
@@ -447,7 +444,7 @@ func (g *Gateway) query(s *session, ids []string) {
 		g.presMu.Unlock()
 		if !known {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			info, err := pc.Query(ctx, id)
+			info, err := g.cfg.Presence.Query(ctx, id)
 			cancel()
 			if err != nil {
 				s.push(rtm.ErrorEvent(rtm.CodeUnavailable, "presence unavailable for "+id))
@@ -455,6 +452,6 @@ func (g *Gateway) query(s *session, ids []string) {
 			}
 			active = info.Active
 		}
-		s.push(rtm.PresenceChange(id, presence.Name(statusOf(active))))
+		s.push(rtm.PresenceChange(id, cluster.PresenceName(active)))
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/roles/channel"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
@@ -472,14 +472,14 @@ func (s *session) typing(req *rtm.Request) {
 		return
 	}
 	now := time.Now()
-	if now.Sub(s.typed[req.Channel]) < channel.TypingEvery {
+	if now.Sub(s.typed[req.Channel]) < cluster.TypingEvery {
 		return
 	}
 	if s.typed == nil {
 		s.typed = map[string]time.Time{}
 	}
 	s.typed[req.Channel] = now
-	s.g.cfg.Router.Typing(req.Channel, s.user)
+	s.g.cfg.Channels.Typing(req.Channel, s.user)
 }
 
 // presenceIDs checks the ids of a presence_sub or presence_query: at
@@ -531,9 +531,9 @@ func (s *session) send(req *rtm.Request) {
 		s.push(rtm.Reply(req, rtm.CodeRateLimited, "slow down, too many messages..."))
 		return
 	}
-	p := channel.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID}
+	p := cluster.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID}
 	acked := req.ID != nil // the callback keeps no reference to req (nor to its frame)
-	s.g.cfg.Router.Go(p, func(m chat.Message, err error) {
+	s.g.cfg.Channels.Go(p, func(m chat.Message, err error) {
 		s.inflight.Add(-1)
 		if err != nil {
 			code, msg := rtmError(err)
@@ -559,17 +559,17 @@ func ackFrame(id int64, ts chat.TS, text string) []byte {
 // rtmError maps a channel error to an RTM error code and message.
 func rtmError(err error) (int, string) {
 	switch err {
-	case channel.ErrNoText:
+	case chat.ErrNoText:
 		return rtm.CodeNoText, "message text is missing"
-	case channel.ErrMsgTooLong:
+	case chat.ErrMsgTooLong:
 		return rtm.CodeMsgTooLong, "msg_too_long"
-	case channel.ErrNotInChannel:
+	case chat.ErrNotInChannel:
 		return rtm.CodeNotInChannel, "not_in_channel"
-	case channel.ErrChannelNotFound:
+	case chat.ErrChannelNotFound:
 		return rtm.CodeNotFound, "channel_not_found"
-	case channel.ErrUnavailable:
+	case chat.ErrUnavailable:
 		return rtm.CodeUnavailable, "service_unavailable"
-	case channel.ErrBadRequest:
+	case chat.ErrBadRequest:
 		return rtm.CodeBadRequest, "invalid_arguments"
 	}
 	return rtm.CodeInternalError, "internal_error"

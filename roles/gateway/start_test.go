@@ -9,9 +9,8 @@ import (
 	"testing"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/ring"
-	"github.com/ringcast/ringcast/roles/channel"
-	"github.com/ringcast/ringcast/roles/presence"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -53,19 +52,17 @@ func (s journalStore) UserChannels(context.Context, string) ([]string, error) {
 
 // presenceNode is a presence node that notes reports and queries and
 // answers queries.
-type presenceNode struct{ j *journal }
-
-func (p presenceNode) HandleFrame(l *internode.Link, f *internode.Frame) {
-	switch f.Op {
-	case presence.OpReport:
-		p.j.note("report " + f.User)
-	case presence.OpQuery:
-		p.j.note("query")
-		l.Send(&internode.Frame{Kind: internode.KindReply, ReqID: f.ReqID})
-	}
+type presenceNode struct {
+	internode.PresenceServer // the rest: not sent by a session start
+	j                        *journal
 }
 
-func (presenceNode) LinkClosed(*internode.Link) {}
+func (p presenceNode) Report(_ *internode.Link, m internode.Report) { p.j.note("report " + m.User) }
+func (p presenceNode) Query(r internode.Request, _ internode.Query) {
+	p.j.note("query")
+	internode.Answer(r, internode.QueryReply{})
+}
+func (p presenceNode) LinkClosed(*internode.Link) {}
 
 // TestStartReportsBeforeReadingChannels: a new session's presence node
 // has the session's report before the session reads the user's channels.
@@ -81,7 +78,7 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 		j := &journal{}
 		members := []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}}
 		if withPresence {
-			srv, err := internode.Listen("127.0.0.1:0", "p", key, presenceNode{j}, logger)
+			srv, err := internode.Listen("127.0.0.1:0", "p", key, &internode.Dispatcher{Presence: presenceNode{j: j}, Log: logger}, logger)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,8 +87,7 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 			members = append(members, ring.Member{Name: "p", Meta: ring.Meta{Roles: []ring.Role{ring.RolePresence}, Internode: srv.Addr()}})
 		}
 		view := ring.NewStatic(ring.NewView("gw", members))
-		g, err := New(Config{Self: "gw", Key: key, Store: journalStore{j: j}, View: view.View,
-			Router: channel.NewRouter(view.View, nil, "gw", nil), Logger: logger})
+		g, err := New(testConfig(view.View, journalStore{j: j}, key, logger))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,20 +112,10 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 	}
 }
 
-// TestEventKindsDiffer: the gateway tells presence events from channel
-// events by their Op alone, so no two may share one.
-func TestEventKindsDiffer(t *testing.T) {
-	seen := map[byte]string{}
-	for name, op := range map[string]byte{
-		"channel.EvMessage": channel.EvMessage, "channel.EvResubscribe": channel.EvResubscribe,
-		"channel.EvTyping": channel.EvTyping, "channel.EvMemberJoined": channel.EvMemberJoined,
-		"channel.EvMemberLeft": channel.EvMemberLeft,
-		"presence.EvPresence":  presence.EvPresence, "presence.EvUser": presence.EvUser,
-		"presence.EvResync": presence.EvResync,
-	} {
-		if other, dup := seen[op]; dup {
-			t.Errorf("%s and %s are both %d", name, other, op)
-		}
-		seen[op] = name
-	}
+// testConfig is a gateway named gw with clients of the other roles that
+// reach no node (the tests do not publish).
+func testConfig(view func() *ring.View, st store.Store, key []byte, logger *slog.Logger) Config {
+	caller := cluster.NewCaller(view, nil)
+	return Config{Self: "gw", Key: key, Store: st, View: view, Channels: cluster.NewChannels(caller, "gw", nil),
+		Presence: cluster.NewPresence(caller), Logger: logger}
 }

@@ -25,7 +25,7 @@ func BenchmarkTrackedUserMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		key := []byte("k")
-		srv, err := internode.Listen("127.0.0.1:0", "p", key, s, logger)
+		srv, err := internode.Listen("127.0.0.1:0", "p", key, &internode.Dispatcher{Presence: s, Log: logger}, logger)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -42,11 +42,11 @@ func BenchmarkTrackedUserMemory(b *testing.B) {
 		var before runtime.MemStats
 		runtime.ReadMemStats(&before)
 		for _, id := range ids {
-			c.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: id, Seq: 1})
+			report(c, id, 1)
 		}
 		for i := 0; i < users; i += 500 {
 			end := min(i+500, users)
-			if _, err := c.Call(context.Background(), &internode.Frame{Kind: internode.KindPresence, Op: OpWatch, Users: ids[i:end]}); err != nil {
+			if _, err := internode.Call(context.Background(), c, internode.Watch{Users: ids[i:end]}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -8,75 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 )
-
-// Operations: the Op of a KindPresence request.
-const (
-	// OpReport: User, Seq = the sender gateway's sessions of the user,
-	// Extra = "away" when the user set away, TS = the gateway's resync
-	// round.
-	OpReport byte = 1
-	// OpWatch: Users. Reply Payload: one status byte per user. Changes
-	// follow as EvPresence events on the same link.
-	OpWatch byte = 2
-	// OpUnwatch: Users. No reply.
-	OpUnwatch byte = 3
-	// OpQuery: Users. Reply Payload: one status byte per user; for the
-	// first user also Seq = connections, TS = last activity (unix), Extra
-	// = "away" when set away.
-	OpQuery byte = 4
-	// OpSetAway: User, Extra = "away" or "auto". Reply.
-	OpSetAway byte = 5
-	// OpUserEvent: User, Channel, Seq, Text = event name, Payload = client
-	// frame: forwarded as EvUser to every gateway with the user's
-	// sessions. No reply.
-	OpUserEvent byte = 6
-	// OpLease renews all reports of the sending gateway. No reply.
-	OpLease byte = 7
-	// OpSynced: the sending gateway has re-reported every user it has, in
-	// round TS, against the presence ring Users (its member names).
-	OpSynced byte = 8
-)
-
-// Events pushed to gateways (the Op of a KindEvent). They differ from
-// the channel role's event kinds: a gateway takes both on one event
-// handler.
-const (
-	// EvPresence: User, Text = "active" or "away".
-	EvPresence byte = 10
-	// EvUser: as OpUserEvent.
-	EvUser byte = 11
-	// EvResync: this node dropped the receiving gateway's sessions (it
-	// left the view or its lease lapsed) but the gateway is still there:
-	// it must report every user again.
-	EvResync byte = 12
-)
-
-// User event names the gateway acts on (others are only delivered).
-const (
-	// ChannelJoined: attach the user's sessions to Channel from after Seq.
-	ChannelJoined = "channel_joined"
-	// ManualChange: Extra is "away" or "auto"; the gateway updates its
-	// flag and tells the user's sessions.
-	ManualChange = "manual_presence_change"
-)
-
-// Status bytes in watch and query replies.
-const (
-	Away   byte = 0
-	Active byte = 1
-)
-
-// Name returns "active" or "away".
-func Name(status byte) string {
-	if status == Active {
-		return "active"
-	}
-	return "away"
-}
 
 // Config configures a Server.
 type Config struct {
@@ -337,21 +273,14 @@ func (s *Server) expire(now time.Time) {
 func (s *Server) update(u string, e *entry) {
 	if now := e.isActive(); now != e.active && !s.settling() {
 		e.active = now
-		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvPresence, User: u, Text: Name(status(now))}
+		ev := internode.PresenceChange{User: u, Active: now}
 		for _, l := range e.watchers {
-			l.Send(ev)
+			internode.Send(l, ev)
 		}
 	}
 	if len(e.gws) == 0 && len(e.watchers) == 0 && !e.away {
 		delete(s.users, u)
 	}
-}
-
-func status(active bool) byte {
-	if active {
-		return Active
-	}
-	return Away
 }
 
 // get returns u's entry, creating it. s.mu must be held.
@@ -371,131 +300,156 @@ func (s *Server) Tracked() int {
 	return len(s.users)
 }
 
-var _ internode.Handler = (*Server)(nil)
+var _ internode.PresenceServer = (*Server)(nil)
 
-// HandleFrame serves a presence request.
-func (s *Server) HandleFrame(l *internode.Link, f *internode.Frame) {
-	reply := func(r *internode.Frame) {
-		r.Kind, r.ReqID = internode.KindReply, f.ReqID
-		l.Send(r)
-	}
-	if f.Kind != internode.KindPresence {
-		if f.ReqID != 0 {
-			reply(&internode.Frame{Extra: "invalid_arguments"})
-		}
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// touch notes that gateway l.Peer() sent something: its lease holds,
+// and if its sessions were dropped while it is in fact alive, it is
+// asked to report again. Every request starts with it. s.mu must be
+// held.
+func (s *Server) touch(l *internode.Link) {
 	if _, ok := s.dropped[l]; ok {
 		s.askResync(l)
 	}
 	if g := s.gws[l.Peer()]; g != nil {
 		g.lease = time.Now()
 	}
-	switch f.Op {
-	case OpReport:
-		s.report(l, f.User, int32(f.Seq), f.Extra == "away", uint64(f.TS))
-	case OpLease:
-		s.lease(l)
-	case OpSynced:
-		s.lease(l)
-		g := s.gws[l.Peer()]
-		if uint64(f.TS) >= g.syncRound {
-			g.syncRound, g.syncRing, g.applied = uint64(f.TS), f.Users, false
-			s.applySync(g, s.cfg.View())
-		}
-		if s.settling() {
-			delete(s.unsynced, l.Peer())
-			if len(s.unsynced) == 0 {
-				s.settled()
-			}
-		}
-	case OpWatch:
-		answer := func() {
-			for _, u := range f.Users {
-				if !s.owns(u) {
-					// The gateway's ring is ahead of or behind ours: it
-					// asks again when the rings agree.
-					reply(&internode.Frame{Extra: "wrong_owner"})
-					return
-				}
-			}
-			out := make([]byte, len(f.Users))
-			for i, u := range f.Users {
-				e := s.get(u)
-				if !slices.Contains(e.watchers, l) {
-					e.watchers = append(e.watchers, l)
-				}
-				set := s.watching[l]
-				if set == nil {
-					set = map[string]struct{}{}
-					s.watching[l] = set
-				}
-				set[u] = struct{}{}
-				e.active = e.isActive()
-				out[i] = status(e.active)
-			}
-			reply(&internode.Frame{Users: f.Users, Payload: out})
-		}
-		if s.settling() {
-			s.queued = append(s.queued, answer)
-		} else {
-			answer()
-		}
-	case OpUnwatch:
-		for _, u := range f.Users {
-			delete(s.watching[l], u)
-			if e := s.users[u]; e != nil {
-				e.watchers = slices.DeleteFunc(e.watchers, func(x *internode.Link) bool { return x == l })
-				s.update(u, e)
-			}
-		}
-	case OpQuery:
-		out := make([]byte, len(f.Users))
-		r := &internode.Frame{Users: f.Users, Payload: out}
-		for i, u := range f.Users {
-			if e := s.users[u]; e != nil {
-				out[i] = status(e.isActive())
-				if i == 0 {
-					r.Seq, r.TS = uint64(e.sessions()), e.last
-					if e.away {
-						r.Extra = "away"
-					}
-				}
-			}
-		}
-		reply(r)
-	case OpSetAway:
-		if f.Extra != "away" && f.Extra != "auto" {
-			reply(&internode.Frame{Extra: "invalid_presence"})
-			return
-		}
-		e := s.get(f.User)
-		e.away = f.Extra == "away"
-		// The user's gateways keep the flag too, so that a new owner
-		// rebuilds it from their reports.
-		s.forward(f.User, &internode.Frame{Kind: internode.KindEvent, Op: EvUser, User: f.User,
-			Text: ManualChange, Extra: f.Extra})
-		s.update(f.User, e)
-		reply(&internode.Frame{})
-	case OpUserEvent:
-		s.forward(f.User, &internode.Frame{Kind: internode.KindEvent, Op: EvUser, User: f.User, Channel: f.Channel,
-			Seq: f.Seq, Text: f.Text, Payload: f.Payload})
-	default:
-		if f.ReqID != 0 {
-			reply(&internode.Frame{Extra: "invalid_arguments"})
+}
+
+// Report sets gateway l.Peer()'s session count for a user.
+func (s *Server) Report(l *internode.Link, m internode.Report) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(l)
+	s.report(l, m.User, int32(m.Sessions), m.Away, m.Round)
+}
+
+// Lease renews gateway l.Peer()'s reports.
+func (s *Server) Lease(l *internode.Link) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(l)
+	s.lease(l)
+}
+
+// Synced records that gateway l.Peer() re-reported everything.
+func (s *Server) Synced(l *internode.Link, m internode.Synced) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(l)
+	s.lease(l)
+	g := s.gws[l.Peer()]
+	if m.Round >= g.syncRound {
+		g.syncRound, g.syncRing, g.applied = m.Round, m.Ring, false
+		s.applySync(g, s.cfg.View())
+	}
+	if s.settling() {
+		delete(s.unsynced, l.Peer())
+		if len(s.unsynced) == 0 {
+			s.settled()
 		}
 	}
 }
 
+// Watch subscribes the link to users' presence and answers their
+// states; while the node settles, the answer waits.
+func (s *Server) Watch(r internode.Request, m internode.Watch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := r.Link
+	s.touch(l)
+	answer := func() {
+		for _, u := range m.Users {
+			if !s.owns(u) {
+				// The gateway's ring is ahead of or behind ours: it
+				// asks again when the rings agree.
+				internode.Answer(r, internode.WatchReply{Err: string(cluster.ErrWrongOwner)})
+				return
+			}
+		}
+		out := make([]bool, len(m.Users))
+		for i, u := range m.Users {
+			e := s.get(u)
+			if !slices.Contains(e.watchers, l) {
+				e.watchers = append(e.watchers, l)
+			}
+			set := s.watching[l]
+			if set == nil {
+				set = map[string]struct{}{}
+				s.watching[l] = set
+			}
+			set[u] = struct{}{}
+			e.active = e.isActive()
+			out[i] = e.active
+		}
+		internode.Answer(r, internode.WatchReply{Active: out})
+	}
+	if s.settling() {
+		s.queued = append(s.queued, answer)
+	} else {
+		answer()
+	}
+}
+
+// Unwatch ends watches made on l.
+func (s *Server) Unwatch(l *internode.Link, m internode.Unwatch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(l)
+	for _, u := range m.Users {
+		delete(s.watching[l], u)
+		if e := s.users[u]; e != nil {
+			e.watchers = slices.DeleteFunc(e.watchers, func(x *internode.Link) bool { return x == l })
+			s.update(u, e)
+		}
+	}
+}
+
+// Query answers users' states (for the first, the details too).
+func (s *Server) Query(r internode.Request, m internode.Query) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(r.Link)
+	rep := internode.QueryReply{Active: make([]bool, len(m.Users))}
+	for i, u := range m.Users {
+		if e := s.users[u]; e != nil {
+			rep.Active[i] = e.isActive()
+			if i == 0 {
+				rep.Connections, rep.LastActive, rep.ManualAway = uint32(e.sessions()), e.last, e.away
+			}
+		}
+	}
+	internode.Answer(r, rep)
+}
+
+// SetAway records a user's away flag and tells their gateways.
+func (s *Server) SetAway(r internode.Request, m internode.SetAway) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(r.Link)
+	e := s.get(m.User)
+	e.away = m.Away
+	// The user's gateways keep the flag too, so that a new owner
+	// rebuilds it from their reports.
+	forward(s, m.User, internode.AwayChange{User: m.User, Away: m.Away})
+	s.update(m.User, e)
+	internode.Answer(r, internode.SetAwayReply{})
+}
+
+// UserEvent forwards an event to every gateway with sessions of the user.
+func (s *Server) UserEvent(l *internode.Link, m internode.UserEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.touch(l)
+	forward(s, m.User, internode.UserNotice(m))
+}
+
 // forward sends ev to every gateway holding sessions of u. s.mu must be
 // held.
-func (s *Server) forward(u string, ev *internode.Frame) {
+func forward[M internode.Message](s *Server, u string, ev M) {
 	if e := s.users[u]; e != nil {
 		for _, g := range e.gws {
 			if gw := s.gws[g.name]; gw != nil && gw.link != nil {
-				gw.link.Send(ev)
+				internode.Send(gw.link, ev)
 			}
 		}
 	}
@@ -560,5 +514,5 @@ func (s *Server) LinkClosed(l *internode.Link) {
 func (s *Server) askResync(l *internode.Link) {
 	delete(s.dropped, l)
 	s.log.Info("a dropped gateway is back: asking it to report again", "gateway", l.Peer())
-	l.Send(&internode.Frame{Kind: internode.KindEvent, Op: EvResync})
+	internode.Send(l, internode.Resync{})
 }

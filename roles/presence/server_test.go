@@ -48,7 +48,7 @@ func start(t *testing.T, cfg Config, v *ring.View, run bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := internode.Listen("127.0.0.1:0", "p", key, s, cfg.Logger)
+	srv, err := internode.Listen("127.0.0.1:0", "p", key, &internode.Dispatcher{Presence: s, Log: cfg.Logger}, cfg.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +65,30 @@ func start(t *testing.T, cfg Config, v *ring.View, run bool) *fixture {
 	return &fixture{s: s, view: view, addr: srv.Addr()}
 }
 
+// event is what a gateway was pushed: a presence change or a resync.
+type event struct {
+	kind   internode.Kind
+	user   string
+	active bool
+}
+
+// fakeGateway collects the events a presence node pushes.
+type fakeGateway struct {
+	internode.EventReceiver // the other events: none expected
+	events                  chan event
+}
+
+func (g fakeGateway) PresenceChange(_ *internode.Client, m internode.PresenceChange) {
+	g.events <- event{internode.KindPresenceChange, m.User, m.Active}
+}
+func (g fakeGateway) Resync(*internode.Client) { g.events <- event{kind: internode.KindResync} }
+
 // gw dials the presence node as gateway name, collecting pushed events.
-func (f *fixture) gw(t *testing.T, name string) (*internode.Client, chan *internode.Frame) {
+func (f *fixture) gw(t *testing.T, name string) (*internode.Client, chan event) {
 	t.Helper()
-	events := make(chan *internode.Frame, 100)
+	events := make(chan event, 100)
 	c, err := internode.Dial(context.Background(), f.addr, internode.DialOptions{Self: name, Key: key,
-		Events: func(_ *internode.Client, f *internode.Frame) { events <- f }})
+		Events: internode.EventHandler(fakeGateway{events: events}, slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,27 +100,36 @@ func (f *fixture) gw(t *testing.T, name string) (*internode.Client, chan *intern
 // link is processed in order).
 func barrier(t *testing.T, c *internode.Client) {
 	t.Helper()
-	if _, err := c.Call(context.Background(), &internode.Frame{Kind: internode.KindPresence, Op: OpQuery}); err != nil {
+	if _, err := internode.Call(context.Background(), c, internode.Query{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func watch(t *testing.T, c *internode.Client, users ...string) []byte {
+func watch(t *testing.T, c *internode.Client, users ...string) []bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := c.Call(ctx, &internode.Frame{Kind: internode.KindPresence, Op: OpWatch, Users: users})
-	if err != nil {
-		t.Fatal(err)
+	f, err := internode.Call(ctx, c, internode.Watch{Users: users})
+	var r internode.WatchReply
+	if err == nil {
+		err = r.Decode(f.Body)
 	}
-	return r.Payload
+	if err != nil || r.Err != "" {
+		t.Fatalf("watch: %v %q", err, r.Err)
+	}
+	return r.Active
 }
 
-func expect(t *testing.T, events chan *internode.Frame, user, presence string) {
+// report sends g's count of user's sessions.
+func report(g *internode.Client, user string, n uint32) {
+	internode.Send(g.Link, internode.Report{User: user, Sessions: n})
+}
+
+func expect(t *testing.T, events chan event, user, presence string) {
 	t.Helper()
 	select {
 	case ev := <-events:
-		if ev.Op != EvPresence || ev.User != user || ev.Text != presence {
+		if ev.kind != internode.KindPresenceChange || ev.user != user || ev.active != (presence == "active") {
 			t.Fatalf("event %+v, want %s %s", ev, user, presence)
 		}
 	case <-time.After(5 * time.Second):
@@ -116,9 +143,9 @@ func TestLeaseExpiry(t *testing.T) {
 	f := start(t, Config{LeaseTTL: 300 * time.Millisecond}, members("p", "g1", "g2"), true)
 	g1, _ := f.gw(t, "g1")
 	g2, events := f.gw(t, "g2")
-	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 1})
+	report(g1, "U1", 1)
 	barrier(t, g1)
-	if st := watch(t, g2, "U1"); st[0] != Active {
+	if st := watch(t, g2, "U1"); !st[0] {
 		t.Fatalf("U1 = %v, want active", st)
 	}
 	// g2 keeps its lease; g1 goes silent.
@@ -128,12 +155,12 @@ func TestLeaseExpiry(t *testing.T) {
 	for {
 		select {
 		case ev := <-events:
-			if ev.User != "U1" || ev.Text != "away" {
+			if ev.user != "U1" || ev.active {
 				t.Fatalf("event %+v", ev)
 			}
 			return
 		case <-tick.C:
-			g2.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpLease})
+			internode.Send(g2.Link, internode.Lease{})
 		case <-stop:
 			t.Fatal("U1 still active 2s after its gateway's 300ms lease")
 		}
@@ -145,15 +172,15 @@ func TestGatewayLeavingTheViewDropsItsSessions(t *testing.T) {
 	f := start(t, Config{Settle: 50 * time.Millisecond}, members("p", "g1", "g2"), true)
 	g1, _ := f.gw(t, "g1")
 	g2, events := f.gw(t, "g2")
-	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 2})
-	g2.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U2", Seq: 1})
+	report(g1, "U1", 2)
+	report(g2, "U2", 1)
 	barrier(t, g1)
-	if st := watch(t, g2, "U1", "U2"); st[0] != Active || st[1] != Active {
+	if st := watch(t, g2, "U1", "U2"); !st[0] || !st[1] {
 		t.Fatalf("states %v", st)
 	}
 	f.view.Set(members("p", "g2")) // g1 died
 	expect(t, events, "U1", "away")
-	if st := watch(t, g2, "U2"); st[0] != Active {
+	if st := watch(t, g2, "U2"); !st[0] {
 		t.Fatal("a surviving gateway's user went away")
 	}
 }
@@ -167,19 +194,17 @@ func TestDroppedGatewayIsAskedToReportAgain(t *testing.T) {
 	f := start(t, Config{Settle: 50 * time.Millisecond}, members("p", "g1", "g2"), true)
 	g1, g1events := f.gw(t, "g1")
 	g2, events := f.gw(t, "g2")
-	report := func() {
-		g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 1})
-	}
-	report()
+	reportU1 := func() { report(g1, "U1", 1) }
+	reportU1()
 	barrier(t, g1)
-	if st := watch(t, g2, "U1"); st[0] != Active {
+	if st := watch(t, g2, "U1"); !st[0] {
 		t.Fatalf("U1 = %v, want active", st)
 	}
 	resync := func(how string) {
 		t.Helper()
 		select {
 		case ev := <-g1events:
-			if ev.Op != EvResync {
+			if ev.kind != internode.KindResync {
 				t.Fatalf("%s: event %+v, want EvResync", how, ev)
 			}
 		case <-time.After(5 * time.Second):
@@ -191,14 +216,14 @@ func TestDroppedGatewayIsAskedToReportAgain(t *testing.T) {
 	expect(t, events, "U1", "away")
 	f.view.Set(members("p", "g1", "g2")) // it was not
 	resync("back in the view")
-	report()
+	reportU1()
 	expect(t, events, "U1", "active")
 
 	f.view.Set(members("p", "g2"))
 	expect(t, events, "U1", "away")
-	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpLease}) // still out of the view
+	internode.Send(g1.Link, internode.Lease{}) // still out of the view
 	resync("a lease")
-	report()
+	reportU1()
 	expect(t, events, "U1", "active")
 	barrier(t, g2)
 	select {
@@ -235,19 +260,19 @@ func TestSettleHoldsWatchesUntilGatewaysResynced(t *testing.T) {
 	f.s.viewChanged(members("p", "g1", "g2"))
 	g1, _ := f.gw(t, "g1")
 	g2, _ := f.gw(t, "g2")
-	answered := make(chan []byte, 1)
+	answered := make(chan []bool, 1)
 	go func() { answered <- watch(t, g2, "U1") }()
-	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpReport, User: "U1", Seq: 1})
-	g1.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpSynced})
+	report(g1, "U1", 1)
+	internode.Send(g1.Link, internode.Synced{})
 	select {
 	case <-answered:
 		t.Fatal("watch answered before every gateway re-synced")
 	case <-time.After(100 * time.Millisecond):
 	}
-	g2.Send(&internode.Frame{Kind: internode.KindPresence, Op: OpSynced})
+	internode.Send(g2.Link, internode.Synced{})
 	select {
 	case st := <-answered:
-		if st[0] != Active {
+		if !st[0] {
 			t.Fatalf("U1 = %v after the resync", st)
 		}
 	case <-time.After(5 * time.Second):
@@ -255,21 +280,34 @@ func TestSettleHoldsWatchesUntilGatewaysResynced(t *testing.T) {
 	}
 }
 
+// TestBadRequests: a presence request that does not decode, or of a
+// role the node does not run, is answered with an error and changes
+// nothing.
 func TestBadRequests(t *testing.T) {
 	f := start(t, Config{}, members("p", "g1"), true)
 	g1, _ := f.gw(t, "g1")
 	ctx := context.Background()
-	for _, fr := range []*internode.Frame{
-		{Kind: internode.KindPresence, Op: OpSetAway, User: "U1", Extra: "asleep"},
-		{Kind: internode.KindPresence, Op: 99},
-		{Kind: internode.KindPublish},
+	for _, m := range []raw{
+		{internode.KindSetAway, []byte{0, 2}},     // a boolean of 2
+		{internode.KindWatch, []byte{0xff, 0x7f}}, // more users than bytes
+		{internode.KindPublish, []byte{}},         // not a presence request
+		{internode.Kind(99), []byte{}},            // not a request at all
 	} {
-		r, err := g1.Call(ctx, fr)
-		if err != nil || r.Extra == "" {
-			t.Fatalf("%+v: reply %+v, %v; want an error code", fr, r, err)
+		r, err := internode.Call(ctx, g1, m)
+		if err != nil || internode.ReplyError(r.Body) == "" {
+			t.Fatalf("%v: reply %q, %v; want an error code", m.kind, r.Body, err)
 		}
 	}
 	if f.s.Tracked() != 0 {
 		t.Fatalf("bad requests left %d users", f.s.Tracked())
 	}
 }
+
+// raw is a message of any kind and body.
+type raw struct {
+	kind internode.Kind
+	body []byte
+}
+
+func (m raw) Kind() internode.Kind       { return m.kind }
+func (m raw) AppendBody(b []byte) []byte { return append(b, m.body...) }

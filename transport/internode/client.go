@@ -3,7 +3,6 @@ package internode
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -16,11 +15,11 @@ import (
 type Client struct {
 	*Link
 	addr   string
-	events func(*Client, *Frame)
+	events func(*Client, Frame)
 
 	mu      sync.Mutex // guards nextID, pending
 	nextID  uint64
-	pending map[uint64]func(*Frame, error)
+	pending map[uint64]func(Frame, error)
 	readWG  sync.WaitGroup
 }
 
@@ -29,9 +28,12 @@ type DialOptions struct {
 	Self string // this node's name
 	Peer string // the name the listener must answer with ("" accepts any)
 	Key  []byte // cluster key
-	// Events receives every KindEvent frame with the client it came on,
-	// on the link's reader goroutine, in order.
-	Events func(*Client, *Frame)
+	// Events receives every frame that is not a reply (the events the
+	// peer pushes) with the client it came on, on the link's reader
+	// goroutine, in order. EventHandler makes one that decodes them.
+	Events func(*Client, Frame)
+	// Versions overrides the protocol versions offered (tests).
+	Versions []uint16
 }
 
 // Dial opens a link to addr and completes the handshake.
@@ -42,27 +44,17 @@ func Dial(ctx context.Context, addr string, o DialOptions) (*Client, error) {
 		return nil, err
 	}
 	nc.(*net.TCPConn).SetNoDelay(true)
-	hello := AppendFrame(nil, &Frame{Kind: KindHello, User: o.Self, Text: proof(o.Key, o.Self)})
-	nc.SetDeadline(time.Now().Add(3 * time.Second))
-	if _, err := nc.Write(hello); err != nil {
-		nc.Close()
-		return nil, err
+	versions := o.Versions
+	if versions == nil {
+		versions = Versions
 	}
 	br := bufio.NewReaderSize(nc, 64<<10)
-	reply, err := ReadFrame(br)
-	if err == nil {
-		err = checkHello(reply, o.Key)
-	}
-	if err == nil && o.Peer != "" && reply.User != o.Peer {
-		err = fmt.Errorf("%w: %s answered as %q, not %q", ErrBadHello, addr, reply.User, o.Peer)
-	}
+	peer, version, err := handshake{dialer: true, self: o.Self, key: o.Key, expect: o.Peer, versions: versions}.run(nc, br)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
-	nc.SetDeadline(time.Time{})
-	c := &Client{Link: newLink(nc), addr: addr, events: o.Events, pending: map[uint64]func(*Frame, error){}}
-	c.peer = reply.User
+	c := &Client{Link: newLink(nc, peer, version), addr: addr, events: o.Events, pending: map[uint64]func(Frame, error){}}
 	c.readWG.Add(1)
 	go c.readLoop(br)
 	return c, nil
@@ -74,24 +66,23 @@ func (c *Client) Addr() string { return c.addr }
 func (c *Client) readLoop(br *bufio.Reader) {
 	defer c.readWG.Done()
 	for {
-		f, err := ReadFrame(br)
+		f, err := readFrame(br)
 		if err != nil {
 			c.Close(err)
 			break
 		}
-		switch f.Kind {
-		case KindEvent:
+		if f.Kind != KindReply {
 			if c.events != nil {
 				c.events(c, f)
 			}
-		case KindReply:
-			c.mu.Lock()
-			cb := c.pending[f.ReqID]
-			delete(c.pending, f.ReqID)
-			c.mu.Unlock()
-			if cb != nil {
-				cb(f, nil)
-			}
+			continue
+		}
+		c.mu.Lock()
+		cb := c.pending[f.ReqID]
+		delete(c.pending, f.ReqID)
+		c.mu.Unlock()
+		if cb != nil {
+			cb(f, nil)
 		}
 	}
 	c.wait()
@@ -100,52 +91,71 @@ func (c *Client) readLoop(br *bufio.Reader) {
 	c.pending = nil
 	c.mu.Unlock()
 	for _, cb := range pending {
-		cb(nil, ErrClosed)
+		cb(Frame{}, ErrClosed)
 	}
 }
 
-// Go sends request f and calls cb with its reply, or with an error if the
-// link ends first. cb runs on the reader goroutine, before any frame that
-// arrived after the reply is handled, so it must not block.
-func (c *Client) Go(f *Frame, cb func(*Frame, error)) {
-	c.mu.Lock()
-	if c.pending == nil {
-		c.mu.Unlock()
-		cb(nil, ErrClosed)
+// Go sends request m and calls cb with its reply (decode the body with
+// the request's reply type), or with an error if the link ends first. cb
+// runs on the reader goroutine, before any frame that arrived after the
+// reply is handled, so it must not block. A generic function, not a
+// method, so that m is not boxed.
+func Go[M Message](c *Client, m M, cb func(Frame, error)) {
+	id, ok := c.register(cb)
+	if !ok {
+		cb(Frame{}, ErrClosed)
 		return
 	}
-	c.nextID++
-	f.ReqID = c.nextID
-	c.pending[f.ReqID] = cb
-	c.mu.Unlock()
-	if err := c.Send(f); err != nil {
-		c.mu.Lock()
-		_, mine := c.pending[f.ReqID]
-		delete(c.pending, f.ReqID)
-		c.mu.Unlock()
-		if mine {
-			cb(nil, err)
+	if err := send(c.Link, id, m); err != nil {
+		if c.forget(id) {
+			cb(Frame{}, err)
 		}
 	}
 }
 
-// Call sends request f and waits for its reply.
-func (c *Client) Call(ctx context.Context, f *Frame) (*Frame, error) {
+// Call sends request m and waits for its reply.
+func Call[M Message](ctx context.Context, c *Client, m M) (Frame, error) {
 	type result struct {
-		f   *Frame
+		f   Frame
 		err error
 	}
 	ch := make(chan result, 1)
-	c.Go(f, func(r *Frame, err error) { ch <- result{r, err} })
+	id, ok := c.register(func(f Frame, err error) { ch <- result{f, err} })
+	if !ok {
+		return Frame{}, ErrClosed
+	}
+	if err := send(c.Link, id, m); err != nil {
+		c.forget(id)
+		return Frame{}, err
+	}
 	select {
 	case r := <-ch:
 		return r.f, r.err
 	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pending, f.ReqID)
-		c.mu.Unlock()
-		return nil, ctx.Err()
+		c.forget(id)
+		return Frame{}, ctx.Err()
 	}
+}
+
+// register reserves a request id for cb; false when the link has ended.
+func (c *Client) register(cb func(Frame, error)) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pending == nil {
+		return 0, false
+	}
+	c.nextID++
+	c.pending[c.nextID] = cb
+	return c.nextID, true
+}
+
+// forget drops a request's callback; true when it was still waiting.
+func (c *Client) forget(id uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, waiting := c.pending[id]
+	delete(c.pending, id)
+	return waiting
 }
 
 // Shutdown ends the link and waits for its goroutines.
@@ -155,11 +165,12 @@ func (c *Client) Shutdown() {
 }
 
 // Pool keeps one Client per peer node, dialing on first use and again
-// after a link ends. Safe for concurrent use.
+// after a link ends. Safe for concurrent use. It starts no goroutine
+// until it is used.
 type Pool struct {
 	self   string
 	key    []byte
-	events func(c *Client, f *Frame)
+	events func(c *Client, f Frame)
 	down   func(peer string)
 	logger *slog.Logger
 
@@ -180,7 +191,7 @@ type dial struct {
 // the client they came on (on its reader goroutine); down is told when a
 // link to a peer ends, so its user can re-subscribe elsewhere. Both may
 // be nil.
-func NewPool(self string, key []byte, events func(c *Client, f *Frame), down func(peer string), logger *slog.Logger) *Pool {
+func NewPool(self string, key []byte, events func(c *Client, f Frame), down func(peer string), logger *slog.Logger) *Pool {
 	return &Pool{self: self, key: key, events: events, down: down, logger: logger,
 		clients: map[string]*Client{}, dialing: map[string]*dial{}}
 }

@@ -1,6 +1,7 @@
 package internode
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -8,9 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ringcast/ringcast/chat"
 
 	"go.uber.org/goleak"
 )
@@ -19,105 +23,184 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var key = []byte("test-key")
 
-func TestFrameRoundTrip(t *testing.T) {
-	frames := []*Frame{
-		{Kind: KindHello, User: "node-a", Text: "proof"},
-		{Kind: KindSubscribe, Op: SubFromLatest, ReqID: 7, Channel: "C1", Seq: 99},
-		{Kind: KindPublish, ReqID: 1 << 40, Channel: "C1", User: "U1", Text: "héllo\x00", TS: -5, Extra: "cm"},
-		{Kind: KindMember, Op: 2, Channel: "C1", Users: []string{"U1", "", "U3"}},
-		{Kind: KindEvent, Channel: "C1", Seq: 12, Payload: []byte(`{"type":"message"}`)},
-		{Kind: KindReply, ReqID: 3, Extra: "not_in_channel"},
+// decodable is a message that decodes into its pointer.
+type decodable interface {
+	Message
+	Decode([]byte) error
+}
+
+// examples has one message of every kind, with every field set.
+func examples() []Message {
+	return []Message{
+		Hello{Versions: []uint16{1, 7}, Name: "n1", Nonce: bytes.Repeat([]byte{9}, NonceSize), Proof: []byte{1, 2}},
+		Proof{MAC: []byte{3, 4}},
+		Subscribe{Channel: "C1"},
+		SubscribeReply{Err: "wrong_owner", Seq: 1 << 40},
+		Unsubscribe{Channel: "C1"},
+		Publish{Channel: "C1", User: "U1", Text: "héllo\x00", ThreadTS: 1700000000000001, ClientMsgID: "cm"},
+		PublishReply{Seq: 42, TS: 1700000000000100},
+		Member{Op: MemberInvite, Channel: "C1", Actor: "U1", Users: []string{"U2", "", "U3"}},
+		MemberReply{Err: "already_in_channel", Seq: 9},
+		Typing{Channel: "C1", User: "U1"},
+		Posted{Channel: "C1", Seq: 12, Payload: []byte(`{"type":"message"}`)},
+		Resubscribe{Channel: "C1"},
+		ChannelEvent{Channel: "C1", After: 11, Activity: ActivityLeft, User: "U2", Payload: []byte(`{}`)},
+		Report{User: "U1", Sessions: 3, Away: true, Round: 2},
+		Watch{Users: []string{"U1", "U2"}},
+		WatchReply{Active: []bool{true, false}},
+		Unwatch{Users: []string{"U1"}},
+		Query{Users: []string{"U1"}},
+		QueryReply{Active: []bool{true}, Connections: 2, LastActive: 1700000000, ManualAway: true},
+		SetAway{User: "U1", Away: true},
+		SetAwayReply{Err: "invalid_presence"},
+		UserEvent{User: "U1", Channel: "C1", Seq: 5, Name: ChannelJoined, Payload: []byte(`{"type":"channel_joined"}`)},
+		Lease{},
+		Synced{Round: 3, Ring: []string{"p1", "p2"}},
+		PresenceChange{User: "U1", Active: true},
+		UserNotice{User: "U1", Channel: "C1", Seq: 5, Name: ChannelJoined, Payload: []byte(`{}`)},
+		AwayChange{User: "U1", Away: true},
+		Resync{},
 	}
+}
+
+// decodeAs decodes body into a new value of m's type.
+func decodeAs(m Message, body []byte) (Message, error) {
+	p := reflect.New(reflect.TypeOf(m))
+	err := p.Interface().(decodable).Decode(body)
+	return p.Elem().Interface().(Message), err
+}
+
+// TestRoundTrip: every message comes back as it was sent, through an
+// envelope, and every kind has a name.
+func TestRoundTrip(t *testing.T) {
 	var buf []byte
-	for _, f := range frames {
-		buf = AppendFrame(buf, f)
+	for i, m := range examples() {
+		buf = appendEnvelope(buf, uint64(i), m)
 	}
-	r := bytes.NewReader(buf)
-	for _, want := range frames {
-		got, err := ReadFrame(r)
+	br := bufio.NewReader(bytes.NewReader(buf))
+	for i, want := range examples() {
+		f, err := readFrame(br)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+		if f.Kind != want.Kind() || f.ReqID != uint64(i) || f.Kind.String() == "" || kindNames[f.Kind] == "" {
+			t.Fatalf("%T: envelope %v id %d", want, f.Kind, f.ReqID)
+		}
+		got, err := decodeAs(want, f.Body)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%T round trip:\n got %+v, %v\nwant %+v", want, got, err, want)
 		}
 	}
-	if _, err := ReadFrame(r); err != io.EOF {
+	if _, err := readFrame(br); err != io.EOF {
 		t.Fatalf("after last frame: %v", err)
 	}
 }
 
-func TestReadFrameRejectsBadInput(t *testing.T) {
-	good := AppendFrame(nil, &Frame{Kind: KindPublish, Channel: "C1", Text: "x"})
-	tests := []struct {
-		name string
-		in   []byte
-	}{
-		{"truncated body", good[:len(good)-1]},
-		{"too large", []byte{0xff, 0xff, 0xff, 0xff}},
-		{"trailing bytes", func() []byte {
-			b := append(append([]byte(nil), good...), 0)
-			b[3]++
-			return b
-		}()},
-		{"string longer than frame", []byte{0, 0, 0, 8, 4, 0, 0, 0, 0, 100, 0, 0}},
-		{"huge user count", []byte{0, 0, 0, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0x7f}},
+// TestKindsAreOneList: no two kinds share a number or a name.
+func TestKindsAreOneList(t *testing.T) {
+	names := map[string]Kind{}
+	for k, n := range kindNames {
+		if other, dup := names[n]; dup {
+			t.Errorf("kinds %d and %d are both %q", k, other, n)
+		}
+		names[n] = k
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if f, err := ReadFrame(bytes.NewReader(tt.in)); err == nil {
-				t.Fatalf("accepted %x as %+v", tt.in, f)
-			}
-		})
+	seen := map[Kind]bool{}
+	for _, m := range examples() {
+		if m.Kind() != KindReply && seen[m.Kind()] {
+			t.Errorf("%T shares kind %v", m, m.Kind())
+		}
+		seen[m.Kind()] = true
 	}
 }
 
-func FuzzDecodeFrame(f *testing.F) {
-	f.Add(AppendFrame(nil, &Frame{Kind: KindEvent, Channel: "C1", Seq: 1, Payload: []byte("{}")})[4:])
-	f.Add(AppendFrame(nil, &Frame{Kind: KindMember, Users: []string{"a", "b"}})[4:])
-	f.Fuzz(func(t *testing.T, body []byte) {
-		fr, err := DecodeFrame(body)
+// TestDecodeRejectsBadInput: a truncated or padded body, an impossible
+// list length or a bad boolean is an error, never a guess.
+func TestDecodeRejectsBadInput(t *testing.T) {
+	for _, m := range examples() {
+		body := m.AppendBody(nil)
+		for i := range len(body) {
+			if _, err := decodeAs(m, body[:i]); err == nil && len(m.AppendBody(nil)) > 0 {
+				if _, isEmpty := m.(Lease); !isEmpty {
+					t.Errorf("%T: %d of %d bytes decoded", m, i, len(body))
+				}
+			}
+		}
+		if _, err := decodeAs(m, append(body, 0)); err == nil {
+			t.Errorf("%T: a trailing byte was accepted", m)
+		}
+	}
+	if _, err := decodeAs(Watch{}, []byte{0xff, 0x7f}); err == nil {
+		t.Error("a list longer than the body was accepted")
+	}
+	if _, err := decodeAs(SetAway{}, []byte{0, 2}); err == nil {
+		t.Error("a boolean of 2 was accepted")
+	}
+	if _, err := readFrame(bufio.NewReader(bytes.NewReader([]byte{0xff, 0xff, 0xff, 0xff}))); !errors.Is(err, ErrFrameTooLarge) {
+		t.Errorf("oversized frame: %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, m := range examples() {
+		f.Add(byte(m.Kind()), m.AppendBody(nil))
+	}
+	byKind := map[Kind]Message{}
+	for _, m := range examples() {
+		if m.Kind() != KindReply {
+			byKind[m.Kind()] = m
+		}
+	}
+	f.Fuzz(func(t *testing.T, kind byte, body []byte) {
+		m, ok := byKind[Kind(kind)]
+		if !ok {
+			return
+		}
+		got, err := decodeAs(m, body)
 		if err != nil {
 			return
 		}
-		// What decodes survives a re-encoding unchanged (varints may be
-		// written non-minimally on input, so compare frames, not bytes).
-		again, err := DecodeFrame(AppendFrame(nil, fr)[4:])
-		if err != nil || !reflect.DeepEqual(again, fr) {
-			t.Fatalf("re-encoding %+v gave %+v, %v", fr, again, err)
+		// What decodes survives a re-encoding unchanged.
+		again, err := decodeAs(m, got.AppendBody(nil))
+		if err != nil || !reflect.DeepEqual(again, got) {
+			t.Fatalf("re-encoding %+v gave %+v, %v", got, again, err)
 		}
 	})
 }
 
-// echo is a Handler that replies to each request with its own fields and
-// pushes an event per publish.
-type echo struct {
+// echoChannel serves the channel requests of the tests: it answers a
+// publish with its own seq after pushing an event, and a subscribe with
+// seq 7.
+type echoChannel struct {
 	mu     sync.Mutex
 	closed []string
+	block  chan struct{} // when set, Publish waits on it
 }
 
-func (e *echo) HandleFrame(l *Link, f *Frame) {
-	if f.Kind == KindPublish {
-		l.Send(&Frame{Kind: KindEvent, Channel: f.Channel, Seq: f.Seq, Payload: []byte(f.Text)})
+func (e *echoChannel) Subscribe(r Request, m Subscribe) { Answer(r, SubscribeReply{Seq: 7}) }
+func (e *echoChannel) Unsubscribe(*Link, Unsubscribe)   {}
+func (e *echoChannel) Publish(r Request, m Publish) {
+	if e.block != nil {
+		<-e.block
 	}
-	l.Send(&Frame{Kind: KindReply, ReqID: f.ReqID, Seq: f.Seq, Channel: f.Channel})
+	Send(r.Link, Posted{Channel: m.Channel, Seq: uint64(m.ThreadTS), Payload: []byte(m.Text)})
+	Answer(r, PublishReply{Seq: uint64(m.ThreadTS)})
 }
-
-func (e *echo) LinkClosed(l *Link) {
+func (e *echoChannel) Member(r Request, m Member) { Answer(r, MemberReply{Err: "not_in_channel"}) }
+func (e *echoChannel) Typing(Typing)              {}
+func (e *echoChannel) LinkClosed(l *Link) {
 	e.mu.Lock()
 	e.closed = append(e.closed, l.Peer())
 	e.mu.Unlock()
 }
 
-func logger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func logger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func startServer(t *testing.T, h Handler) *Server { t.Helper(); return startNamed(t, "server", h) }
 
 func startNamed(t *testing.T, name string, h Handler) *Server {
 	t.Helper()
-	s, err := Listen("127.0.0.1:0", name, key, h, logger(t))
+	s, err := Listen("127.0.0.1:0", name, key, h, logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,28 +209,39 @@ func startNamed(t *testing.T, name string, h Handler) *Server {
 	return s
 }
 
+// events collects the Posted events a client receives.
+type events struct {
+	EventReceiver
+	posted chan Posted
+}
+
+func (e *events) Posted(_ *Client, m Posted) { e.posted <- m }
+
 func TestCallAndEvents(t *testing.T) {
-	h := &echo{}
-	s := startServer(t, h)
-	events := make(chan *Frame, 100)
-	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "server", Key: key, Events: func(_ *Client, f *Frame) { events <- f }})
+	s := startServer(t, &Dispatcher{Channel: &echoChannel{}, Log: logger()})
+	ev := &events{posted: make(chan Posted, 100)}
+	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "server", Key: key, Events: EventHandler(ev, logger())})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Shutdown()
+	if c.Version() != Version1 || c.Peer() != "server" {
+		t.Fatalf("link speaks %d to %q", c.Version(), c.Peer())
+	}
 	for i := uint64(1); i <= 50; i++ {
-		r, err := c.Call(t.Context(), &Frame{Kind: KindPublish, Channel: "C1", Seq: i, Text: "m"})
+		f, err := Call(t.Context(), c, Publish{Channel: "C1", Text: "m", ThreadTS: chat.TS(i)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Seq != i {
-			t.Fatalf("reply seq %d, want %d", r.Seq, i)
+		var r PublishReply
+		if err := r.Decode(f.Body); err != nil || r.Seq != i {
+			t.Fatalf("reply %+v, %v; want seq %d", r, err, i)
 		}
 		// The event was sent before the reply, so it is already here.
 		select {
-		case ev := <-events:
-			if ev.Seq != i {
-				t.Fatalf("event seq %d, want %d", ev.Seq, i)
+		case p := <-ev.posted:
+			if p.Seq != i {
+				t.Fatalf("event seq %d, want %d", p.Seq, i)
 			}
 		default:
 			t.Fatal("event did not arrive before its reply")
@@ -155,10 +249,40 @@ func TestCallAndEvents(t *testing.T) {
 	}
 }
 
+// TestRoleNotRunRefuses: a request for a role the node does not run is
+// answered wrong_owner; one that does not decode, invalid_arguments.
+func TestRoleNotRunRefuses(t *testing.T) {
+	s := startServer(t, &Dispatcher{Channel: &echoChannel{}, Log: logger()})
+	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	f, err := Call(t.Context(), c, Watch{Users: []string{"U1"}})
+	var r WatchReply
+	if err != nil || r.Decode(f.Body) != nil || r.Err != "wrong_owner" {
+		t.Fatalf("watch at a node without presence: %+v %v", r, err)
+	}
+	f, err = Call(t.Context(), c, rawMessage{KindSubscribe, []byte{0xff}})
+	var sr SubscribeReply
+	if err != nil || sr.Decode(f.Body) != nil || sr.Err != "invalid_arguments" {
+		t.Fatalf("a subscribe that does not decode: %+v %v", sr, err)
+	}
+}
+
+// rawMessage sends any body under any kind.
+type rawMessage struct {
+	kind Kind
+	body []byte
+}
+
+func (m rawMessage) Kind() Kind                 { return m.kind }
+func (m rawMessage) AppendBody(b []byte) []byte { return append(b, m.body...) }
+
 func TestBadHelloIsRefused(t *testing.T) {
-	s := startServer(t, &echo{})
-	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "intruder", Key: []byte("wrong")}); err == nil {
-		t.Fatal("dial with a wrong key succeeded")
+	s := startServer(t, &Dispatcher{Log: logger()})
+	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "intruder", Key: []byte("wrong")}); !errors.Is(err, ErrBadHello) {
+		t.Fatalf("dial with a wrong key: %v", err)
 	}
 	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "someone-else", Key: key}); !errors.Is(err, ErrBadHello) {
 		t.Fatalf("dial expecting another peer name: err = %v", err)
@@ -176,16 +300,127 @@ func TestBadHelloIsRefused(t *testing.T) {
 	nc.Close()
 }
 
+// fakePeer runs the listener's side of the handshake on one accepted
+// connection with the given versions and key, and reports how it ended.
+func fakePeer(t *testing.T, versions []uint16, k []byte) (addr string, result chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	result = make(chan error, 1)
+	go func() {
+		defer ln.Close()
+		nc, err := ln.Accept()
+		if err != nil {
+			result <- err
+			return
+		}
+		defer nc.Close()
+		_, _, err = handshake{self: "next", key: k, versions: versions}.run(nc, bufio.NewReader(nc))
+		result <- err
+		io.Copy(io.Discard, nc) // until the dialer hangs up
+	}()
+	return ln.Addr().String(), result
+}
+
+// TestVersionNegotiation: during a rolling upgrade a node that also
+// speaks the next version links at the highest one both speak; a node
+// that speaks only the next version is refused on both sides, with an
+// error that names the versions.
+func TestVersionNegotiation(t *testing.T) {
+	addr, res := fakePeer(t, []uint16{Version1, Version1 + 1}, key)
+	c, err := Dial(t.Context(), addr, DialOptions{Self: "old", Key: key})
+	if err != nil {
+		t.Fatalf("a peer speaking versions 1 and 2: %v", err)
+	}
+	if c.Version() != Version1 {
+		t.Fatalf("link speaks %d, want %d", c.Version(), Version1)
+	}
+	if err := <-res; err != nil {
+		t.Fatalf("the peer's side: %v", err)
+	}
+	c.Shutdown()
+
+	addr, res = fakePeer(t, []uint16{Version1 + 1}, key)
+	_, err = Dial(t.Context(), addr, DialOptions{Self: "old", Key: key})
+	if !errors.Is(err, ErrNoCommonVersion) || !strings.Contains(err.Error(), "[1]") || !strings.Contains(err.Error(), "[2]") {
+		t.Fatalf("a peer speaking only version 2: %v", err)
+	}
+	if err := <-res; !errors.Is(err, ErrNoCommonVersion) {
+		t.Fatalf("the peer's side: %v", err)
+	}
+
+	// And a dialer from the future at a listener of today.
+	s := startServer(t, &Dispatcher{Log: logger()})
+	_, err = Dial(t.Context(), s.Addr(), DialOptions{Self: "next", Key: key, Versions: []uint16{Version1 + 1}})
+	if !errors.Is(err, ErrNoCommonVersion) {
+		t.Fatalf("dialing with only version 2: %v", err)
+	}
+}
+
+// TestHandshakeCannotBeReplayed: a dialer's recorded hello and proof,
+// sent again, fail against the listener's fresh nonce.
+func TestHandshakeCannotBeReplayed(t *testing.T) {
+	s := startServer(t, &Dispatcher{Log: logger()})
+	// Record a good dialer's side through a proxy.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	recorded := make(chan []byte, 1)
+	go func() {
+		in, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer in.Close()
+		out, err := net.Dial("tcp", s.Addr())
+		if err != nil {
+			return
+		}
+		defer out.Close()
+		var rec bytes.Buffer
+		go io.Copy(in, out)
+		io.Copy(io.MultiWriter(out, &rec), in)
+		recorded <- rec.Bytes()
+	}()
+	c, err := Dial(t.Context(), ln.Addr().String(), DialOptions{Self: "client", Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Shutdown()
+	replay := <-recorded
+	nc, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write(replay)
+	// The server answers the replayed hello with its own (new nonce),
+	// refuses the old proof and hangs up.
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(nc)
+	var h Hello
+	if err := readMessage(br, &h); err != nil {
+		t.Fatalf("no hello from the server: %v", err)
+	}
+	if _, err := br.ReadByte(); err == nil {
+		t.Fatal("the server kept a link whose handshake was replayed")
+	}
+}
+
 func TestPendingCallsFailWhenLinkEnds(t *testing.T) {
 	block := make(chan struct{})
-	s := startServer(t, handlerFunc(func(l *Link, f *Frame) { <-block }))
+	s := startServer(t, &Dispatcher{Channel: &echoChannel{block: block}, Log: logger()})
 	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Call(context.Background(), &Frame{Kind: KindPublish})
+		_, err := Call(context.Background(), c, Publish{})
 		errc <- err
 	}()
 	// Wait until the request is in flight, then cut the link.
@@ -203,23 +438,17 @@ func TestPendingCallsFailWhenLinkEnds(t *testing.T) {
 		t.Fatalf("pending call: err = %v, want ErrClosed", err)
 	}
 	close(block)
-	c.Go(&Frame{Kind: KindPublish}, func(_ *Frame, err error) {
+	Go(c, Publish{}, func(_ Frame, err error) {
 		if !errors.Is(err, ErrClosed) {
 			t.Errorf("Go on a closed client: %v", err)
 		}
 	})
 }
 
-type handlerFunc func(*Link, *Frame)
-
-func (h handlerFunc) HandleFrame(l *Link, f *Frame) { h(l, f) }
-func (h handlerFunc) LinkClosed(*Link)              {}
-
 func TestPoolRedialsAndReportsDown(t *testing.T) {
-	h := &echo{}
-	s := startServer(t, h)
+	s := startServer(t, &Dispatcher{Channel: &echoChannel{}, Log: logger()})
 	downs := make(chan string, 4)
-	p := NewPool("client", key, nil, func(peer string) { downs <- peer }, logger(t))
+	p := NewPool("client", key, nil, func(peer string) { downs <- peer }, logger())
 	defer p.Close()
 	c1, err := p.Get(t.Context(), "server", s.Addr())
 	if err != nil {
@@ -236,7 +465,7 @@ func TestPoolRedialsAndReportsDown(t *testing.T) {
 	if err != nil || c3 == c1 {
 		t.Fatalf("no fresh link after drop: %v", err)
 	}
-	if _, err := c3.Call(t.Context(), &Frame{Kind: KindSubscribe}); err != nil {
+	if _, err := Call(t.Context(), c3, Subscribe{Channel: "C1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.Get(t.Context(), "server", "127.0.0.1:1"); err == nil {
@@ -245,15 +474,15 @@ func TestPoolRedialsAndReportsDown(t *testing.T) {
 }
 
 // TestPoolRetain: the links to peers that left the cluster end, and a
-// call waiting on one fails at once (the Router then resends what is
+// call waiting on one fails at once (the caller then resends what is
 // idempotent to the new owner) instead of waiting for its context; the
 // others stay.
 func TestPoolRetain(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
-	gone := startNamed(t, "gone", handlerFunc(func(l *Link, f *Frame) { <-block }))
-	kept := startNamed(t, "kept", &echo{})
-	p := NewPool("client", key, nil, nil, logger(t))
+	gone := startNamed(t, "gone", &Dispatcher{Channel: &echoChannel{block: block}, Log: logger()})
+	kept := startNamed(t, "kept", &Dispatcher{Channel: &echoChannel{}, Log: logger()})
+	p := NewPool("client", key, nil, nil, logger())
 	defer p.Close()
 	cg, err := p.Get(t.Context(), "gone", gone.Addr())
 	if err != nil {
@@ -265,7 +494,7 @@ func TestPoolRetain(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := cg.Call(context.Background(), &Frame{Kind: KindPublish})
+		_, err := Call(context.Background(), cg, Publish{})
 		errc <- err
 	}()
 	for {
@@ -281,7 +510,7 @@ func TestPoolRetain(t *testing.T) {
 	if err := <-errc; !errors.Is(err, ErrClosed) {
 		t.Fatalf("call to a peer that left: err = %v, want ErrClosed", err)
 	}
-	if _, err := ck.Call(t.Context(), &Frame{Kind: KindSubscribe}); err != nil {
+	if _, err := Call(t.Context(), ck, Subscribe{Channel: "C1"}); err != nil {
 		t.Fatalf("the kept link: %v", err)
 	}
 }
@@ -291,11 +520,11 @@ func TestPoolRetain(t *testing.T) {
 func TestSlowPeerIsDropped(t *testing.T) {
 	a, b := net.Pipe() // a pipe has no buffer: nothing is read from b
 	defer b.Close()
-	l := newLink(a)
+	l := newLink(a, "peer", Version1)
 	payload := make([]byte, 1<<20)
 	var err error
 	for range 200 {
-		if err = l.Send(&Frame{Kind: KindEvent, Payload: payload}); err != nil {
+		if err = Send(l, Posted{Channel: "C1", Payload: payload}); err != nil {
 			break
 		}
 	}
@@ -305,11 +534,74 @@ func TestSlowPeerIsDropped(t *testing.T) {
 	l.wait()
 }
 
-func BenchmarkAppendFrameEvent(b *testing.B) {
-	f := &Frame{Kind: KindEvent, Channel: "C0123456789", Seq: 123456, Payload: make([]byte, 300)}
-	buf := make([]byte, 0, 1024)
+// The hot paths: a committed message fanned out to a gateway (encode at
+// the owner, decode at the gateway) and a publish (request and reply).
+
+func BenchmarkFrame(b *testing.B) {
+	posted := Posted{Channel: "C0123456789", Seq: 123456, Payload: make([]byte, 300)}
+	publish := Publish{Channel: "C0123456789", User: "U0123456789", Text: string(make([]byte, 128)), ClientMsgID: "0f8e7d6c-5b4a"}
+	reply := PublishReply{Seq: 123456, TS: 1700000000000100}
+	b.Run("posted/send", func(b *testing.B) {
+		l := &Link{wake: make(chan struct{}, 1)}
+		b.ReportAllocs()
+		for b.Loop() {
+			Send(l, posted)
+			l.pending = l.pending[:0]
+		}
+	})
+	b.Run("posted/read", func(b *testing.B) {
+		benchRead(b, appendEnvelope(nil, 0, posted), func(f Frame) error { var m Posted; return m.Decode(f.Body) })
+	})
+	b.Run("publish/send", func(b *testing.B) {
+		l := &Link{wake: make(chan struct{}, 1)}
+		b.ReportAllocs()
+		for b.Loop() {
+			send(l, 7, publish)
+			l.pending = l.pending[:0]
+		}
+	})
+	b.Run("publish/read", func(b *testing.B) {
+		benchRead(b, appendEnvelope(nil, 7, publish), func(f Frame) error { var m Publish; return m.Decode(f.Body) })
+	})
+	b.Run("reply/send", func(b *testing.B) {
+		l := &Link{wake: make(chan struct{}, 1)}
+		b.ReportAllocs()
+		for b.Loop() {
+			Reply(l, 7, reply)
+			l.pending = l.pending[:0]
+		}
+	})
+	b.Run("reply/read", func(b *testing.B) {
+		benchRead(b, appendEnvelope(nil, 7, reply), func(f Frame) error { var m PublishReply; return m.Decode(f.Body) })
+	})
+	b.Run("posted/dispatch", func(b *testing.B) {
+		h := EventHandler(discard{}, logger())
+		f, _ := parseFrame(appendEnvelope(nil, 0, posted)[4:])
+		b.ReportAllocs()
+		for b.Loop() {
+			h(nil, f)
+		}
+	})
+}
+
+// benchRead reads one envelope from a buffered reader and decodes it.
+func benchRead(b *testing.B, env []byte, decode func(Frame) error) {
+	src := bytes.NewReader(nil)
+	br := bufio.NewReaderSize(src, 64<<10)
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendFrame(buf[:0], f)
+		src.Reset(env)
+		br.Reset(src)
+		f, err := readFrame(br)
+		if err == nil {
+			err = decode(f)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
+
+type discard struct{ EventReceiver }
+
+func (discard) Posted(*Client, Posted) {}

@@ -1,9 +1,6 @@
 package internode
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net"
 	"sync"
@@ -16,8 +13,6 @@ var (
 	ErrClosed = errors.New("internode: link closed")
 	// ErrSlowPeer: the peer let more than MaxPending bytes pile up.
 	ErrSlowPeer = errors.New("internode: peer too slow, disconnected")
-	// ErrBadHello: the peer failed the handshake.
-	ErrBadHello = errors.New("internode: bad hello")
 )
 
 // MaxPending is how many encoded bytes may wait for a slow peer before
@@ -28,11 +23,12 @@ const MaxPending = 64 << 20
 // long is treated as dead.
 const writeTimeout = 10 * time.Second
 
-// Link is one end of a connection. Send is safe for concurrent use and
-// never blocks on the network.
+// Link is one end of a connection whose handshake is done. Sending is
+// safe for concurrent use and never blocks on the network.
 type Link struct {
-	nc   net.Conn
-	peer string
+	nc      net.Conn
+	peer    string
+	version uint16
 
 	mu      sync.Mutex // guards pending, err
 	pending []byte
@@ -44,15 +40,18 @@ type Link struct {
 	writerWG  sync.WaitGroup
 }
 
-func newLink(nc net.Conn) *Link {
-	l := &Link{nc: nc, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newLink(nc net.Conn, peer string, version uint16) *Link {
+	l := &Link{nc: nc, peer: peer, version: version, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	l.writerWG.Add(1)
 	go l.writeLoop()
 	return l
 }
 
-// Peer is the name the other node gave in its hello.
+// Peer is the name the other node proved in the handshake.
 func (l *Link) Peer() string { return l.peer }
+
+// Version is the protocol version the link speaks.
+func (l *Link) Version() uint16 { return l.version }
 
 // Done is closed when the link has ended.
 func (l *Link) Done() <-chan struct{} { return l.done }
@@ -64,9 +63,16 @@ func (l *Link) Err() error {
 	return l.err
 }
 
-// Send queues f for the peer. It fails only when the link is closed or
-// the peer is too slow (which closes the link).
-func (l *Link) Send(f *Frame) error {
+// Send queues m for the peer as a one-way message or event. It fails
+// only when the link is closed or the peer is too slow (which closes the
+// link). A generic function, not a method, so that m is encoded without
+// being boxed in an interface: sending allocates nothing.
+func Send[M Message](l *Link, m M) error { return send(l, 0, m) }
+
+// Reply answers request id on l with m, the request's reply type.
+func Reply[M Message](l *Link, id uint64, m M) error { return send(l, id, m) }
+
+func send[M Message](l *Link, id uint64, m M) error {
 	l.mu.Lock()
 	if l.err != nil {
 		err := l.err
@@ -78,7 +84,7 @@ func (l *Link) Send(f *Frame) error {
 		l.Close(ErrSlowPeer)
 		return ErrSlowPeer
 	}
-	l.pending = AppendFrame(l.pending, f)
+	l.pending = appendEnvelope(l.pending, id, m)
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
@@ -135,19 +141,4 @@ func (l *Link) Close(err error) {
 func (l *Link) wait() {
 	l.Close(nil)
 	l.writerWG.Wait()
-}
-
-// proof shows a node knows the cluster key.
-func proof(key []byte, name string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("ringcast-internode\x00"))
-	m.Write([]byte(name))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func checkHello(f *Frame, key []byte) error {
-	if f.Kind != KindHello || f.User == "" || !hmac.Equal([]byte(f.Text), []byte(proof(key, f.User))) {
-		return ErrBadHello
-	}
-	return nil
 }

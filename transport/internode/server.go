@@ -7,25 +7,27 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"time"
 )
 
-// Handler serves the frames that arrive on accepted links. Both methods
-// run on the link's reader goroutine, in arrival order; HandleFrame must
-// not block for long (reply later with l.Send).
+// Handler serves the messages that arrive on accepted links. Both
+// methods run on the link's reader goroutine, in arrival order;
+// HandleFrame must not block for long (reply later with Reply).
+// Dispatcher is the Handler that decodes each message for the role that
+// serves it.
 type Handler interface {
-	HandleFrame(l *Link, f *Frame)
+	HandleFrame(l *Link, f Frame)
 	// LinkClosed runs once when a link ends, after its last frame.
 	LinkClosed(l *Link)
 }
 
 // Server accepts links from other nodes.
 type Server struct {
-	ln      net.Listener
-	self    string
-	key     []byte
-	handler Handler
-	logger  *slog.Logger
+	ln       net.Listener
+	self     string
+	key      []byte
+	versions []uint16
+	handler  Handler
+	logger   *slog.Logger
 
 	mu     sync.Mutex
 	links  map[*Link]struct{}
@@ -39,7 +41,7 @@ func Listen(addr, self string, key []byte, h Handler, logger *slog.Logger) (*Ser
 	if err != nil {
 		return nil, fmt.Errorf("internode listen %s: %w", addr, err)
 	}
-	return &Server{ln: ln, self: self, key: key, handler: h, logger: logger, links: map[*Link]struct{}{}}, nil
+	return &Server{ln: ln, self: self, key: key, versions: Versions, handler: h, logger: logger, links: map[*Link]struct{}{}}, nil
 }
 
 // Addr is the address the server listens on.
@@ -67,22 +69,16 @@ func (s *Server) Serve() {
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
 	br := bufio.NewReaderSize(nc, 64<<10)
-	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
-	hello, err := ReadFrame(br)
-	if err == nil {
-		err = checkHello(hello, s.key)
-	}
+	peer, version, err := handshake{self: s.self, key: s.key, versions: s.versions}.run(nc, br)
 	if err != nil {
 		s.logger.Warn("internode handshake failed", "remote", nc.RemoteAddr(), "err", err)
 		nc.Close()
 		return
 	}
-	nc.SetReadDeadline(time.Time{})
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	l := newLink(nc)
-	l.peer = hello.User
+	l := newLink(nc, peer, version)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -91,10 +87,9 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	s.links[l] = struct{}{}
 	s.mu.Unlock()
-	l.Send(&Frame{Kind: KindHello, User: s.self, Text: proof(s.key, s.self)})
 
 	for {
-		f, err := ReadFrame(br)
+		f, err := readFrame(br)
 		if err != nil {
 			l.Close(err)
 			break
@@ -111,8 +106,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 }
 
-// Close stops accepting, ends every link and waits for their goroutines.
-// Safe to call twice.
+// Close stops accepting, ends every link and waits for their goroutines:
+// once it returns, no frame reaches the handler. Safe to call twice.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true

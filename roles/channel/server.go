@@ -9,60 +9,65 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
-// Membership operations: the Op of a KindMember request.
-const (
-	MemberJoin   byte = 1 // User joins
-	MemberLeave  byte = 2 // User leaves
-	MemberInvite byte = 3 // User adds Users
-)
+// Server is the owner's side of the channel requests other nodes send,
+// for the node's internode.Dispatcher. Its methods run on a link's
+// reader goroutine and never wait for the store: replies go out later.
+func (o *Owner) Server() internode.ChannelServer { return server{o} }
 
-var _ internode.Handler = (*Owner)(nil)
+type server struct{ o *Owner }
 
-// HandleFrame serves a request from another node. It runs on the link's
-// reader goroutine and never waits for the store: replies go out later.
-func (o *Owner) HandleFrame(l *internode.Link, f *internode.Frame) {
-	reply := func(r *internode.Frame, err error) {
-		r.Kind, r.ReqID = internode.KindReply, f.ReqID
-		if err != nil {
-			r.Extra = err.Error()
-		}
-		l.Send(r)
+func errString(err error) string {
+	if err == nil {
+		return ""
 	}
-	switch f.Kind {
-	case internode.KindPublish:
-		o.Publish(Post{Channel: f.Channel, User: f.User, Text: f.Text, ThreadTS: chat.TS(f.TS), ClientMsgID: f.Extra},
-			func(m chat.Message, err error) { reply(&internode.Frame{Seq: m.Seq, TS: int64(m.TS)}, err) })
-	case internode.KindSubscribe:
-		o.subscribe(l, f.Channel, func(seq uint64, err error) { reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err) })
-	case internode.KindUnsubscribe:
-		o.unsubscribe(l, f.Channel)
-	case internode.KindTyping:
-		o.Typing(f.Channel, f.User)
-	case internode.KindMember:
-		answer := func(seq uint64, err error) { reply(&internode.Frame{Channel: f.Channel, Seq: seq}, err) }
-		if !o.life.Go(func(context.Context) { o.Member(f.Op, f.Channel, f.User, f.Users, answer) }) {
-			answer(0, ErrUnavailable)
-		}
-	default:
-		if f.ReqID != 0 {
-			reply(&internode.Frame{}, ErrBadRequest)
-		}
+	return err.Error()
+}
+
+func (s server) Publish(r internode.Request, m internode.Publish) {
+	s.o.Publish(cluster.Post{Channel: m.Channel, User: m.User, Text: m.Text, ThreadTS: m.ThreadTS, ClientMsgID: m.ClientMsgID},
+		func(msg chat.Message, err error) {
+			internode.Answer(r, internode.PublishReply{Err: errString(err), Seq: msg.Seq, TS: msg.TS})
+		})
+}
+
+func (s server) Subscribe(r internode.Request, m internode.Subscribe) {
+	s.o.subscribe(r.Link, m.Channel, func(seq uint64, err error) {
+		internode.Answer(r, internode.SubscribeReply{Err: errString(err), Seq: seq})
+	})
+}
+
+func (s server) Unsubscribe(l *internode.Link, m internode.Unsubscribe) {
+	s.o.unsubscribe(l, m.Channel)
+}
+
+func (s server) Typing(m internode.Typing) { s.o.Typing(m.Channel, m.User) }
+
+// Member blocks on the store, so it runs on a goroutine of the owner.
+func (s server) Member(r internode.Request, m internode.Member) {
+	answer := func(seq uint64, err error) {
+		internode.Answer(r, internode.MemberReply{Err: errString(err), Seq: seq})
+	}
+	if !s.o.life.Go(func(context.Context) { s.o.Member(m.Op, m.Channel, m.Actor, m.Users, answer) }) {
+		answer(0, chat.ErrUnavailable)
 	}
 }
+
+func (s server) LinkClosed(l *internode.Link) { s.o.LinkClosed(l) }
 
 // subscribe adds link l to the channel's fan-out and replies with the
 // last committed seq: every later message reaches l, after the reply.
 func (o *Owner) subscribe(l *internode.Link, id string, reply func(uint64, error)) {
 	if id == "" {
-		reply(0, ErrBadRequest)
+		reply(0, chat.ErrBadRequest)
 		return
 	}
 	if !o.owns(id) {
-		reply(0, ErrWrongOwner)
+		reply(0, cluster.ErrWrongOwner)
 		return
 	}
 	o.with(id, func(st *chanState, err error) {
@@ -71,7 +76,7 @@ func (o *Owner) subscribe(l *internode.Link, id string, reply func(uint64, error
 			return
 		}
 		if !o.owns(id) {
-			reply(0, ErrWrongOwner)
+			reply(0, cluster.ErrWrongOwner)
 			return
 		}
 		if !slices.Contains(st.subs, l) {
@@ -128,14 +133,14 @@ func (o *Owner) acquire(id string) (*chanState, error) {
 
 // Member changes the channel's member set, durably, and replies with the
 // channel's last committed seq at the time of the change. It blocks on
-// the store; HandleFrame runs it on its own goroutine.
-func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uint64, error)) {
-	if id == "" || actor == "" || (op == MemberInvite && len(users) == 0) {
-		reply(0, ErrBadRequest)
+// the store; Server runs it on a goroutine of the owner.
+func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, reply func(uint64, error)) {
+	if id == "" || actor == "" || (op == internode.MemberInvite && len(users) == 0) {
+		reply(0, chat.ErrBadRequest)
 		return
 	}
 	if !o.owns(id) {
-		reply(0, ErrWrongOwner)
+		reply(0, cluster.ErrWrongOwner)
 		return
 	}
 	st, err := o.acquire(id)
@@ -151,7 +156,7 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 	actorIn := st.isMember(actor)
 	st.mu.Unlock()
 	if stale {
-		reply(0, ErrConflict)
+		reply(0, cluster.ErrConflict)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -159,34 +164,34 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 	var targets []string
 	inviter := ""
 	switch op {
-	case MemberJoin:
+	case internode.MemberJoin:
 		if actorIn {
-			reply(o.committed(st), ErrAlreadyMember)
+			reply(o.committed(st), chat.ErrAlreadyMember)
 			return
 		}
 		targets = []string{actor}
-	case MemberLeave:
+	case internode.MemberLeave:
 		if !actorIn {
-			reply(o.committed(st), ErrNotInChannel)
+			reply(o.committed(st), chat.ErrNotInChannel)
 			return
 		}
 		targets = []string{actor}
-	case MemberInvite:
+	case internode.MemberInvite:
 		if !actorIn {
-			reply(0, ErrNotInChannel)
+			reply(0, chat.ErrNotInChannel)
 			return
 		}
 		targets = users
 		inviter = actor
 	default:
-		reply(0, ErrBadRequest)
+		reply(0, chat.ErrBadRequest)
 		return
 	}
 	var changed []string
 	for _, u := range targets {
 		var done bool
 		var err error
-		if op == MemberLeave {
+		if op == internode.MemberLeave {
 			done, err = o.cfg.Store.RemoveMember(ctx, id, u)
 		} else {
 			done, err = o.cfg.Store.AddMember(ctx, id, u)
@@ -199,7 +204,7 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 			st.mu.Lock()
 			o.dropLocked(st) // memory may now disagree with the store
 			st.mu.Unlock()
-			reply(0, ErrUnavailable)
+			reply(0, chat.ErrUnavailable)
 			return
 		}
 	}
@@ -207,26 +212,26 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 	for _, u := range targets {
 		i, found := st.findMember(u)
 		switch {
-		case op == MemberLeave && found:
+		case op == internode.MemberLeave && found:
 			st.members = slices.Delete(st.members, i, i+1)
-		case op != MemberLeave && !found:
+		case op != internode.MemberLeave && !found:
 			st.members = slices.Insert(st.members, i, unique.Make(u))
 		}
 	}
 	seq := st.committed
 	now := chat.TSOf(time.Now())
 	for _, u := range changed {
-		ev := &internode.Frame{Kind: internode.KindEvent, Op: EvMemberJoined, Channel: id, User: u,
+		ev := internode.ChannelEvent{Channel: id, After: seq, Activity: internode.ActivityJoined, User: u,
 			Payload: rtm.MemberJoined(id, u, inviter, o.cfg.Team, now)}
-		if op == MemberLeave {
-			ev.Op, ev.Payload = EvMemberLeft, rtm.MemberLeft(id, u, o.cfg.Team, now)
+		if op == internode.MemberLeave {
+			ev.Activity, ev.Payload = internode.ActivityLeft, rtm.MemberLeft(id, u, o.cfg.Team, now)
 		}
-		o.sendLocked(st, ev)
+		broadcast(st, ev)
 	}
 	members := len(st.members)
 	st.mu.Unlock()
 	reply(seq, nil)
-	if op != MemberLeave && o.cfg.UserEvent != nil && len(changed) > 0 {
+	if op != internode.MemberLeave && o.cfg.UserEvent != nil && len(changed) > 0 {
 		// The joiners' sessions learn of the channel, and start receiving
 		// it after seq, through their presence nodes.
 		ch, err := o.cfg.Store.Channel(ctx, id)
@@ -236,7 +241,7 @@ func (o *Owner) Member(op byte, id, actor string, users []string, reply func(uin
 		}
 		frame := rtm.ChannelJoined(ch, o.cfg.Team, members)
 		for _, u := range changed {
-			o.cfg.UserEvent(u, id, seq, "channel_joined", frame) // presence.ChannelJoined
+			o.cfg.UserEvent(u, id, seq, internode.ChannelJoined, frame)
 		}
 	}
 }
