@@ -90,20 +90,22 @@ func New(cfg Config) (*Server, error) {
 		users: map[string]*entry{}, gws: map[string]*gateway{}, watching: map[*internode.Link]map[string]struct{}{},
 		dropped: map[*internode.Link]struct{}{}}
 	// A node that just started knows nobody's sessions yet: it settles
-	// like one that just gained users.
-	s.startSettle(s.seen)
+	// like one that just gained users, even before its view shows a
+	// gateway (gossip may not have told it of any yet).
+	s.startSettle(s.seen, true)
 	return s, nil
 }
 
 // startSettle begins a settle period: watches wait until every gateway
 // in v re-reported, or Settle passed. With no gateway there is nothing to
-// wait for. s.mu must be held (or s unshared).
-func (s *Server) startSettle(v *ring.View) {
+// wait for, unless the node just started (fresh). s.mu must be held (or
+// s unshared).
+func (s *Server) startSettle(v *ring.View, fresh bool) {
 	s.unsynced = map[string]bool{}
 	for _, m := range v.WithRole(ring.RoleGateway) {
 		s.unsynced[m.Name] = true
 	}
-	if len(s.unsynced) == 0 {
+	if len(s.unsynced) == 0 && !fresh {
 		s.settled()
 		return
 	}
@@ -178,10 +180,12 @@ func (s *Server) viewChanged(v *ring.View) {
 			e.movedAt = now
 		}
 	}
+	// The settle starts before the gateways' resyncs are applied: the
+	// counts they drop must not be announced before the others re-report.
+	s.startSettle(v, false)
 	for _, g := range s.gws {
 		s.applySync(g, v)
 	}
-	s.startSettle(v)
 }
 
 // applySync drops the counts a gateway did not refresh in its last resync
