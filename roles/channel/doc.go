@@ -10,7 +10,11 @@
 // protocol); this node's own requests through cluster.Channels, which
 // calls Publish and Typing directly for the channels it owns.
 //
-// Lock order: an Owner.memberMus stripe, then chanState.mu; shard.mu,
-// Owner.linksMu and Owner.commitMu may be taken while holding
-// chanState.mu, never the other way round.
+// The owner is three parts with locks of their own: the channel-state
+// cache (cache.go, state.go), the committer (committer.go), and the
+// per-channel membership stripes of the Owner itself.
+//
+// Lock order: an Owner.memberMus stripe, then chanState.mu; then
+// cache's shard.mu or linksMu, or committer.mu, never the other way
+// round. committer.answerMu is a leaf.
 package channel

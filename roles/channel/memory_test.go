@@ -29,7 +29,7 @@ func BenchmarkChannelStateMemory(b *testing.B) {
 				runtime.GC()
 				var before runtime.MemStats
 				runtime.ReadMemStats(&before)
-				now := o.now()
+				now := o.cache.now()
 				for i := range n {
 					id := chat.NewID('C')
 					st := &chanState{id: id, lastSeq: 42, committed: 42, lastTS: 1_700_000_000_000_000, lastUsed: now}
@@ -38,7 +38,7 @@ func BenchmarkChannelStateMemory(b *testing.B) {
 						// as a string of its own, and is interned.
 						st.members = append(st.members, unique.Make(string([]byte(users[(i+m*7)%len(users)]))))
 					}
-					sh := o.shard(id)
+					sh := o.cache.shard(id)
 					sh.m[id] = st
 				}
 				runtime.GC()

@@ -498,7 +498,7 @@ func TestRecentStateIsNotEvicted(t *testing.T) {
 	if _, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	o.sweep(o.idle)
+	o.cache.sweep(o.cache.idle)
 	if o.Loaded() != 1 {
 		t.Fatal("a channel used just now was evicted")
 	}

@@ -66,39 +66,30 @@ func (o *Owner) subscribe(l *internode.Link, id string, reply func(uint64, error
 		reply(0, chat.ErrBadRequest)
 		return
 	}
-	if !o.owns(id) {
+	if !o.cache.owns(id) {
 		reply(0, cluster.ErrWrongOwner)
 		return
 	}
-	o.with(id, func(st *chanState, err error) {
+	o.cache.with(id, func(st *chanState, err error) {
 		if err != nil {
 			reply(0, err)
 			return
 		}
-		if !o.owns(id) {
+		if !o.cache.owns(id) {
 			reply(0, cluster.ErrWrongOwner)
 			return
 		}
 		if !slices.Contains(st.subs, l) {
 			st.subs = append(st.subs, l)
-			o.linksMu.Lock()
-			set := o.links[l]
-			if set == nil {
-				set = map[string]struct{}{}
-				o.links[l] = set
-			}
-			set[id] = struct{}{}
-			o.linksMu.Unlock()
+			o.cache.follow(l, id)
 		}
 		reply(st.committed, nil)
 	})
 }
 
 func (o *Owner) unsubscribe(l *internode.Link, id string) {
-	o.linksMu.Lock()
-	delete(o.links[l], id)
-	o.linksMu.Unlock()
-	if st := o.peek(id); st != nil {
+	o.cache.unfollow(l, id)
+	if st := o.cache.peek(id); st != nil {
 		st.subs = slices.DeleteFunc(st.subs, func(x *internode.Link) bool { return x == l })
 		st.mu.Unlock()
 	}
@@ -106,12 +97,8 @@ func (o *Owner) unsubscribe(l *internode.Link, id string) {
 
 // LinkClosed removes a gone link from every channel it subscribed to.
 func (o *Owner) LinkClosed(l *internode.Link) {
-	o.linksMu.Lock()
-	ids := o.links[l]
-	delete(o.links, l)
-	o.linksMu.Unlock()
-	for id := range ids {
-		if st := o.peek(id); st != nil {
+	for id := range o.cache.linkGone(l) {
+		if st := o.cache.peek(id); st != nil {
 			st.subs = slices.DeleteFunc(st.subs, func(x *internode.Link) bool { return x == l })
 			st.mu.Unlock()
 		}
@@ -126,7 +113,7 @@ func (o *Owner) acquire(id string) (*chanState, error) {
 		err error
 	}
 	ch := make(chan result, 1)
-	o.with(id, func(st *chanState, err error) { ch <- result{st, err} })
+	o.cache.with(id, func(st *chanState, err error) { ch <- result{st, err} })
 	r := <-ch
 	return r.st, r.err
 }
@@ -139,7 +126,7 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 		reply(0, chat.ErrBadRequest)
 		return
 	}
-	if !o.owns(id) {
+	if !o.cache.owns(id) {
 		reply(0, cluster.ErrWrongOwner)
 		return
 	}
@@ -202,7 +189,7 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 		if err != nil {
 			o.log.Error("member change", "channel", id, "user", u, "err", err)
 			st.mu.Lock()
-			o.dropLocked(st) // memory may now disagree with the store
+			o.cache.dropLocked(st) // memory may now disagree with the store
 			st.mu.Unlock()
 			reply(0, chat.ErrUnavailable)
 			return

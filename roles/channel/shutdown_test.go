@@ -50,7 +50,7 @@ func TestShutdownAnswersPublishWaitingForALoad(t *testing.T) {
 	cancel()
 	// Shutdown has begun once new work is refused; only then may the
 	// load finish.
-	for !o.refusing.Load() {
+	for !o.cache.refusing.Load() {
 		time.Sleep(time.Millisecond)
 	}
 	close(st.release)
