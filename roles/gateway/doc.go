@@ -2,24 +2,33 @@
 // and, for the channels their users are in, one subscription per
 // (channel, owner node), not one per user.
 //
-// Each subscribed channel (chanSub) keeps the seq it will deliver next.
-// Events from the owner are delivered in seq order to the attached local
-// sessions, each frame encoded once by the owner and shared by every
-// session. A gap (a new owner, a fenced writer, a resumed client) is
-// filled from the store by a catch-up goroutine while later events wait,
-// so sessions see every channel's messages dense, in order, and once.
+// It is three parts, each a type with its own lock:
 //
-// Per session: coder/websocket does the handshake only; the session
-// reads client frames with transport/wsframe on a goroutine of its own
-// and is the one writer of its socket (data frames, pongs and close
-// frames alike). A writer goroutine exists only while the session's
-// bounded queue is non-empty. A session whose queue overflows is closed
-// (1008) and resumes later.
+//   - the registry (registry.go): the sessions, the tickets used, whether
+//     new connections are taken;
+//   - the channel subscriptions (subs.go): one chanSub per channel, which
+//     keeps the seq it will deliver next and releases everything about
+//     the channel in the order the owner produced it: messages by seq,
+//     an event (typing, a member joining or leaving) after the message it
+//     followed (its After). A gap (a new owner, a fenced writer, a
+//     resumed client) is filled from the store by a catch-up goroutine
+//     while what comes later waits, so sessions see every channel's
+//     messages dense, in order and once, and its events in place;
+//   - the presence agent (presence.go): each user's session count
+//     reported to the user's presence node, one watch per user for all
+//     local sessions that sent presence_sub for it, user events.
 //
-// Presence: the gateway reports each user's session count to the user's
-// presence node, and watches a user once for all local sessions that
-// sent presence_sub for it (presence.go).
+// Per session (session.go): coder/websocket does the handshake only; the
+// session reads client frames with transport/wsframe on a goroutine of
+// its own and is the one writer of its socket (data frames, pongs and
+// close frames alike). A writer goroutine exists only while the
+// session's bounded queue is non-empty; a session whose queue overflows
+// is closed (1008) and resumes later. Whatever concerns a channel
+// reaches the session through its fan-out worker (fanout.go), which
+// keeps the session's frames in the order they were handed to it.
 //
-// Lock order: chanSub.mu, then Gateway.mu, then session.mu; presMu is
-// never held while taking chanSub.mu or Gateway.mu; pendingMu is a leaf.
+// Lock order: chanSub.mu, then subscriptions.mu, then session.mu;
+// registry.mu, then session.mu; presenceAgent.mu is never held while
+// taking chanSub.mu or subscriptions.mu. pendingMu and the fan-out
+// workers' locks are leaves.
 package gateway

@@ -26,8 +26,9 @@ type fanout struct {
 }
 
 type fanWorker struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // guards jobs, hold
 	jobs []fanJob
+	hold time.Time // no round starts before this: the pacer's decision
 	wake chan struct{}
 
 	// The worker goroutine's own, reused from round to round:
@@ -141,7 +142,6 @@ func (w *fanWorker) add(j fanJob) {
 func (w *fanWorker) run(ctx context.Context) {
 	var jobs []fanJob
 	var pace pacer
-	var hold time.Time // no round before this
 	pause := time.NewTimer(time.Hour)
 	pause.Stop()
 	for {
@@ -150,6 +150,9 @@ func (w *fanWorker) run(ctx context.Context) {
 			return
 		case <-w.wake:
 		}
+		w.mu.Lock()
+		hold := w.hold
+		w.mu.Unlock()
 		if wait := time.Until(hold); wait > 0 {
 			pause.Reset(wait)
 			select {
@@ -161,8 +164,8 @@ func (w *fanWorker) run(ctx context.Context) {
 		start := time.Now()
 		w.mu.Lock()
 		jobs, w.jobs = w.jobs, jobs[:0]
+		w.hold = pace.next(jobs, start)
 		w.mu.Unlock()
-		hold = pace.next(jobs, start)
 		for rest := jobs; len(rest) > 0; {
 			k := roundSize(rest)
 			w.write(rest[:k])

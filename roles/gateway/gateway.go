@@ -46,34 +46,24 @@ type Config struct {
 }
 
 // Gateway is the gateway role. Safe for concurrent use.
+//
+// It is three parts, each with its own lock: the registry of sessions
+// (registry.go), the channel subscriptions (subs.go) and the presence
+// agent (presence.go); the sessions (session.go) and the fan-out workers
+// (fanout.go) they share are the gateway's.
 type Gateway struct {
 	cfg       Config
 	log       *slog.Logger
-	pool      *internode.Pool // subscription links to channel owners
+	pool      *internode.Pool // subscription and presence links
 	fan       *fanout         // the workers that write a message to many sessions
 	nextShard atomic.Uint64
 	frames    sync.Pool        // *[]byte read buffers, held only while a frame is handled
 	life      *lifecycle.Group // every goroutine: loops, fan-out workers, sessions, fills, replays
 	closeOnce sync.Once
 
-	mu       sync.Mutex // guards chans, sessions, used, draining
-	chans    map[string]*chanSub
-	sessions map[*session]struct{}
-	used     map[uint64]time.Time // ticket nonces seen, until they expire
-	draining bool
-
-	pendingMu   sync.Mutex // guards pending (a leaf lock)
-	pending     map[string]struct{}
-	pendingWake chan struct{}
-
-	presMu     sync.Mutex // guards users, watches, presDirty, presWaits, watchDirty, session.watched
-	users      map[string]*localUser
-	watches    map[string]*watch
-	presDirty  map[string]struct{}        // users whose count must be reported
-	presWaits  map[string][]chan struct{} // per user: closed once its presence node has the report
-	watchDirty map[string]struct{}        // watches to register
-	presRound  uint64                     // resync round: +1 each time the presence ring moves
-	presWake   chan struct{}
+	reg  *registry
+	subs *subscriptions
+	pres *presenceAgent
 }
 
 // Errors a session ends with.
@@ -94,23 +84,11 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 256
 	}
-	g := &Gateway{
-		cfg:         cfg,
-		log:         cfg.Logger.With("role", "gateway"),
-		chans:       map[string]*chanSub{},
-		sessions:    map[*session]struct{}{},
-		used:        map[uint64]time.Time{},
-		pendingWake: make(chan struct{}, 1),
-		users:       map[string]*localUser{},
-		watches:     map[string]*watch{},
-		presDirty:   map[string]struct{}{},
-		presWaits:   map[string][]chan struct{}{},
-		watchDirty:  map[string]struct{}{},
-		presWake:    make(chan struct{}, 1),
-	}
+	g := &Gateway{cfg: cfg, log: cfg.Logger.With("role", "gateway"), fan: newFanout(), life: lifecycle.NewGroup()}
 	g.pool = internode.NewPool(cfg.Self, cfg.Key, internode.EventHandler(receiver{g}, g.log), g.linkDown, g.log)
-	g.fan = newFanout()
-	g.life = lifecycle.NewGroup()
+	g.reg = newRegistry(g.life)
+	g.subs = newSubscriptions(cfg.Team, cfg.Store, cfg.View, g.pool, g.fan, g.life, g.log)
+	g.pres = newPresenceAgent(cfg.View, g.pool, cfg.Presence, g.subs)
 	g.frames.New = func() any { return new([]byte) }
 	return g, nil
 }
@@ -119,10 +97,10 @@ func New(cfg Config) (*Gateway, error) {
 // says until ctx ends or Close; then it shuts down as Close does.
 func (g *Gateway) Run(ctx context.Context) error {
 	g.fan.start(g.life)
-	g.life.Go(g.subscriber)
-	g.life.Go(g.followView)
-	g.life.Go(g.housekeep)
-	g.life.Go(g.presenceLoop)
+	g.life.Go(g.subs.subscriber)
+	g.life.Go(g.subs.followView)
+	g.life.Go(g.reg.expire)
+	g.life.Go(g.pres.run)
 	g.life.Wait(ctx)
 	return g.Close()
 }
@@ -133,12 +111,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 // or without Run.
 func (g *Gateway) Close() error {
 	g.closeOnce.Do(func() {
-		g.mu.Lock()
-		g.draining = true
-		for s := range g.sessions {
-			s.end(wsframe.StatusGoingAway, "server stopping", false)
-		}
-		g.mu.Unlock()
+		g.reg.stop(func(s *session) { s.end(wsframe.StatusGoingAway, "server stopping", false) })
 		g.life.Close()
 		g.pool.Close()
 	})
@@ -149,18 +122,12 @@ func (g *Gateway) Close() error {
 // closes it with 1012 (service restart) so that clients reconnect to
 // another gateway. It returns when the sessions are gone or ctx ends.
 func (g *Gateway) Drain(ctx context.Context) {
-	g.mu.Lock()
-	g.draining = true
-	for s := range g.sessions {
+	g.reg.stop(func(s *session) {
 		s.push(rtm.Goodbye)
 		s.end(wsframe.StatusServiceRestart, "server restart", true)
-	}
-	g.mu.Unlock()
+	})
 	for {
-		g.mu.Lock()
-		n := len(g.sessions)
-		g.mu.Unlock()
-		if n == 0 {
+		if g.reg.count() == 0 {
 			return
 		}
 		select {
@@ -172,31 +139,7 @@ func (g *Gateway) Drain(ctx context.Context) {
 }
 
 // Sessions is the number of connected clients.
-func (g *Gateway) Sessions() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.sessions)
-}
-
-// housekeep forgets expired ticket nonces.
-func (g *Gateway) housekeep(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			g.mu.Lock()
-			for n, exp := range g.used {
-				if now.After(exp) {
-					delete(g.used, n)
-				}
-			}
-			g.mu.Unlock()
-		}
-	}
-}
+func (g *Gateway) Sessions() int { return g.reg.count() }
 
 // stuckWrite is how long the writer may wait on a client that does not
 // read (a full socket) before the session is closed. A variable only so
@@ -211,7 +154,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil && (tk.Gateway != g.cfg.Self || tk.Epoch != g.cfg.Epoch) {
 		err = rtm.ErrBadTicket // for another gateway, or issued before this process started
 	}
-	if err == nil && !g.claim(tk) {
+	if err == nil && !g.reg.claim(tk) {
 		err = rtm.ErrBadTicket // reused
 	}
 	if err != nil {
@@ -223,10 +166,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusBadRequest, "invalid_arguments")
 		return
 	}
-	g.mu.Lock()
-	draining := g.draining
-	g.mu.Unlock()
-	if draining {
+	if !g.reg.accepting() {
 		refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
 		return
 	}
@@ -243,21 +183,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := newSession(g, tk.User, conn, hc.nc, hc.br)
 	s.token = tk.Token
-	if !g.register(s) {
+	if !g.reg.register(s) {
 		s.end(wsframe.StatusServiceRestart, "server restart", true)
 		s.writers.Wait()
 		return
 	}
 	if !s.start(resume) {
 		s.writers.Wait()
-		g.unregister(s)
+		g.reg.unregister(s)
 		return
 	}
 	// The handler returns: net/http lets go of the request and its
 	// buffers, and the session lives on its own goroutine.
 	go func() {
 		s.serve()
-		g.unregister(s)
+		g.reg.unregister(s)
 	}()
 }
 
@@ -303,36 +243,6 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // smallReadBuffer is the read buffer of a websocket.
 const smallReadBuffer = 512
 
-// register adds a session, counted by the gateway's goroutine group until
-// unregister, unless the gateway is draining.
-func (g *Gateway) register(s *session) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.draining || !g.life.Enter() {
-		return false
-	}
-	g.sessions[s] = struct{}{}
-	return true
-}
-
-func (g *Gateway) unregister(s *session) {
-	g.mu.Lock()
-	delete(g.sessions, s)
-	g.mu.Unlock()
-	g.life.Leave()
-}
-
-// claim marks a ticket used; false when it already was.
-func (g *Gateway) claim(t rtm.Ticket) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, ok := g.used[t.Nonce]; ok {
-		return false
-	}
-	g.used[t.Nonce] = t.Expires
-	return true
-}
-
 func refuse(w http.ResponseWriter, status int, code string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -354,4 +264,29 @@ func parseResume(s string) (map[string]uint64, error) {
 		out[id] = n
 	}
 	return out, nil
+}
+
+// receiver takes the events channel owners and presence nodes push, on
+// each link's reader goroutine, for the part that handles them.
+type receiver struct{ g *Gateway }
+
+func (r receiver) Posted(from *internode.Client, m internode.Posted) { r.g.subs.posted(from, m) }
+func (r receiver) Resubscribe(from *internode.Client, m internode.Resubscribe) {
+	r.g.subs.resubscribed(from, m)
+}
+func (r receiver) ChannelEvent(from *internode.Client, m internode.ChannelEvent) {
+	r.g.subs.channelEvent(from, m)
+}
+func (r receiver) PresenceChange(from *internode.Client, m internode.PresenceChange) {
+	r.g.pres.changed(from, m)
+}
+func (r receiver) UserNotice(_ *internode.Client, m internode.UserNotice) { r.g.pres.onUserNotice(m) }
+func (r receiver) AwayChange(_ *internode.Client, m internode.AwayChange) { r.g.pres.onAwayChange(m) }
+func (r receiver) Resync(*internode.Client)                               { r.g.pres.reReport() }
+
+// linkDown re-subscribes the channels that were subscribed at peer and
+// re-sends what went to it as a presence node.
+func (g *Gateway) linkDown(peer string) {
+	g.pres.down(peer)
+	g.subs.linkDown(peer)
 }

@@ -3,11 +3,9 @@ package gateway
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
 )
@@ -184,18 +181,8 @@ func TestOneWriterPerSocket(t *testing.T) {
 // channel, with no other node.
 func runGateway(t *testing.T) (*Gateway, []byte) {
 	t.Helper()
-	key := []byte("k")
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	view := ring.NewStatic(ring.NewView("gw", []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}}))
-	g, err := New(testConfig(view.View, journalStore{j: &journal{}}, key, logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan struct{})
-	go func() { defer close(ran); g.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-ran })
-	return g, key
+	g, _ := deliveryGateway(t, journalStore{j: &journal{}})
+	return g, testKey
 }
 
 // onlySession waits for the gateway's one session to have said hello.
@@ -203,11 +190,7 @@ func onlySession(t *testing.T, g *Gateway) *session {
 	t.Helper()
 	var s *session
 	waitFor(t, "a session", func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		for x := range g.sessions {
-			s = x
-		}
+		g.reg.each(func(x *session) { s = x })
 		if s == nil {
 			return false
 		}

@@ -3,12 +3,14 @@ package gateway
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // MaxPresenceIDs bounds one presence_sub or presence_query (Slack: 500).
@@ -17,7 +19,39 @@ const MaxPresenceIDs = 500
 // leaseEvery is how often the gateway renews its presence lease.
 const leaseEvery = 5 * time.Second
 
-// localUser is a user with sessions on this gateway. Guarded by presMu.
+// presenceAgent is the gateway's side of presence: it reports each
+// local user's session count to the user's presence node, watches a user
+// once for every local session that sent presence_sub for it, renews the
+// gateway's lease, and re-reports everything when the presence ring
+// moves. It is also the way user events (channel_joined, away changes)
+// reach the user's sessions. Safe for concurrent use.
+//
+// Lock order: mu is never held while taking chanSub.mu or
+// subscriptions.mu; it may be held while taking session.mu.
+type presenceAgent struct {
+	view   func() *ring.View
+	pool   *internode.Pool
+	client *cluster.Presence // queries for users nobody here watches
+	subs   *subscriptions    // a channel_joined attaches the user's sessions
+
+	mu         sync.Mutex // guards users, watches, dirty, waits, watchDirty, round, session.watched
+	users      map[string]*localUser
+	watches    map[string]*watch
+	dirty      map[string]struct{}        // users whose count must be reported
+	waits      map[string][]chan struct{} // per user: closed once its presence node has the report
+	watchDirty map[string]struct{}        // watches to register
+	round      uint64                     // resync round: +1 each time the presence ring moves
+	wake       chan struct{}
+}
+
+func newPresenceAgent(view func() *ring.View, pool *internode.Pool, client *cluster.Presence, subs *subscriptions) *presenceAgent {
+	return &presenceAgent{view: view, pool: pool, client: client, subs: subs,
+		users: map[string]*localUser{}, watches: map[string]*watch{}, dirty: map[string]struct{}{},
+		waits: map[string][]chan struct{}{}, watchDirty: map[string]struct{}{}, wake: make(chan struct{}, 1)}
+}
+
+// localUser is a user with sessions on this gateway. Guarded by
+// presenceAgent.mu.
 type localUser struct {
 	sessions []*session
 	away     bool // set away (from the store, then from events)
@@ -36,53 +70,53 @@ type watch struct {
 // channel is closed once the user's presence node has the report (or
 // there is no presence node to tell): from then on, user events such as
 // channel_joined reach this session.
-func (g *Gateway) userUp(s *session, away bool) <-chan struct{} {
+func (p *presenceAgent) userUp(s *session, away bool) <-chan struct{} {
 	reported := make(chan struct{})
-	g.presMu.Lock()
-	u := g.users[s.user]
+	p.mu.Lock()
+	u := p.users[s.user]
 	if u == nil {
 		u = &localUser{away: away}
-		g.users[s.user] = u
+		p.users[s.user] = u
 	}
 	u.sessions = append(u.sessions, s)
-	g.presDirty[s.user] = struct{}{}
-	g.presWaits[s.user] = append(g.presWaits[s.user], reported)
-	g.presMu.Unlock()
-	g.wakePresence()
+	p.dirty[s.user] = struct{}{}
+	p.waits[s.user] = append(p.waits[s.user], reported)
+	p.mu.Unlock()
+	p.wakeUp()
 	return reported
 }
 
 // userDown uncounts a closed session and drops its watches.
-func (g *Gateway) userDown(s *session) {
-	g.presMu.Lock()
-	if u := g.users[s.user]; u != nil {
+func (p *presenceAgent) userDown(s *session) {
+	p.mu.Lock()
+	if u := p.users[s.user]; u != nil {
 		u.sessions = slices.DeleteFunc(u.sessions, func(x *session) bool { return x == s })
-		g.presDirty[s.user] = struct{}{}
+		p.dirty[s.user] = struct{}{}
 	}
 	for _, id := range s.watched {
-		g.unwatchLocked(s, id)
+		p.unwatchLocked(s, id)
 	}
 	s.watched = nil
-	g.presMu.Unlock()
-	g.wakePresence()
+	p.mu.Unlock()
+	p.wakeUp()
 }
 
-func (g *Gateway) wakePresence() {
+func (p *presenceAgent) wakeUp() {
 	select {
-	case g.presWake <- struct{}{}:
+	case p.wake <- struct{}{}:
 	default:
 	}
 }
 
 // setWatches replaces the users session s watches (presence_sub) and
 // sends it the known state of each; the others follow when known.
-func (g *Gateway) setWatches(s *session, ids []string) {
-	g.presMu.Lock()
+func (p *presenceAgent) setWatches(s *session, ids []string) {
+	p.mu.Lock()
 	old := s.watched
 	s.watched = ids
 	for _, id := range old {
 		if !slices.Contains(ids, id) {
-			g.unwatchLocked(s, id)
+			p.unwatchLocked(s, id)
 		}
 	}
 	var known [][]byte // JSON payloads, pushed after presMu is released
@@ -90,28 +124,28 @@ func (g *Gateway) setWatches(s *session, ids []string) {
 		if slices.Contains(old, id) {
 			continue
 		}
-		w := g.watches[id]
+		w := p.watches[id]
 		if w == nil {
 			w = &watch{}
-			g.watches[id] = w
-			g.watchDirty[id] = struct{}{}
+			p.watches[id] = w
+			p.watchDirty[id] = struct{}{}
 		}
 		w.sessions = append(w.sessions, s)
 		if w.known {
 			known = append(known, rtm.PresenceChange(id, cluster.PresenceName(w.active)))
 		}
 	}
-	g.presMu.Unlock()
+	p.mu.Unlock()
 	for _, f := range known {
 		s.push(f)
 	}
-	g.wakePresence()
+	p.wakeUp()
 }
 
 // unwatchLocked removes s from id's watchers; the last one out ends the
 // watch at the presence node. presMu must be held.
-func (g *Gateway) unwatchLocked(s *session, id string) {
-	w := g.watches[id]
+func (p *presenceAgent) unwatchLocked(s *session, id string) {
+	w := p.watches[id]
 	if w == nil {
 		return
 	}
@@ -119,66 +153,66 @@ func (g *Gateway) unwatchLocked(s *session, id string) {
 	if len(w.sessions) > 0 {
 		return
 	}
-	delete(g.watches, id)
-	delete(g.watchDirty, id)
+	delete(p.watches, id)
+	delete(p.watchDirty, id)
 	if w.link != nil {
 		internode.Send(w.link.Link, internode.Unwatch{Users: []string{id}})
 	}
 }
 
-// presenceLoop is the one goroutine that talks to presence nodes: it
+// run is the one goroutine that talks to presence nodes: it
 // reports session counts, registers watches, renews the lease, and after
 // the presence ring changes re-reports everything and says so.
-func (g *Gateway) presenceLoop(ctx context.Context) {
+func (p *presenceAgent) run(ctx context.Context) {
 	lease := time.NewTicker(leaseEvery)
 	defer lease.Stop()
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
-	v := g.cfg.View()
+	v := p.view()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-g.presWake:
+		case <-p.wake:
 		case <-retry.C:
 		case <-lease.C:
-			toPresenceNodes(ctx, g, v, internode.Lease{})
+			toPresenceNodes(ctx, p, v, internode.Lease{})
 		case <-v.Changed():
-			nv := g.cfg.View()
+			nv := p.view()
 			moved := !slices.Equal(nv.Ring(ring.RolePresence).Nodes(), v.Ring(ring.RolePresence).Nodes())
 			v = nv
 			if moved {
-				g.presMu.Lock()
-				g.presRound++
-				for u := range g.users {
-					g.presDirty[u] = struct{}{}
+				p.mu.Lock()
+				p.round++
+				for u := range p.users {
+					p.dirty[u] = struct{}{}
 				}
-				for id, w := range g.watches {
+				for id, w := range p.watches {
 					w.link = nil
-					g.watchDirty[id] = struct{}{}
+					p.watchDirty[id] = struct{}{}
 				}
-				g.presMu.Unlock()
-				if !g.flushPresence(ctx, v) {
+				p.mu.Unlock()
+				if !p.flush(ctx, v) {
 					retry.Reset(200 * time.Millisecond)
 				}
-				g.presMu.Lock()
-				round := g.presRound
-				g.presMu.Unlock()
-				toPresenceNodes(ctx, g, v, internode.Synced{Round: round, Ring: v.Ring(ring.RolePresence).Nodes()})
+				p.mu.Lock()
+				round := p.round
+				p.mu.Unlock()
+				toPresenceNodes(ctx, p, v, internode.Synced{Round: round, Ring: v.Ring(ring.RolePresence).Nodes()})
 				continue
 			}
 		}
-		if !g.flushPresence(ctx, v) {
+		if !p.flush(ctx, v) {
 			retry.Reset(200 * time.Millisecond)
 		}
 	}
 }
 
 // toPresenceNodes sends f to every presence node in v.
-func toPresenceNodes[M internode.Message](ctx context.Context, g *Gateway, v *ring.View, f M) {
+func toPresenceNodes[M internode.Message](ctx context.Context, p *presenceAgent, v *ring.View, f M) {
 	for _, m := range v.WithRole(ring.RolePresence) {
 		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if l, err := g.pool.Get(dctx, m.Name, m.Internode); err == nil {
+		if l, err := p.pool.Get(dctx, m.Name, m.Internode); err == nil {
 			internode.Send(l.Link, f)
 		}
 		cancel()
@@ -190,28 +224,28 @@ func toPresenceNodes[M internode.Message](ctx context.Context, g *Gateway, v *ri
 // each node's link is looked up (or dialed) once, and a node that cannot
 // be reached is tried once.
 type presenceLinks struct {
-	g     *Gateway
+	p     *presenceAgent
 	ctx   context.Context
 	v     *ring.View
 	links map[string]*internode.Client // by node name; nil: unreachable
 }
 
 // of returns the link to the node that owns user, or nil.
-func (p *presenceLinks) of(user string) *internode.Client {
-	m, ok := p.v.Owner(ring.RolePresence, user)
+func (pl *presenceLinks) of(user string) *internode.Client {
+	m, ok := pl.v.Owner(ring.RolePresence, user)
 	if !ok {
 		return nil
 	}
-	if l, seen := p.links[m.Name]; seen {
+	if l, seen := pl.links[m.Name]; seen {
 		return l
 	}
-	dctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
+	dctx, cancel := context.WithTimeout(pl.ctx, 3*time.Second)
 	defer cancel()
-	l, err := p.g.pool.Get(dctx, m.Name, m.Internode)
+	l, err := pl.p.pool.Get(dctx, m.Name, m.Internode)
 	if err != nil {
 		l = nil
 	}
-	p.links[m.Name] = l
+	pl.links[m.Name] = l
 	return l
 }
 
@@ -220,45 +254,45 @@ type report struct {
 	away bool
 }
 
-// flushPresence sends the pending reports and watches; false when some
+// flush sends the pending reports and watches; false when some
 // could not be sent (they stay pending).
-func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
-	g.presMu.Lock()
-	reports := make(map[string]report, len(g.presDirty))
-	for id := range g.presDirty {
-		if u := g.users[id]; u != nil {
+func (p *presenceAgent) flush(ctx context.Context, v *ring.View) bool {
+	p.mu.Lock()
+	reports := make(map[string]report, len(p.dirty))
+	for id := range p.dirty {
+		if u := p.users[id]; u != nil {
 			reports[id] = report{len(u.sessions), u.away}
 		} else {
 			reports[id] = report{}
 		}
 	}
-	clear(g.presDirty)
+	clear(p.dirty)
 	var waits map[string][]chan struct{} // only starting sessions wait
-	if len(g.presWaits) > 0 {
-		waits, g.presWaits = g.presWaits, map[string][]chan struct{}{}
+	if len(p.waits) > 0 {
+		waits, p.waits = p.waits, map[string][]chan struct{}{}
 	}
 	var watchIDs []string
-	for id := range g.watchDirty {
+	for id := range p.watchDirty {
 		watchIDs = append(watchIDs, id)
 	}
-	clear(g.watchDirty)
-	round := g.presRound
-	g.presMu.Unlock()
+	clear(p.watchDirty)
+	round := p.round
+	p.mu.Unlock()
 
 	ok := true
-	links := &presenceLinks{g: g, ctx: ctx, v: v, links: map[string]*internode.Client{}}
+	links := &presenceLinks{p: p, ctx: ctx, v: v, links: map[string]*internode.Client{}}
 	waitsOn := map[*internode.Client][]chan struct{}{}
 	for id, r := range reports {
 		l := links.of(id)
 		if l == nil {
-			g.presMu.Lock()
-			g.presDirty[id] = struct{}{}
+			p.mu.Lock()
+			p.dirty[id] = struct{}{}
 			if _, owned := v.Owner(ring.RolePresence, id); owned {
-				g.presWaits[id] = append(g.presWaits[id], waits[id]...)
+				p.waits[id] = append(p.waits[id], waits[id]...)
 			} else {
 				closeAll(waits[id]) // no presence node: nothing to wait for
 			}
-			g.presMu.Unlock()
+			p.mu.Unlock()
 			ok = false
 			continue
 		}
@@ -267,37 +301,37 @@ func (g *Gateway) flushPresence(ctx context.Context, v *ring.View) bool {
 		}
 		internode.Send(l.Link, internode.Report{User: id, Sessions: uint32(r.n), Away: r.away, Round: round})
 		if r.n == 0 {
-			g.presMu.Lock()
-			if u := g.users[id]; u != nil && len(u.sessions) == 0 {
-				delete(g.users, id)
+			p.mu.Lock()
+			if u := p.users[id]; u != nil && len(u.sessions) == 0 {
+				delete(p.users, id)
 			}
-			g.presMu.Unlock()
+			p.mu.Unlock()
 		}
 	}
 	byLink := map[*internode.Client][]string{}
 	for _, id := range watchIDs {
 		l := links.of(id)
 		if l == nil {
-			g.presMu.Lock()
-			if g.watches[id] != nil {
-				g.watchDirty[id] = struct{}{}
+			p.mu.Lock()
+			if p.watches[id] != nil {
+				p.watchDirty[id] = struct{}{}
 			}
-			g.presMu.Unlock()
+			p.mu.Unlock()
 			ok = false
 			continue
 		}
 		byLink[l] = append(byLink[l], id)
 	}
 	for l, ids := range byLink {
-		g.presMu.Lock()
+		p.mu.Lock()
 		for _, id := range ids {
-			if w := g.watches[id]; w != nil {
+			if w := p.watches[id]; w != nil {
 				w.link = l
 			}
 		}
-		g.presMu.Unlock()
+		p.mu.Unlock()
 		internode.Go(l, internode.Watch{Users: ids},
-			func(f internode.Frame, err error) { g.onWatched(l, ids, f, err) })
+			func(f internode.Frame, err error) { p.onWatched(l, ids, f, err) })
 	}
 	// A link is handled in order: the answer to a query sent after the
 	// reports means the presence node has them.
@@ -315,7 +349,7 @@ func closeAll(chans []chan struct{}) {
 
 // onWatched handles a watch reply: the state of each user, sent to the
 // watching sessions when it is new to them.
-func (g *Gateway) onWatched(l *internode.Client, ids []string, f internode.Frame, err error) {
+func (p *presenceAgent) onWatched(l *internode.Client, ids []string, f internode.Frame, err error) {
 	var r internode.WatchReply
 	if err == nil {
 		err = r.Decode(f.Body)
@@ -328,15 +362,15 @@ func (g *Gateway) onWatched(l *internode.Client, ids []string, f internode.Frame
 		frame    []byte
 	}
 	var outs []out
-	g.presMu.Lock()
+	p.mu.Lock()
 	for i, id := range ids {
-		w := g.watches[id]
+		w := p.watches[id]
 		if w == nil || w.link != l {
 			continue
 		}
 		if err != nil {
 			w.link = nil
-			g.watchDirty[id] = struct{}{}
+			p.watchDirty[id] = struct{}{}
 			continue
 		}
 		active := r.Active[i]
@@ -345,9 +379,9 @@ func (g *Gateway) onWatched(l *internode.Client, ids []string, f internode.Frame
 			outs = append(outs, out{slices.Clone(w.sessions), rtm.PresenceChange(id, cluster.PresenceName(active))})
 		}
 	}
-	g.presMu.Unlock()
+	p.mu.Unlock()
 	if err != nil {
-		g.wakePresence()
+		p.wakeUp()
 	}
 	for _, o := range outs {
 		for _, s := range o.sessions {
@@ -356,18 +390,18 @@ func (g *Gateway) onWatched(l *internode.Client, ids []string, f internode.Frame
 	}
 }
 
-// onPresence handles a change pushed by a presence node.
-func (g *Gateway) onPresence(from *internode.Client, m internode.PresenceChange) {
+// changed handles a change pushed by a presence node.
+func (p *presenceAgent) changed(from *internode.Client, m internode.PresenceChange) {
 	active := m.Active
-	g.presMu.Lock()
-	w := g.watches[m.User]
+	p.mu.Lock()
+	w := p.watches[m.User]
 	if w == nil || w.link != from || (w.known && w.active == active) {
-		g.presMu.Unlock()
+		p.mu.Unlock()
 		return
 	}
 	w.known, w.active = true, active
 	sessions := slices.Clone(w.sessions)
-	g.presMu.Unlock()
+	p.mu.Unlock()
 	frame := rtm.PresenceChange(m.User, cluster.PresenceName(active))
 	for _, s := range sessions {
 		s.push(frame)
@@ -376,10 +410,10 @@ func (g *Gateway) onPresence(from *internode.Client, m internode.PresenceChange)
 
 // localSessions returns user's sessions here, applying change to its
 // entry first (under presMu).
-func (g *Gateway) localSessions(user string, change func(*localUser)) []*session {
-	g.presMu.Lock()
-	defer g.presMu.Unlock()
-	u := g.users[user]
+func (p *presenceAgent) localSessions(user string, change func(*localUser)) []*session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := p.users[user]
 	if u == nil {
 		return nil
 	}
@@ -390,61 +424,64 @@ func (g *Gateway) localSessions(user string, change func(*localUser)) []*session
 }
 
 // onUserNotice delivers an event addressed to a user's sessions; a
-// channel_joined also attaches them to the channel after its seq.
-func (g *Gateway) onUserNotice(m internode.UserNotice) {
-	for _, s := range g.localSessions(m.User, nil) {
-		s.push(m.Payload)
+// channel_joined also attaches them to the channel after its seq. The
+// frame goes through each session's fan-out worker, behind what is
+// queued there already (a channel_left of the same channel, say).
+func (p *presenceAgent) onUserNotice(m internode.UserNotice) {
+	frame := wsframe.Text(m.Payload)
+	for _, s := range p.localSessions(m.User, nil) {
+		s.pushLater(frame)
 		if m.Name == internode.ChannelJoined {
-			g.attach(s, m.Channel, m.Seq, true)
+			p.subs.attach(s, m.Channel, m.Seq, true)
 		}
 	}
 }
 
 // onAwayChange records that a user set away (or auto) and tells their
 // sessions.
-func (g *Gateway) onAwayChange(m internode.AwayChange) {
+func (p *presenceAgent) onAwayChange(m internode.AwayChange) {
 	frame := rtm.ManualPresenceChange(cluster.PresenceName(!m.Away))
-	for _, s := range g.localSessions(m.User, func(u *localUser) { u.away = m.Away }) {
+	for _, s := range p.localSessions(m.User, func(u *localUser) { u.away = m.Away }) {
 		s.push(frame)
 	}
 }
 
 // reReport sends every user's session count again: a presence node
 // dropped this gateway's sessions while it was thought dead.
-func (g *Gateway) reReport() {
-	g.presMu.Lock()
-	for id := range g.users {
-		g.presDirty[id] = struct{}{}
+func (p *presenceAgent) reReport() {
+	p.mu.Lock()
+	for id := range p.users {
+		p.dirty[id] = struct{}{}
 	}
-	g.presMu.Unlock()
-	g.wakePresence()
+	p.mu.Unlock()
+	p.wakeUp()
 }
 
-// presenceDown marks everything that went through a lost link to a
+// down marks everything that went through a lost link to a
 // presence node for sending again.
-func (g *Gateway) presenceDown(peer string) {
-	g.presMu.Lock()
-	for id, w := range g.watches {
+func (p *presenceAgent) down(peer string) {
+	p.mu.Lock()
+	for id, w := range p.watches {
 		if w.link != nil && w.link.Peer() == peer {
 			w.link = nil
-			g.watchDirty[id] = struct{}{}
+			p.watchDirty[id] = struct{}{}
 		}
 	}
-	g.presMu.Unlock()
-	g.reReport()
+	p.mu.Unlock()
+	p.reReport()
 }
 
 // query answers presence_query: a presence_change for each id, from the
 // watch when this gateway has one, else from the user's presence node.
-func (g *Gateway) query(s *session, ids []string) {
+func (p *presenceAgent) query(s *session, ids []string) {
 	for _, id := range ids {
-		g.presMu.Lock()
-		w := g.watches[id]
+		p.mu.Lock()
+		w := p.watches[id]
 		known, active := w != nil && w.known, w != nil && w.active
-		g.presMu.Unlock()
+		p.mu.Unlock()
 		if !known {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			info, err := g.cfg.Presence.Query(ctx, id)
+			info, err := p.client.Query(ctx, id)
 			cancel()
 			if err != nil {
 				s.push(rtm.ErrorEvent(rtm.CodeUnavailable, "presence unavailable for "+id))

@@ -18,12 +18,10 @@ func (g *Gateway) Revoked(r store.Revocation) {
 		why = "token_revoked"
 	}
 	id := rtm.TokenIDOf(r.Token)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for s := range g.sessions {
+	g.reg.each(func(s *session) {
 		if s.user == r.User && (r.Token == nil || s.token == id) {
 			s.push(rtm.ErrorEvent(rtm.CodeInvalidAuth, why))
 			s.end(wsframe.StatusPolicyViolation, why, true)
 		}
-	}
+	})
 }

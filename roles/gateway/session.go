@@ -334,7 +334,7 @@ func (s *session) start(resume map[string]uint64) bool {
 	if err != nil {
 		return fail(err)
 	}
-	reported := g.userUp(s, u.Away)
+	reported := g.pres.userUp(s, u.Away)
 	wait := time.NewTimer(reportWait)
 	select {
 	case <-reported:
@@ -346,13 +346,13 @@ func (s *session) start(resume map[string]uint64) bool {
 	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
 	cancel()
 	if err != nil {
-		g.userDown(s)
+		g.pres.userDown(s)
 		return fail(err)
 	}
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {
 		seq, resuming := resume[id]
-		readies = append(readies, g.attach(s, id, seq, resuming))
+		readies = append(readies, g.subs.attach(s, id, seq, resuming))
 	}
 	deadline := time.NewTimer(helloWait)
 	for _, r := range readies {
@@ -374,13 +374,13 @@ func (s *session) start(resume map[string]uint64) bool {
 func (s *session) serve() {
 	g := s.g
 	s.read()
-	g.userDown(s)
+	g.pres.userDown(s)
 	s.mu.Lock()
 	chans := s.chans
 	s.chans = nil
 	s.mu.Unlock()
 	for _, id := range chans {
-		g.detach(s, id)
+		g.subs.detach(s, id)
 	}
 	s.end(wsframe.StatusNormalClosure, "", false)
 	s.writers.Wait()
@@ -442,15 +442,15 @@ func (s *session) handle(req *rtm.Request) {
 		s.typing(req)
 	case "presence_sub":
 		if ids, ok := s.presenceIDs(req); ok {
-			s.g.setWatches(s, ids)
+			s.g.pres.setWatches(s, ids)
 		}
 	case "presence_query":
 		if ids, ok := s.presenceIDs(req); ok {
-			s.g.query(s, ids)
+			s.g.pres.query(s, ids)
 		}
 	case "resume":
 		for id, seq := range req.Channels {
-			if !s.g.reattach(s, id, seq) {
+			if !s.g.subs.reattach(s, id, seq) {
 				s.push(rtm.Reply(req, rtm.CodeNotInChannel, "not_in_channel: "+id))
 				return
 			}

@@ -1,0 +1,467 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
+)
+
+// The gateway's per-channel delivery, with fakes around it: an owner
+// node the test drives message by message, a store in memory whose reads
+// the test can hold, and sessions on real sockets whose frames the test
+// reads. No cluster, no timing: every step waits for a condition.
+
+// memStore is the log in memory that the gateway reads from to fill
+// gaps and replay resumes; gate, when set, holds every read until it is
+// closed.
+type memStore struct {
+	store.Store // the rest is not used by delivery
+
+	mu   sync.Mutex
+	log  map[string][]chat.Message
+	gate chan struct{}
+}
+
+func newMemStore() *memStore { return &memStore{log: map[string][]chat.Message{}} }
+
+func (m *memStore) User(_ context.Context, id string) (chat.User, error) {
+	return chat.User{ID: id}, nil
+}
+
+func (m *memStore) UserChannels(context.Context, string) ([]string, error) { return nil, nil }
+
+func (m *memStore) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
+	m.mu.Lock()
+	gate := m.gate
+	m.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []chat.Message
+	for _, msg := range m.log[channel] {
+		if msg.Seq > after && len(out) < limit {
+			out = append(out, msg)
+		}
+	}
+	return out, nil
+}
+
+// holdReads makes reads wait until the returned function is called.
+func (m *memStore) holdReads() (release func()) {
+	gate := make(chan struct{})
+	m.mu.Lock()
+	m.gate = gate
+	m.mu.Unlock()
+	return func() {
+		m.mu.Lock()
+		m.gate = nil
+		m.mu.Unlock()
+		close(gate)
+	}
+}
+
+// fakeOwner is a channel owner the test drives: it answers a subscribe
+// with its last committed seq and pushes what the test says on the links
+// subscribed to the channel, committing messages to the shared store
+// first, as an owner does.
+type fakeOwner struct {
+	internode.ChannelServer // the rest is not used by delivery
+	name                    string
+	addr                    string
+	st                      *memStore
+
+	mu         sync.Mutex
+	committed  map[string]uint64
+	links      map[string][]*internode.Link
+	subscribed chan string
+}
+
+func startOwner(t *testing.T, name string, st *memStore) *fakeOwner {
+	t.Helper()
+	o := &fakeOwner{name: name, st: st, committed: map[string]uint64{}, links: map[string][]*internode.Link{},
+		subscribed: make(chan string, 100)}
+	srv, err := internode.Listen("127.0.0.1:0", name, testKey, &internode.Dispatcher{Channel: o, Log: quiet()}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	t.Cleanup(func() { srv.Close() })
+	o.addr = srv.Addr()
+	return o
+}
+
+func (o *fakeOwner) member() ring.Member {
+	return ring.Member{Name: o.name, Meta: ring.Meta{Roles: []ring.Role{ring.RoleChannel}, Internode: o.addr}}
+}
+
+func (o *fakeOwner) Subscribe(r internode.Request, m internode.Subscribe) {
+	o.mu.Lock()
+	o.links[m.Channel] = append(o.links[m.Channel], r.Link)
+	seq := o.st.last(m.Channel)
+	o.committed[m.Channel] = seq
+	internode.Answer(r, internode.SubscribeReply{Seq: seq})
+	o.mu.Unlock()
+	o.subscribed <- m.Channel
+}
+
+func (o *fakeOwner) Unsubscribe(l *internode.Link, m internode.Unsubscribe) {
+	o.mu.Lock()
+	o.links[m.Channel] = slices.DeleteFunc(o.links[m.Channel], func(x *internode.Link) bool { return x == l })
+	o.mu.Unlock()
+}
+
+func (o *fakeOwner) LinkClosed(*internode.Link) {}
+
+func (m *memStore) last(channel string) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l := m.log[channel]; len(l) > 0 {
+		return l[len(l)-1].Seq
+	}
+	return 0
+}
+
+// commit writes the channel's next message to the store (only) and
+// returns it with its RTM event.
+func (o *fakeOwner) commit(channel string) (uint64, []byte) {
+	o.st.mu.Lock()
+	seq := uint64(len(o.st.log[channel]) + 1)
+	m := chat.Message{Channel: channel, Seq: seq, TS: chat.TS(1_700_000_000_000_000 + seq), User: "U1", Text: fmt.Sprint("m", seq)}
+	o.st.log[channel] = append(o.st.log[channel], m)
+	o.st.mu.Unlock()
+	o.mu.Lock()
+	o.committed[channel] = seq
+	o.mu.Unlock()
+	return seq, rtm.AppendMessage(nil, &m, "T1")
+}
+
+// post commits the channel's next message and sends it to subscribers.
+func (o *fakeOwner) post(channel string) uint64 {
+	seq, payload := o.commit(channel)
+	o.send(internode.Posted{Channel: channel, Seq: seq, Payload: payload})
+	return seq
+}
+
+// repost sends message seq again (a duplicate).
+func (o *fakeOwner) repost(channel string, seq uint64) {
+	o.st.mu.Lock()
+	m := o.st.log[channel][seq-1]
+	o.st.mu.Unlock()
+	o.send(internode.Posted{Channel: channel, Seq: seq, Payload: rtm.AppendMessage(nil, &m, "T1")})
+}
+
+// event sends a channel event produced now, after the last commit.
+func (o *fakeOwner) event(channel string, a internode.Activity, user string) {
+	var payload []byte
+	switch a {
+	case internode.ActivityTyping:
+		payload = rtm.UserTyping(channel, user)
+	case internode.ActivityJoined:
+		payload = rtm.MemberJoined(channel, user, "", "T1", 1)
+	case internode.ActivityLeft:
+		payload = rtm.MemberLeft(channel, user, "T1", 1)
+	}
+	o.mu.Lock()
+	after := o.committed[channel]
+	o.mu.Unlock()
+	o.send(internode.ChannelEvent{Channel: channel, After: after, Activity: a, User: user, Payload: payload})
+}
+
+func send[M internode.Message](o *fakeOwner, channel string, m M) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, l := range o.links[channel] {
+		internode.Send(l, m)
+	}
+}
+
+func (o *fakeOwner) send(m internode.Message) {
+	switch m := m.(type) {
+	case internode.Posted:
+		send(o, m.Channel, m)
+	case internode.ChannelEvent:
+		send(o, m.Channel, m)
+	case internode.Resubscribe:
+		send(o, m.Channel, m)
+	}
+}
+
+var testKey = []byte("k")
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// deliveryGateway runs a gateway named gw in a view of itself and the
+// given owners (the channel ring of the owners).
+func deliveryGateway(t *testing.T, st store.Store, owners ...*fakeOwner) (*Gateway, *ring.Static) {
+	t.Helper()
+	ms := []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}}
+	for _, o := range owners {
+		ms = append(ms, o.member())
+	}
+	view := ring.NewStatic(ring.NewView("gw", ms))
+	g, err := New(testConfig(view.View, st, testKey, quiet()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); g.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	return g, view
+}
+
+// client is a session of user on the gateway and what it reads.
+type client struct {
+	*rawClient
+	s *session
+}
+
+// event is what a client reads: the fields delivery tests look at.
+type event struct {
+	Type    string `json:"type"`
+	Channel string `json:"channel"`
+	User    string `json:"user"`
+	Seq     uint64 `json:"seq"`
+}
+
+func (e event) String() string {
+	if e.Type == "message" {
+		return fmt.Sprintf("message %d", e.Seq)
+	}
+	return e.Type + " " + e.User
+}
+
+// join attaches a session of user to channel (resuming after seq when
+// resuming) and waits until the subscription is live.
+func join(t *testing.T, g *Gateway, user, channel string, resume uint64, resuming bool) *client {
+	t.Helper()
+	s, peer := testSession(t, g, 0)
+	s.user = user
+	select {
+	case <-g.subs.attach(s, channel, resume, resuming):
+	case <-time.After(10 * time.Second):
+		t.Fatal("the subscription never went live")
+	}
+	return &client{rawClient: &rawClient{nc: peer, br: bufio.NewReader(peer)}, s: s}
+}
+
+// next reads one frame and decodes it.
+func (c *client) next(t *testing.T) event {
+	t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	f, err := c.readFrame(t)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var e event
+	if err := json.Unmarshal(f.payload, &e); err != nil {
+		t.Fatalf("frame %q: %v", f.payload, err)
+	}
+	return e
+}
+
+// expect reads len(want) events and compares them, in order.
+func (c *client) expect(t *testing.T, want ...string) {
+	t.Helper()
+	var got []string
+	for range want {
+		got = append(got, c.next(t).String())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read\n  %q\nwant\n  %q", got, want)
+	}
+}
+
+func messages(from, to uint64) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("message %d", i))
+	}
+	return out
+}
+
+// sub is the gateway's subscription to channel.
+func sub(t *testing.T, g *Gateway, channel string) *chanSub {
+	t.Helper()
+	c := g.subs.sub(channel, false)
+	if c == nil {
+		t.Fatalf("no subscription to %s", channel)
+	}
+	return c
+}
+
+func TestDeliveryInOrder(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	c := join(t, g, "U2", "C1", 0, false)
+	for range 200 {
+		o.post("C1")
+	}
+	c.expect(t, messages(1, 200)...)
+}
+
+// TestDeliveryFillsGapsFromTheStore: messages the owner committed but the
+// subscription did not receive are read from the store and released in
+// place, the live ones behind them held meanwhile.
+func TestDeliveryFillsGapsFromTheStore(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	c := join(t, g, "U2", "C1", 0, false)
+	o.post("C1")
+	o.post("C1")
+	for range 4 {
+		o.commit("C1") // 3..6 never sent
+	}
+	o.post("C1")
+	o.post("C1")
+	c.expect(t, messages(1, 8)...)
+}
+
+// TestDeliveryDropsDuplicates: a message sent twice is delivered once.
+func TestDeliveryDropsDuplicates(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	c := join(t, g, "U2", "C1", 0, false)
+	o.post("C1")
+	o.post("C1")
+	o.repost("C1", 2)
+	o.repost("C1", 1)
+	o.post("C1")
+	o.repost("C1", 3)
+	o.post("C1")
+	c.expect(t, messages(1, 4)...)
+}
+
+// TestDeliveryResubscribesAfterAnOwnerMove: when the ring moves the
+// channel, the subscription moves to the new owner and catches up from
+// the store with what was committed meanwhile, without a gap or a
+// duplicate.
+func TestDeliveryResubscribesAfterAnOwnerMove(t *testing.T) {
+	st := newMemStore()
+	a := startOwner(t, "a", st)
+	b := startOwner(t, "b", st)
+	g, view := deliveryGateway(t, st, a)
+	c := join(t, g, "U2", "C1", 0, false)
+	<-a.subscribed
+	a.post("C1")
+	a.post("C1")
+	c.expect(t, messages(1, 2)...)
+	// b takes the channel over and commits two messages before the
+	// gateway subscribes there.
+	b.commit("C1")
+	b.commit("C1")
+	view.Set(ring.NewView("gw", []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}, b.member()}))
+	<-b.subscribed
+	b.post("C1")
+	c.expect(t, messages(3, 5)...)
+	a.repost("C1", 5) // on the old link: ignored
+	b.post("C1")
+	c.expect(t, "message 6")
+}
+
+// TestEventsHeldDuringResumeReplay: a session resuming from the start
+// gets the replay from the store first, then the live messages and
+// events that came meanwhile, in the order the owner produced them.
+func TestEventsHeldDuringResumeReplay(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	for range 5 {
+		o.commit("C1")
+	}
+	g, _ := deliveryGateway(t, st, o)
+	live := join(t, g, "U3", "C1", 0, false) // makes the subscription live at 5
+	release := st.holdReads()
+	c := join(t, g, "U2", "C1", 0, true)
+	waitFor(t, "the replay to hold", func() bool {
+		s := sub(t, g, "C1")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return slices.ContainsFunc(s.attached, func(a *attachment) bool { return a.s == c.s && a.hold })
+	})
+	o.post("C1")
+	o.event("C1", internode.ActivityJoined, "U9")
+	o.event("C1", internode.ActivityTyping, "U9")
+	o.post("C1")
+	live.expect(t, "message 6", "member_joined_channel U9", "user_typing U9", "message 7")
+	release()
+	c.expect(t, append(messages(1, 6), "member_joined_channel U9", "user_typing U9", "message 7")...)
+}
+
+// TestEventsHeldDuringAFill: while a gap is filled from the store, the
+// events behind it wait with the messages, and come out in place.
+func TestEventsHeldDuringAFill(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	c := join(t, g, "U2", "C1", 0, false)
+	release := st.holdReads()
+	o.post("C1")
+	o.commit("C1") // 2 never sent: a gap
+	o.event("C1", internode.ActivityTyping, "U9")
+	o.post("C1")
+	o.event("C1", internode.ActivityJoined, "U8")
+	c.expect(t, "message 1")
+	waitFor(t, "the fill", func() bool {
+		s := sub(t, g, "C1")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.filling && len(s.held) == 3
+	})
+	release()
+	c.expect(t, "message 2", "user_typing U9", "message 3", "member_joined_channel U8")
+}
+
+// TestChannelLeftAfterEarlierMessages: a leave reaches the leaver's
+// sessions (channel_left) and the other members (member_left_channel)
+// after every message of the channel produced before it, even while the
+// fan-out workers hold their rounds (a busy large channel's pacing), and
+// the leaver gets nothing of the channel after it. (Before, the events
+// went to the sockets at once, ahead of the messages the workers held.)
+func TestChannelLeftAfterEarlierMessages(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	leaver := join(t, g, "U2", "C1", 0, false)
+	other := join(t, g, "U3", "C1", 0, false)
+	for _, w := range g.fan.workers { // the pacer holds the next round
+		w.mu.Lock()
+		w.hold = time.Now().Add(200 * time.Millisecond)
+		w.mu.Unlock()
+	}
+	for range 3 {
+		o.post("C1")
+	}
+	o.event("C1", internode.ActivityLeft, "U2")
+	o.post("C1")
+	leaver.expect(t, "message 1", "message 2", "message 3", "channel_left ")
+	other.expect(t, "message 1", "message 2", "message 3", "member_left_channel U2", "message 4")
+	s := sub(t, g, "C1")
+	s.mu.Lock()
+	attached := len(s.attached)
+	s.mu.Unlock()
+	if attached != 1 || leaver.s.hasChan("C1") {
+		t.Fatalf("the leaver is still attached (%d attached)", attached)
+	}
+}

@@ -1,0 +1,695 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/internal/lifecycle"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
+)
+
+// Bounds of a channel subscription.
+const (
+	// maxHeld bounds the items a chanSub or a resuming attachment holds
+	// while a gap is filled from the store.
+	maxHeld = 1 << 14
+	// fillPage is how many messages one store read fetches.
+	fillPage = 512
+	// MaxResume is the most messages replayed to one resuming client per
+	// channel; beyond it the client is told to fetch history instead.
+	MaxResume = 10_000
+)
+
+// subscriptions are the gateway's channel subscriptions: one chanSub per
+// channel that local sessions are in, subscribed at the channel's owner
+// on a link of the gateway's own pool. Everything a session receives
+// about a channel (its messages, member and typing events, channel_left,
+// a resume's replay) is released by its chanSub in the order the owner
+// produced it, through the session's fan-out worker. Safe for concurrent
+// use.
+//
+// Lock order: chanSub.mu, then subscriptions.mu, then session.mu;
+// pendingMu and the fan-out workers' locks are leaves.
+type subscriptions struct {
+	team  string
+	store store.Store
+	view  func() *ring.View
+	pool  *internode.Pool
+	fan   *fanout
+	life  *lifecycle.Group
+	log   *slog.Logger
+
+	mu    sync.Mutex // guards chans
+	chans map[string]*chanSub
+
+	pendingMu   sync.Mutex // guards pending (a leaf lock)
+	pending     map[string]struct{}
+	pendingWake chan struct{}
+}
+
+func newSubscriptions(team string, st store.Store, view func() *ring.View, pool *internode.Pool, fan *fanout,
+	life *lifecycle.Group, log *slog.Logger) *subscriptions {
+	return &subscriptions{team: team, store: st, view: view, pool: pool, fan: fan, life: life, log: log,
+		chans: map[string]*chanSub{}, pendingWake: make(chan struct{}, 1)}
+}
+
+// chanSub is this gateway's subscription to one channel. Fields below mu
+// are guarded by it.
+type chanSub struct {
+	id  string
+	fan *fanout
+
+	mu       sync.Mutex
+	gone     bool              // removed from the gateway; goroutines must stop
+	link     *internode.Client // where the live subscription is (nil: none)
+	next     uint64            // next seq to deliver; 0 until the first subscribe reply
+	target   uint64            // the store has everything up to here
+	filling  bool              // a catch-up goroutine runs (none runs: held is empty)
+	held     []held            // what waits for a gap to be filled, by position
+	attached []*attachment
+	ready    chan struct{} // closed at the first subscribe reply
+	isReady  bool
+}
+
+// held is a message or an event waiting for its turn. Its position
+// orders it in the channel: message seq n at 2n, an event produced
+// after message a (ChannelEvent.After) at 2a+1, so between a and a+1.
+type held struct {
+	pos   uint64
+	frame []byte                  // a complete websocket frame
+	ev    *internode.ChannelEvent // nil for a message
+}
+
+func messagePos(seq uint64) uint64 { return 2 * seq }
+func eventPos(after uint64) uint64 { return 2*after + 1 }
+func (h held) seq() uint64         { return h.pos / 2 }
+func (h held) isMessage() bool     { return h.ev == nil }
+func heldOrder(a, b held) int      { return cmpUint(a.pos, b.pos) }
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// needs is the last seq that must be delivered before h.
+func (h held) needs() uint64 {
+	if h.isMessage() {
+		return h.seq() - 1
+	}
+	return h.ev.After
+}
+
+// attachment is one session's interest in a channel.
+type attachment struct {
+	s        *session
+	resume   uint64 // with resuming: the client has seen up to this seq
+	resuming bool   // false: start live
+	skip     uint64 // deliver only what comes after message skip
+	hold     bool   // a replay to this session runs; what comes meanwhile waits in held
+	held     []held // frames for this session, by position
+}
+
+// sub returns the channel's subscription, creating it (and starting the
+// subscribe) when create is set.
+func (u *subscriptions) sub(id string, create bool) *chanSub {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	c := u.chans[id]
+	if c == nil && create {
+		c = &chanSub{id: id, fan: u.fan, ready: make(chan struct{})}
+		u.chans[id] = c
+		u.resubscribe(id, 0)
+	}
+	return c
+}
+
+// all snapshots the subscriptions (so that no chanSub.mu is taken under
+// subscriptions.mu).
+func (u *subscriptions) all() []*chanSub {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make([]*chanSub, 0, len(u.chans))
+	for _, c := range u.chans {
+		out = append(out, c)
+	}
+	return out
+}
+
+// attach adds session s to channel id, starting live, or (when resuming)
+// right after seq resume, 0 meaning from the first message. The returned
+// channel is closed once the subscription is live.
+func (u *subscriptions) attach(s *session, id string, resume uint64, resuming bool) <-chan struct{} {
+	for {
+		c := u.sub(id, true)
+		c.mu.Lock()
+		if c.gone {
+			c.mu.Unlock()
+			continue
+		}
+		if slices.ContainsFunc(c.attached, func(a *attachment) bool { return a.s == s }) {
+			c.mu.Unlock()
+			return c.ready // already attached (a join racing the session's start)
+		}
+		a := &attachment{s: s, resume: resume, resuming: resuming}
+		c.attached = append(c.attached, a)
+		s.addChan(id) // under c.mu, so that a leave cannot come in between
+		if c.isReady {
+			u.startResume(c, a)
+		}
+		c.mu.Unlock()
+		return c.ready
+	}
+}
+
+// detach removes session s from channel id; the last one out ends the
+// subscription.
+func (u *subscriptions) detach(s *session, id string) {
+	c := u.sub(id, false)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool { return a.s == s })
+	if len(c.attached) == 0 {
+		u.dropLocked(c)
+	}
+}
+
+// dropLocked ends a subscription nobody here needs any more. c.mu must be
+// held.
+func (u *subscriptions) dropLocked(c *chanSub) {
+	c.gone = true
+	if c.link != nil {
+		internode.Send(c.link.Link, internode.Unsubscribe{Channel: c.id})
+		c.link = nil
+	}
+	u.mu.Lock()
+	if u.chans[c.id] == c {
+		delete(u.chans, c.id)
+	}
+	u.mu.Unlock()
+}
+
+// startResume decides how attachment a starts receiving: live, live
+// after skipping what the client has already seen, or after a replay
+// from the store. c.mu must be held and c ready.
+func (u *subscriptions) startResume(c *chanSub, a *attachment) {
+	delivered := c.next - 1
+	switch {
+	case !a.resuming || a.resume == delivered:
+	case a.resume > delivered:
+		a.skip = a.resume
+	case delivered-a.resume > MaxResume:
+		a.s.pushLater(wsframe.Text(rtm.ErrorEvent(rtm.CodeResumeTooOld, "resume too old for "+c.id+": fetch conversations.history")))
+	default:
+		a.hold = true
+		from := a.resume
+		u.life.Go(func(context.Context) { u.replay(c, a, from, delivered) })
+	}
+}
+
+// replay sends (from, upto] of c from the store to a's session, then
+// releases what was held for it meanwhile, all through the session's
+// fan-out worker, behind what it already queued for the channel.
+func (u *subscriptions) replay(c *chanSub, a *attachment, from, upto uint64) {
+	for from < upto {
+		msgs, err := u.readLog(c.id, from, min(fillPage, int(upto-from)))
+		if err != nil || len(msgs) == 0 {
+			u.log.Error("resume: store read failed", "channel", c.id, "after", from, "err", err)
+			a.s.close(errStore)
+			return
+		}
+		for i := range msgs {
+			a.s.pushLater(u.encode(&msgs[i]))
+		}
+		from = msgs[len(msgs)-1].Seq
+	}
+	c.mu.Lock()
+	for _, h := range a.held {
+		if h.pos > messagePos(upto) {
+			a.s.pushLater(h.frame)
+		}
+	}
+	a.hold, a.held = false, nil
+	c.mu.Unlock()
+}
+
+func (u *subscriptions) readLog(id string, after uint64, limit int) ([]chat.Message, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return u.store.Messages(ctx, id, after, limit)
+}
+
+// encode makes the websocket frame of a message read from the store.
+func (u *subscriptions) encode(m *chat.Message) []byte {
+	return wsframe.Text(rtm.AppendMessage(nil, m, u.team))
+}
+
+// deliver hands message seq of c to every attached session, through the
+// fan-out workers: one job per worker per message, no allocation per
+// recipient. c.mu must be held.
+func (c *chanSub) deliver(seq uint64, frame []byte) {
+	var lists [][]*session // per worker, allocated only when used
+	for _, a := range c.attached {
+		switch {
+		case seq <= a.skip:
+		case a.hold:
+			if len(a.held) >= maxHeld {
+				a.s.close(errSlow)
+				continue
+			}
+			a.held = append(a.held, held{pos: messagePos(seq), frame: frame})
+		default:
+			lists = c.add(lists, a.s)
+		}
+	}
+	c.send(lists, frame, len(c.attached) >= largeChannel)
+	c.next = seq + 1
+}
+
+// deliverEvent hands a channel event to the attached sessions it is for,
+// in the same order as the messages around it: typing and joins to the
+// other members; a leave to the other members, and channel_left to the
+// leaver's sessions, which stop receiving the channel there. c.mu must
+// be held.
+func (u *subscriptions) deliverEvent(c *chanSub, ev *internode.ChannelEvent, frame []byte) {
+	var lists, leavers [][]*session
+	var goodbye []byte
+	pos := eventPos(ev.After)
+	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
+		self := a.s.user == ev.User
+		if self && ev.Activity == internode.ActivityLeft {
+			if goodbye == nil {
+				goodbye = wsframe.Text(rtm.ChannelLeft(c.id, chat.TSOf(time.Now())))
+			}
+			a.s.removeChan(c.id)
+			if a.hold { // after the replay, with what it holds
+				a.held = append(a.held, held{pos: pos, frame: goodbye})
+			} else {
+				leavers = c.add(leavers, a.s)
+			}
+			return true
+		}
+		switch {
+		case self || ev.After < a.skip:
+		case a.hold:
+			a.held = append(a.held, held{pos: pos, frame: frame})
+		default:
+			lists = c.add(lists, a.s)
+		}
+		return false
+	})
+	c.send(lists, frame, false)
+	c.send(leavers, goodbye, false)
+	if len(c.attached) == 0 {
+		u.dropLocked(c)
+	}
+}
+
+// add appends s to its worker's list in lists (allocated when first
+// used).
+func (c *chanSub) add(lists [][]*session, s *session) [][]*session {
+	if lists == nil {
+		lists = make([][]*session, len(c.fan.workers))
+	}
+	w := s.shard
+	if lists[w] == nil {
+		lists[w] = make([]*session, 0, len(c.attached)/len(lists)+1)
+	}
+	lists[w] = append(lists[w], s)
+	return lists
+}
+
+// send queues frame to each worker's sessions.
+func (c *chanSub) send(lists [][]*session, frame []byte, large bool) {
+	for w, l := range lists {
+		if len(l) > 0 {
+			c.fan.workers[w].add(fanJob{frame: frame, sessions: l, large: large})
+		}
+	}
+}
+
+// from returns the subscription an event of channel id is for, locked,
+// or nil when it came on a link the subscription has left.
+func (u *subscriptions) from(link *internode.Client, id string) *chanSub {
+	c := u.sub(id, false)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	if c.gone || c.link != link {
+		c.mu.Unlock()
+		return nil
+	}
+	return c
+}
+
+// posted takes a committed message from the owner.
+func (u *subscriptions) posted(from *internode.Client, m internode.Posted) {
+	c := u.from(from, m.Channel)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	switch {
+	case m.Seq < c.next:
+		// Already delivered (replayed from the store first).
+	case m.Seq == c.next && !c.filling:
+		c.deliver(m.Seq, wsframe.Text(m.Payload))
+	default:
+		u.hold(c, held{pos: messagePos(m.Seq), frame: wsframe.Text(m.Payload)})
+	}
+}
+
+// channelEvent takes a typing, join or leave event from the owner. It is
+// released after the messages up to its After, which the owner sent
+// before it; while a gap is filled it waits with them.
+func (u *subscriptions) channelEvent(from *internode.Client, m internode.ChannelEvent) {
+	c := u.from(from, m.Channel)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	if !c.filling && m.After < c.next {
+		// In order (or, after an owner move, later than messages it
+		// followed: delivered at once rather than lost).
+		u.deliverEvent(c, &m, wsframe.Text(m.Payload))
+		return
+	}
+	u.hold(c, held{pos: eventPos(m.After), frame: wsframe.Text(m.Payload), ev: &m})
+}
+
+// hold keeps h until the gap before it is filled from the store. c.mu
+// must be held.
+func (u *subscriptions) hold(c *chanSub, h held) {
+	if len(c.held) >= maxHeld {
+		// Too far behind: drop the held messages and let the fill read
+		// them from the store instead (events are not in the store: they
+		// stay).
+		c.held = slices.DeleteFunc(c.held, held.isMessage)
+	}
+	c.held = append(c.held, h)
+	c.target = max(c.target, h.needs())
+	u.startFill(c)
+}
+
+func (u *subscriptions) resubscribed(from *internode.Client, m internode.Resubscribe) {
+	c := u.from(from, m.Channel)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	c.link = nil
+	u.resubscribe(c.id, 0)
+}
+
+// onSubscribed handles the owner's reply to a subscribe sent on link.
+func (u *subscriptions) onSubscribed(c *chanSub, link *internode.Client, f internode.Frame, err error) {
+	var r internode.SubscribeReply
+	if err == nil {
+		err = r.Decode(f.Body)
+	}
+	if err == nil {
+		err = chat.ErrorOf(r.Err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone || c.link != link {
+		return
+	}
+	if err != nil {
+		c.link = nil
+		if err == chat.ErrChannelNotFound {
+			u.log.Warn("subscribed channel does not exist", "channel", c.id)
+			return
+		}
+		u.resubscribe(c.id, 100*time.Millisecond)
+		return
+	}
+	if c.next == 0 {
+		c.next = r.Seq + 1 // a new subscription starts live
+	} else if r.Seq >= c.next {
+		c.target = max(c.target, r.Seq) // missed messages while moving
+		u.startFill(c)
+	}
+	if !c.isReady {
+		c.isReady = true
+		close(c.ready)
+		for _, a := range c.attached {
+			u.startResume(c, a)
+		}
+	}
+}
+
+// startFill starts the catch-up goroutine unless it runs. c.mu must be held.
+func (u *subscriptions) startFill(c *chanSub) {
+	if c.filling || c.next == 0 {
+		return
+	}
+	c.filling = true
+	if !u.life.Go(func(ctx context.Context) { u.fill(ctx, c) }) {
+		c.filling = false
+	}
+}
+
+// fill reads from the store what c is missing, delivers it in order
+// merged with what is held, and stops once nothing is missing.
+func (u *subscriptions) fill(ctx context.Context, c *chanSub) {
+	backoff := 10 * time.Millisecond
+	for {
+		c.mu.Lock()
+		u.drainHeld(c)
+		upto := c.target
+		if len(c.held) > 0 {
+			upto = max(upto, c.held[0].needs())
+		}
+		if c.gone || c.next > upto {
+			c.filling = false
+			c.mu.Unlock()
+			return
+		}
+		after := c.next - 1
+		c.mu.Unlock()
+
+		msgs, err := u.readLog(c.id, after, min(fillPage, int(upto-after)))
+		if err != nil || len(msgs) == 0 {
+			// Committed messages are always readable; an empty read means
+			// the store is failing or lagging. Wait and read again.
+			u.log.Warn("catch-up read found nothing", "channel", c.id, "after", after, "upto", upto, "err", err)
+			select {
+			case <-ctx.Done():
+				c.mu.Lock()
+				c.filling = false
+				c.mu.Unlock()
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		c.mu.Lock()
+		slices.SortStableFunc(c.held, heldOrder)
+		for i := range msgs {
+			u.releaseHeld(c) // what is held before this message goes first
+			if msgs[i].Seq == c.next {
+				c.deliver(msgs[i].Seq, u.encode(&msgs[i]))
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// drainHeld releases what is held in order while it is next (see
+// releaseHeld). c.mu must be held.
+func (u *subscriptions) drainHeld(c *chanSub) {
+	slices.SortStableFunc(c.held, heldOrder)
+	u.releaseHeld(c)
+}
+
+// releaseHeld releases the sorted held items while they are next: a
+// message when it is seq next, an event when the messages before it are
+// delivered; it drops messages already delivered. c.mu must be held.
+func (u *subscriptions) releaseHeld(c *chanSub) {
+	i := 0
+	for ; i < len(c.held) && !c.gone; i++ {
+		h := c.held[i]
+		if h.isMessage() {
+			if h.seq() < c.next {
+				continue
+			}
+			if h.seq() != c.next {
+				break
+			}
+			c.deliver(h.seq(), h.frame)
+			continue
+		}
+		if h.ev.After >= c.next {
+			break
+		}
+		u.deliverEvent(c, h.ev, h.frame)
+	}
+	if c.gone {
+		i = len(c.held)
+	}
+	c.held = append(c.held[:0], c.held[i:]...)
+}
+
+// resubscribe queues channel id for (re)subscription at its current
+// owner after delay.
+func (u *subscriptions) resubscribe(id string, delay time.Duration) {
+	if delay > 0 {
+		u.life.Go(func(ctx context.Context) {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+				u.resubscribe(id, 0)
+			}
+		})
+		return
+	}
+	u.pendingMu.Lock()
+	if u.pending == nil {
+		u.pending = map[string]struct{}{}
+	}
+	u.pending[id] = struct{}{}
+	u.pendingMu.Unlock()
+	select {
+	case u.pendingWake <- struct{}{}:
+	default:
+	}
+}
+
+// subscriber is the one goroutine that (re)subscribes channels: it may
+// block dialing an owner, which the event path must never do.
+func (u *subscriptions) subscriber(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-u.pendingWake:
+		}
+		u.pendingMu.Lock()
+		ids := u.pending
+		u.pending = nil
+		u.pendingMu.Unlock()
+		for id := range ids {
+			u.subscribeOne(ctx, id)
+		}
+	}
+}
+
+func (u *subscriptions) subscribeOne(ctx context.Context, id string) {
+	c := u.sub(id, false)
+	if c == nil {
+		return
+	}
+	owner, ok := u.view().Owner(ring.RoleChannel, id)
+	if !ok {
+		u.resubscribe(id, 200*time.Millisecond)
+		return
+	}
+	c.mu.Lock()
+	if c.gone || (c.link != nil && c.link.Peer() == owner.Name && isUp(c.link)) {
+		c.mu.Unlock()
+		return // already subscribed at the owner
+	}
+	old := c.link
+	c.link = nil
+	c.mu.Unlock()
+	if old != nil && isUp(old) {
+		internode.Send(old.Link, internode.Unsubscribe{Channel: id})
+	}
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	link, err := u.pool.Get(dctx, owner.Name, owner.Internode)
+	cancel()
+	if err != nil {
+		u.resubscribe(id, 200*time.Millisecond)
+		return
+	}
+	c.mu.Lock()
+	if c.gone || c.link != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.link = link
+	c.mu.Unlock()
+	internode.Go(link, internode.Subscribe{Channel: id},
+		func(f internode.Frame, err error) { u.onSubscribed(c, link, f, err) })
+}
+
+func isUp(c *internode.Client) bool {
+	select {
+	case <-c.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// followView re-subscribes every channel whose owner changed.
+func (u *subscriptions) followView(ctx context.Context) {
+	for {
+		v := u.view()
+		select {
+		case <-ctx.Done():
+			return
+		case <-v.Changed():
+		}
+		v = u.view()
+		for _, c := range u.all() {
+			c.mu.Lock()
+			if !c.gone && (c.link == nil || c.link.Peer() != v.Ring(ring.RoleChannel).Owner(c.id)) {
+				u.resubscribe(c.id, 0)
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// linkDown re-subscribes the channels that were subscribed at peer.
+func (u *subscriptions) linkDown(peer string) {
+	for _, c := range u.all() {
+		c.mu.Lock()
+		if c.link != nil && c.link.Peer() == peer {
+			c.link = nil
+			u.resubscribe(c.id, 50*time.Millisecond)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// reattach replays channel id to session s from after seq (a client's
+// resume request mid-session). False when s is not attached to id.
+func (u *subscriptions) reattach(s *session, id string, seq uint64) bool {
+	c := u.sub(id, false)
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.attached {
+		if a.s == s {
+			if !a.hold && c.isReady {
+				a.resume, a.resuming = seq, true
+				u.startResume(c, a)
+			}
+			return true
+		}
+	}
+	return false
+}
