@@ -11,22 +11,11 @@ import (
 	"github.com/ringcast/ringcast/transport/internode"
 )
 
-// Errors a role answers when a request had no effect and may be sent
-// again: the caller retries them, and a client never sees them (they
-// become chat.ErrUnavailable if the retries run out).
-const (
-	// ErrWrongOwner: this node does not own the key in its view.
-	ErrWrongOwner chat.Error = "wrong_owner"
-	// ErrConflict: the write was fenced (another owner wrote the
-	// channel); the owner dropped its state and reloads it.
-	ErrConflict chat.Error = "conflict"
-)
-
 // Retryable reports whether a reply's error string means "send it
 // again": the request had no effect.
 func Retryable(code string) bool {
 	switch chat.Error(code) {
-	case ErrWrongOwner, ErrConflict, chat.ErrUnavailable:
+	case chat.ErrWrongOwner, chat.ErrConflict, chat.ErrUnavailable:
 		return true
 	}
 	return false

@@ -21,6 +21,7 @@ import (
 	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/apierror"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
@@ -156,18 +157,18 @@ const requestTimeout = 15 * time.Second
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/api/")
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		a.reply(w, nil, apiErr("invalid_post_type"))
+		a.reply(w, nil, chat.Error("invalid_post_type"))
 		return
 	}
 	m, ok := a.methods[name]
 	if !ok {
-		a.reply(w, nil, apiErr("unknown_method"))
+		a.reply(w, nil, chat.Error("unknown_method"))
 		return
 	}
 	if m.write && r.Method != http.MethodPost {
 		// A link or an image tag must not change anything.
 		w.Header().Set("Allow", http.MethodPost)
-		a.reply(w, nil, apiErr("method_not_allowed"))
+		a.reply(w, nil, chat.Error("method_not_allowed"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody+1)
@@ -184,10 +185,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 	case m.auth == authNone:
 	case tok == "":
-		err = apiErr("not_authed")
+		err = chat.ErrNotAuthed
 	case m.auth == authAdmin:
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(a.cfg.AdminKey)) != 1 {
-			err = apiErr("invalid_auth")
+			err = chat.ErrInvalidAuth
 		}
 		c.admin = err == nil
 	default:
@@ -216,12 +217,12 @@ func (a *API) limit(l *limit.Limiter, c *call) error {
 func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 	status := http.StatusOK
 	if err != nil {
-		code, st, known := errorCode(err)
+		p, known := apierror.Of(err)
 		if !known {
 			a.log.Error("api call failed", "err", err)
 		}
-		status = st
-		body = map[string]any{"ok": false, "error": code}
+		status = p.Status
+		body = map[string]any{"ok": false, "error": p.Code}
 		var rl rateLimited
 		if errors.As(err, &rl) {
 			w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfter(time.Duration(rl))))
@@ -259,9 +260,9 @@ func (a *API) authenticate(ctx context.Context, tok string) (chat.User, [32]byte
 	id, err := a.cfg.Store.TokenUser(ctx, h[:])
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return chat.User{}, h, apiErr("invalid_auth")
+		return chat.User{}, h, chat.ErrInvalidAuth
 	case errors.Is(err, store.ErrRevoked):
-		return chat.User{}, h, apiErr("token_revoked")
+		return chat.User{}, h, chat.ErrTokenRevoked
 	case err != nil:
 		return chat.User{}, h, err
 	}
@@ -270,7 +271,7 @@ func (a *API) authenticate(ctx context.Context, tok string) (chat.User, [32]byte
 		return chat.User{}, h, err
 	}
 	if u.Deleted {
-		return chat.User{}, h, apiErr("account_inactive")
+		return chat.User{}, h, chat.ErrAccountInactive
 	}
 	a.tokensMu.Lock()
 	if len(a.tokens) > 100_000 {
@@ -344,7 +345,7 @@ func (a *API) rtmConnect(c *call) (map[string]any, error) {
 		gws = local
 	}
 	if len(gws) == 0 {
-		return nil, apiErr("service_unavailable")
+		return nil, chat.ErrUnavailable
 	}
 	gw := gws[rand.IntN(len(gws))]
 	tk := rtm.NewTicket(c.user.ID, rtm.TokenIDOf(c.token[:]), gw.Name, gw.Epoch, time.Now())
@@ -384,11 +385,11 @@ func (a *API) usersList(c *call) (map[string]any, error) {
 func (a *API) usersInfo(c *call) (map[string]any, error) {
 	id := c.args["user"]
 	if id == "" {
-		return nil, apiErr("user_not_found")
+		return nil, chat.ErrUserNotFound
 	}
 	u, err := a.cfg.Store.User(c.ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, apiErr("user_not_found")
+		return nil, chat.ErrUserNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -400,7 +401,7 @@ func (a *API) usersInfo(c *call) (map[string]any, error) {
 func (a *API) adminUsersCreate(c *call) (map[string]any, error) {
 	name := strings.ToLower(c.args["name"])
 	if !validUserName(name) {
-		return nil, apiErr("invalid_name")
+		return nil, chat.Error("invalid_name")
 	}
 	isBot, err := c.args.bool("is_bot", false)
 	if err != nil {
@@ -412,15 +413,15 @@ func (a *API) adminUsersCreate(c *call) (map[string]any, error) {
 	}
 	class, err := limit.ParseClass(c.args["limit_class"])
 	if err != nil {
-		return nil, apiErr("invalid_limit_class")
+		return nil, chat.Error("invalid_limit_class")
 	}
 	if len(c.args["real_name"]) > maxProfileField || len(c.args["email"]) > maxProfileField {
-		return nil, apiErr("invalid_arguments")
+		return nil, chat.ErrBadRequest
 	}
 	u := chat.User{ID: chat.NewID('U'), Name: name, RealName: c.args["real_name"], Email: c.args["email"],
 		IsBot: isBot, IsAdmin: isAdmin, Created: time.Now().Unix(), LimitClass: string(class)}
 	if err := a.cfg.Store.CreateUser(c.ctx, u); errors.Is(err, store.ErrNameTaken) {
-		return nil, apiErr("name_taken")
+		return nil, chat.Error("name_taken")
 	} else if err != nil {
 		return nil, err
 	}
@@ -443,7 +444,7 @@ func (a *API) adminCreateToken(c *call) (map[string]any, error) {
 		u, err = a.cfg.Store.UserByName(c.ctx, c.args["name"])
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, apiErr("user_not_found")
+		return nil, chat.ErrUserNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -459,13 +460,13 @@ func (a *API) getPresence(c *call) (map[string]any, error) {
 		id = c.user.ID
 	}
 	if _, err := a.cfg.Store.User(c.ctx, id); errors.Is(err, store.ErrNotFound) {
-		return nil, apiErr("user_not_found")
+		return nil, chat.ErrUserNotFound
 	} else if err != nil {
 		return nil, err
 	}
 	info, err := a.cfg.Presence.Query(c.ctx, id)
 	if err != nil {
-		return nil, apiErr("service_unavailable")
+		return nil, chat.ErrUnavailable
 	}
 	out := map[string]any{"presence": cluster.PresenceName(info.Active)}
 	if id == c.user.ID {
@@ -483,13 +484,13 @@ func (a *API) getPresence(c *call) (map[string]any, error) {
 func (a *API) setPresence(c *call) (map[string]any, error) {
 	p := c.args["presence"]
 	if p != "away" && p != "auto" {
-		return nil, apiErr("invalid_presence")
+		return nil, chat.ErrInvalidPresence
 	}
 	if err := a.cfg.Store.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
 		return nil, err
 	}
 	if err := a.cfg.Presence.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
-		return nil, apiErr("service_unavailable")
+		return nil, chat.ErrUnavailable
 	}
 	return nil, nil
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/ringcast/ringcast/chat"
 )
 
 // maxBody bounds a request body.
@@ -25,7 +27,7 @@ func parseArgs(r *http.Request) (args, error) {
 	a := args{}
 	for k, v := range r.URL.Query() {
 		if k == "token" {
-			return nil, apiErr("invalid_arg_name")
+			return nil, chat.Error("invalid_arg_name")
 		}
 		if len(v) > 0 && v[0] != "" {
 			a[k] = v[0]
@@ -36,10 +38,10 @@ func parseArgs(r *http.Request) (args, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return nil, apiErr("request_timeout")
+		return nil, chat.Error("request_timeout")
 	}
 	if len(body) > maxBody {
-		return nil, apiErr("request_too_large")
+		return nil, chat.Error("request_too_large")
 	}
 	if len(body) == 0 {
 		return a, nil
@@ -48,15 +50,15 @@ func parseArgs(r *http.Request) (args, error) {
 	switch mt {
 	case "application/json":
 		if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" {
-			return nil, apiErr("invalid_charset")
+			return nil, chat.Error("invalid_charset")
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(body, &obj); err != nil {
 			var syn *json.UnmarshalTypeError
 			if errors.As(err, &syn) {
-				return nil, apiErr("json_not_object")
+				return nil, chat.Error("json_not_object")
 			}
-			return nil, apiErr("invalid_json")
+			return nil, chat.Error("invalid_json")
 		}
 		for k, raw := range obj {
 			if v := jsonArg(raw); v != "" {
@@ -66,7 +68,7 @@ func parseArgs(r *http.Request) (args, error) {
 	case "application/x-www-form-urlencoded", "":
 		vals, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, apiErr("invalid_form_data")
+			return nil, chat.Error("invalid_form_data")
 		}
 		for k, v := range vals {
 			if len(v) > 0 && v[0] != "" {
@@ -76,7 +78,7 @@ func parseArgs(r *http.Request) (args, error) {
 	case "multipart/form-data":
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		if err := r.ParseMultipartForm(maxBody); err != nil {
-			return nil, apiErr("invalid_form_data")
+			return nil, chat.Error("invalid_form_data")
 		}
 		for k, v := range r.MultipartForm.Value {
 			if len(v) > 0 && v[0] != "" {
@@ -84,7 +86,7 @@ func parseArgs(r *http.Request) (args, error) {
 			}
 		}
 	default:
-		return nil, apiErr("invalid_post_type")
+		return nil, chat.Error("invalid_post_type")
 	}
 	return a, nil
 }
@@ -117,7 +119,7 @@ func (a args) list(k string) ([]string, error) {
 	if strings.HasPrefix(v, "[") {
 		var out []string
 		if err := json.Unmarshal([]byte(v), &out); err != nil {
-			return nil, apiErr("invalid_array_arg")
+			return nil, chat.Error("invalid_array_arg")
 		}
 		return out, nil
 	}
@@ -140,7 +142,7 @@ func (a args) bool(k string, def bool) (bool, error) {
 	case "false", "0":
 		return false, nil
 	}
-	return false, apiErr("invalid_arguments")
+	return false, chat.ErrBadRequest
 }
 
 // limit reads a page size in [1, max], def when absent.
@@ -151,7 +153,7 @@ func (a args) limit(def, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, apiErr("invalid_limit")
+		return 0, chat.Error("invalid_limit")
 	}
 	if n == 0 {
 		return def, nil
@@ -166,7 +168,7 @@ func token(r *http.Request, a args) (string, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		t, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
-			return "", apiErr("not_bearer_token")
+			return "", chat.Error("not_bearer_token")
 		}
 		return strings.TrimSpace(t), nil
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ringcast/ringcast/chat"
 )
 
 // FuzzParseArgs: whatever a request carries, parseArgs answers with
@@ -41,7 +43,7 @@ func FuzzParseArgs(f *testing.F) {
 		r.Header.Set("Content-Type", ctype)
 		a, err := parseArgs(r)
 		if err != nil {
-			var ae apiErr
+			var ae chat.Error
 			if !errors.As(err, &ae) || !known[string(ae)] {
 				t.Fatalf("error %v is not one of the Slack errors parseArgs answers", err)
 			}

@@ -33,14 +33,14 @@ const (
 // channel calls it (and so will replies, reactions, edits and search).
 func (a *API) lookup(c *call, ref string, n need) (chat.Channel, error) {
 	if ref == "" {
-		return chat.Channel{}, apiErr("channel_not_found")
+		return chat.Channel{}, chat.ErrChannelNotFound
 	}
 	ch, err := a.cfg.Store.Channel(c.ctx, ref)
 	if errors.Is(err, store.ErrNotFound) {
 		ch, err = a.cfg.Store.ChannelByName(c.ctx, strings.TrimPrefix(ref, "#"))
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return chat.Channel{}, apiErr("channel_not_found")
+		return chat.Channel{}, chat.ErrChannelNotFound
 	}
 	if err != nil {
 		return chat.Channel{}, err
@@ -53,9 +53,9 @@ func (a *API) lookup(c *call, ref string, n need) (chat.Channel, error) {
 	case err != nil:
 		return chat.Channel{}, err
 	case !ch.VisibleTo(in):
-		return chat.Channel{}, apiErr("channel_not_found")
+		return chat.Channel{}, chat.ErrChannelNotFound
 	case n == membership && !in:
-		return chat.Channel{}, apiErr("not_in_channel")
+		return chat.Channel{}, chat.ErrNotInChannel
 	}
 	return ch, nil
 }
@@ -82,9 +82,9 @@ func (a *API) fullChannel(c *call, ch chat.Channel) (map[string]any, error) {
 func checkChannelName(n string) error {
 	switch {
 	case n == "":
-		return apiErr("invalid_name_required")
+		return chat.Error("invalid_name_required")
 	case utf8.RuneCountInString(n) > 80:
-		return apiErr("invalid_name_maxlength")
+		return chat.Error("invalid_name_maxlength")
 	}
 	punct := true
 	for _, r := range n {
@@ -93,11 +93,11 @@ func checkChannelName(n string) error {
 			punct = false
 		case r == '-' || r == '_':
 		default:
-			return apiErr("invalid_name_specials")
+			return chat.Error("invalid_name_specials")
 		}
 	}
 	if punct {
-		return apiErr("invalid_name_punctuation")
+		return chat.Error("invalid_name_punctuation")
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func (a *API) create(c *call) (map[string]any, error) {
 	}
 	ch := chat.Channel{ID: chat.NewID('C'), Name: name, Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: private}
 	if err := a.cfg.Store.CreateChannel(c.ctx, ch); errors.Is(err, store.ErrNameTaken) {
-		return nil, apiErr("name_taken")
+		return nil, chat.Error("name_taken")
 	} else if err != nil {
 		return nil, err
 	}
@@ -131,10 +131,10 @@ func (a *API) join(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	if ch.IsArchived {
-		return nil, apiErr("is_archived")
+		return nil, chat.ErrArchived
 	}
 	if ch.IsPrivate {
-		return nil, apiErr("method_not_supported_for_channel_type")
+		return nil, chat.Error("method_not_supported_for_channel_type")
 	}
 	err = a.cfg.Channels.Join(c.ctx, ch.ID, c.user.ID)
 	var warning string
@@ -162,7 +162,7 @@ func (a *API) leave(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	if ch.IsArchived {
-		return nil, apiErr("is_archived")
+		return nil, chat.ErrArchived
 	}
 	err = a.cfg.Channels.Leave(c.ctx, ch.ID, c.user.ID)
 	if err == chat.ErrNotInChannel {
@@ -182,19 +182,19 @@ func (a *API) invite(c *call) (map[string]any, error) {
 	}
 	switch {
 	case len(users) == 0:
-		return nil, apiErr("no_user")
+		return nil, chat.Error("no_user")
 	case len(users) > 1000:
-		return nil, apiErr("too_many_users")
+		return nil, chat.Error("too_many_users")
 	case ch.IsArchived:
-		return nil, apiErr("is_archived")
+		return nil, chat.ErrArchived
 	}
 	var fresh []string
 	for _, u := range users {
 		if u == c.user.ID {
-			return nil, apiErr("cant_invite_self")
+			return nil, chat.Error("cant_invite_self")
 		}
 		if _, err := a.cfg.Store.User(c.ctx, u); errors.Is(err, store.ErrNotFound) {
-			return nil, apiErr("user_not_found")
+			return nil, chat.ErrUserNotFound
 		} else if err != nil {
 			return nil, err
 		}
@@ -207,7 +207,7 @@ func (a *API) invite(c *call) (map[string]any, error) {
 		}
 	}
 	if len(fresh) == 0 {
-		return nil, apiErr("already_in_channel")
+		return nil, chat.ErrAlreadyMember
 	}
 	if err := a.cfg.Channels.Invite(c.ctx, ch.ID, c.user.ID, fresh); err != nil {
 		return nil, err
@@ -237,7 +237,7 @@ func (a *API) list(c *call) (map[string]any, error) {
 			wantPrivate = true
 		case "mpim", "im":
 		default:
-			return nil, apiErr("invalid_types")
+			return nil, chat.Error("invalid_types")
 		}
 	}
 	excludeArchived, err := c.args.bool("exclude_archived", false)
@@ -344,12 +344,12 @@ func (a *API) history(c *call) (map[string]any, error) {
 	q := store.HistoryQuery{Limit: limit, Inclusive: inclusive}
 	if v := c.args["latest"]; v != "" {
 		if q.Latest, err = chat.ParseTS(v); err != nil {
-			return nil, apiErr("invalid_ts_latest")
+			return nil, chat.Error("invalid_ts_latest")
 		}
 	}
 	if v := c.args["oldest"]; v != "" {
 		if q.Oldest, err = chat.ParseTS(v); err != nil {
-			return nil, apiErr("invalid_ts_oldest")
+			return nil, chat.Error("invalid_ts_oldest")
 		}
 	}
 	if cur := c.args["cursor"]; cur != "" {
@@ -358,7 +358,7 @@ func (a *API) history(c *call) (map[string]any, error) {
 			return nil, err
 		}
 		if q.Latest, err = chat.ParseTS(v); err != nil {
-			return nil, apiErr("invalid_cursor")
+			return nil, chat.Error("invalid_cursor")
 		}
 		q.Inclusive = false
 	}
@@ -430,7 +430,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 			return nil, err
 		}
 		if _, err := store.ThreadParent(c.ctx, a.cfg.Store, ch.ID, p.ThreadTS); errors.Is(err, store.ErrNotFound) {
-			return nil, apiErr("thread_not_found")
+			return nil, chat.ErrThreadNotFound
 		} else if err != nil {
 			return nil, err
 		}
@@ -443,7 +443,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 			return nil, err
 		}
 		if ch.IsArchived {
-			return nil, apiErr("is_archived")
+			return nil, chat.ErrArchived
 		}
 		return nil, bad
 	}
@@ -477,7 +477,7 @@ func checkPost(p *cluster.Post, threadTS string) error {
 	if threadTS != "" {
 		ts, err := chat.ParseTS(threadTS)
 		if err != nil {
-			return apiErr("invalid_thread_ts")
+			return chat.Error("invalid_thread_ts")
 		}
 		p.ThreadTS = ts
 	}
@@ -496,7 +496,7 @@ func parseCursor(cur, kind string) (string, error) {
 	b, err := base64.StdEncoding.DecodeString(cur)
 	v, ok := strings.CutPrefix(string(b), kind+":")
 	if err != nil || !ok || v == "" {
-		return "", apiErr("invalid_cursor")
+		return "", chat.Error("invalid_cursor")
 	}
 	return v, nil
 }

@@ -36,7 +36,7 @@ func (a *API) devUsersList(c *call) (map[string]any, error) {
 func (a *API) devSignIn(c *call) (map[string]any, error) {
 	name := strings.ToLower(strings.TrimSpace(c.args["name"]))
 	if !validUserName(name) {
-		return nil, apiErr("invalid_name")
+		return nil, chat.Error("invalid_name")
 	}
 	u, err := a.cfg.Store.UserByName(c.ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
@@ -49,7 +49,7 @@ func (a *API) devSignIn(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	if u.Deleted {
-		return nil, apiErr("account_inactive")
+		return nil, chat.ErrAccountInactive
 	}
 	return a.issueToken(c, u)
 }

@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/store"
 )
@@ -32,7 +33,7 @@ func (a *API) adminSetInactive(c *call) (map[string]any, error) {
 		id = c.args["user"]
 	}
 	if err := a.cfg.Store.SetDeleted(c.ctx, id, true); errors.Is(err, store.ErrNotFound) {
-		return nil, apiErr("user_not_found")
+		return nil, chat.ErrUserNotFound
 	} else if err != nil {
 		return nil, err
 	}
@@ -46,10 +47,10 @@ func (a *API) adminSetInactive(c *call) (map[string]any, error) {
 func (a *API) adminSetLimitClass(c *call) (map[string]any, error) {
 	class, err := limit.ParseClass(c.args["class"])
 	if err != nil {
-		return nil, apiErr("invalid_limit_class")
+		return nil, chat.Error("invalid_limit_class")
 	}
 	if err := a.cfg.Store.SetLimitClass(c.ctx, c.args["user"], string(class)); errors.Is(err, store.ErrNotFound) {
-		return nil, apiErr("user_not_found")
+		return nil, chat.ErrUserNotFound
 	} else if err != nil {
 		return nil, err
 	}

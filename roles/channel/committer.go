@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 )
@@ -243,7 +242,7 @@ func (k *committer) commit(batch []pending, msgs *[]chat.Message) {
 		p := &batch[i]
 		st := p.st
 		if st == nil {
-			k.answer(p.reply, chat.Message{}, cluster.ErrConflict)
+			k.answer(p.reply, chat.Message{}, chat.ErrConflict)
 			continue
 		}
 		st.mu.Lock()
@@ -255,7 +254,7 @@ func (k *committer) commit(batch []pending, msgs *[]chat.Message) {
 			if ok {
 				k.answer(p.reply, p.msg, nil)
 			} else {
-				k.answer(p.reply, chat.Message{}, cluster.ErrConflict)
+				k.answer(p.reply, chat.Message{}, chat.ErrConflict)
 			}
 			continue
 		case err != nil:
@@ -266,7 +265,7 @@ func (k *committer) commit(batch []pending, msgs *[]chat.Message) {
 			k.log.Warn("fenced: another node wrote this channel", "channel", st.id, "seq", p.msg.Seq)
 			k.cache.dropLocked(st)
 			st.mu.Unlock()
-			k.answer(p.reply, chat.Message{}, cluster.ErrConflict)
+			k.answer(p.reply, chat.Message{}, chat.ErrConflict)
 		default:
 			st.committed = p.msg.Seq
 			if len(st.subs) > 0 {

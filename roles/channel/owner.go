@@ -117,7 +117,7 @@ func (o *Owner) Publish(p cluster.Post, reply func(chat.Message, error)) {
 		return
 	}
 	if !o.cache.owns(p.Channel) {
-		reply(chat.Message{}, cluster.ErrWrongOwner)
+		reply(chat.Message{}, chat.ErrWrongOwner)
 		return
 	}
 	o.cache.with(p.Channel, func(st *chanState, err error) {

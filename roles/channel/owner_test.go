@@ -211,7 +211,7 @@ func TestPublishRefusals(t *testing.T) {
 		{"no text", o.Owner, cluster.Post{Channel: "C1", User: "U1"}, chat.ErrNoText},
 		{"too long", o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: strings.Repeat("x", 4001)}, chat.ErrMsgTooLong},
 		{"no user", o.Owner, cluster.Post{Channel: "C1", Text: "x"}, chat.ErrBadRequest},
-		{"not the owner", notMine.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}, cluster.ErrWrongOwner},
+		{"not the owner", notMine.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}, chat.ErrWrongOwner},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,8 +252,8 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 	}
 	mustSeq(a.Owner, "a1", 1)
 	mustSeq(b.Owner, "b1", 2)
-	if _, err := publish(a.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "a2"}); err != cluster.ErrConflict {
-		t.Fatalf("stale owner's publish: err = %v, want cluster.ErrConflict", err)
+	if _, err := publish(a.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "a2"}); err != chat.ErrConflict {
+		t.Fatalf("stale owner's publish: err = %v, want chat.ErrConflict", err)
 	}
 	for {
 		ev := subA.next(t)
@@ -276,7 +276,7 @@ func TestTwoOwnersAtOnce(t *testing.T) {
 				text := fmt.Sprintf("%s-%d", o.cfg.Self, i)
 				for {
 					m, err := publish(o, cluster.Post{Channel: "C1", User: "U1", Text: text})
-					if err == cluster.ErrConflict {
+					if err == chat.ErrConflict {
 						conflicts.Add(1)
 						continue
 					}
@@ -342,7 +342,7 @@ func TestRetryWithClientMsgIDIsIdempotent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			m, err := publish(a.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "burst", ClientMsgID: "cm-2"})
-			if err != nil && err != cluster.ErrConflict { // a fenced a: it may be stale after b's load
+			if err != nil && err != chat.ErrConflict { // a fenced a: it may be stale after b's load
 				t.Error(err)
 			}
 			seqs[i] = m.Seq
@@ -398,7 +398,7 @@ func TestLosingOwnershipDropsState(t *testing.T) {
 	if ev := sub.next(t); ev.kind != internode.KindResubscribe {
 		t.Fatalf("event %+v, want resubscribe", ev)
 	}
-	if _, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}); err != cluster.ErrWrongOwner {
+	if _, err := publish(o.Owner, cluster.Post{Channel: "C1", User: "U1", Text: "x"}); err != chat.ErrWrongOwner {
 		t.Fatalf("publish after the move: %v", err)
 	}
 	if o.Loaded() != 0 {

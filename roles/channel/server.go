@@ -67,7 +67,7 @@ func (o *Owner) subscribe(l *internode.Link, id string, reply func(uint64, error
 		return
 	}
 	if !o.cache.owns(id) {
-		reply(0, cluster.ErrWrongOwner)
+		reply(0, chat.ErrWrongOwner)
 		return
 	}
 	o.cache.with(id, func(st *chanState, err error) {
@@ -76,7 +76,7 @@ func (o *Owner) subscribe(l *internode.Link, id string, reply func(uint64, error
 			return
 		}
 		if !o.cache.owns(id) {
-			reply(0, cluster.ErrWrongOwner)
+			reply(0, chat.ErrWrongOwner)
 			return
 		}
 		if !slices.Contains(st.subs, l) {
@@ -127,7 +127,7 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 		return
 	}
 	if !o.cache.owns(id) {
-		reply(0, cluster.ErrWrongOwner)
+		reply(0, chat.ErrWrongOwner)
 		return
 	}
 	st, err := o.acquire(id)
@@ -143,7 +143,7 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 	actorIn := st.isMember(actor)
 	st.mu.Unlock()
 	if stale {
-		reply(0, cluster.ErrConflict)
+		reply(0, chat.ErrConflict)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/apierror"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
 )
@@ -13,15 +15,16 @@ import (
 // client's next rtm.connect is refused. The node calls it for every
 // entry of the store's revocation log.
 func (g *Gateway) Revoked(r store.Revocation) {
-	why := "account_inactive"
+	why := chat.ErrAccountInactive
 	if r.Token != nil {
-		why = "token_revoked"
+		why = chat.ErrTokenRevoked
 	}
+	p, _ := apierror.Of(why)
 	id := rtm.TokenIDOf(r.Token)
 	g.reg.each(func(s *session) {
 		if s.user == r.User && (r.Token == nil || s.token == id) {
-			s.push(rtm.ErrorEvent(rtm.CodeInvalidAuth, why))
-			s.end(wsframe.StatusPolicyViolation, why, true)
+			s.push(rtm.ErrorEvent(p.RTM, p.Msg))
+			s.end(wsframe.StatusPolicyViolation, p.Code, true)
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/apierror"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
 )
@@ -536,11 +537,14 @@ func (s *session) send(req *rtm.Request) {
 	s.g.cfg.Channels.Go(p, func(m chat.Message, err error) {
 		s.inflight.Add(-1)
 		if err != nil {
-			code, msg := rtmError(err)
+			p, known := apierror.Of(err)
+			if !known {
+				s.g.log.Error("publish failed", "user", s.user, "err", err)
+			}
 			if !acked {
-				s.pushLater(wsframe.Text(rtm.ErrorEvent(code, msg)))
+				s.pushLater(wsframe.Text(rtm.ErrorEvent(p.RTM, p.Msg)))
 			} else {
-				s.pushLater(wsframe.Text(rtm.ErrorAck(id, code, msg)))
+				s.pushLater(wsframe.Text(rtm.ErrorAck(id, p.RTM, p.Msg)))
 			}
 			return
 		}
@@ -554,23 +558,4 @@ func (s *session) send(req *rtm.Request) {
 func ackFrame(id int64, ts chat.TS, text string) []byte {
 	b := make([]byte, wsframe.Headroom, wsframe.Headroom+rtm.AckSize(text))
 	return wsframe.Framed(rtm.AppendAck(b, id, ts, text))
-}
-
-// rtmError maps a channel error to an RTM error code and message.
-func rtmError(err error) (int, string) {
-	switch err {
-	case chat.ErrNoText:
-		return rtm.CodeNoText, "message text is missing"
-	case chat.ErrMsgTooLong:
-		return rtm.CodeMsgTooLong, "msg_too_long"
-	case chat.ErrNotInChannel:
-		return rtm.CodeNotInChannel, "not_in_channel"
-	case chat.ErrChannelNotFound:
-		return rtm.CodeNotFound, "channel_not_found"
-	case chat.ErrUnavailable:
-		return rtm.CodeUnavailable, "service_unavailable"
-	case chat.ErrBadRequest:
-		return rtm.CodeBadRequest, "invalid_arguments"
-	}
-	return rtm.CodeInternalError, "internal_error"
 }

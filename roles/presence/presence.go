@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ringcast/ringcast/cluster"
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -366,7 +366,7 @@ func (s *Server) Watch(r internode.Request, m internode.Watch) {
 			if !s.owns(u) {
 				// The gateway's ring is ahead of or behind ours: it
 				// asks again when the rings agree.
-				internode.Answer(r, internode.WatchReply{Err: string(cluster.ErrWrongOwner)})
+				internode.Answer(r, internode.WatchReply{Err: string(chat.ErrWrongOwner)})
 				return
 			}
 		}

@@ -37,6 +37,7 @@ const (
 	CodeResumeTooOld  = 10
 	CodeTooManyIDs    = 11
 	CodeInvalidAuth   = 12 // the session's token was revoked or its user deactivated
+	CodeArchived      = 13
 	CodeInternalError = 99
 )
 
