@@ -13,13 +13,13 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ringcast/ringcast/bench"
+	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/ring"
@@ -46,7 +46,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd(), benchCmd())
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd(), bench.Command())
 	return cmd
 }
 
@@ -140,18 +140,18 @@ func versionCmd() *cobra.Command {
 func statusCmd() *cobra.Command {
 	addr := "127.0.0.1:8080"
 	asJSON := false
-	var key adminKey
+	var key config.ClientKey
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "show the cluster as a node sees it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k, err := key.get()
+			api, err := operator(addr, &key)
 			if err != nil {
 				return err
 			}
 			var st node.Status
-			if err := getJSON(cmd.Context(), "http://"+addr+"/status", k, &st); err != nil {
+			if err := api.Call(cmd.Context(), "/status", nil, &st); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
@@ -176,47 +176,29 @@ func statusCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	key.bind(cmd)
+	key.Bind(cmd.Flags())
 	return cmd
 }
 
-// adminKey is the admin key a client command uses: --admin-key,
-// --admin-key-file or $RINGCAST_ADMIN_KEY, so that it need not be in
-// argv.
-type adminKey struct{ key, file string }
-
-func (a *adminKey) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&a.key, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
-	cmd.Flags().StringVar(&a.file, "admin-key-file", "", "file holding the admin key")
-}
-
-func (a *adminKey) get() (string, error) {
-	switch {
-	case a.key != "":
-		return a.key, nil
-	case a.file != "":
-		b, err := os.ReadFile(a.file)
-		if err != nil {
-			return "", fmt.Errorf("--admin-key-file: %w", err)
-		}
-		k, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-		return strings.TrimSpace(k), nil
-	case os.Getenv("RINGCAST_ADMIN_KEY") != "":
-		return os.Getenv("RINGCAST_ADMIN_KEY"), nil
+// operator is a client of the node at addr with the admin key.
+func operator(addr string, key *config.ClientKey) (*client.API, error) {
+	k, err := key.Get()
+	if err != nil {
+		return nil, err
 	}
-	return "", errors.New("the admin key is required: --admin-key-file, $RINGCAST_ADMIN_KEY or --admin-key")
+	return &client.API{Base: "http://" + addr, Token: k, HTTP: &http.Client{Timeout: 10 * time.Second}}, nil
 }
 
 func tokenCmd() *cobra.Command {
 	addr := "127.0.0.1:8080"
 	var name string
-	var ak adminKey
+	var key config.ClientKey
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "create a user (if needed) and print a new token for it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := ak.get()
+			api, err := operator(addr, &key)
 			if err != nil {
 				return err
 			}
@@ -224,175 +206,29 @@ func tokenCmd() *cobra.Command {
 				return errors.New("--name is required")
 			}
 			var res struct {
-				OK    bool   `json:"ok"`
-				Error string `json:"error"`
 				Token string `json:"token"`
 				User  struct {
 					ID string `json:"id"`
 				} `json:"user"`
 			}
-			api := "http://" + addr + "/api/"
-			form := url.Values{"token": {key}, "name": {name}}
-			if err := postForm(cmd.Context(), api+"admin.users.create", form, &res); err != nil {
+			args := url.Values{"name": {name}}
+			err = api.Call(cmd.Context(), "admin.users.create", args, &res)
+			var ae *client.APIError
+			if errors.As(err, &ae) && ae.Code == "name_taken" {
+				err = api.Call(cmd.Context(), "admin.users.createToken", args, &res)
+			}
+			if errors.As(err, &ae) {
+				return fmt.Errorf("admin API: %s", ae.Code)
+			}
+			if err != nil {
 				return err
-			}
-			if res.Error == "name_taken" {
-				if err := postForm(cmd.Context(), api+"admin.users.createToken", form, &res); err != nil {
-					return err
-				}
-			}
-			if !res.OK {
-				return fmt.Errorf("admin API: %s", res.Error)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "user %s (%s)\ntoken %s\n", name, res.User.ID, res.Token)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
-	ak.bind(cmd)
+	key.Bind(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "user name")
 	return cmd
-}
-
-func benchCmd() *cobra.Command {
-	var cfg bench.Config
-	asJSON := false
-	cpuProfile := ""
-	var rates []float64
-	var ak adminKey
-	maxP99 := 50 * time.Millisecond
-	cmd := &cobra.Command{
-		Use:   "bench",
-		Short: "load a running cluster through its public interfaces and report",
-		Long: `bench drives a running cluster through the Web API and RTM websockets only.
-
-Scenarios:
-  fanout   one channel, --subs sessions, --rate publishes/s
-  spread   --subs sessions over --channels channels (one channel each), --rate/s over the channels
-  idle     --subs silent sessions; with --pid, the server's memory per connection
-  publish  durable publish throughput: --publishers over --channels, acked messages/s
-           (closed loop unless --rate)
-  connect  connection rate and latency of --subs sessions, --concurrency at a time
-
-With --rates (fanout, spread, publish), one run per rate, in ascending order,
-until a rate does not hold (zero loss, every publish acked, the offered rate
-sent, delivery p99 <= --max-p99); then a table and the highest rate that held.
-
-Zero values of --subs, --channels, --publishers, --rate, --users and --duration
-take the scenario's defaults. Users bench-u-<i>, bench-p-<i> and
-bench-owner are created once and reused; channels are new each run and left
-at the end.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.AdminKey == "" && (ak.file != "" || os.Getenv("RINGCAST_ADMIN_KEY") != "") {
-				var err error
-				if cfg.AdminKey, err = ak.get(); err != nil {
-					return err
-				}
-			}
-			var progress io.Writer
-			if bench.IsTerminal(os.Stderr) {
-				progress = os.Stderr
-			}
-			logger := config.Logger(os.Stderr, "text", "warn")
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			type result interface {
-				WriteJSON(io.Writer) error
-				WriteText(io.Writer) error
-			}
-			var res result
-			var err error
-			if len(rates) > 0 {
-				res, err = bench.Sweep(cmd.Context(), cfg, rates, maxP99, logger, progress)
-			} else {
-				res, err = bench.Run(cmd.Context(), cfg, logger, progress)
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return res.WriteJSON(cmd.OutOrStdout())
-			}
-			return res.WriteText(cmd.OutOrStdout())
-		},
-	}
-	f := cmd.Flags()
-	f.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "Web API base URL of an admin node")
-	f.StringVar(&cfg.AdminKey, "admin-key", "", "admin key (default $RINGCAST_ADMIN_KEY)")
-	f.StringVar(&ak.file, "admin-key-file", "", "file holding the admin key")
-	f.StringVar(&cfg.Scenario, "scenario", bench.Fanout, "fanout, spread, idle, publish or connect")
-	f.IntVar(&cfg.Subs, "subs", 0, "subscriber sessions (websockets)")
-	f.IntVar(&cfg.Channels, "channels", 0, "channels of the run")
-	f.IntVar(&cfg.Users, "users", 0, "distinct subscriber users the sessions share (default min(subs, 1000), at least channels)")
-	f.IntVar(&cfg.Publishers, "publishers", 0, "publishers (each its own user and, with --via rtm, its own websocket)")
-	f.Float64Var(&cfg.Rate, "rate", 0, "publishes per second over all publishers, open loop (publish scenario: 0 = as fast as acks come)")
-	f.IntVar(&cfg.Size, "size", 128, "message text size, bytes")
-	f.StringVar(&cfg.Via, "via", bench.ViaRTM, "how publishes are sent: rtm or http")
-	f.IntVar(&cfg.Inflight, "inflight", 128, "unacknowledged publishes per publisher (the server allows 256 per session)")
-	f.DurationVar(&cfg.Duration, "duration", 0, "measured window (idle: how long sessions stay up; default 10s, idle 5s)")
-	f.DurationVar(&cfg.Warmup, "warmup", 2*time.Second, "publishing before the measured window")
-	f.DurationVar(&cfg.Drain, "drain", 2*time.Second, "quiet time after the last publish before missing deliveries count as lost")
-	f.IntVar(&cfg.Concurrency, "concurrency", 64, "connections opened at once")
-	f.BoolVar(&cfg.Reconnect, "reconnect", true, "a dropped session reconnects and resumes from its last seq")
-	f.IntSliceVar(&cfg.Pids, "pid", nil, "server process id(s) on this machine, comma-separated: report their CPU and memory (summed)")
-	f.StringVar(&cfg.LocalIPs, "local-ips", "127.0.0.2-127.0.0.250", "source addresses for websockets to a loopback server (\"\" for none)")
-	f.Float64SliceVar(&rates, "rates", nil, "publish rates to run in turn, ascending (e.g. 60,80,100): the highest that holds")
-	f.DurationVar(&maxP99, "max-p99", maxP99, "with --rates: the delivery p99 a rate must keep to hold")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (to see what the tool costs)")
-	return cmd
-}
-
-// startCPUProfile profiles this process into path until stop is called.
-func startCPUProfile(path string) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}, nil
-}
-
-var httpClient = &http.Client{Timeout: 10 * time.Second}
-
-func getJSON(ctx context.Context, u, bearer string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	return do(req, v)
-}
-
-func postForm(ctx context.Context, u string, form url.Values, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return do(req, v)
-}
-
-func do(req *http.Request, v any) error {
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %s", req.URL, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
 }

@@ -29,13 +29,19 @@ type API struct {
 	HTTP  *http.Client
 }
 
-// Call posts args as a form to method and decodes the answer into out
-// (which may be nil). An ok:false answer is an *APIError.
+// Call posts args as a form to a Web API method (or to a node's own
+// endpoint, a path such as /status) and decodes the answer into out
+// (which may be nil). An ok:false answer is an *APIError. It is the one
+// HTTP helper of ringcast's clients and commands.
 func (a *API) Call(ctx context.Context, method string, args url.Values, out any) error {
 	if args == nil {
 		args = url.Values{}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.Base+"/api/"+method, strings.NewReader(args.Encode()))
+	u := a.Base + "/api/" + method
+	if strings.HasPrefix(method, "/") {
+		u = a.Base + method
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(args.Encode()))
 	if err != nil {
 		return err
 	}

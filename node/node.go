@@ -488,8 +488,10 @@ func (n *Node) operator(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// Status is what /status reports and `ringcast status` prints.
+// Status is what /status reports and `ringcast status` prints. It
+// carries ok:true like a Web API answer, so that client.API.Call reads it.
 type Status struct {
+	OK       bool           `json:"ok"`
 	Node     string         `json:"node"`
 	Version  string         `json:"version"`
 	Roles    []ring.Role    `json:"roles"`
@@ -514,7 +516,7 @@ type MemberStatus struct {
 func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	v := n.members.View()
 	shares := v.Ring(ring.RoleChannel).Shares()
-	st := Status{Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region}
+	st := Status{OK: true, Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region}
 	for _, name := range slices.Sorted(maps.Keys(v.Members)) {
 		m := v.Members[name]
 		st.Members = append(st.Members, MemberStatus{Name: m.Name, Roles: m.Roles, HTTP: m.HTTP,
