@@ -93,7 +93,7 @@ func TestRunAgainstNode(t *testing.T) {
 		cfg.Reconnect = true
 		cfg.Drain = 300 * time.Millisecond // a publish lost with its connection is never answered: the drain runs out
 		const sessions = 10 + 1
-		res, err := bench.RunCutting(ctx, cfg, nodetest.Logger(t), 10*sessions)
+		res, lossRuns, err := bench.RunCutting(ctx, cfg, nodetest.Logger(t), 10*sessions)
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
@@ -107,10 +107,13 @@ func TestRunAgainstNode(t *testing.T) {
 		if d.Lost != 0 || d.Duplicated != 0 || d.SeqRegressions != 0 || d.SeqMismatch != 0 || d.Malformed != 0 {
 			t.Errorf("account not clean: %+v", d.Account)
 		}
-		// A send or two may go down with the connection; the rest of the
-		// schedule must still be sent and answered.
-		if p.Sent < 60 || p.Acked < 55 || p.Failed != 0 {
-			t.Errorf("publish: sent %d acked %d failed %d; want 60 sent, nearly all acked", p.Sent, p.Acked, p.Failed)
+		// The publishes in flight at the cut go down with the connection
+		// (how many depends on the machine's load: 2 to 10 seen); every
+		// one sent before or after them must be answered, so the
+		// unanswered ones are one run in the order of sending.
+		if p.Sent < 60 || p.Failed != 0 || lossRuns > 1 || p.Acked == 0 {
+			t.Errorf("publish: sent %d acked %d failed %d, %d runs of unanswered publishes; want 60 sent, one run lost with the cut",
+				p.Sent, p.Acked, p.Failed, lossRuns)
 		}
 		if d.Expected != p.Acked*sessions || d.Received < d.Expected {
 			t.Errorf("delivery: expected %d received %d; want %d, all received", d.Expected, d.Received, p.Acked*sessions)
