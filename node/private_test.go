@@ -272,4 +272,3 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 		t.Fatal("timed out")
 	}
 }
-
