@@ -112,6 +112,10 @@ func (c *Config) loadSecrets() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.Dev && !c.Insecure && !Loopback(c.HTTPAddr) {
+		errs = append(errs, fmt.Errorf("--dev with --http %s: dev mode lets anyone who reaches the Web API sign in as any user, "+
+			"so it serves only a loopback address (or --insecure on a network nobody else can reach)", c.HTTPAddr))
+	}
 	if len(c.Secrets) == 0 && !c.Insecure {
 		for _, a := range []struct{ flag, addr string }{{"--gossip", c.GossipAddr}, {"--internode", c.InternodeAddr}, {"--advertise", c.Advertise}} {
 			if a.addr != "" && !Loopback(a.addr) {
