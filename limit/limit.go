@@ -116,37 +116,34 @@ type Limiter struct {
 	rate Rate
 
 	mu        sync.Mutex // guards buckets, swept
-	buckets   map[string]*bucket
+	buckets   map[string]*Bucket
 	swept     time.Time
 	sweepSize int
 }
 
-type bucket struct {
+// Bucket is one token bucket, for a key of a Limiter or on its own (a
+// connection's). The zero Bucket is full. Not safe for concurrent use.
+type Bucket struct {
 	tokens float64
 	at     time.Time
 }
 
-// New makes a Limiter of rate r (a zero r allows everything).
-func New(r Rate) *Limiter {
-	return &Limiter{rate: r, buckets: map[string]*bucket{}, sweepSize: 1024}
-}
-
-// Allow takes one event for key of class c at now. When it is refused,
-// retry is how long until one would be allowed.
-func (l *Limiter) Allow(key string, c Class, now time.Time) (ok bool, retry time.Duration) {
-	if l == nil || l.rate.Unlimited() || c == Unlimited {
+// Allow takes one event at now from b at rate r for class c; when it is
+// refused, retry is how long until one would be allowed.
+func (b *Bucket) Allow(r Rate, c Class, now time.Time) (ok bool, retry time.Duration) {
+	if r.Unlimited() || c == Unlimited {
 		return true, 0
 	}
-	capacity, perSec := l.scaled(c)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: capacity, at: now}
-		l.buckets[key] = b
-		l.sweepLocked(now)
+	n := float64(r.N)
+	if c == Bot {
+		n *= BotFactor
 	}
-	b.tokens = min(capacity, b.tokens+now.Sub(b.at).Seconds()*perSec)
+	perSec := n / r.Per.Seconds()
+	if b.at.IsZero() {
+		b.tokens = n
+	} else {
+		b.tokens = min(n, b.tokens+now.Sub(b.at).Seconds()*perSec)
+	}
 	b.at = now
 	if b.tokens >= 1 {
 		b.tokens--
@@ -155,13 +152,26 @@ func (l *Limiter) Allow(key string, c Class, now time.Time) (ok bool, retry time
 	return false, time.Duration(math.Ceil((1 - b.tokens) / perSec * float64(time.Second)))
 }
 
-// scaled is class c's bucket size and refill per second.
-func (l *Limiter) scaled(c Class) (capacity, perSec float64) {
-	n := float64(l.rate.N)
-	if c == Bot {
-		n *= BotFactor
+// New makes a Limiter of rate r (a zero r allows everything).
+func New(r Rate) *Limiter {
+	return &Limiter{rate: r, buckets: map[string]*Bucket{}, sweepSize: 1024}
+}
+
+// Allow takes one event for key of class c at now. When it is refused,
+// retry is how long until one would be allowed.
+func (l *Limiter) Allow(key string, c Class, now time.Time) (ok bool, retry time.Duration) {
+	if l == nil || l.rate.Unlimited() || c == Unlimited {
+		return true, 0
 	}
-	return n, n / l.rate.Per.Seconds()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[key]
+	if b == nil {
+		b = &Bucket{}
+		l.buckets[key] = b
+		l.sweepLocked(now)
+	}
+	return b.Allow(l.rate, c, now)
 }
 
 // sweepLocked forgets the buckets that are full again, at most once a
