@@ -87,7 +87,7 @@ func nodes(t *testing.T, owners ...*owner) ([]ring.Member, *ring.Static, *Caller
 	t.Helper()
 	var ms []ring.Member
 	for _, o := range owners {
-		srv, err := internode.Listen("127.0.0.1:0", o.name, key, &internode.Dispatcher{Channel: o, Log: quiet()}, quiet())
+		srv, err := internode.Listen("127.0.0.1:0", internode.Auth{Self: o.name, Key: key}, &internode.Dispatcher{Channel: o, Log: quiet()}, quiet())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func nodes(t *testing.T, owners ...*owner) ([]ring.Member, *ring.Static, *Caller
 		ms = append(ms, ring.Member{Name: o.name, Meta: ring.Meta{Roles: []ring.Role{ring.RoleChannel}, Internode: srv.Addr()}})
 	}
 	view := ring.NewStatic(ring.NewView("me", ms[:1]))
-	pool := internode.NewPool("me", key, nil, nil, quiet())
+	pool := internode.NewPool(internode.Auth{Self: "me", Key: key}, nil, nil, quiet())
 	c := NewCaller(view.View, pool)
 	t.Cleanup(func() { c.Close(); pool.Close() })
 	return ms, view, c

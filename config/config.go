@@ -62,6 +62,11 @@ type Config struct {
 	// by every node on that store.
 	AdminKey, AdminKeyFile string
 	adminKeyFromFile       bool
+	// TLSCert, TLSKey and TLSCA are the operator's PEM files for internode
+	// TLS: this node's certificate (naming the node), its key, and the CA
+	// bundle peers must chain to. Empty: internode TLS roots come from the
+	// cluster secret (package trust).
+	TLSCert, TLSKey, TLSCA string
 	// Dev creates a ready user and token on an empty store and prints them.
 	Dev bool
 	// LogFormat is "text" (tint, coloured on a terminal) or "json".
@@ -241,6 +246,9 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow gossip and internode links on non-loopback addresses without a secret")
 	fs.StringVar(&c.AdminKey, "admin-key", "", "key for admin.* methods and /status (default: generated, kept in the store; prefer RINGCAST_ADMIN_KEY or --admin-key-file)")
 	fs.StringVar(&c.AdminKeyFile, "admin-key-file", "", "file holding the admin key")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "internode TLS: this node's certificate, PEM, naming the node (default: derived from the cluster secret)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "internode TLS: the certificate's private key, PEM")
+	fs.StringVar(&c.TLSCA, "tls-ca", "", "internode TLS: the CA bundle every node's certificate chains to, PEM")
 	fs.BoolVar(&c.Dev, "dev", false, "create a dev user and token on first start and print them")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")

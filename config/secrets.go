@@ -112,6 +112,9 @@ func (c *Config) loadSecrets() error {
 			errs = append(errs, err)
 		}
 	}
+	if n := countSet(c.TLSCert, c.TLSKey, c.TLSCA); n != 0 && n != 3 {
+		errs = append(errs, errors.New("--tls-cert, --tls-key and --tls-ca: give all three (the operator's internode TLS) or none (TLS from the cluster secret)"))
+	}
 	if c.Dev && !c.Insecure && !Loopback(c.HTTPAddr) {
 		errs = append(errs, fmt.Errorf("--dev with --http %s: dev mode lets anyone who reaches the Web API sign in as any user, "+
 			"so it serves only a loopback address (or --insecure on a network nobody else can reach)", c.HTTPAddr))
@@ -142,4 +145,15 @@ func Loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// countSet is how many of vs are not empty.
+func countSet(vs ...string) int {
+	n := 0
+	for _, v := range vs {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }

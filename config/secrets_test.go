@@ -78,6 +78,7 @@ func TestSecretsRefused(t *testing.T) {
 		{"gossip off loopback without a secret", []string{"--gossip", "0.0.0.0:7946"}, nil, "--gossip 0.0.0.0:7946 is not a loopback address"},
 		{"internode off loopback", []string{"--internode", "10.0.0.1:7947"}, nil, "--internode 10.0.0.1:7947 is not a loopback"},
 		{"advertised off loopback", []string{"--advertise", "10.0.0.1"}, nil, "--advertise 10.0.0.1 is not a loopback"},
+		{"half the TLS files", []string{"--tls-cert", "node.pem"}, nil, "give all three"},
 		{"dev mode on a public address", []string{"--dev", "--http", "0.0.0.0:8080"}, nil, "--dev with --http 0.0.0.0:8080"},
 	}
 	for _, tt := range tests {

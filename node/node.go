@@ -32,6 +32,7 @@ import (
 	"github.com/ringcast/ringcast/store/postgres"
 	"github.com/ringcast/ringcast/store/sqlite"
 	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/trust"
 	"github.com/ringcast/ringcast/web"
 )
 
@@ -59,6 +60,7 @@ type Node struct {
 	// prints it then, and only then).
 	adminKeyCreated bool
 	key             []byte
+	links           internode.Auth // how this node's internode links are authenticated
 
 	dispatch *internode.Dispatcher // the internode server's handler
 	// roleCtx is the roles' context: Run cancels it once no frame and no
@@ -100,11 +102,17 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	if err != nil {
 		return nil, fmt.Errorf("--http: %w", err)
 	}
-	n.pool = internode.NewPool(cfg.Name, n.key, nil, nil, n.log)
+	tlsTrust, err := trust.New(trust.Config{Self: cfg.Name, Secrets: cfg.Secrets,
+		CertFile: cfg.TLSCert, KeyFile: cfg.TLSKey, CAFile: cfg.TLSCA})
+	if err != nil {
+		return nil, err
+	}
+	n.links = internode.Auth{Self: cfg.Name, Key: n.key, TLS: tlsTrust, Admit: n.admit, Own: internode.NewOwn()}
+	n.pool = internode.NewPool(n.links, nil, nil, n.log)
 	// The internode server starts before the gossip, so the address in
 	// our metadata is live when others read it.
 	n.dispatch = &internode.Dispatcher{Log: n.log} // the roles are set below, before Serve
-	n.inode, err = internode.Listen(cfg.InternodeAddr, cfg.Name, n.key, n.dispatch, n.log)
+	n.inode, err = internode.Listen(cfg.InternodeAddr, n.links, n.dispatch, n.log)
 	if err != nil {
 		return nil, fmt.Errorf("--internode: %w", err)
 	}
@@ -148,7 +156,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		n.dispatch.Presence = n.presence
 	}
 	if cfg.Has(ring.RoleGateway) {
-		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Epoch: meta.Epoch, Team: n.team.ID, Key: n.key, Store: st,
+		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Epoch: meta.Epoch, Links: n.links, Team: n.team.ID, Key: n.key, Store: st,
 			View: view, Channels: n.channels, Presence: pc, Logger: n.log})
 		if err != nil {
 			return nil, err
@@ -169,6 +177,17 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		ReadHeaderTimeout: min(10*time.Second, l.HTTPRead), ReadTimeout: l.HTTPRead, WriteTimeout: l.HTTPWrite,
 		IdleTimeout: l.HTTPIdle, MaxHeaderBytes: 64 << 10}
 	return n, nil
+}
+
+// admit says whether a node may open an internode link to this one: a
+// live member of this node's view (not this node). A node that has just
+// joined may be refused until gossip brings it here; its dialer retries.
+func (n *Node) admit(name string) bool {
+	if n.members == nil || name == n.cfg.Name {
+		return false
+	}
+	_, ok := n.members.View().Members[name]
+	return ok
 }
 
 // openStore opens the store the configuration names: PostgreSQL for a

@@ -56,7 +56,7 @@ func TestShutdownClosesLinksBeforeRolesStop(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- n.Run(ctx) }()
 
-	c, err := internode.Dial(context.Background(), n.inode.Addr(), internode.DialOptions{Self: "peer", Key: n.key})
+	c, err := internode.Dial(context.Background(), n.inode.Addr(), internode.DialOptions{Auth: n.links})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func newOwner(t testing.TB, st store.Store, self string, v *ring.View, idle time
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := internode.Listen("127.0.0.1:0", self, key, &internode.Dispatcher{Channel: o.Server(), Log: quiet()}, quiet())
+	srv, err := internode.Listen("127.0.0.1:0", internode.Auth{Self: self, Key: key}, &internode.Dispatcher{Channel: o.Server(), Log: quiet()}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func (s *subscriber) ChannelEvent(_ *internode.Client, m internode.ChannelEvent)
 func subscribe(t *testing.T, o *testOwner, channel string) (*subscriber, uint64) {
 	t.Helper()
 	s := &subscriber{events: make(chan event, 10000)}
-	c, err := internode.Dial(context.Background(), o.addr, internode.DialOptions{Self: "gw", Key: key,
+	c, err := internode.Dial(context.Background(), o.addr, internode.DialOptions{Auth: internode.Auth{Self: "gw", Key: key},
 		Events: internode.EventHandler(s, quiet())})
 	if err != nil {
 		t.Fatal(err)

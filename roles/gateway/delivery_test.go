@@ -99,7 +99,7 @@ func startOwner(t *testing.T, name string, st *memStore) *fakeOwner {
 	t.Helper()
 	o := &fakeOwner{name: name, st: st, committed: map[string]uint64{}, links: map[string][]*internode.Link{},
 		subscribed: make(chan string, 100)}
-	srv, err := internode.Listen("127.0.0.1:0", name, testKey, &internode.Dispatcher{Channel: o, Log: quiet()}, quiet())
+	srv, err := internode.Listen("127.0.0.1:0", internode.Auth{Self: name, Key: testKey}, &internode.Dispatcher{Channel: o, Log: quiet()}, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}

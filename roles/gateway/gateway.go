@@ -31,7 +31,8 @@ type Config struct {
 	Self  string
 	Epoch uint64 // this process's (ring.Meta.Epoch): tickets of another are refused
 	Team  string
-	Key   []byte // cluster key: verifies tickets, authenticates links
+	Key   []byte         // cluster key: verifies tickets
+	Links internode.Auth // how its subscription links authenticate (the node's)
 	Store store.Store
 	View  func() *ring.View
 	// Channels publishes and passes typing on; Presence answers
@@ -85,7 +86,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.MaxInflight = 256
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger.With("role", "gateway"), fan: newFanout(), life: lifecycle.NewGroup()}
-	g.pool = internode.NewPool(cfg.Self, cfg.Key, internode.EventHandler(receiver{g}, g.log), g.linkDown, g.log)
+	g.pool = internode.NewPool(cfg.Links, internode.EventHandler(receiver{g}, g.log), g.linkDown, g.log)
 	g.reg = newRegistry(g.life)
 	g.subs = newSubscriptions(cfg.Team, cfg.Store, cfg.View, g.pool, g.fan, g.life, g.log)
 	g.pres = newPresenceAgent(cfg.View, g.pool, cfg.Presence, g.subs)

@@ -78,7 +78,7 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 		j := &journal{}
 		members := []ring.Member{{Name: "gw", Meta: ring.Meta{Roles: []ring.Role{ring.RoleGateway}}}}
 		if withPresence {
-			srv, err := internode.Listen("127.0.0.1:0", "p", key, &internode.Dispatcher{Presence: presenceNode{j: j}, Log: logger}, logger)
+			srv, err := internode.Listen("127.0.0.1:0", internode.Auth{Self: "p", Key: key}, &internode.Dispatcher{Presence: presenceNode{j: j}, Log: logger}, logger)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,6 +116,6 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 // reach no node (the tests do not publish).
 func testConfig(view func() *ring.View, st store.Store, key []byte, logger *slog.Logger) Config {
 	caller := cluster.NewCaller(view, nil)
-	return Config{Self: "gw", Key: key, Store: st, View: view, Channels: cluster.NewChannels(caller, "gw", nil),
+	return Config{Self: "gw", Key: key, Links: internode.Auth{Self: "gw", Key: key}, Store: st, View: view, Channels: cluster.NewChannels(caller, "gw", nil),
 		Presence: cluster.NewPresence(caller), Logger: logger}
 }

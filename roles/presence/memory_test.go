@@ -25,12 +25,12 @@ func BenchmarkTrackedUserMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		key := []byte("k")
-		srv, err := internode.Listen("127.0.0.1:0", "p", key, &internode.Dispatcher{Presence: s, Log: logger}, logger)
+		srv, err := internode.Listen("127.0.0.1:0", internode.Auth{Self: "p", Key: key}, &internode.Dispatcher{Presence: s, Log: logger}, logger)
 		if err != nil {
 			b.Fatal(err)
 		}
 		go srv.Serve()
-		c, err := internode.Dial(context.Background(), srv.Addr(), internode.DialOptions{Self: "gw", Key: key})
+		c, err := internode.Dial(context.Background(), srv.Addr(), internode.DialOptions{Auth: internode.Auth{Self: "gw", Key: key}})
 		if err != nil {
 			b.Fatal(err)
 		}

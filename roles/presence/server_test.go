@@ -48,7 +48,7 @@ func start(t *testing.T, cfg Config, v *ring.View, run bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := internode.Listen("127.0.0.1:0", "p", key, &internode.Dispatcher{Presence: s, Log: cfg.Logger}, cfg.Logger)
+	srv, err := internode.Listen("127.0.0.1:0", internode.Auth{Self: "p", Key: key}, &internode.Dispatcher{Presence: s, Log: cfg.Logger}, cfg.Logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func (g fakeGateway) Resync(*internode.Client) { g.events <- event{kind: interno
 func (f *fixture) gw(t *testing.T, name string) (*internode.Client, chan event) {
 	t.Helper()
 	events := make(chan event, 100)
-	c, err := internode.Dial(context.Background(), f.addr, internode.DialOptions{Self: name, Key: key,
+	c, err := internode.Dial(context.Background(), f.addr, internode.DialOptions{Auth: internode.Auth{Self: name, Key: key},
 		Events: internode.EventHandler(fakeGateway{events: events}, slog.New(slog.NewTextHandler(io.Discard, nil)))})
 	if err != nil {
 		t.Fatal(err)

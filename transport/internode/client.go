@@ -25,9 +25,8 @@ type Client struct {
 
 // DialOptions configure Dial.
 type DialOptions struct {
-	Self string // this node's name
+	Auth Auth   // this node's name, the cluster key, TLS
 	Peer string // the name the listener must answer with ("" accepts any)
-	Key  []byte // cluster key
 	// Events receives every frame that is not a reply (the events the
 	// peer pushes) with the client it came on, on the link's reader
 	// goroutine, in order. EventHandler makes one that decodes them.
@@ -48,12 +47,18 @@ func Dial(ctx context.Context, addr string, o DialOptions) (*Client, error) {
 	if versions == nil {
 		versions = Versions
 	}
-	br := bufio.NewReaderSize(nc, 64<<10)
-	peer, version, err := handshake{dialer: true, self: o.Self, key: o.Key, expect: o.Peer, versions: versions}.run(nc, br)
+	conn, h, err := o.Auth.secure(ctx, nc, true, o.Peer, versions)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
+	nc = conn
+	peer, version, err := h.run(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
 	c := &Client{Link: newLink(nc, peer, version), addr: addr, events: o.Events, pending: map[uint64]func(Frame, error){}}
 	c.readWG.Add(1)
 	go c.readLoop(br)
@@ -168,8 +173,7 @@ func (c *Client) Shutdown() {
 // after a link ends. Safe for concurrent use. It starts no goroutine
 // until it is used.
 type Pool struct {
-	self   string
-	key    []byte
+	auth   Auth
 	events func(c *Client, f Frame)
 	down   func(peer string)
 	logger *slog.Logger
@@ -187,12 +191,12 @@ type dial struct {
 	err  error
 }
 
-// NewPool makes a pool for node self. events receives pushed events with
-// the client they came on (on its reader goroutine); down is told when a
-// link to a peer ends, so its user can re-subscribe elsewhere. Both may
-// be nil.
-func NewPool(self string, key []byte, events func(c *Client, f Frame), down func(peer string), logger *slog.Logger) *Pool {
-	return &Pool{self: self, key: key, events: events, down: down, logger: logger,
+// NewPool makes a pool for the node a authenticates. events receives
+// pushed events with the client they came on (on its reader goroutine);
+// down is told when a link to a peer ends, so its user can re-subscribe
+// elsewhere. Both may be nil.
+func NewPool(a Auth, events func(c *Client, f Frame), down func(peer string), logger *slog.Logger) *Pool {
+	return &Pool{auth: a, events: events, down: down, logger: logger,
 		clients: map[string]*Client{}, dialing: map[string]*dial{}}
 }
 
@@ -235,7 +239,7 @@ func (p *Pool) dial(d *dial, peer, addr string) {
 	defer p.wg.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, addr, DialOptions{Self: p.self, Peer: peer, Key: p.key, Events: p.events})
+	c, err := Dial(ctx, addr, DialOptions{Auth: p.auth, Peer: peer, Events: p.events})
 	p.mu.Lock()
 	delete(p.dialing, peer)
 	if err == nil && p.closed {

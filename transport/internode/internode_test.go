@@ -200,7 +200,7 @@ func startServer(t *testing.T, h Handler) *Server { t.Helper(); return startName
 
 func startNamed(t *testing.T, name string, h Handler) *Server {
 	t.Helper()
-	s, err := Listen("127.0.0.1:0", name, key, h, logger())
+	s, err := Listen("127.0.0.1:0", Auth{Self: name, Key: key}, h, logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func (e *events) Posted(_ *Client, m Posted) { e.posted <- m }
 func TestCallAndEvents(t *testing.T) {
 	s := startServer(t, &Dispatcher{Channel: &echoChannel{}, Log: logger()})
 	ev := &events{posted: make(chan Posted, 100)}
-	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "server", Key: key, Events: EventHandler(ev, logger())})
+	c, err := Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "client", Key: key}, Peer: "server", Events: EventHandler(ev, logger())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestCallAndEvents(t *testing.T) {
 // answered wrong_owner; one that does not decode, invalid_arguments.
 func TestRoleNotRunRefuses(t *testing.T) {
 	s := startServer(t, &Dispatcher{Channel: &echoChannel{}, Log: logger()})
-	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Key: key})
+	c, err := Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "client", Key: key}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,10 +281,10 @@ func (m rawMessage) AppendBody(b []byte) []byte { return append(b, m.body...) }
 
 func TestBadHelloIsRefused(t *testing.T) {
 	s := startServer(t, &Dispatcher{Log: logger()})
-	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "intruder", Key: []byte("wrong")}); !errors.Is(err, ErrBadHello) {
+	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "intruder", Key: []byte("wrong")}}); !errors.Is(err, ErrBadHello) {
 		t.Fatalf("dial with a wrong key: %v", err)
 	}
-	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Peer: "someone-else", Key: key}); !errors.Is(err, ErrBadHello) {
+	if _, err := Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "client", Key: key}, Peer: "someone-else"}); !errors.Is(err, ErrBadHello) {
 		t.Fatalf("dial expecting another peer name: err = %v", err)
 	}
 	// Garbage instead of a hello.
@@ -317,7 +317,7 @@ func fakePeer(t *testing.T, versions []uint16, k []byte) (addr string, result ch
 			return
 		}
 		defer nc.Close()
-		_, _, err = handshake{self: "next", key: k, versions: versions}.run(nc, bufio.NewReader(nc))
+		_, _, err = handshake{self: "next", key: k, versions: versions}.run(nc)
 		result <- err
 		io.Copy(io.Discard, nc) // until the dialer hangs up
 	}()
@@ -330,7 +330,7 @@ func fakePeer(t *testing.T, versions []uint16, k []byte) (addr string, result ch
 // error that names the versions.
 func TestVersionNegotiation(t *testing.T) {
 	addr, res := fakePeer(t, []uint16{Version1, Version1 + 1}, key)
-	c, err := Dial(t.Context(), addr, DialOptions{Self: "old", Key: key})
+	c, err := Dial(t.Context(), addr, DialOptions{Auth: Auth{Self: "old", Key: key}})
 	if err != nil {
 		t.Fatalf("a peer speaking versions 1 and 2: %v", err)
 	}
@@ -343,7 +343,7 @@ func TestVersionNegotiation(t *testing.T) {
 	c.Shutdown()
 
 	addr, res = fakePeer(t, []uint16{Version1 + 1}, key)
-	_, err = Dial(t.Context(), addr, DialOptions{Self: "old", Key: key})
+	_, err = Dial(t.Context(), addr, DialOptions{Auth: Auth{Self: "old", Key: key}})
 	if !errors.Is(err, ErrNoCommonVersion) || !strings.Contains(err.Error(), "[1]") || !strings.Contains(err.Error(), "[2]") {
 		t.Fatalf("a peer speaking only version 2: %v", err)
 	}
@@ -353,7 +353,7 @@ func TestVersionNegotiation(t *testing.T) {
 
 	// And a dialer from the future at a listener of today.
 	s := startServer(t, &Dispatcher{Log: logger()})
-	_, err = Dial(t.Context(), s.Addr(), DialOptions{Self: "next", Key: key, Versions: []uint16{Version1 + 1}})
+	_, err = Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "next", Key: key}, Versions: []uint16{Version1 + 1}})
 	if !errors.Is(err, ErrNoCommonVersion) {
 		t.Fatalf("dialing with only version 2: %v", err)
 	}
@@ -386,7 +386,7 @@ func TestHandshakeCannotBeReplayed(t *testing.T) {
 		io.Copy(io.MultiWriter(out, &rec), in)
 		recorded <- rec.Bytes()
 	}()
-	c, err := Dial(t.Context(), ln.Addr().String(), DialOptions{Self: "client", Key: key})
+	c, err := Dial(t.Context(), ln.Addr().String(), DialOptions{Auth: Auth{Self: "client", Key: key}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +414,7 @@ func TestHandshakeCannotBeReplayed(t *testing.T) {
 func TestPendingCallsFailWhenLinkEnds(t *testing.T) {
 	block := make(chan struct{})
 	s := startServer(t, &Dispatcher{Channel: &echoChannel{block: block}, Log: logger()})
-	c, err := Dial(t.Context(), s.Addr(), DialOptions{Self: "client", Key: key})
+	c, err := Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "client", Key: key}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +448,7 @@ func TestPendingCallsFailWhenLinkEnds(t *testing.T) {
 func TestPoolRedialsAndReportsDown(t *testing.T) {
 	s := startServer(t, &Dispatcher{Channel: &echoChannel{}, Log: logger()})
 	downs := make(chan string, 4)
-	p := NewPool("client", key, nil, func(peer string) { downs <- peer }, logger())
+	p := NewPool(Auth{Self: "client", Key: key}, nil, func(peer string) { downs <- peer }, logger())
 	defer p.Close()
 	c1, err := p.Get(t.Context(), "server", s.Addr())
 	if err != nil {
@@ -482,7 +482,7 @@ func TestPoolRetain(t *testing.T) {
 	defer close(block)
 	gone := startNamed(t, "gone", &Dispatcher{Channel: &echoChannel{block: block}, Log: logger()})
 	kept := startNamed(t, "kept", &Dispatcher{Channel: &echoChannel{}, Log: logger()})
-	p := NewPool("client", key, nil, nil, logger())
+	p := NewPool(Auth{Self: "client", Key: key}, nil, nil, logger())
 	defer p.Close()
 	cg, err := p.Get(t.Context(), "gone", gone.Addr())
 	if err != nil {

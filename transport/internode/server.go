@@ -2,6 +2,7 @@ package internode
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,11 +24,11 @@ type Handler interface {
 // Server accepts links from other nodes.
 type Server struct {
 	ln       net.Listener
-	self     string
-	key      []byte
+	auth     Auth
 	versions []uint16
 	handler  Handler
 	logger   *slog.Logger
+	slots    chan struct{} // one per handshake in progress, MaxHandshakes
 
 	mu     sync.Mutex
 	links  map[*Link]struct{}
@@ -35,13 +36,15 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-// Listen opens the internode listener. Serve starts accepting.
-func Listen(addr, self string, key []byte, h Handler, logger *slog.Logger) (*Server, error) {
+// Listen opens the internode listener of the node a authenticates.
+// Serve starts accepting.
+func Listen(addr string, a Auth, h Handler, logger *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("internode listen %s: %w", addr, err)
 	}
-	return &Server{ln: ln, self: self, key: key, versions: Versions, handler: h, logger: logger, links: map[*Link]struct{}{}}, nil
+	return &Server{ln: ln, auth: a, versions: Versions, handler: h, logger: logger,
+		slots: make(chan struct{}, MaxHandshakes), links: map[*Link]struct{}{}}, nil
 }
 
 // Addr is the address the server listens on.
@@ -60,6 +63,16 @@ func (s *Server) Serve() {
 			nc.Close()
 			return
 		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			// A flood of connections that do not finish their handshakes:
+			// what is already in progress goes on, this one does not.
+			s.mu.Unlock()
+			s.logger.Warn("internode: too many handshakes in progress, connection closed", "remote", nc.RemoteAddr(), "max", MaxHandshakes)
+			nc.Close()
+			continue
+		}
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go s.serveConn(nc)
@@ -68,13 +81,14 @@ func (s *Server) Serve() {
 
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
-	br := bufio.NewReaderSize(nc, 64<<10)
-	peer, version, err := handshake{self: s.self, key: s.key, versions: s.versions}.run(nc, br)
+	peer, version, nc, err := s.handshake(nc)
+	<-s.slots
 	if err != nil {
 		s.logger.Warn("internode handshake failed", "remote", nc.RemoteAddr(), "err", err)
 		nc.Close()
 		return
 	}
+	br := bufio.NewReaderSize(nc, 64<<10)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
@@ -104,6 +118,21 @@ func (s *Server) serveConn(nc net.Conn) {
 	if err := l.Err(); !errors.Is(err, ErrClosed) && !errors.Is(err, net.ErrClosed) {
 		s.logger.Debug("internode link ended", "peer", l.peer, "err", err)
 	}
+}
+
+// handshake authenticates a new connection: TLS when the node has it,
+// then the application handshake. It returns the connection the link
+// runs on (nc itself when it fails).
+func (s *Server) handshake(nc net.Conn) (string, uint16, net.Conn, error) {
+	conn, h, err := s.auth.secure(context.Background(), nc, false, "", s.versions)
+	if err != nil {
+		return "", 0, nc, err
+	}
+	peer, version, err := h.run(conn)
+	if err != nil {
+		return "", 0, nc, err
+	}
+	return peer, version, conn, nil
 }
 
 // Close stops accepting, ends every link and waits for their goroutines:
