@@ -17,6 +17,7 @@ import (
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // The gateway's per-channel delivery, with fakes around it: an owner
@@ -30,12 +31,27 @@ import (
 type memStore struct {
 	store.Store // the rest is not used by delivery
 
-	mu   sync.Mutex
-	log  map[string][]chat.Message
-	gate chan struct{}
+	mu      sync.Mutex
+	log     map[string][]chat.Message
+	gate    chan struct{}
+	members map[[2]string]bool // (channel, user) -> a member now
 }
 
-func newMemStore() *memStore { return &memStore{log: map[string][]chat.Message{}} }
+func newMemStore() *memStore {
+	return &memStore{log: map[string][]chat.Message{}, members: map[[2]string]bool{}}
+}
+
+func (m *memStore) IsMember(_ context.Context, channel, user string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.members[[2]string{channel, user}], nil
+}
+
+func (m *memStore) setMember(channel, user string, in bool) {
+	m.mu.Lock()
+	m.members[[2]string{channel, user}] = in
+	m.mu.Unlock()
+}
 
 func (m *memStore) User(_ context.Context, id string) (chat.User, error) {
 	return chat.User{ID: id}, nil
@@ -257,7 +273,7 @@ func join(t *testing.T, g *Gateway, user, channel string, resume uint64, resumin
 	s, peer := testSession(t, g, 0)
 	s.user = user
 	select {
-	case <-g.subs.attach(s, channel, resume, resuming):
+	case <-g.subs.attach(s, channel, resume, resuming, false):
 	case <-time.After(10 * time.Second):
 		t.Fatal("the subscription never went live")
 	}
@@ -463,5 +479,48 @@ func TestChannelLeftAfterEarlierMessages(t *testing.T) {
 	s.mu.Unlock()
 	if attached != 1 || leaver.s.hasChan("C1") {
 		t.Fatalf("the leaver is still attached (%d attached)", attached)
+	}
+}
+
+// TestJoinNoticeAfterTheLeave: a join's notice travels through the
+// presence node and may arrive after the leave that followed the join
+// (already written to the store, already delivered on the channel's
+// stream). The session it would attach gets nothing of the channel; a
+// notice of a member still in gets what came after its join.
+func TestJoinNoticeAfterTheLeave(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	live := join(t, g, "U3", "C1", 0, false)
+	for _, tt := range []struct {
+		user   string
+		member bool
+	}{{"U2", false}, {"U4", true}} {
+		st.setMember("C1", tt.user, tt.member)
+		joinedAt := o.post("C1")
+		s, peer := testSession(t, g, 0)
+		s.user = tt.user
+		g.subs.attach(s, "C1", joinedAt, true, true) // the notice: from the join's seq on
+		next := o.post("C1")
+		live.expect(t, fmt.Sprint("message ", joinedAt), fmt.Sprint("message ", next))
+		waitFor(t, "the membership to be confirmed", func() bool {
+			c := sub(t, g, "C1")
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			i := slices.IndexFunc(c.attached, func(a *attachment) bool { return a.s == s })
+			return i < 0 || !c.attached[i].hold
+		})
+		// A frame after everything, through the session's worker: any
+		// message the session got would come before it.
+		s.pushLater(wsframe.Text([]byte(`{"type":"sentinel"}`)))
+		c := &client{rawClient: &rawClient{nc: peer, br: bufio.NewReader(peer)}, s: s}
+		if tt.member {
+			c.expect(t, fmt.Sprint("message ", next), "sentinel ")
+		} else {
+			c.expect(t, "sentinel ")
+			if s.hasChan("C1") {
+				t.Fatal("the session still counts the channel as its own")
+			}
+		}
 	}
 }

@@ -432,7 +432,7 @@ func (p *presenceAgent) onUserNotice(m internode.UserNotice) {
 	for _, s := range p.localSessions(m.User, nil) {
 		s.pushLater(frame)
 		if m.Name == internode.ChannelJoined {
-			p.subs.attach(s, m.Channel, m.Seq, true)
+			p.subs.attach(s, m.Channel, m.Seq, true, true)
 		}
 	}
 }

@@ -353,7 +353,7 @@ func (s *session) start(resume map[string]uint64) bool {
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {
 		seq, resuming := resume[id]
-		readies = append(readies, g.subs.attach(s, id, seq, resuming))
+		readies = append(readies, g.subs.attach(s, id, seq, resuming, false))
 	}
 	deadline := time.NewTimer(helloWait)
 	for _, r := range readies {

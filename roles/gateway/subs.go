@@ -119,6 +119,11 @@ type attachment struct {
 	skip     uint64 // deliver only what comes after message skip
 	hold     bool   // a replay to this session runs; what comes meanwhile waits in held
 	held     []held // frames for this session, by position
+	// confirm: the attachment comes from a join's notice, which travels
+	// through the presence node and may arrive after the leave that
+	// followed the join. Nothing reaches the session until the store
+	// says the user is a member (confirmMember).
+	confirm bool
 }
 
 // sub returns the channel's subscription, creating it (and starting the
@@ -148,9 +153,10 @@ func (u *subscriptions) all() []*chanSub {
 }
 
 // attach adds session s to channel id, starting live, or (when resuming)
-// right after seq resume, 0 meaning from the first message. The returned
+// right after seq resume, 0 meaning from the first message; with
+// confirm, only once the store says the user is a member. The returned
 // channel is closed once the subscription is live.
-func (u *subscriptions) attach(s *session, id string, resume uint64, resuming bool) <-chan struct{} {
+func (u *subscriptions) attach(s *session, id string, resume uint64, resuming, confirm bool) <-chan struct{} {
 	for {
 		c := u.sub(id, true)
 		c.mu.Lock()
@@ -162,7 +168,7 @@ func (u *subscriptions) attach(s *session, id string, resume uint64, resuming bo
 			c.mu.Unlock()
 			return c.ready // already attached (a join racing the session's start)
 		}
-		a := &attachment{s: s, resume: resume, resuming: resuming}
+		a := &attachment{s: s, resume: resume, resuming: resuming, confirm: confirm}
 		c.attached = append(c.attached, a)
 		s.addChan(id) // under c.mu, so that a leave cannot come in between
 		if c.isReady {
@@ -208,6 +214,11 @@ func (u *subscriptions) dropLocked(c *chanSub) {
 // from the store. c.mu must be held and c ready.
 func (u *subscriptions) startResume(c *chanSub, a *attachment) {
 	delivered := c.next - 1
+	if a.confirm {
+		a.hold = true
+		u.life.Go(func(context.Context) { u.confirmMember(c, a, delivered) })
+		return
+	}
 	switch {
 	case !a.resuming || a.resume == delivered:
 	case a.resume > delivered:
@@ -219,6 +230,47 @@ func (u *subscriptions) startResume(c *chanSub, a *attachment) {
 		from := a.resume
 		u.life.Go(func(context.Context) { u.replay(c, a, from, delivered) })
 	}
+}
+
+// confirmMember lets a confirmed attachment start (see attachment.confirm)
+// once the store says its user is a member, or takes it away. A leave
+// processed before the attachment was made is in the store already (the
+// owner writes it before it tells anyone), so the store read, made after,
+// sees it; a leave processed after removes the attachment itself. What
+// comes meanwhile is held, and after a yes the session gets the replay
+// from its resume point and then what was held, as any resume. delivered
+// is c's last delivered seq when the attachment started.
+func (u *subscriptions) confirmMember(c *chanSub, a *attachment, delivered uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	in, err := u.store.IsMember(ctx, c.id, a.s.user)
+	cancel()
+	if err != nil {
+		u.log.Error("confirm a joined member: store read failed", "channel", c.id, "user", a.s.user, "err", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !slices.Contains(c.attached, a) {
+		return // a leave (or the session's end) took it away meanwhile
+	}
+	if err != nil || !in {
+		c.attached = slices.DeleteFunc(c.attached, func(x *attachment) bool { return x == a })
+		a.s.removeChan(c.id)
+		if len(c.attached) == 0 {
+			u.dropLocked(c)
+		}
+		return
+	}
+	a.confirm = false
+	from := delivered
+	if a.resuming {
+		from = a.resume
+	}
+	upto := max(delivered, from)
+	if upto-from > MaxResume {
+		a.s.pushLater(wsframe.Text(rtm.ErrorEvent(rtm.CodeResumeTooOld, "resume too old for "+c.id+": fetch conversations.history")))
+		from = upto
+	}
+	u.life.Go(func(context.Context) { u.replay(c, a, from, upto) })
 }
 
 // replay sends (from, upto] of c from the store to a's session, then
