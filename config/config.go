@@ -183,6 +183,12 @@ func (c *Config) Validate() error {
 	if c.CommitWindow < 0 || c.CommitWindow > time.Second {
 		errs = append(errs, errors.New("--commit-window: between 0 and 1s"))
 	}
+	if l := c.Limits; l.SocketsPerUser < 0 || l.SocketsPerGateway < 0 {
+		errs = append(errs, errors.New("--limit-sockets-per-user, --limit-sockets: not negative"))
+	}
+	if c.Limits.RTMPing < 100*time.Millisecond {
+		errs = append(errs, errors.New("--rtm-ping: at least 100ms"))
+	}
 	if l := c.Limits; l.HTTPRead <= 0 || l.HTTPWrite <= 0 || l.HTTPIdle <= 0 {
 		errs = append(errs, errors.New("--http-read-timeout, --http-write-timeout, --http-idle-timeout: positive durations"))
 	}
@@ -265,9 +271,14 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 		{&l.RTMConnect, "limit-rtm-connect", "rtm.connect per user"},
 		{&l.Messages, "limit-messages", "messages per user, chat.postMessage and RTM together"},
 		{&l.ChannelsCreated, "limit-channels", "conversations.create per user"},
+		{&l.RTMMessages, "limit-rtm-messages", "messages per websocket"},
+		{&l.RTMFrames, "limit-rtm-frames", "frames of any type per websocket"},
 	} {
 		fs.Var(r.rate, r.name, r.help+"; N/s, N/m or N/h, 0 for none (bots: ×10, class unlimited: none)")
 	}
+	fs.IntVar(&l.SocketsPerUser, "limit-sockets-per-user", l.SocketsPerUser, "websockets of one user on one gateway (bots ×10, class unlimited: any; 0: no limit)")
+	fs.IntVar(&l.SocketsPerGateway, "limit-sockets", l.SocketsPerGateway, "websockets on one gateway (0: no limit)")
+	fs.DurationVar(&l.RTMPing, "rtm-ping", l.RTMPing, "ping a websocket silent this long; close it after twice as long")
 	fs.IntVar(&l.MaxResponse, "max-response", l.MaxResponse, "bytes of one Web API response (a history page stops short of it)")
 	fs.DurationVar(&l.HTTPRead, "http-read-timeout", l.HTTPRead, "time for a request's headers and body to arrive")
 	fs.DurationVar(&l.HTTPWrite, "http-write-timeout", l.HTTPWrite, "time for a response to be written")

@@ -20,6 +20,24 @@ type Config struct {
 	Messages Rate
 	// ChannelsCreated limits conversations.create per user.
 	ChannelsCreated Rate
+	// RTMMessages limits the messages one websocket sends (Slack: about
+	// one a second, short bursts allowed); over it, and over Messages,
+	// the error ack has code -1, "slow down, too many messages..."
+	// (slack-go's rate-limit event).
+	RTMMessages Rate
+	// RTMFrames limits every frame one websocket sends (pings, typing,
+	// presence queries...), answered the same way; a client that goes on
+	// regardless is disconnected (1008).
+	RTMFrames Rate
+	// SocketsPerUser bounds one user's websockets on one gateway (bots
+	// ten times as many, class unlimited any number); SocketsPerGateway
+	// all of a gateway's. Over either: close 1013 (try again later).
+	SocketsPerUser    int
+	SocketsPerGateway int
+	// RTMPing is how long a websocket may be silent before the gateway
+	// pings it; silent for twice as long, it is closed (a dead peer is
+	// noticed within three times this).
+	RTMPing time.Duration
 	// MaxResponse bounds the bytes of one Web API response; a history
 	// page stops short of it (has_more and a cursor), anything else
 	// larger is refused with response_too_large.
@@ -36,15 +54,20 @@ type Config struct {
 // what one connection could otherwise push.
 func Default() Config {
 	return Config{
-		Tier2:           Rate{60, time.Minute},
-		Tier3:           Rate{300, time.Minute},
-		Tier4:           Rate{600, time.Minute},
-		RTMConnect:      Rate{30, time.Minute},
-		Messages:        Rate{60, time.Minute},
-		ChannelsCreated: Rate{30, time.Hour},
-		MaxResponse:     4 << 20,
-		HTTPRead:        30 * time.Second,
-		HTTPWrite:       30 * time.Second,
-		HTTPIdle:        60 * time.Second,
+		Tier2:             Rate{60, time.Minute},
+		Tier3:             Rate{300, time.Minute},
+		Tier4:             Rate{600, time.Minute},
+		RTMConnect:        Rate{30, time.Minute},
+		Messages:          Rate{60, time.Minute},
+		ChannelsCreated:   Rate{30, time.Hour},
+		RTMMessages:       Rate{60, time.Minute},
+		RTMFrames:         Rate{600, time.Minute},
+		SocketsPerUser:    32,
+		SocketsPerGateway: 100_000,
+		RTMPing:           30 * time.Second,
+		MaxResponse:       4 << 20,
+		HTTPRead:          30 * time.Second,
+		HTTPWrite:         30 * time.Second,
+		HTTPIdle:          60 * time.Second,
 	}
 }

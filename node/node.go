@@ -155,16 +155,19 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 		}
 		n.dispatch.Presence = n.presence
 	}
+	// One count of a user's messages for the node, whether they come by
+	// chat.postMessage or over RTM.
+	messages := limit.New(cfg.Limits.Messages)
 	if cfg.Has(ring.RoleGateway) {
 		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Epoch: meta.Epoch, Links: n.links, Team: n.team.ID, Key: n.key, Store: st,
-			View: view, Channels: n.channels, Presence: pc, Logger: n.log})
+			View: view, Channels: n.channels, Presence: pc, Logger: n.log, Limits: cfg.Limits, Messages: messages})
 		if err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
-			Store: st, View: view, Channels: n.channels, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits})
+			Store: st, View: view, Channels: n.channels, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits, Messages: messages})
 		if err != nil {
 			return nil, err
 		}

@@ -37,8 +37,10 @@ type Config struct {
 	Presence *cluster.Presence
 	Logger   *slog.Logger
 	// Limits are the rate limits and the response cap (limit.Default
-	// when zero).
-	Limits limit.Config
+	// when zero). Messages is the per-user message limiter, shared with
+	// the node's gateway (nil: the API's own).
+	Limits   limit.Config
+	Messages *limit.Limiter
 	// Dev adds the dev.* methods, with which anyone who reaches the API
 	// can sign in as any user (serve --dev only).
 	Dev bool
@@ -116,7 +118,10 @@ func New(cfg Config) (*API, error) {
 	}
 	l := cfg.Limits
 	a := &API{cfg: cfg, log: cfg.Logger.With("role", "admin"), tokens: map[[32]byte]cachedToken{},
-		connects: limit.New(l.RTMConnect), messages: limit.New(l.Messages), creates: limit.New(l.ChannelsCreated)}
+		connects: limit.New(l.RTMConnect), messages: cfg.Messages, creates: limit.New(l.ChannelsCreated)}
+	if a.messages == nil {
+		a.messages = limit.New(l.Messages)
+	}
 	a.tiers[tier2], a.tiers[tier3], a.tiers[tier4] = limit.New(l.Tier2), limit.New(l.Tier3), limit.New(l.Tier4)
 	const r, w = false, true
 	a.methods = map[string]method{

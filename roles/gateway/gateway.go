@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -44,6 +45,12 @@ type Config struct {
 	MaxQueue int
 	// MaxInflight bounds a session's unacknowledged sends. Default 256.
 	MaxInflight int
+	// Limits: the websocket's rates, the sockets per user and per
+	// gateway, the ping interval (limit.Default when zero). Messages is
+	// the per-user message limiter, shared with the node's Web API (nil:
+	// the gateway's own).
+	Limits   limit.Config
+	Messages *limit.Limiter
 }
 
 // Gateway is the gateway role. Safe for concurrent use.
@@ -85,9 +92,15 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 256
 	}
+	if cfg.Limits == (limit.Config{}) {
+		cfg.Limits = limit.Default()
+	}
+	if cfg.Messages == nil {
+		cfg.Messages = limit.New(cfg.Limits.Messages)
+	}
 	g := &Gateway{cfg: cfg, log: cfg.Logger.With("role", "gateway"), fan: newFanout(), life: lifecycle.NewGroup()}
 	g.pool = internode.NewPool(cfg.Links, internode.EventHandler(receiver{g}, g.log), g.linkDown, g.log)
-	g.reg = newRegistry(g.life)
+	g.reg = newRegistry(g.life, cfg.Limits.SocketsPerGateway)
 	g.subs = newSubscriptions(cfg.Team, cfg.Store, cfg.View, g.pool, g.fan, g.life, g.log)
 	g.pres = newPresenceAgent(cfg.View, g.pool, cfg.Presence, g.subs)
 	g.frames.New = func() any { return new([]byte) }
@@ -101,6 +114,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	g.life.Go(g.subs.subscriber)
 	g.life.Go(g.subs.followView)
 	g.life.Go(g.reg.expire)
+	g.life.Go(func(ctx context.Context) { g.reg.sweep(ctx, g.cfg.Limits.RTMPing) })
 	g.life.Go(g.pres.run)
 	g.life.Wait(ctx)
 	return g.Close()
@@ -184,8 +198,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := newSession(g, tk.User, conn, hc.nc, hc.br)
 	s.token = tk.Token
-	if !g.reg.register(s) {
-		s.end(wsframe.StatusServiceRestart, "server restart", true)
+	if err := g.reg.register(s); err != nil {
+		if err == errFull {
+			s.end(wsframe.StatusTryAgainLater, err.Error(), false) // no hello: the close alone
+		} else {
+			s.end(wsframe.StatusServiceRestart, err.Error(), true)
+		}
 		s.writers.Wait()
 		return
 	}

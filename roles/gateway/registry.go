@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"github.com/ringcast/ringcast/internal/lifecycle"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/transport/rtm"
+	"github.com/ringcast/ringcast/transport/wsframe"
 )
 
 // registry is who is connected: the sessions, the ticket nonces seen (a
@@ -17,30 +20,67 @@ import (
 // Lock order: mu, then session.mu (sessions are ended under mu).
 type registry struct {
 	life *lifecycle.Group
+	max  int // sessions at most (0: no limit)
 
-	mu       sync.Mutex // guards sessions, used, draining
-	sessions map[*session]struct{}
+	mu       sync.Mutex           // guards sessions, byUser, used, draining
+	sessions map[*session]bool    // -> counted in byUser
+	byUser   map[string]int       // admitted sessions per user
 	used     map[uint64]time.Time // ticket nonces seen, until they expire
 	draining bool
 }
 
-func newRegistry(life *lifecycle.Group) *registry {
-	return &registry{life: life, sessions: map[*session]struct{}{}, used: map[uint64]time.Time{}}
+func newRegistry(life *lifecycle.Group, max int) *registry {
+	return &registry{life: life, max: max, sessions: map[*session]bool{}, byUser: map[string]int{}, used: map[uint64]time.Time{}}
 }
 
-// register adds a session unless new ones are refused.
-func (r *registry) register(s *session) bool {
+// Why register refuses a session.
+var (
+	errDraining = errors.New("server restart")
+	errFull     = errors.New("too many connections on this gateway")
+)
+
+// register adds a session unless new ones are refused (errDraining) or
+// the gateway holds its most (errFull).
+func (r *registry) register(s *session) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.max > 0 && len(r.sessions) >= r.max {
+		return errFull
+	}
 	if r.draining || !r.life.Enter() {
+		return errDraining
+	}
+	r.sessions[s] = false
+	return nil
+}
+
+// admitUser counts s as one of its user's sessions, unless the user has
+// max already (scaled by the user's class: limit.BotFactor for a bot,
+// none for unlimited; 0: no limit).
+func (r *registry) admitUser(s *session, max int) bool {
+	switch s.class {
+	case limit.Unlimited:
+		max = 0
+	case limit.Bot:
+		max *= limit.BotFactor
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if max > 0 && r.byUser[s.user] >= max {
 		return false
 	}
-	r.sessions[s] = struct{}{}
+	r.byUser[s.user]++
+	r.sessions[s] = true
 	return true
 }
 
 func (r *registry) unregister(s *session) {
 	r.mu.Lock()
+	if r.sessions[s] {
+		if r.byUser[s.user]--; r.byUser[s.user] == 0 {
+			delete(r.byUser, s.user)
+		}
+	}
 	delete(r.sessions, s)
 	r.mu.Unlock()
 	r.life.Leave()
@@ -105,6 +145,33 @@ func (r *registry) expire(ctx context.Context) {
 				}
 			}
 			r.mu.Unlock()
+		}
+	}
+}
+
+// sweep pings the sessions that have been silent for every, and closes
+// those silent for twice as long, until ctx ends: a peer that died
+// without a word (a pulled cable, a frozen laptop) is noticed within
+// three times every, without a timer or a deadline per read. Every
+// client answers a ping with a pong (RFC 6455), so only a dead one stays
+// silent.
+func (r *registry) sweep(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	ping := wsframe.Frame(wsframe.OpPing, nil)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.each(func(s *session) {
+				switch silent := time.Duration(now.UnixNano() - s.heard.Load()); {
+				case silent >= 2*every:
+					s.end(wsframe.StatusPolicyViolation, "no answer to pings", false)
+				case silent >= every:
+					s.pushFrame(ping)
+				}
+			})
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/apierror"
 	"github.com/ringcast/ringcast/transport/rtm"
@@ -59,6 +60,17 @@ type session struct {
 	chans    []string
 	typed    map[string]time.Time // channel -> last typing sent (reader goroutine only)
 
+	// Limits, kept by the reader goroutine only (class is set by start,
+	// before the first frame is read).
+	class   limit.Class
+	frames  limit.Bucket // every frame of this connection
+	msgs    limit.Bucket // its messages
+	refused int          // frames refused in a row
+	// heard is when the client last sent anything (unix nanos): a
+	// message, a ping or a pong. The gateway's sweep pings a silent
+	// session and closes one silent for too long.
+	heard atomic.Int64
+
 	watched []string // users watched with presence_sub; guarded by Gateway.presMu
 }
 
@@ -70,11 +82,22 @@ func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn, br *
 	s := &session{g: g, user: user, conn: conn, nc: nc, paused: true, shard: g.fan.shard(g.nextShard.Add(1))}
 	s.raw = rawConn(nc)
 	s.rd = wsframe.NewReader(br, rtm.MaxFrame)
-	s.rd.OnPing = s.pong
+	s.rd.OnPing = s.pingReceived
+	s.rd.OnPong = s.alive
+	s.alive()
 	s.queue = append(s.queue, wsframe.Text(rtm.Hello))
 	s.flushFn = s.flush
 	s.directFn = s.direct.write
 	return s
+}
+
+// alive records that the client just sent something.
+func (s *session) alive() { s.heard.Store(time.Now().UnixNano()) }
+
+// pingReceived answers a client's ping, which also says it is alive.
+func (s *session) pingReceived(payload []byte) {
+	s.alive()
+	s.pong(payload)
 }
 
 // push sends a JSON payload to the client (one frame each call).
@@ -335,6 +358,11 @@ func (s *session) start(resume map[string]uint64) bool {
 	if err != nil {
 		return fail(err)
 	}
+	s.class = limit.ClassOf(u)
+	if !g.reg.admitUser(s, g.cfg.Limits.SocketsPerUser) {
+		s.end(wsframe.StatusTryAgainLater, "too many connections for this user", false) // no hello: the close alone
+		return false
+	}
 	reported := g.pres.userUp(s, u.Away)
 	wait := time.NewTimer(reportWait)
 	select {
@@ -421,6 +449,8 @@ const pooledFrame = 4 << 10
 // frame handles one client message. Nothing it starts keeps data, which
 // the reader reuses.
 func (s *session) frame(op wsframe.Opcode, data []byte) {
+	now := time.Now()
+	s.heard.Store(now.UnixNano())
 	if op != wsframe.OpText {
 		s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, "binary frames are not supported"))
 		return
@@ -430,7 +460,42 @@ func (s *session) frame(op wsframe.Opcode, data []byte) {
 		s.push(rtm.ErrorEvent(rtm.CodeInvalidJSON, err.Error()))
 		return
 	}
+	if !s.allow(req, now) {
+		return
+	}
 	s.handle(req)
+}
+
+// slowDown is Slack's answer to a client over its rate: slack-go turns
+// the error ack (code -1) into its rate-limit event.
+const slowDown = "slow down, too many messages..."
+
+// maxRefused is how many frames in a row a client may send over its
+// limits, each answered, before it is disconnected (1008).
+const maxRefused = 100
+
+// allow applies the connection's and the user's limits to a frame: every
+// frame counts against --limit-rtm-frames, a message also against
+// --limit-rtm-messages and the user's --limit-messages. A frame over a
+// limit is answered (error ack -1, or an error event without an id) and
+// not handled; nothing is ever dropped silently.
+func (s *session) allow(req *rtm.Request, now time.Time) bool {
+	l := &s.g.cfg.Limits
+	ok, _ := s.frames.Allow(l.RTMFrames, s.class, now)
+	if ok && req.Type == "message" {
+		if ok, _ = s.msgs.Allow(l.RTMMessages, s.class, now); ok {
+			ok, _ = s.g.cfg.Messages.Allow(s.user, s.class, now)
+		}
+	}
+	if ok {
+		s.refused = 0
+		return true
+	}
+	s.push(rtm.Reply(req, rtm.CodeRateLimited, slowDown))
+	if s.refused++; s.refused >= maxRefused {
+		s.end(wsframe.StatusPolicyViolation, "too many messages", true)
+	}
+	return false
 }
 
 func (s *session) handle(req *rtm.Request) {
@@ -529,7 +594,7 @@ func (s *session) send(req *rtm.Request) {
 	}
 	if int(s.inflight.Add(1)) > s.g.cfg.MaxInflight {
 		s.inflight.Add(-1)
-		s.push(rtm.Reply(req, rtm.CodeRateLimited, "slow down, too many messages..."))
+		s.push(rtm.Reply(req, rtm.CodeRateLimited, slowDown))
 		return
 	}
 	p := cluster.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID}

@@ -270,6 +270,7 @@ func (u *subscriptions) confirmMember(c *chanSub, a *attachment, delivered uint6
 		a.s.pushLater(wsframe.Text(rtm.ErrorEvent(rtm.CodeResumeTooOld, "resume too old for "+c.id+": fetch conversations.history")))
 		from = upto
 	}
+	a.skip = upto // what is not replayed by then is not for this session (the client has it)
 	u.life.Go(func(context.Context) { u.replay(c, a, from, upto) })
 }
 

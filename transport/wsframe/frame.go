@@ -30,6 +30,7 @@ const (
 	StatusMessageTooBig   StatusCode = 1009
 	StatusInternalError   StatusCode = 1011
 	StatusServiceRestart  StatusCode = 1012
+	StatusTryAgainLater   StatusCode = 1013
 )
 
 // Frame returns a complete, unmasked, final frame of opcode op carrying

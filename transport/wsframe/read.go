@@ -36,6 +36,9 @@ type Reader struct {
 	// OnPing receives each ping's payload (valid only during the call),
 	// for the one writer of the connection to answer with a pong.
 	OnPing func(payload []byte)
+	// OnPong is told of each pong (the client answering the server's
+	// ping: it is alive).
+	OnPong func()
 
 	hdr [14]byte // the frame header being read
 	ctl [maxControl]byte
@@ -179,6 +182,9 @@ func (r *Reader) control(h header) error {
 		}
 		return nil
 	case OpPong:
+		if r.OnPong != nil {
+			r.OnPong()
+		}
 		return nil
 	}
 	return closeOf(p)
