@@ -77,7 +77,7 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 	)
 	opsEach := 300 // membership changes per churner
 	if raceEnabled {
-		opsEach = 150 // the posts and session starts keep the total in the thousands
+		opsEach = 100 // the posts and session starts keep the total in the thousands
 	}
 	c := nodetest.Start(t,
 		nodetest.Spec{Name: "core", Host: "127.0.22.11", Roles: []ring.Role{ring.RoleAdmin, ring.RoleChannel, ring.RolePresence}},
@@ -119,6 +119,12 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 				defer readers.Done()
 				for ctx.Err() == nil {
 					r, err := api.Connect(ctx, nil)
+					if isCode(err, "service_unavailable") {
+						// No gateway in view for a moment: a loaded
+						// machine let a probe time out.
+						time.Sleep(10 * time.Millisecond)
+						continue
+					}
 					if err != nil {
 						if ctx.Err() == nil {
 							t.Errorf("%s: connect: %v", name, err)
