@@ -9,7 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // verify runs systemd-analyze verify on the instances of the unit in
 // dir, inside a throwaway root holding the unit, the environment files

@@ -7,7 +7,10 @@ import (
 
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func segmentOf(msgs []chat.Message) Segment {
 	row, body := NewRow(nil, msgs)
