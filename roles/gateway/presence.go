@@ -26,8 +26,9 @@ const leaseEvery = 5 * time.Second
 // moves. It is also the way user events (channel_joined, away changes)
 // reach the user's sessions. Safe for concurrent use.
 //
-// Lock order: mu is never held while taking chanSub.mu or
-// subscriptions.mu; it may be held while taking session.mu.
+// Lock order: mu is never held while taking chanSub.mu,
+// subscriptions.mu or session.mu (frames for sessions are pushed after
+// it is released); only a link's lock is taken under it (an Unwatch).
 type presenceAgent struct {
 	view   func() *ring.View
 	pool   *internode.Pool
@@ -119,7 +120,7 @@ func (p *presenceAgent) setWatches(s *session, ids []string) {
 			p.unwatchLocked(s, id)
 		}
 	}
-	var known [][]byte // JSON payloads, pushed after presMu is released
+	var known [][]byte // JSON payloads, pushed after mu is released
 	for _, id := range ids {
 		if slices.Contains(old, id) {
 			continue
@@ -143,7 +144,7 @@ func (p *presenceAgent) setWatches(s *session, ids []string) {
 }
 
 // unwatchLocked removes s from id's watchers; the last one out ends the
-// watch at the presence node. presMu must be held.
+// watch at the presence node. p.mu must be held.
 func (p *presenceAgent) unwatchLocked(s *session, id string) {
 	w := p.watches[id]
 	if w == nil {
@@ -409,7 +410,7 @@ func (p *presenceAgent) changed(from *internode.Client, m internode.PresenceChan
 }
 
 // localSessions returns user's sessions here, applying change to its
-// entry first (under presMu).
+// entry first (under p.mu).
 func (p *presenceAgent) localSessions(user string, change func(*localUser)) []*session {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -71,7 +71,7 @@ type session struct {
 	// session and closes one silent for too long.
 	heard atomic.Int64
 
-	watched []string // users watched with presence_sub; guarded by Gateway.presMu
+	watched []string // users watched with presence_sub; guarded by presenceAgent.mu
 }
 
 type gateway = Gateway
