@@ -169,34 +169,57 @@ func TestBadFramesKeepTheConnection(t *testing.T) {
 // nothing.
 func TestBadSendsAreRejected(t *testing.T) {
 	e := setup(t)
+	var parent, reply struct{ TS string }
+	e.call(e.bob, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"parent"}}, &parent)
+	e.call(e.bob, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"reply"}, "thread_ts": {parent.TS}}, &reply)
 	r := dial(t, e.alice, nil)
 	tests := []struct {
 		name string
 		msg  map[string]any
 		code int
+		text string // the error's msg, when checked
 	}{
-		{"not a member", map[string]any{"type": "message", "channel": e.other, "text": "x"}, rtm.CodeNotInChannel},
-		{"unknown channel", map[string]any{"type": "message", "channel": "CNOPE", "text": "x"}, rtm.CodeNotFound},
-		{"no text", map[string]any{"type": "message", "channel": e.ch}, rtm.CodeNoText},
-		{"empty text", map[string]any{"type": "message", "channel": e.ch, "text": ""}, rtm.CodeNoText},
-		{"no channel", map[string]any{"type": "message", "text": "x"}, rtm.CodeBadRequest},
-		{"too long", map[string]any{"type": "message", "channel": e.ch, "text": strings.Repeat("é", 4001)}, rtm.CodeMsgTooLong},
-		{"bad thread", map[string]any{"type": "message", "channel": e.ch, "text": "x", "thread_ts": "yesterday"}, rtm.CodeBadRequest},
+		{"not a member", map[string]any{"type": "message", "channel": e.other, "text": "x"}, rtm.CodeNotInChannel, "not_in_channel"},
+		{"unknown channel", map[string]any{"type": "message", "channel": "CNOPE", "text": "x"}, rtm.CodeNotFound, "channel_not_found"},
+		{"no text", map[string]any{"type": "message", "channel": e.ch}, rtm.CodeNoText, ""},
+		{"empty text", map[string]any{"type": "message", "channel": e.ch, "text": ""}, rtm.CodeNoText, ""},
+		{"no channel", map[string]any{"type": "message", "text": "x"}, rtm.CodeBadRequest, ""},
+		{"too long", map[string]any{"type": "message", "channel": e.ch, "text": strings.Repeat("é", 4001)}, rtm.CodeMsgTooLong, ""},
+		{"bad thread", map[string]any{"type": "message", "channel": e.ch, "text": "x", "thread_ts": "yesterday"}, rtm.CodeBadRequest, ""},
+		{"client_msg_id over 64 bytes", map[string]any{"type": "message", "channel": e.ch, "text": "x", "client_msg_id": strings.Repeat("i", 65)}, rtm.CodeBadRequest, "invalid_arguments"},
+		{"no such thread", map[string]any{"type": "message", "channel": e.ch, "text": "x", "thread_ts": "1700000000.000001"}, rtm.CodeNotFound, "thread_not_found"},
+		{"thread of a reply", map[string]any{"type": "message", "channel": e.ch, "text": "x", "thread_ts": reply.TS}, rtm.CodeNotFound, "thread_not_found"},
+		{"thread of the future", map[string]any{"type": "message", "channel": e.ch, "text": "x", "thread_ts": "9999999999.999999"}, rtm.CodeNotFound, "thread_not_found"},
+		// A non-member learns nothing of the channel's threads.
+		{"thread, not a member", map[string]any{"type": "message", "channel": e.other, "text": "x", "thread_ts": parent.TS}, rtm.CodeNotInChannel, "not_in_channel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := send(t, r, tt.msg)
 			ev := nodetest.Next(t, r)
-			if ev.OK == nil || *ev.OK || ev.ReplyTo == nil || *ev.ReplyTo != id || ev.Error == nil || ev.Error.Code != tt.code {
-				t.Fatalf("got %s, want error ack %d for id %d", ev.Raw, tt.code, id)
+			if ev.OK == nil || *ev.OK || ev.ReplyTo == nil || *ev.ReplyTo != id || ev.Error == nil || ev.Error.Code != tt.code ||
+				tt.text != "" && ev.Error.Msg != tt.text {
+				t.Fatalf("got %s, want error ack %d %q for id %d", ev.Raw, tt.code, tt.text, id)
 			}
 		})
 	}
-	var hist struct{ Messages []any }
-	e.call(e.bob, "conversations.history", url.Values{"channel": {e.ch}}, &hist)
-	e.call(e.bob, "conversations.history", url.Values{"channel": {e.other}}, &hist)
-	if len(hist.Messages) != 0 {
-		t.Fatalf("rejected sends wrote %d messages", len(hist.Messages))
+	// A reply to the parent is accepted.
+	id := send(t, r, map[string]any{"type": "message", "channel": e.ch, "text": "a reply", "thread_ts": parent.TS})
+	for {
+		ev := nodetest.Next(t, r)
+		if ev.ReplyTo != nil && *ev.ReplyTo == id {
+			if ev.OK == nil || !*ev.OK {
+				t.Fatalf("a reply to the parent: %s", ev.Raw)
+			}
+			break
+		}
+	}
+	for ch, want := range map[string]int{e.ch: 3, e.other: 0} { // parent, reply and the RTM reply
+		var hist struct{ Messages []any }
+		e.call(e.bob, "conversations.history", url.Values{"channel": {ch}}, &hist)
+		if len(hist.Messages) != want {
+			t.Fatalf("channel %s has %d messages, want %d: rejected sends were written", ch, len(hist.Messages), want)
+		}
 	}
 }
 

@@ -591,6 +591,11 @@ func (s *session) send(req *rtm.Request) {
 			return
 		}
 		thread = ts
+		if err := s.threadParent(req.Channel, thread); err != nil {
+			p, _ := apierror.Of(err)
+			s.push(rtm.Reply(req, p.RTM, p.Msg))
+			return
+		}
 	}
 	if int(s.inflight.Add(1)) > s.g.cfg.MaxInflight {
 		s.inflight.Add(-1)
@@ -617,6 +622,35 @@ func (s *session) send(req *rtm.Request) {
 			s.pushLater(ackFrame(id, m.TS, m.Text))
 		}
 	})
+}
+
+// threadParent checks a reply's thread_ts as chat.postMessage does: it
+// must name an existing top-level message of the channel
+// (thread_not_found). Only a member is told: for anyone else it answers
+// nil and the channel's owner refuses the post (channel_not_found or
+// not_in_channel), so a non-member learns nothing of the channel.
+// Replies are rare; the store reads here hold this session's reader,
+// which also keeps the client's sends in order.
+func (s *session) threadParent(channel string, ts chat.TS) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if !s.hasChan(channel) {
+		member, err := s.g.cfg.Store.IsMember(ctx, channel, s.user)
+		if err != nil {
+			return chat.ErrUnavailable
+		}
+		if !member {
+			return nil
+		}
+	}
+	_, err := store.ThreadParent(ctx, s.g.cfg.Store, channel, ts)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return chat.ErrThreadNotFound
+	case err != nil:
+		return chat.ErrUnavailable
+	}
+	return nil
 }
 
 // ackFrame is the frame of an ack, built in place: one allocation.
