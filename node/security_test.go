@@ -7,18 +7,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store/sqlite"
@@ -27,10 +31,10 @@ import (
 )
 
 // revocationBound is how soon a revocation must take effect on every
-// node. The nodes read the revocation log every 250 ms; the bound leaves
-// room for a machine loaded by the race detector. The time measured is
-// logged.
-const revocationBound = 2 * time.Second
+// node, sessions closed included: issue 12 asks for a second. The nodes
+// read the revocation log every 250 ms, which leaves room for a machine
+// loaded by the race detector. The time measured is logged.
+const revocationBound = time.Second
 
 // closedWith reads r until the server closes it and checks the error
 // event before the close (msg) and the close code.
@@ -446,4 +450,94 @@ func TestInternodeNeedsTheSecret(t *testing.T) {
 			t.Errorf("%s: a link was opened", what)
 		}
 	}
+}
+
+// lockedBuffer is a log destination that tests read while the node
+// writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the lines that contain s.
+func (l *lockedBuffer) lines(s string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// TestBadPeersAreThrottledInTheLog: a host without the secret sending
+// gossip packets that do not decrypt, or opening internode connections
+// that fail their handshake, gets a few log lines, then nothing until a
+// line that counts what was held back; not a line per packet (finding 5:
+// every bad gossip packet or internode connection logged a line). Other
+// hosts still get theirs.
+func TestBadPeersAreThrottledInTheLog(t *testing.T) {
+	var logs lockedBuffer
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.23.1", Tune: secrets(t, oldSecret),
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	n := c.First()
+	gossip, err := net.ResolveUDPAddr("udp", n.GossipAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const packets, conns = 300, 40
+	garbage := []byte(strings.Repeat("not a memberlist packet ", 8))
+	udpFrom := func(host string, count int) {
+		pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		for range count {
+			if _, err := pc.WriteToUDP(garbage, gossip); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	udpFrom("127.0.23.9", packets)
+	// memberlist reads its packets in order on one goroutine: once the
+	// line about the next host's packet is out, the flood was handled.
+	udpFrom("127.0.23.11", 1)
+	nodetest.WaitFor(t, 10*time.Second, "the line about 127.0.23.11's packet", func() bool {
+		return len(logs.lines("remote=127.0.23.11")) == 1
+	})
+
+	internodeAddr := n.View().Members["solo"].Internode
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.23.10")}, Timeout: 5 * time.Second}
+	for range conns {
+		nc, err := d.Dial("tcp", internodeAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write(garbage)
+		nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, nc); err != nil { // until the node closes it, after its line
+			t.Fatalf("the node kept a garbage connection open: %v", err)
+		}
+		nc.Close()
+	}
+
+	for host, sent := range map[string]int{"127.0.23.9": packets, "127.0.23.10": conns} {
+		got := logs.lines("remote=" + host)
+		t.Logf("%s: %d bad packets or connections, %d lines", host, sent, len(got))
+		if len(got) == 0 || len(got) > limit.LogRate.N {
+			t.Fatalf("%d lines about %s, want 1 to %d:\n%s", len(got), host, limit.LogRate.N, strings.Join(got, "\n"))
+		}
+	}
+	// The node is none the worse: it still serves.
+	alice, _ := c.User("alice")
+	nodetest.Call(t, alice, "auth.test", nil, nil)
 }

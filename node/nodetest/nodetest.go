@@ -30,6 +30,9 @@ type Spec struct {
 	// Tune, when set, changes the node's configuration last (limits,
 	// secrets...).
 	Tune func(*config.Config)
+	// Log, when set, is the node's logger instead of the test's (for a
+	// test of what a node logs).
+	Log *slog.Logger
 }
 
 // Cluster is a set of in-process nodes sharing one store: the embedded
@@ -127,7 +130,11 @@ func (c *Cluster) Add(s Spec) *node.Node {
 	if s.Tune != nil {
 		s.Tune(&cfg)
 	}
-	n, err := node.New(cfg, "test", c.log)
+	log := c.log
+	if s.Log != nil {
+		log = s.Log
+	}
+	n, err := node.New(cfg, "test", log)
 	if err != nil {
 		c.t.Fatalf("start node %s: %v", s.Name, err)
 	}

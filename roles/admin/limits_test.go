@@ -163,6 +163,23 @@ func TestResponseCap(t *testing.T) {
 	if seen != n || pages < 2 {
 		t.Fatalf("paged %d messages in %d pages, want %d in several", seen, pages, n)
 	}
+
+	// Anything else over the cap is refused whole: 100 users with long
+	// names are ~80 KB of users.list; 20 of them fit.
+	long := strings.Repeat("r", 256)
+	for i := range 100 {
+		e.c.UserWith(url.Values{"name": {fmt.Sprint("big", i)}, "real_name": {long}, "email": {long[:240] + "@example.org"}})
+	}
+	status, body := raw(t, "POST", bob.Base+"/api/users.list", "application/x-www-form-urlencoded", "limit=200",
+		map[string]string{"Authorization": "Bearer " + bob.Token})
+	if status != http.StatusOK || body["ok"] != false || body["error"] != "response_too_large" || len(body) != 2 {
+		t.Fatalf("users.list over the cap: HTTP %d, ok %v, error %v, %d fields", status, body["ok"], body["error"], len(body))
+	}
+	var few struct{ Members []any }
+	e.ok(bob, "users.list", url.Values{"limit": {"20"}}, &few)
+	if len(few.Members) != 20 {
+		t.Fatalf("users.list limit 20: %d members", len(few.Members))
+	}
 }
 
 // TestPostChecks: client_msg_id is at most 64 bytes; thread_ts must name
