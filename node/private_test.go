@@ -75,10 +75,14 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 		churners   = 6
 		sessionsOf = 3 // per churner: one that stays, two that reconnect
 	)
-	opsEach := 300 // membership changes per churner
+	opsEach := 300 // membership changes per churner, at least
 	if raceEnabled {
 		opsEach = 100 // the posts and session starts keep the total in the thousands
 	}
+	// minOps is the floor of posts, membership changes and session
+	// starts together: the churn goes on past opsEach until it is
+	// reached, however fast or loaded the machine is.
+	const minOps = 2000
 	c := nodetest.Start(t,
 		nodetest.Spec{Name: "core", Host: "127.0.22.11", Roles: []ring.Role{ring.RoleAdmin, ring.RoleChannel, ring.RolePresence}},
 		nodetest.Spec{Name: "gw-a", Host: "127.0.22.12", Roles: []ring.Role{ring.RoleGateway}},
@@ -99,7 +103,8 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var readers sync.WaitGroup
-	var reconnects atomic.Int64
+	var reconnects, posted, changes atomic.Int64
+	enough := func() bool { return posted.Load()+changes.Load()+reconnects.Load() >= minOps }
 	type churner struct {
 		name, id string
 		api      *client.API
@@ -160,7 +165,6 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 	pub := nodetest.Connect(t, owner, gateways[0], nil)
 	var work sync.WaitGroup
 	stopPosts := make(chan struct{})
-	posts := 0
 	work.Add(2)
 	go func() {
 		defer work.Done()
@@ -177,7 +181,6 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 		for i := 0; ; i++ {
 			select {
 			case <-stopPosts:
-				posts = i
 				return
 			case <-tick.C:
 			}
@@ -185,6 +188,7 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 				t.Errorf("post %d: %v", i, err)
 				return
 			}
+			posted.Add(1)
 		}
 	}()
 	var churn sync.WaitGroup
@@ -193,7 +197,7 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 		go func() {
 			defer churn.Done()
 			in := false
-			for range opsEach {
+			for i := 0; i < opsEach || !enough(); i++ {
 				op := memberOp{start: time.Now(), member: !in}
 				var err error
 				if in {
@@ -207,6 +211,7 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 					return
 				}
 				log.add(ch.id, op)
+				changes.Add(1)
 				in = !in
 				if rand.IntN(4) == 0 {
 					time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
@@ -220,6 +225,7 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 					t.Errorf("%s: last leave: %v", ch.name, err)
 				}
 				log.add(ch.id, op)
+				changes.Add(1)
 			}
 		}()
 	}
@@ -264,11 +270,10 @@ func TestPrivateChannelChurnLeaksNothing(t *testing.T) {
 			leaks = append(leaks, fmt.Sprintf("%s at %s got %s", r.user, r.at.Format("15:04:05.000000"), r.ev.Raw))
 		}
 	}
-	ops := posts + churners*opsEach + int(reconnects.Load())
 	t.Logf("%d posts, %d membership changes, %d sessions started, %d message deliveries to churners, %d leaked",
-		posts, churners*opsEach, reconnects.Load(), delivered, len(leaks))
-	if ops < 2000 {
-		t.Fatalf("only %d operations", ops)
+		posted.Load(), changes.Load(), reconnects.Load(), delivered, len(leaks))
+	if !enough() {
+		t.Fatalf("only %d operations", posted.Load()+changes.Load()+reconnects.Load())
 	}
 	if len(leaks) > 0 {
 		n := min(len(leaks), 10)
