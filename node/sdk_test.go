@@ -1,9 +1,11 @@
 package node_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/slack-go/slack"
 )
@@ -100,5 +102,48 @@ func TestSlackGoErrors(t *testing.T) {
 	alice := slack.New(aliceAPI.Token, slack.OptionAPIURL(base))
 	if _, _, err := alice.PostMessage("CNOSUCH", slack.MsgOptionText("x", false)); err == nil || err.Error() != "channel_not_found" {
 		t.Fatalf("PostMessage to an unknown channel: %v", err)
+	}
+}
+
+// TestSlackGoRateLimitEvent: a websocket over its message rate gets the
+// error ack that slack-go turns into its rate-limit event
+// (*slack.RateLimitEvent, not an AckErrorEvent), and what it refused is
+// not stored (finding 3: one socket committed 110k messages in 3 s).
+func TestSlackGoRateLimitEvent(t *testing.T) {
+	c := limitedNode(t, "127.0.23.2", func(l *limit.Config) { l.RTMMessages = limit.Rate{N: 2, Per: time.Hour} })
+	aliceAPI, _ := c.User("alice")
+	ch := createChannel(t, aliceAPI, "general")
+	rtm := slack.New(aliceAPI.Token, slack.OptionAPIURL(aliceAPI.Base+"/api/")).NewRTM()
+	go rtm.ManageConnection()
+	defer rtm.Disconnect()
+
+	acked, limited := 0, 0
+	timeout := time.After(15 * time.Second)
+	for acked < 2 || limited < 1 {
+		select {
+		case <-timeout:
+			t.Fatalf("timed out: %d acks, %d rate-limit events", acked, limited)
+		case ev := <-rtm.IncomingEvents:
+			switch data := ev.Data.(type) {
+			case *slack.HelloEvent:
+				for i := range 3 {
+					rtm.SendMessage(rtm.NewOutgoingMessage(fmt.Sprint("m", i), ch))
+				}
+			case *slack.AckMessage:
+				acked++
+			case *slack.RateLimitEvent:
+				limited++
+			case *slack.AckErrorEvent:
+				t.Fatalf("an ack error, not slack-go's rate-limit event: %v", data)
+			case *slack.InvalidAuthEvent, *slack.ConnectionErrorEvent:
+				t.Fatalf("rtm: %T %+v", data, data)
+			}
+		}
+	}
+	if acked != 2 || limited != 1 {
+		t.Fatalf("%d acks and %d rate-limit events, want 2 and 1", acked, limited)
+	}
+	if n := historyLen(t, aliceAPI, ch); n != 2 {
+		t.Fatalf("history has %d messages, want 2", n)
 	}
 }

@@ -263,11 +263,15 @@ func FuzzHandshake(f *testing.F) {
 	})
 }
 
-// FuzzReadFrame: the envelope readers, on any bytes: a link's reader
+// FuzzReadFrame: the envelope readers, on any bytes (seeded with the
+// handshakes of testdata/handshake and a link's frames): a link's reader
 // returns envelopes within MaxFrame, the handshake's within
 // MaxHandshakeFrame, or an error.
 func FuzzReadFrame(f *testing.F) {
 	handshakeSeeds(f, func(b []byte) { f.Add(b) })
+	if b, err := os.ReadFile(framesFile); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		for r := bufio.NewReader(bytes.NewReader(in)); ; {
 			fr, err := readFrame(r)

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -22,6 +24,13 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var key = []byte("test-key")
+
+var update = flag.Bool("update", false, "rewrite testdata/frames.bin from examples()")
+
+// framesFile holds examples() in envelopes (request id i for the i-th):
+// the wire format of every message, which TestRoundTrip checks and the
+// fuzz targets start from. A change to it is a change of the protocol.
+const framesFile = "testdata/frames.bin"
 
 // decodable is a message that decodes into its pointer.
 type decodable interface {
@@ -76,6 +85,14 @@ func TestRoundTrip(t *testing.T) {
 	var buf []byte
 	for i, m := range examples() {
 		buf = appendEnvelope(buf, uint64(i), m)
+	}
+	if *update {
+		if err := os.WriteFile(framesFile, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if golden, err := os.ReadFile(framesFile); err != nil || !bytes.Equal(golden, buf) {
+		t.Fatalf("the messages' encoding is not %s (%v): a protocol change needs a new Version; then go test -run TestRoundTrip -update", framesFile, err)
 	}
 	br := bufio.NewReader(bytes.NewReader(buf))
 	for i, want := range examples() {
@@ -141,10 +158,26 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
-	for _, m := range examples() {
-		f.Add(byte(m.Kind()), m.AppendBody(nil))
+// frameSeeds adds every frame of framesFile to f's corpus.
+func frameSeeds(f *testing.F, add func(Frame)) {
+	b, err := os.ReadFile(framesFile)
+	if err != nil {
+		f.Fatal(err)
 	}
+	for br := bufio.NewReader(bytes.NewReader(b)); ; {
+		fr, err := readFrame(br)
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			f.Fatal(err)
+		}
+		add(fr)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	frameSeeds(f, func(fr Frame) { f.Add(byte(fr.Kind), fr.Body) })
 	byKind := map[Kind]Message{}
 	for _, m := range examples() {
 		if m.Kind() != KindReply {
