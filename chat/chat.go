@@ -1,5 +1,7 @@
 package chat
 
+import "strings"
+
 // User is an account.
 type User struct {
 	ID       string
@@ -26,6 +28,40 @@ type Channel struct {
 	IsArchived bool
 	Topic      string
 	Purpose    string
+	// Kind is a channel's or a direct message's; a direct message is
+	// also IsPrivate, so every rule for private channels applies to it.
+	Kind Kind
+}
+
+// Kind is what a conversation is.
+type Kind uint8
+
+const (
+	// KindChannel is a channel, public or private.
+	KindChannel Kind = iota
+	// KindIM is a direct message between two people.
+	KindIM
+	// KindMPIM is a group direct message, among three to nine people.
+	KindMPIM
+)
+
+// IsDM reports whether c is a direct message (one to one or a group).
+func (c Channel) IsDM() bool { return c.Kind != KindChannel }
+
+// DMName is the name a direct message among members (distinct user
+// ids, sorted) is stored under. No channel can have it (channel names
+// have no ':' or ','), and names are unique: the same people always
+// find the same conversation.
+func DMName(members []string) string { return "dm:" + strings.Join(members, ",") }
+
+// DMMembers are the people of a direct message, from its name (nil for
+// a channel): a DM's members never change.
+func (c Channel) DMMembers() []string {
+	v, ok := strings.CutPrefix(c.Name, "dm:")
+	if !ok || !c.IsDM() {
+		return nil
+	}
+	return strings.Split(v, ",")
 }
 
 // VisibleTo is the one rule of who may know that a channel exists: a

@@ -38,6 +38,7 @@ type Store interface {
 	Users
 	Channels
 	Log
+	Marks
 	// Meta returns the value of a cluster-wide setting, storing value
 	// first when the key is absent (so concurrent callers agree).
 	Meta(ctx context.Context, key, value string) (string, error)
@@ -99,6 +100,21 @@ type Channels interface {
 	IsMember(ctx context.Context, channel, user string) (bool, error)
 	// UserChannels lists the channels a user is a member of.
 	UserChannels(ctx context.Context, user string) ([]string, error)
+	// OpenDM returns the direct message among members (distinct user ids,
+	// sorted), creating it as c, named chat.DMName(members) with exactly
+	// them as members, when there is none (created is then true). The
+	// same people always get the same conversation, whichever node asks
+	// and however many ask at once.
+	OpenDM(ctx context.Context, c chat.Channel, members []string) (ch chat.Channel, created bool, err error)
+}
+
+// Marks holds how far each person has read each conversation
+// (conversations.mark): what unread counts are counted from.
+type Marks interface {
+	// SetLastRead records that user has read channel up to ts.
+	SetLastRead(ctx context.Context, user, channel string, ts chat.TS) error
+	// LastRead is what SetLastRead recorded last, 0 when nothing was.
+	LastRead(ctx context.Context, user, channel string) (chat.TS, error)
 }
 
 // Log holds each channel's messages, in seq order.

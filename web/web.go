@@ -125,6 +125,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Content-Security-Policy", CSP)
 		hdr.Set("X-Frame-Options", "DENY")
 		hdr.Set("Referrer-Policy", "no-referrer")
+	case strings.HasPrefix(p, "/archives/"):
+		// A permalink (chat.getPermalink): the client opens the channel.
+		ch, _, _ := strings.Cut(strings.TrimPrefix(p, "/archives/"), "/")
+		if !validID(ch) {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, "/#"+ch, http.StatusFound)
+		return
 	case strings.HasPrefix(p, assetPrefix+h.version+"/"):
 		var ok bool
 		if f, ok = h.assets[strings.TrimPrefix(p, assetPrefix+h.version+"/")]; !ok {
@@ -174,4 +183,18 @@ func acceptsGzip(h string) bool {
 		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
 	}
 	return false
+}
+
+// validID reports whether s looks like a conversation id (A-Z0-9, as
+// chat.NewID makes them), so a redirect carries nothing else.
+func validID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -177,3 +177,19 @@ func TestServing(t *testing.T) {
 		}
 	}
 }
+
+// TestPermalinkOpensTheChannel: chat.getPermalink's links lead to the
+// client with the channel open; anything else under /archives/ is not
+// found (a redirect carries only an id).
+func TestPermalinkOpensTheChannel(t *testing.T) {
+	h := web.Handler()
+	r := get(t, h, "GET", "/archives/C0123ABCDE/p1700000000000100", nil)
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "/#C0123ABCDE" {
+		t.Fatalf("permalink: %d, Location %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	for _, p := range []string{"/archives/", "/archives/c0123/p1", "/archives/%3Cscript%3E/p1", "/archives//evil.example/p1"} {
+		if r := get(t, h, "GET", p, nil); r.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %d, want 404", p, r.StatusCode)
+		}
+	}
+}

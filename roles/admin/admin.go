@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -82,6 +83,7 @@ type call struct {
 	user  chat.User
 	token [32]byte // the hash of the caller's token (authUser methods)
 	admin bool     // called with the admin key
+	base  string   // the URL this node was reached at ("http://host:port"): permalinks
 }
 
 type method struct {
@@ -125,7 +127,7 @@ func New(cfg Config) (*API, error) {
 	a.tiers[tier2], a.tiers[tier3], a.tiers[tier4] = limit.New(l.Tier2), limit.New(l.Tier3), limit.New(l.Tier4)
 	const r, w = false, true
 	a.methods = map[string]method{
-		"api.test":                  {authUser, tier4, r, (*API).apiTest},
+		"api.test":                  {authNone, noTier, r, (*API).apiTest},
 		"auth.test":                 {authUser, tier4, r, (*API).authTest},
 		"auth.revoke":               {authUser, tier2, w, (*API).authRevoke},
 		"rtm.connect":               {authUser, noTier, r, (*API).rtmConnect},
@@ -138,6 +140,10 @@ func New(cfg Config) (*API, error) {
 		"conversations.info":        {authUser, tier4, r, (*API).info},
 		"conversations.members":     {authUser, tier3, r, (*API).members},
 		"conversations.history":     {authUser, tier3, r, (*API).history},
+		"conversations.open":        {authUser, tier3, w, (*API).open},
+		"conversations.mark":        {authUser, tier3, w, (*API).mark},
+		"users.conversations":       {authUser, tier3, r, (*API).usersConversations},
+		"chat.getPermalink":         {authUser, tier4, r, (*API).getPermalink},
 		"users.list":                {authUser, tier3, r, (*API).usersList},
 		"users.info":                {authUser, tier4, r, (*API).usersInfo},
 		"users.getPresence":         {authUser, tier4, r, (*API).getPresence},
@@ -184,7 +190,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 	defer cancel()
-	c := &call{ctx: ctx, args: args}
+	c := &call{ctx: ctx, args: args, base: baseURL(r)}
 	tok, err := token(r, args)
 	switch {
 	case err != nil:
@@ -228,6 +234,11 @@ func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 		}
 		status = p.Status
 		body = map[string]any{"ok": false, "error": p.Code}
+		var eb errorWith
+		if errors.As(err, &eb) {
+			maps.Copy(body, eb.extra)
+			body["ok"], body["error"] = false, p.Code
+		}
 		var rl rateLimited
 		if errors.As(err, &rl) {
 			w.Header().Set("Retry-After", strconv.Itoa(limit.RetryAfter(time.Duration(rl))))
@@ -315,6 +326,9 @@ func NewToken() (tok string, hash []byte) {
 	return tok, h[:]
 }
 
+// apiTest answers api.test as Slack does: no token needed, the
+// arguments echoed (a token among them left out), and with error=X the
+// call fails with X.
 func (a *API) apiTest(c *call) (map[string]any, error) {
 	out := map[string]any{}
 	for k, v := range c.args {
@@ -322,7 +336,28 @@ func (a *API) apiTest(c *call) (map[string]any, error) {
 			out[k] = v
 		}
 	}
-	return map[string]any{"args": out}, nil
+	body := map[string]any{"args": out}
+	if e := c.args["error"]; e != "" {
+		return nil, errorWith{chat.Error(e), body}
+	}
+	return body, nil
+}
+
+// errorWith is an error whose response carries fields besides "error".
+type errorWith struct {
+	error
+	extra map[string]any
+}
+
+func (e errorWith) Unwrap() error { return e.error }
+
+// baseURL is how the client reached this node: where links it is given
+// (permalinks) should point.
+func baseURL(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
 }
 
 func (a *API) authTest(c *call) (map[string]any, error) {

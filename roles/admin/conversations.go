@@ -60,11 +60,6 @@ func (a *API) lookup(c *call, ref string, n need) (chat.Channel, error) {
 	return ch, nil
 }
 
-// channelObject is Slack's channel object as the caller sees it.
-func (a *API) channelObject(c *call, ch chat.Channel, isMember bool, numMembers int) map[string]any {
-	return rtm.ChannelObject(ch, a.cfg.Team.ID, isMember, numMembers)
-}
-
 // fullChannel loads what a channel object needs for the caller.
 func (a *API) fullChannel(c *call, ch chat.Channel) (map[string]any, error) {
 	members, err := a.cfg.Store.Members(c.ctx, ch.ID)
@@ -75,7 +70,7 @@ func (a *API) fullChannel(c *call, ch chat.Channel) (map[string]any, error) {
 	for _, m := range members {
 		in = in || m == c.user.ID
 	}
-	return a.channelObject(c, ch, in, len(members)), nil
+	return a.conversationObject(c, ch, in, len(members)), nil
 }
 
 // checkChannelName applies Slack's rules for conversations.create.
@@ -122,7 +117,7 @@ func (a *API) create(c *call) (map[string]any, error) {
 	}
 	// The creator's connected sessions start receiving the new channel.
 	a.cfg.Presence.UserEvent(c.user.ID, ch.ID, 0, internode.ChannelJoined, rtm.ChannelJoined(ch, a.cfg.Team.ID, 1))
-	return map[string]any{"channel": a.channelObject(c, ch, true, 1)}, nil
+	return map[string]any{"channel": a.conversationObject(c, ch, true, 1)}, nil
 }
 
 func (a *API) join(c *call) (map[string]any, error) {
@@ -164,6 +159,9 @@ func (a *API) leave(c *call) (map[string]any, error) {
 	if ch.IsArchived {
 		return nil, chat.ErrArchived
 	}
+	if ch.IsDM() {
+		return nil, chat.Error("method_not_supported_for_channel_type")
+	}
 	err = a.cfg.Channels.Leave(c.ctx, ch.ID, c.user.ID)
 	if err == chat.ErrNotInChannel {
 		return map[string]any{"not_in_channel": true}, nil
@@ -175,6 +173,9 @@ func (a *API) invite(c *call) (map[string]any, error) {
 	ch, err := a.lookup(c, c.args["channel"], membership)
 	if err != nil {
 		return nil, err
+	}
+	if ch.IsDM() {
+		return nil, chat.Error("method_not_supported_for_channel_type")
 	}
 	users, err := c.args.list("users")
 	if err != nil {
@@ -219,32 +220,12 @@ func (a *API) invite(c *call) (map[string]any, error) {
 	return map[string]any{"channel": obj}, nil
 }
 
+// list answers conversations.list. Channels (ids C…) come from the
+// team's list; the caller's direct messages (D…, G…, which sort after
+// every C…) from their memberships, since nobody else may see them. One
+// cursor, the last id listed, runs through both.
 func (a *API) list(c *call) (map[string]any, error) {
-	limit, err := c.args.limit(100, 999)
-	if err != nil {
-		return nil, err
-	}
-	types, err := c.args.list("types")
-	if err != nil {
-		return nil, err
-	}
-	wantPublic, wantPrivate := len(types) == 0, false
-	for _, t := range types {
-		switch t {
-		case "public_channel":
-			wantPublic = true
-		case "private_channel":
-			wantPrivate = true
-		case "mpim", "im":
-		default:
-			return nil, chat.Error("invalid_types")
-		}
-	}
-	excludeArchived, err := c.args.bool("exclude_archived", false)
-	if err != nil {
-		return nil, err
-	}
-	after, err := parseCursor(c.args["cursor"], "channel")
+	l, err := parseListing(c)
 	if err != nil {
 		return nil, err
 	}
@@ -256,32 +237,36 @@ func (a *API) list(c *call) (map[string]any, error) {
 	for _, id := range mine {
 		member[id] = true
 	}
-	out := []map[string]any{}
-	next := ""
-	for len(out) < limit {
-		page, err := a.cfg.Store.ListChannels(c.ctx, after, limit+1)
+	const dms = "D" // the first id that is not a channel's
+	done := !(l.public || l.private) || l.after >= dms
+	for !done {
+		batch, err := a.cfg.Store.ListChannels(c.ctx, l.after, l.limit+1)
 		if err != nil {
 			return nil, err
 		}
-		for i, ch := range page {
-			if len(out) == limit {
-				next = makeCursor("channel", page[i-1].ID)
+		for _, ch := range batch {
+			if done = ch.ID >= dms; done {
 				break
 			}
-			after = ch.ID
-			switch {
-			case excludeArchived && ch.IsArchived:
-			case ch.IsPrivate && !(wantPrivate && member[ch.ID]):
-			case !ch.IsPrivate && !wantPublic:
-			default:
-				out = append(out, a.channelObject(c, ch, member[ch.ID], -1))
+			l.after = ch.ID
+			if !l.wants(ch) || !ch.VisibleTo(member[ch.ID]) {
+				continue
+			}
+			if done = l.add(ch.ID, func() map[string]any { return a.conversationObject(c, ch, member[ch.ID], -1) }); done {
+				break
 			}
 		}
-		if len(page) <= limit {
-			break
+		done = done || len(batch) <= l.limit
+	}
+	if (l.im || l.mpim) && l.next == "" {
+		err := a.eachChannel(c, l, mine, func(ch chat.Channel) bool {
+			return l.wants(ch) && l.add(ch.ID, func() map[string]any { return a.conversationObject(c, ch, true, -1) })
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	return map[string]any{"channels": out, "response_metadata": meta(next)}, nil
+	return l.reply(), nil
 }
 
 func (a *API) info(c *call) (map[string]any, error) {
@@ -292,6 +277,11 @@ func (a *API) info(c *call) (map[string]any, error) {
 	obj, err := a.fullChannel(c, ch)
 	if err != nil {
 		return nil, err
+	}
+	if obj["is_member"] == true || ch.IsDM() {
+		if err := a.addUnread(c, ch, obj); err != nil {
+			return nil, err
+		}
 	}
 	return map[string]any{"channel": obj}, nil
 }

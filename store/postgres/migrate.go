@@ -44,6 +44,11 @@ ALTER TABLE users ADD COLUMN limit_class text NOT NULL DEFAULT '';
 ALTER TABLE tokens ADD COLUMN revoked boolean NOT NULL DEFAULT false;
 CREATE TABLE revocations(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, token bytea,
 	user_id text COLLATE "C" NOT NULL, at bigint NOT NULL);`},
+	// Conversations (issue 14), as in store/sqlite's step 6.
+	{"direct messages, read marks", `
+ALTER TABLE channels ADD COLUMN kind smallint NOT NULL DEFAULT 0;
+CREATE TABLE marks(user_id text COLLATE "C" NOT NULL, channel text COLLATE "C" NOT NULL, last_read bigint NOT NULL,
+	PRIMARY KEY(user_id, channel));`},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -281,11 +281,14 @@ func (s *Store) Revocations(ctx context.Context, after int64, limit int) ([]stor
 		}, after, limit)
 }
 
-const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`
+const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose, kind`
 
 func scanChannel(row Scanner) (chat.Channel, error) {
 	var c chat.Channel
-	return c, row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose)
+	var kind int16
+	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose, &kind)
+	c.Kind = chat.Kind(kind)
+	return c, err
 }
 
 func (s *Store) channel(ctx context.Context, where, arg string) (chat.Channel, error) {
@@ -302,8 +305,8 @@ func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 	ctx, cancel := bound(ctx)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO channels(`+channelCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8)`,
-			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO channels(`+channelCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, int16(c.Kind)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO members(channel, user_id) VALUES($1, $2)`, c.ID, c.Creator)
@@ -313,6 +316,61 @@ func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 		return store.ErrNameTaken
 	}
 	return err
+}
+
+// OpenDM implements store.Channels. Of two transactions inserting the
+// same name, the second waits for the first on the unique index and then
+// inserts nothing; its next statement (read committed) sees the first's
+// row, so both return the same conversation.
+func (s *Store) OpenDM(ctx context.Context, c chat.Channel, members []string) (chat.Channel, bool, error) {
+	c.Name = chat.DMName(members)
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var out chat.Channel
+	created := false
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO channels(`+channelCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)
+			ON CONFLICT (name) DO NOTHING`,
+			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, int16(c.Kind))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			out, err = scanChannel(tx.QueryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE name = $1`, c.Name))
+			return err
+		}
+		for _, m := range members {
+			if _, err := tx.Exec(ctx, `INSERT INTO members(channel, user_id) VALUES($1, $2)`, c.ID, m); err != nil {
+				return err
+			}
+		}
+		out, created = c, true
+		return nil
+	})
+	if err != nil {
+		return chat.Channel{}, false, err
+	}
+	return out, created, nil
+}
+
+// SetLastRead implements store.Marks.
+func (s *Store) SetLastRead(ctx context.Context, user, channel string, ts chat.TS) error {
+	_, err := s.exec(ctx, `INSERT INTO marks(user_id, channel, last_read) VALUES($1, $2, $3)
+		ON CONFLICT (user_id, channel) DO UPDATE SET last_read = excluded.last_read`, user, channel, int64(ts))
+	return err
+}
+
+// LastRead implements store.Marks.
+func (s *Store) LastRead(ctx context.Context, user, channel string) (chat.TS, error) {
+	ts, err := one(ctx, s, `SELECT last_read FROM marks WHERE user_id = $1 AND channel = $2`,
+		func(r Scanner) (int64, error) {
+			var v int64
+			return v, r.Scan(&v)
+		}, user, channel)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	return chat.TS(ts), err
 }
 
 // Channel implements store.Channels.

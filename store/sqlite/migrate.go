@@ -62,6 +62,13 @@ CREATE TABLE IF NOT EXISTS messages(
 ALTER TABLE users ADD COLUMN limit_class TEXT NOT NULL DEFAULT '';
 ALTER TABLE tokens ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE revocations(id INTEGER PRIMARY KEY AUTOINCREMENT, token BLOB, user_id TEXT NOT NULL, at INTEGER NOT NULL);`)},
+	// Conversations (issue 14): direct messages are channels of another
+	// kind (named chat.DMName, so the unique name makes the same people
+	// find the same one), and how far each member has read each one.
+	{"direct messages, read marks", execStep(`
+ALTER TABLE channels ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE marks(user_id TEXT NOT NULL, channel TEXT NOT NULL, last_read INTEGER NOT NULL,
+	PRIMARY KEY(user_id, channel)) WITHOUT ROWID;`)},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -338,11 +338,11 @@ func (s *Store) Revocations(ctx context.Context, after int64, limit int) ([]stor
 	})
 }
 
-const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose`
+const channelCols = `id, name, creator, created, is_private, is_archived, topic, purpose, kind`
 
 func scanChannel(row interface{ Scan(...any) error }) (chat.Channel, error) {
 	var c chat.Channel
-	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose)
+	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose, &c.Kind)
 	return c, notFound(err)
 }
 
@@ -353,8 +353,8 @@ func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 		return err
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, `INSERT INTO channels(`+channelCols+`) VALUES(?,?,?,?,?,?,?,?)`,
-		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose)
+	_, err = tx.ExecContext(ctx, `INSERT INTO channels(`+channelCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
+		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, c.Kind)
 	if isUnique(err) {
 		return store.ErrNameTaken
 	}
@@ -365,6 +365,49 @@ func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// OpenDM implements store.Channels. The write connection's
+// transactions take SQLite's write lock at BEGIN, so of two processes
+// opening the same conversation the second finds the first's.
+func (s *Store) OpenDM(ctx context.Context, c chat.Channel, members []string) (chat.Channel, bool, error) {
+	c.Name = chat.DMName(members)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return chat.Channel{}, false, err
+	}
+	defer tx.Rollback()
+	old, err := scanChannel(tx.QueryRowContext(ctx, `SELECT `+channelCols+` FROM channels WHERE name = ?`, c.Name))
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return old, false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO channels(`+channelCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
+		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, c.Kind); err != nil {
+		return chat.Channel{}, false, err
+	}
+	for _, m := range members {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO members(channel, user_id) VALUES(?, ?)`, c.ID, m); err != nil {
+			return chat.Channel{}, false, err
+		}
+	}
+	return c, true, tx.Commit()
+}
+
+// SetLastRead implements store.Marks.
+func (s *Store) SetLastRead(ctx context.Context, user, channel string, ts chat.TS) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO marks(user_id, channel, last_read) VALUES(?, ?, ?)
+		ON CONFLICT(user_id, channel) DO UPDATE SET last_read = excluded.last_read`, user, channel, int64(ts))
+	return err
+}
+
+// LastRead implements store.Marks.
+func (s *Store) LastRead(ctx context.Context, user, channel string) (chat.TS, error) {
+	var ts int64
+	err := s.queryRow(ctx, `SELECT last_read FROM marks WHERE user_id = ? AND channel = ?`, user, channel).Scan(&ts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return chat.TS(ts), err
 }
 
 // Channel implements store.Channels.

@@ -31,12 +31,18 @@ func Run(t *testing.T, fresh func(t *testing.T) func() (store.Store, error)) {
 		{"HistoryAcrossCommits", testHistoryAcrossCommits},
 		{"Meta", testMeta},
 		{"Revocations", testRevocations},
+		{"OpenDM", testOpenDM},
+		{"Marks", testMarks},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, opened(t, fresh(t)))
 		})
 	}
+	t.Run("OpenDMConcurrentlyFromTwoConnections", func(t *testing.T) {
+		open := fresh(t)
+		testOpenDMConcurrently(t, opened(t, open), opened(t, open))
+	})
 	t.Run("AppendTwoStaleOwnersFromTwoConnections", func(t *testing.T) {
 		open := fresh(t)
 		testStaleOwners(t, opened(t, open), opened(t, open))

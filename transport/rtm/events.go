@@ -82,10 +82,53 @@ func ChannelObject(ch chat.Channel, team string, isMember bool, numMembers int) 
 		"topic":           map[string]any{"value": ch.Topic, "creator": "", "last_set": 0},
 		"purpose":         map[string]any{"value": ch.Purpose, "creator": "", "last_set": 0},
 	}
+	if ch.Kind == chat.KindMPIM {
+		// A group DM is a private group to Slack's clients; its name is
+		// the one the caller gives (an mpdm-… name from its members').
+		o["is_channel"], o["is_group"], o["is_mpim"] = false, true, true
+	}
 	if numMembers >= 0 {
 		o["num_members"] = numMembers
 	}
 	return o
+}
+
+// IMObject is Slack's object of a one-to-one direct message as one of
+// its two people sees it: user is the other one.
+func IMObject(ch chat.Channel, user, team string) map[string]any {
+	return map[string]any{
+		"id": ch.ID, "created": ch.Created, "is_im": true, "is_org_shared": false, "user": user,
+		"is_user_deleted": false, "priority": 0, "is_open": true, "is_archived": ch.IsArchived,
+		"context_team_id": team,
+	}
+}
+
+// IMCreated tells one of a new direct message's two people about it
+// (user is the other one), as Slack does.
+func IMCreated(ch chat.Channel, user, team string) []byte {
+	b, _ := json.Marshal(map[string]any{"type": "im_created", "user": user, "channel": IMObject(ch, user, team)})
+	return b
+}
+
+// MPIMOpen tells a member of a new group direct message about it.
+func MPIMOpen(channel, user string, ts chat.TS) []byte {
+	b := []byte(`{"type":"mpim_open","user":`)
+	b = AppendString(b, user)
+	b = append(b, `,"channel":`...)
+	b = AppendString(b, channel)
+	b = append(b, `,"event_ts":"`...)
+	b = ts.Append(b)
+	return append(b, `"}`...)
+}
+
+// Marked tells a user's sessions they marked a conversation read up to
+// ts (conversations.mark): typ is channel_marked, group_marked or
+// im_marked, by the kind of conversation.
+func Marked(typ, channel string, ts chat.TS, unread, display int, eventTS chat.TS) []byte {
+	b, _ := json.Marshal(map[string]any{"type": typ, "channel": channel, "ts": ts.String(),
+		"unread_count": unread, "unread_count_display": display, "num_mentions": 0, "num_mentions_display": 0,
+		"mention_count": 0, "event_ts": eventTS.String()})
+	return b
 }
 
 // ChannelJoined tells the joiner's sessions they are now in ch (a full
