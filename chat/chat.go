@@ -28,25 +28,25 @@ type Channel struct {
 	IsArchived bool
 	Topic      string
 	Purpose    string
-	// Kind is a channel's or a direct message's; a direct message is
+	// Type is a channel's or a direct message's; a direct message is
 	// also IsPrivate, so every rule for private channels applies to it.
-	Kind Kind
+	Type ChannelType
 }
 
-// Kind is what a conversation is.
-type Kind uint8
+// ChannelType is what a conversation is. The numbers are stored.
+type ChannelType uint8
 
 const (
-	// KindChannel is a channel, public or private.
-	KindChannel Kind = iota
-	// KindIM is a direct message between two people.
-	KindIM
-	// KindMPIM is a group direct message, among three to nine people.
-	KindMPIM
+	// TypeChannel is a channel, public or private.
+	TypeChannel ChannelType = 0
+	// TypeIM is a direct message between two people.
+	TypeIM ChannelType = 1
+	// TypeMPIM is a group direct message, among three to nine people.
+	TypeMPIM ChannelType = 2
 )
 
 // IsDM reports whether c is a direct message (one to one or a group).
-func (c Channel) IsDM() bool { return c.Kind != KindChannel }
+func (c Channel) IsDM() bool { return c.Type != TypeChannel }
 
 // DMName is the name a direct message among members (distinct user
 // ids, sorted) is stored under. No channel can have it (channel names

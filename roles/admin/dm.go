@@ -67,9 +67,9 @@ func (a *API) open(c *call) (map[string]any, error) {
 		}
 	}
 	slices.Sort(people)
-	ch := chat.Channel{ID: chat.NewID('D'), Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: true, Kind: chat.KindIM}
+	ch := chat.Channel{ID: chat.NewID('D'), Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: true, Type: chat.TypeIM}
 	if len(people) > 2 {
-		ch.ID, ch.Kind = chat.NewID('G'), chat.KindMPIM
+		ch.ID, ch.Type = chat.NewID('G'), chat.TypeMPIM
 	}
 	ch, created, err := a.cfg.Store.OpenDM(c.ctx, ch, people)
 	if err != nil {
@@ -86,7 +86,7 @@ func (a *API) open(c *call) (map[string]any, error) {
 // no_op/already_open when it existed.
 func (a *API) opened(c *call, ch chat.Channel, existed, full bool) (map[string]any, error) {
 	obj := map[string]any{"id": ch.ID}
-	if full || ch.Kind == chat.KindMPIM {
+	if full || ch.Type == chat.TypeMPIM {
 		obj = a.conversationObject(c, ch, true, -1)
 	}
 	out := map[string]any{"channel": obj}
@@ -103,7 +103,7 @@ func (a *API) announceDM(c *call, ch chat.Channel, people []string) {
 	now := chat.TSOf(time.Now())
 	for _, p := range people {
 		var frame []byte
-		if ch.Kind == chat.KindIM {
+		if ch.Type == chat.TypeIM {
 			frame = rtm.IMCreated(ch, other(people, p), a.cfg.Team.ID)
 		} else {
 			frame = rtm.MPIMOpen(ch.ID, c.user.ID, now)
@@ -125,10 +125,10 @@ func other(people []string, me string) string {
 // conversationObject is Slack's object of a channel, DM or group DM as
 // caller c sees it; numMembers < 0 leaves num_members out.
 func (a *API) conversationObject(c *call, ch chat.Channel, isMember bool, numMembers int) map[string]any {
-	switch ch.Kind {
-	case chat.KindIM:
+	switch ch.Type {
+	case chat.TypeIM:
 		return rtm.IMObject(ch, other(ch.DMMembers(), c.user.ID), a.cfg.Team.ID)
-	case chat.KindMPIM:
+	case chat.TypeMPIM:
 		ch.Name = a.mpimName(c, ch.DMMembers())
 	}
 	return rtm.ChannelObject(ch, a.cfg.Team.ID, isMember, numMembers)
@@ -178,9 +178,9 @@ func parseTypes(c *call) (kinds, error) {
 // has reports whether ch is of a kind k asks for.
 func (k kinds) has(ch chat.Channel) bool {
 	switch {
-	case ch.Kind == chat.KindIM:
+	case ch.Type == chat.TypeIM:
 		return k.im
-	case ch.Kind == chat.KindMPIM:
+	case ch.Type == chat.TypeMPIM:
 		return k.mpim
 	case ch.IsPrivate:
 		return k.private

@@ -33,7 +33,7 @@ func (a *API) mark(c *call) (map[string]any, error) {
 	}
 	typ := "channel_marked"
 	switch {
-	case ch.Kind == chat.KindIM:
+	case ch.Type == chat.TypeIM:
 		typ = "im_marked"
 	case ch.IsPrivate:
 		typ = "group_marked"

@@ -287,7 +287,7 @@ func scanChannel(row Scanner) (chat.Channel, error) {
 	var c chat.Channel
 	var kind int16
 	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose, &kind)
-	c.Kind = chat.Kind(kind)
+	c.Type = chat.ChannelType(kind)
 	return c, err
 }
 
@@ -306,7 +306,7 @@ func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO channels(`+channelCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, int16(c.Kind)); err != nil {
+			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, int16(c.Type)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO members(channel, user_id) VALUES($1, $2)`, c.ID, c.Creator)
@@ -331,7 +331,7 @@ func (s *Store) OpenDM(ctx context.Context, c chat.Channel, members []string) (c
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO channels(`+channelCols+`) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)
 			ON CONFLICT (name) DO NOTHING`,
-			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, int16(c.Kind))
+			c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, int16(c.Type))
 		if err != nil {
 			return err
 		}

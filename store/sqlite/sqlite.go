@@ -342,7 +342,7 @@ const channelCols = `id, name, creator, created, is_private, is_archived, topic,
 
 func scanChannel(row interface{ Scan(...any) error }) (chat.Channel, error) {
 	var c chat.Channel
-	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose, &c.Kind)
+	err := row.Scan(&c.ID, &c.Name, &c.Creator, &c.Created, &c.IsPrivate, &c.IsArchived, &c.Topic, &c.Purpose, &c.Type)
 	return c, notFound(err)
 }
 
@@ -354,7 +354,7 @@ func (s *Store) CreateChannel(ctx context.Context, c chat.Channel) error {
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, `INSERT INTO channels(`+channelCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
-		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, c.Kind)
+		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, c.Type)
 	if isUnique(err) {
 		return store.ErrNameTaken
 	}
@@ -382,7 +382,7 @@ func (s *Store) OpenDM(ctx context.Context, c chat.Channel, members []string) (c
 		return old, false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO channels(`+channelCols+`) VALUES(?,?,?,?,?,?,?,?,?)`,
-		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, c.Kind); err != nil {
+		c.ID, c.Name, c.Creator, c.Created, c.IsPrivate, c.IsArchived, c.Topic, c.Purpose, c.Type); err != nil {
 		return chat.Channel{}, false, err
 	}
 	for _, m := range members {

@@ -12,24 +12,24 @@ import (
 )
 
 // dm is a direct message as the Web API makes one.
-func dm(id string, kind chat.Kind, creator string) chat.Channel {
-	return chat.Channel{ID: id, Creator: creator, Created: 1700000000, IsPrivate: true, Kind: kind}
+func dm(id string, typ chat.ChannelType, creator string) chat.Channel {
+	return chat.Channel{ID: id, Creator: creator, Created: 1700000000, IsPrivate: true, Type: typ}
 }
 
 func testOpenDM(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	must(t, s.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "general", Creator: "U1"}))
 	pair := []string{"U1", "U2"}
-	ch, created, err := s.OpenDM(ctx, dm("D1", chat.KindIM, "U1"), pair)
+	ch, created, err := s.OpenDM(ctx, dm("D1", chat.TypeIM, "U1"), pair)
 	must(t, err)
-	want := dm("D1", chat.KindIM, "U1")
+	want := dm("D1", chat.TypeIM, "U1")
 	want.Name = chat.DMName(pair)
 	if !created || ch != want {
 		t.Fatalf("first OpenDM = %+v, %v; want %+v, created", ch, created, want)
 	}
 	// The same people again (the other one asking): the same conversation,
 	// nothing new written.
-	again, created, err := s.OpenDM(ctx, dm("D2", chat.KindIM, "U2"), pair)
+	again, created, err := s.OpenDM(ctx, dm("D2", chat.TypeIM, "U2"), pair)
 	must(t, err)
 	if created || again != want {
 		t.Fatalf("second OpenDM = %+v, %v; want %+v, not created", again, created, want)
@@ -49,15 +49,15 @@ func testOpenDM(t *testing.T, s store.Store) {
 	}
 	// Another set of people is another conversation.
 	trio := []string{"U1", "U2", "U3"}
-	g, created, err := s.OpenDM(ctx, dm("G1", chat.KindMPIM, "U3"), trio)
+	g, created, err := s.OpenDM(ctx, dm("G1", chat.TypeMPIM, "U3"), trio)
 	must(t, err)
-	if !created || g.ID != "G1" || g.Kind != chat.KindMPIM {
+	if !created || g.ID != "G1" || g.Type != chat.TypeMPIM {
 		t.Fatalf("group OpenDM = %+v, %v", g, created)
 	}
 	if mine, _ := s.UserChannels(ctx, "U3"); !slices.Equal(mine, []string{"G1"}) {
 		t.Fatalf("U3's channels = %v", mine)
 	}
-	if list, _ := s.ListChannels(ctx, "", 10); len(list) != 3 || list[0].Kind != chat.KindChannel {
+	if list, _ := s.ListChannels(ctx, "", 10); len(list) != 3 || list[0].Type != chat.TypeChannel {
 		t.Fatalf("ListChannels = %+v", list)
 	}
 }
@@ -73,7 +73,7 @@ func testOpenDMConcurrently(t *testing.T, a, b store.Store) {
 		wg.Go(func() {
 			for j := range n {
 				people := []string{"U0", fmt.Sprintf("U%02d", j+1)}
-				ch, _, err := s.OpenDM(ctx, dm(fmt.Sprintf("D%d%02d", i, j), chat.KindIM, people[i]), people)
+				ch, _, err := s.OpenDM(ctx, dm(fmt.Sprintf("D%d%02d", i, j), chat.TypeIM, people[i]), people)
 				if err != nil {
 					t.Error(err)
 					return

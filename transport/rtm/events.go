@@ -82,7 +82,7 @@ func ChannelObject(ch chat.Channel, team string, isMember bool, numMembers int) 
 		"topic":           map[string]any{"value": ch.Topic, "creator": "", "last_set": 0},
 		"purpose":         map[string]any{"value": ch.Purpose, "creator": "", "last_set": 0},
 	}
-	if ch.Kind == chat.KindMPIM {
+	if ch.Type == chat.TypeMPIM {
 		// A group DM is a private group to Slack's clients; its name is
 		// the one the caller gives (an mpdm-… name from its members').
 		o["is_channel"], o["is_group"], o["is_mpim"] = false, true, true
