@@ -46,7 +46,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd(), bench.Command())
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd(), appCmd(), bench.Command())
 	return cmd
 }
 
@@ -230,5 +230,53 @@ func tokenCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
 	key.Bind(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "user name")
+	return cmd
+}
+
+func appCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "app", Short: "manage Slack apps (Socket Mode, the Events API)"}
+	addr := "127.0.0.1:8080"
+	var name, events, requestURL string
+	var key config.ClientKey
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "register an app and its bot user, and print its tokens and signing secret",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := operator(addr, &key)
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				return errors.New("--name is required")
+			}
+			var res struct {
+				AppID         string `json:"app_id"`
+				BotUserID     string `json:"bot_user_id"`
+				BotID         string `json:"bot_id"`
+				BotToken      string `json:"bot_token"`
+				AppToken      string `json:"app_token"`
+				SigningSecret string `json:"signing_secret"`
+			}
+			args := url.Values{"name": {name}, "events": {events}, "request_url": {requestURL}}
+			err = api.Call(cmd.Context(), "admin.apps.create", args, &res)
+			var ae *client.APIError
+			if errors.As(err, &ae) {
+				return fmt.Errorf("admin API: %s", ae.Code)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "app %s %s\nbot_user %s\nbot_id %s\nbot_token %s\napp_token %s\nsigning_secret %s\n",
+				name, res.AppID, res.BotUserID, res.BotID, res.BotToken, res.AppToken, res.SigningSecret)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
+	key.Bind(create.Flags())
+	create.Flags().StringVar(&name, "name", "", "the app's name (its bot user's too)")
+	create.Flags().StringVar(&events, "events", "message.channels,app_mention", "event subscriptions, comma-separated")
+	create.Flags().StringVar(&requestURL, "request-url", "", "Events API request URL (answered url_verification); none: Socket Mode")
+	cmd.AddCommand(create)
 	return cmd
 }

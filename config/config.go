@@ -78,6 +78,9 @@ type Config struct {
 	// CommitWindow is how long a busy channel owner lets a batch gather
 	// before committing it (0 = commit as soon as the last one is done).
 	CommitWindow time.Duration
+	// AppAckTimeout is how long a Socket Mode envelope waits for its
+	// ack before it is sent again (retry_attempt, retry_reason timeout).
+	AppAckTimeout time.Duration
 	// Gossip holds failure-detection timings; see ring.DefaultGossip.
 	Gossip ring.Gossip
 	// Limits are the rate limits and caps (each a --limit-* flag).
@@ -96,7 +99,8 @@ func Default() Config {
 		Gossip:     ring.DefaultGossip(),
 		Limits:     limit.Default(),
 
-		CommitWindow: 5 * time.Millisecond,
+		CommitWindow:  5 * time.Millisecond,
+		AppAckTimeout: 10 * time.Second,
 	}
 }
 
@@ -180,6 +184,9 @@ func (c *Config) Validate() error {
 	if len(c.Region) > 32 {
 		errs = append(errs, errors.New("--region: at most 32 characters"))
 	}
+	if c.AppAckTimeout < 100*time.Millisecond || c.AppAckTimeout > time.Hour {
+		errs = append(errs, errors.New("--app-ack-timeout: between 100ms and 1h"))
+	}
 	if c.CommitWindow < 0 || c.CommitWindow > time.Second {
 		errs = append(errs, errors.New("--commit-window: between 0 and 1s"))
 	}
@@ -259,6 +266,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for operators; do not expose publicly)")
+	fs.DurationVar(&c.AppAckTimeout, "app-ack-timeout", d.AppAckTimeout, "how long a Socket Mode envelope waits for its ack before it is sent again")
 	fs.DurationVar(&c.CommitWindow, "commit-window", d.CommitWindow, "how long a busy channel owner lets a batch of messages gather before one durable commit (0: none)")
 	l := &c.Limits
 	for _, r := range []struct {

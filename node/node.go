@@ -25,6 +25,7 @@ import (
 	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/admin"
+	"github.com/ringcast/ringcast/roles/apps"
 	"github.com/ringcast/ringcast/roles/channel"
 	"github.com/ringcast/ringcast/roles/gateway"
 	"github.com/ringcast/ringcast/roles/presence"
@@ -52,6 +53,7 @@ type Node struct {
 	presence *presence.Server
 	gateway  *gateway.Gateway
 	api      *admin.API
+	apps     *apps.Apps // with the admin role: Socket Mode and the Events API
 	http     *http.Server
 	httpLn   net.Listener
 	team     admin.Team
@@ -168,6 +170,11 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
 			Store: st, View: view, Channels: n.channels, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits, Messages: messages})
+		if err != nil {
+			return nil, err
+		}
+		n.apps, err = apps.New(apps.Config{Self: cfg.Name, Epoch: meta.Epoch, Key: n.key, Team: n.team.ID, Store: st,
+			View: view, Logger: n.log, AckTimeout: cfg.AppAckTimeout})
 		if err != nil {
 			return nil, err
 		}
@@ -307,6 +314,9 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.gateway != nil {
 		run(n.gateway.Run)
 	}
+	if n.apps != nil {
+		run(n.apps.Run)
+	}
 	if n.api != nil || n.gateway != nil {
 		run(n.followRevocations)
 	}
@@ -335,6 +345,11 @@ func (n *Node) Run(ctx context.Context) error {
 	if n.gateway != nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		n.gateway.Drain(dctx)
+		cancel()
+	}
+	if n.apps != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n.apps.Drain(dctx)
 		cancel()
 	}
 	if n.owner != nil {
@@ -435,6 +450,9 @@ func (n *Node) closeAll() {
 	if n.gateway != nil {
 		n.gateway.Close()
 	}
+	if n.apps != nil {
+		n.apps.Close()
+	}
 	if n.presence != nil {
 		n.presence.Close()
 	}
@@ -467,6 +485,7 @@ func (n *Node) mux() http.Handler {
 	}
 	if n.api != nil {
 		m.Handle("/api/", n.api)
+		m.Handle("/apps/socket/", n.apps)
 	} else {
 		m.Handle("/api/", notHere("admin"))
 	}

@@ -39,6 +39,7 @@ type Store interface {
 	Channels
 	Log
 	Marks
+	Apps
 	// Meta returns the value of a cluster-wide setting, storing value
 	// first when the key is absent (so concurrent callers agree).
 	Meta(ctx context.Context, key, value string) (string, error)
@@ -135,6 +136,25 @@ type Log interface {
 	History(ctx context.Context, channel string, q HistoryQuery) (msgs []chat.Message, more bool, err error)
 	// Last returns the channel's highest seq and its ts (0, 0 when empty).
 	Last(ctx context.Context, channel string) (seq uint64, ts chat.TS, err error)
+}
+
+// Apps holds the installed apps and, per app and channel, the seq up to
+// which the app's events were delivered and acknowledged. An app's
+// app-level token is a row of the token table whose user is the app's
+// id (PutToken, TokenUser, RevokeToken).
+type Apps interface {
+	// CreateApp fails with ErrNameTaken when the name is in use.
+	CreateApp(ctx context.Context, a chat.App) error
+	App(ctx context.Context, id string) (chat.App, error)
+	// AppByBot returns the app whose bot user is user.
+	AppByBot(ctx context.Context, user string) (chat.App, error)
+	// ListApps returns up to limit apps with id > after, by id.
+	ListApps(ctx context.Context, after string, limit int) ([]chat.App, error)
+	// Positions returns the app's delivered seq per channel.
+	Positions(ctx context.Context, app string) (map[string]uint64, error)
+	// SetPositions records the app's delivered seq of each channel in
+	// pos, in one transaction.
+	SetPositions(ctx context.Context, app string, pos map[string]uint64) error
 }
 
 // HistoryQuery bounds a History read. Oldest and Latest are exclusive

@@ -23,6 +23,7 @@ import (
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/apierror"
+	"github.com/ringcast/ringcast/transport/appevent"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
@@ -65,6 +66,9 @@ type API struct {
 	connects *limit.Limiter            // rtm.connect, per user
 	messages *limit.Limiter            // per user
 	creates  *limit.Limiter            // channels created, per user
+
+	bots bots         // bot users' bot and app ids
+	http *http.Client // url_verification requests
 }
 
 type cachedToken struct {
@@ -81,13 +85,14 @@ type call struct {
 	ctx   context.Context
 	args  args
 	user  chat.User
-	token [32]byte // the hash of the caller's token (authUser methods)
+	token [32]byte // the hash of the caller's token (authUser and authApp methods)
 	admin bool     // called with the admin key
 	base  string   // the URL this node was reached at ("http://host:port"): permalinks
+	app   chat.App // the caller's app (authApp methods)
 }
 
 type method struct {
-	auth  int  // authUser, authAdmin, authNone
+	auth  int  // authUser, authAdmin, authApp, authNone
 	tier  tier // the caller's rate tier (authUser methods)
 	write bool // changes something: POST only
 	fn    func(*API, *call) (map[string]any, error)
@@ -97,6 +102,8 @@ const (
 	authUser = iota
 	authAdmin
 	authNone
+	// authApp: an app-level token (xapp-).
+	authApp
 )
 
 // tier is a Web API rate tier (limit.Config); noTier methods have
@@ -120,7 +127,8 @@ func New(cfg Config) (*API, error) {
 	}
 	l := cfg.Limits
 	a := &API{cfg: cfg, log: cfg.Logger.With("role", "admin"), tokens: map[[32]byte]cachedToken{},
-		connects: limit.New(l.RTMConnect), messages: cfg.Messages, creates: limit.New(l.ChannelsCreated)}
+		connects: limit.New(l.RTMConnect), messages: cfg.Messages, creates: limit.New(l.ChannelsCreated),
+		http: &http.Client{Timeout: appevent.Timeout}}
 	if a.messages == nil {
 		a.messages = limit.New(l.Messages)
 	}
@@ -152,6 +160,9 @@ func New(cfg Config) (*API, error) {
 		"admin.users.createToken":   {authAdmin, noTier, w, (*API).adminCreateToken},
 		"admin.users.setInactive":   {authAdmin, noTier, w, (*API).adminSetInactive},
 		"admin.users.setLimitClass": {authAdmin, noTier, w, (*API).adminSetLimitClass},
+		"admin.apps.create":         {authAdmin, noTier, w, (*API).adminAppsCreate},
+		"admin.apps.revokeToken":    {authAdmin, noTier, w, (*API).adminAppsRevokeToken},
+		"apps.connections.open":     {authApp, noTier, w, (*API).appsConnectionsOpen},
 	}
 	if cfg.Dev {
 		a.methods["dev.users.list"] = method{authNone, noTier, r, (*API).devUsersList}
@@ -202,6 +213,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			err = chat.ErrInvalidAuth
 		}
 		c.admin = err == nil
+	case m.auth == authApp:
+		c.app, c.token, err = a.appOf(ctx, tok)
 	default:
 		c.user, c.token, err = a.authenticate(ctx, tok)
 		if err == nil {
@@ -266,6 +279,9 @@ func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 // a short cache that revocations empty (Revoked).
 func (a *API) authenticate(ctx context.Context, tok string) (chat.User, [32]byte, error) {
 	h := sha256.Sum256([]byte(tok))
+	if strings.HasPrefix(tok, appPrefix) {
+		return chat.User{}, h, chat.Error("not_allowed_token_type") // for apps.connections.open only
+	}
 	now := time.Now()
 	a.tokensMu.Lock()
 	ct, ok := a.tokens[h]
@@ -362,10 +378,20 @@ func baseURL(r *http.Request) string {
 
 func (a *API) authTest(c *call) (map[string]any, error) {
 	t := a.cfg.Team
-	return map[string]any{
+	out := map[string]any{
 		"url": "https://" + t.Domain + "/", "team": t.Name, "user": c.user.Name,
 		"team_id": t.ID, "user_id": c.user.ID, "is_enterprise_install": false,
-	}, nil
+	}
+	if c.user.IsBot {
+		botID, appID, err := a.bots.of(c.ctx, a.cfg.Store, c.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		if botID != "" {
+			out["bot_id"], out["app_id"] = botID, appID
+		}
+	}
+	return out, nil
 }
 
 // rtmConnect hands out a single-use websocket URL on a live gateway, in

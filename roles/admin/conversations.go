@@ -361,7 +361,9 @@ func (a *API) history(c *call) (map[string]any, error) {
 	}
 	out := make([]map[string]any, len(msgs))
 	for i := range msgs {
-		out[i] = a.messageObject(&msgs[i])
+		if out[i], err = a.messageObject(c, &msgs[i]); err != nil {
+			return nil, err
+		}
 	}
 	next := ""
 	if more && len(msgs) > 0 {
@@ -393,16 +395,28 @@ func (a *API) fitResponse(msgs []chat.Message) int {
 	return len(msgs)
 }
 
-func (a *API) messageObject(m *chat.Message) map[string]any {
+// messageObject is Slack's message object; a message an app's bot
+// posted carries bot_id and app_id (Bolt ignores its own messages by
+// them).
+func (a *API) messageObject(c *call, m *chat.Message) (map[string]any, error) {
 	o := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS.String(),
 		"team": a.cfg.Team.ID, "seq": m.Seq}
+	if m.User != c.user.ID || c.user.IsBot { // a person's own post (the hot path) needs no lookup
+		botID, appID, err := a.bots.of(c.ctx, a.cfg.Store, m.User)
+		if err != nil {
+			return nil, err
+		}
+		if botID != "" {
+			o["bot_id"], o["app_id"] = botID, appID
+		}
+	}
 	if m.ThreadTS != 0 {
 		o["thread_ts"] = m.ThreadTS.String()
 	}
 	if m.ClientMsgID != "" {
 		o["client_msg_id"] = m.ClientMsgID
 	}
-	return o
+	return o, nil
 }
 
 func (a *API) postMessage(c *call) (map[string]any, error) {
@@ -454,7 +468,11 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"channel": p.Channel, "ts": m.TS.String(), "message": a.messageObject(&m)}, nil
+	msg, err := a.messageObject(c, &m)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": p.Channel, "ts": m.TS.String(), "message": msg}, nil
 }
 
 // checkPost checks what chat.postMessage can without the channel: the

@@ -49,6 +49,13 @@ CREATE TABLE revocations(id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tok
 ALTER TABLE channels ADD COLUMN kind smallint NOT NULL DEFAULT 0;
 CREATE TABLE marks(user_id text COLLATE "C" NOT NULL, channel text COLLATE "C" NOT NULL, last_read bigint NOT NULL,
 	PRIMARY KEY(user_id, channel));`},
+	// Apps (issue 15), as in store/sqlite's step 7.
+	{"apps and their delivery positions", `
+CREATE TABLE apps(id text COLLATE "C" PRIMARY KEY, name text COLLATE "C" NOT NULL UNIQUE,
+	bot_user text COLLATE "C" NOT NULL UNIQUE, bot_id text NOT NULL, events text NOT NULL,
+	signing_secret text NOT NULL, request_url text NOT NULL, created bigint NOT NULL);
+CREATE TABLE app_positions(app text COLLATE "C" NOT NULL, channel text COLLATE "C" NOT NULL, seq bigint NOT NULL,
+	PRIMARY KEY(app, channel));`},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -69,6 +69,14 @@ CREATE TABLE revocations(id INTEGER PRIMARY KEY AUTOINCREMENT, token BLOB, user_
 ALTER TABLE channels ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE marks(user_id TEXT NOT NULL, channel TEXT NOT NULL, last_read INTEGER NOT NULL,
 	PRIMARY KEY(user_id, channel)) WITHOUT ROWID;`)},
+	// Apps (issue 15): an app, its bot user and event subscriptions; per
+	// app and channel, the seq its events were delivered up to.
+	{"apps and their delivery positions", execStep(`
+CREATE TABLE apps(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, bot_user TEXT NOT NULL UNIQUE,
+	bot_id TEXT NOT NULL, events TEXT NOT NULL, signing_secret TEXT NOT NULL, request_url TEXT NOT NULL,
+	created INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE app_positions(app TEXT NOT NULL, channel TEXT NOT NULL, seq INTEGER NOT NULL,
+	PRIMARY KEY(app, channel)) WITHOUT ROWID;`)},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -33,6 +33,7 @@ func Run(t *testing.T, fresh func(t *testing.T) func() (store.Store, error)) {
 		{"Revocations", testRevocations},
 		{"OpenDM", testOpenDM},
 		{"Marks", testMarks},
+		{"Apps", testApps},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

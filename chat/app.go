@@ -1,0 +1,30 @@
+package chat
+
+import "slices"
+
+// App is a Slack app installed in the team: its bot user (a User with
+// IsBot) posts and reads as the bot, its app-level token opens Socket
+// Mode connections, and the events it subscribes to reach it over Socket
+// Mode or, when RequestURL is set, the Events API.
+type App struct {
+	ID      string // A…
+	Name    string
+	BotUser string // the bot user's id, U…
+	BotID   string // B…: messages the bot posts carry it as bot_id
+	// Events are the event subscriptions (message.channels, app_mention...).
+	Events []string
+	// SigningSecret signs Events API requests. Kept in the clear: the
+	// server must compute HMACs with it.
+	SigningSecret string
+	// RequestURL is where Events API deliveries go ("" for Socket Mode).
+	RequestURL string
+	Created    int64 // unix seconds
+}
+
+// Subscribes reports whether the app subscribed to event type ev.
+func (a *App) Subscribes(ev string) bool { return slices.Contains(a.Events, ev) }
+
+// Event subscriptions ringcast delivers.
+var AppEvents = []string{
+	"message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
+}

@@ -1,0 +1,60 @@
+package apps
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store/sqlite"
+	"github.com/ringcast/ringcast/transport/rtm"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestTickets: a Socket Mode URL is refused before the upgrade unless
+// its ticket is for this node and process, of an existing app hosted
+// here, and used once.
+func TestTickets(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.CreateApp(t.Context(), chat.App{ID: "A1", Name: "a", BotUser: "U1", BotID: "B1"}); err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("0123456789abcdef0123456789abcdef")
+	view := ring.NewView("n1", []ring.Member{{Name: "n1", Meta: ring.Meta{Roles: []ring.Role{ring.RoleAdmin}, Epoch: 7}}})
+	a, err := New(Config{Self: "n1", Epoch: 7, Key: key, Team: "T1", Store: st, View: func() *ring.View { return view }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	now := time.Now()
+	good := rtm.NewTicket("A1", 0, "n1", 7, now).Sign(key)
+	for _, tt := range []struct {
+		name, ticket string
+		status       int
+	}{
+		{"another node", rtm.NewTicket("A1", 0, "n2", 7, now).Sign(key), http.StatusUnauthorized},
+		{"another process", rtm.NewTicket("A1", 0, "n1", 8, now).Sign(key), http.StatusUnauthorized},
+		{"another key", rtm.NewTicket("A1", 0, "n1", 7, now).Sign([]byte("another key of thirty-two bytes!")), http.StatusUnauthorized},
+		{"no such app", rtm.NewTicket("A2", 0, "n1", 7, now).Sign(key), http.StatusUnauthorized},
+		{"expired", rtm.NewTicket("A1", 0, "n1", 7, now.Add(-time.Hour)).Sign(key), http.StatusUnauthorized},
+		{"garbage", "garbage", http.StatusUnauthorized},
+		// Not a websocket request: the ticket passes, the upgrade fails.
+		{"good", good, http.StatusUpgradeRequired},
+		{"reused", good, http.StatusUnauthorized},
+	} {
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/apps/socket/"+tt.ticket, nil))
+		if w.Code != tt.status {
+			t.Errorf("%s: status %d %s, want %d", tt.name, w.Code, w.Body, tt.status)
+		}
+	}
+}

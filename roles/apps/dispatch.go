@@ -1,0 +1,390 @@
+package apps
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/appevent"
+)
+
+// dispatcher delivers one app's events. Its run goroutine owns every
+// field below the channels; the others talk to it through them.
+type dispatcher struct {
+	a    *Apps
+	app  chat.App
+	reg  chan *conn
+	gone chan *conn
+	acks chan ackOf
+	res  chan httpResult
+	quit chan struct{} // closed by stop
+	done chan struct{} // closed when run returns
+
+	// Owned by run.
+	conns    []*conn
+	next     int // round robin over conns
+	chans    map[string]*chanState
+	byEnv    map[string]*item
+	bots     map[string]botIDs // authors' bot and app ids
+	listedAt time.Time         // the last listing of the bot's channels
+	dirty    map[string]uint64 // positions to store
+	posting  bool              // an Events API request is out
+	queue    []*item           // Events API: waiting for the poster, in order
+}
+
+type ackOf struct {
+	c  *conn
+	id string
+}
+
+type botIDs struct{ bot, app string }
+
+// chanState is the app's delivery state of one channel.
+type chanState struct {
+	id   string
+	ch   chat.Channel // zero while the bot is not a member
+	pos  uint64       // every entry up to here is delivered and acknowledged (stored)
+	read uint64       // entries up to here are read into flight
+	fly  []*item      // events in flight, by seq
+}
+
+// item is one event in flight.
+type item struct {
+	channel  string
+	seq      uint64
+	env      string // envelope id, the same on every attempt
+	payload  []byte // the event_callback
+	attempts int    // sends so far
+	reason   string // why it is sent again
+	due      time.Time
+	to       *conn // the connection it was last sent on (nil: none)
+	done     bool  // acknowledged or given up
+}
+
+func newDispatcher(a *Apps, app chat.App) *dispatcher {
+	return &dispatcher{a: a, app: app, reg: make(chan *conn), gone: make(chan *conn), acks: make(chan ackOf, 64),
+		res: make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]botIDs{}, dirty: map[string]uint64{}}
+}
+
+// stop ends run; the caller holds a.mu, so it does not wait.
+func (d *dispatcher) stop() { close(d.quit) }
+
+// register adds c; false when the dispatcher has stopped.
+func (d *dispatcher) register(c *conn) bool {
+	select {
+	case d.reg <- c:
+		return true
+	case <-d.done:
+		return false
+	}
+}
+
+func (d *dispatcher) unregister(c *conn) {
+	select {
+	case d.gone <- c:
+	case <-d.done:
+	}
+}
+
+// ack passes on a client's ack.
+func (d *dispatcher) ack(c *conn, id string) {
+	select {
+	case d.acks <- ackOf{c, id}:
+	case <-d.done:
+	}
+}
+
+// http reports whether the app's events go to its request URL.
+func (d *dispatcher) http() bool { return d.app.RequestURL != "" }
+
+func (d *dispatcher) run(ctx context.Context) {
+	defer close(d.done)
+	poll := time.NewTicker(d.a.cfg.Poll)
+	defer poll.Stop()
+	d.load(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			d.bye(appevent.ReasonRefresh)
+			d.flush(context.WithoutCancel(ctx))
+			return
+		case <-d.quit:
+			d.bye(appevent.ReasonRefresh)
+			d.flush(ctx)
+			return
+		case c := <-d.reg:
+			d.conns = append(d.conns, c)
+			c.send(appevent.Hello(len(d.conns), d.app.ID, d.a.cfg.Self, time.Hour))
+			d.resend(time.Now(), false) // what waited for a connection
+		case c := <-d.gone:
+			d.conns = slices.DeleteFunc(d.conns, func(x *conn) bool { return x == c })
+			for _, it := range d.byEnv {
+				if it.to == c {
+					it.to, it.due = nil, time.Now() // to another connection, at once
+				}
+			}
+			d.resend(time.Now(), false)
+		case a := <-d.acks:
+			d.acked(a.id)
+		case r := <-d.res:
+			d.posted(r)
+		case <-poll.C:
+			now := time.Now()
+			if now.Sub(d.listedAt) >= listEvery {
+				d.list(ctx, now)
+			}
+			if len(d.conns) > 0 || d.http() {
+				d.readLogs(ctx, now)
+			}
+			d.resend(now, true)
+			d.flush(ctx)
+		}
+	}
+}
+
+// bye tells every connection to reconnect and closes it.
+func (d *dispatcher) bye(reason string) {
+	for _, c := range d.conns {
+		c.send(appevent.Disconnect(reason, d.a.cfg.Self))
+		c.shut(websocket.StatusNormalClosure, reason)
+	}
+}
+
+// load reads the app's stored positions.
+func (d *dispatcher) load(ctx context.Context) {
+	pos, err := d.a.cfg.Store.Positions(ctx, d.app.ID)
+	if err != nil {
+		d.a.log.Warn("app positions", "app", d.app.ID, "err", err)
+		return
+	}
+	for ch, seq := range pos {
+		d.chans[ch] = &chanState{id: ch, pos: seq, read: seq}
+	}
+}
+
+// list refreshes the bot's channels. A channel first seen starts after
+// the entries older than the previous listing (the bot joined since),
+// or, on the dispatcher's first listing, older than its app's creation
+// or a listing interval ago, whichever is later.
+func (d *dispatcher) list(ctx context.Context, now time.Time) {
+	ids, err := d.a.cfg.Store.UserChannels(ctx, d.app.BotUser)
+	if err != nil {
+		d.a.log.Warn("bot channels", "app", d.app.ID, "err", err)
+		return
+	}
+	since := d.listedAt
+	if since.IsZero() {
+		since = now.Add(-2 * listEvery)
+		if created := time.Unix(d.app.Created, 0); created.After(since) {
+			since = created
+		}
+	}
+	in := map[string]bool{}
+	for _, id := range ids {
+		in[id] = true
+		cs := d.chans[id]
+		if cs != nil && cs.ch.ID != "" {
+			continue
+		}
+		ch, err := d.a.cfg.Store.Channel(ctx, id)
+		if err != nil {
+			continue
+		}
+		if cs == nil {
+			start, err := d.startAt(ctx, id, chat.TSOf(since))
+			if err != nil {
+				continue
+			}
+			cs = &chanState{id: id, pos: start, read: start}
+			d.dirty[id] = start
+			d.chans[id] = cs
+		}
+		cs.ch = ch
+	}
+	for id, cs := range d.chans {
+		if !in[id] && len(cs.fly) == 0 {
+			cs.ch = chat.Channel{} // left: kept (its position stays) but not read
+		}
+	}
+	d.listedAt = now
+}
+
+// startAt is the position before the channel's first entry at or after
+// ts.
+func (d *dispatcher) startAt(ctx context.Context, channel string, ts chat.TS) (uint64, error) {
+	last, lastTS, err := d.a.cfg.Store.Last(ctx, channel)
+	if err != nil || last == 0 || lastTS < ts {
+		return last, err
+	}
+	from := uint64(0)
+	if last > 1000 {
+		from = last - 1000
+	}
+	msgs, err := d.a.cfg.Store.Messages(ctx, channel, from, 1000)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range msgs {
+		if m.TS >= ts {
+			return m.Seq - 1, nil
+		}
+	}
+	return last, nil
+}
+
+// readLogs reads new entries of every channel with room in its window
+// and sends their events.
+func (d *dispatcher) readLogs(ctx context.Context, now time.Time) {
+	oldest := chat.TSOf(now.Add(-d.a.cfg.Retention))
+	for id, cs := range d.chans {
+		if cs.ch.ID == "" || len(cs.fly) >= window {
+			continue
+		}
+		msgs, err := d.a.cfg.Store.Messages(ctx, id, cs.read, window-len(cs.fly))
+		if err != nil {
+			d.a.log.Warn("read channel for app", "app", d.app.ID, "channel", id, "err", err)
+			continue
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			cs.read = m.Seq
+			if m.TS < oldest {
+				continue
+			}
+			for _, ev := range d.events(ctx, cs.ch, m) {
+				it := &item{channel: id, seq: m.Seq, env: appevent.NewEnvelopeID(),
+					payload: appevent.Callback(d.a.cfg.Team, &d.app, &ev)}
+				cs.fly = append(cs.fly, it)
+				d.byEnv[it.env] = it
+				d.deliver(it, now)
+			}
+		}
+		d.advance(cs)
+	}
+}
+
+// deliver sends it (again) to one connection or to the request URL.
+func (d *dispatcher) deliver(it *item, now time.Time) {
+	if d.http() {
+		it.due = now.Add(365 * 24 * time.Hour) // until the poster reports
+		d.queue = append(d.queue, it)
+		d.post()
+		return
+	}
+	it.to = nil
+	for range len(d.conns) {
+		c := d.conns[d.next%len(d.conns)]
+		d.next++
+		if c.send(appevent.Envelope(it.env, it.attempts, it.reason, it.payload)) {
+			it.to = c
+			break
+		}
+	}
+	if it.to == nil {
+		it.due = now.Add(365 * 24 * time.Hour) // when a connection comes
+		return
+	}
+	it.attempts++
+	it.due = now.Add(d.a.cfg.AckTimeout)
+	it.reason = "timeout"
+}
+
+// resend sends again what is due: all waiting with timers when timed,
+// else only what has no connection.
+func (d *dispatcher) resend(now time.Time, timed bool) {
+	var due []*item
+	for _, it := range d.byEnv {
+		if (timed && !it.due.After(now)) || (!timed && it.to == nil && !d.http() && len(d.conns) > 0) {
+			due = append(due, it)
+		}
+	}
+	slices.SortFunc(due, func(a, b *item) int { return cmpItem(a, b) })
+	for _, it := range due {
+		if it.attempts > d.a.cfg.Retries {
+			d.a.log.Warn("app event given up", "app", d.app.ID, "channel", it.channel, "seq", it.seq, "attempts", it.attempts)
+			d.finish(it)
+			continue
+		}
+		if d.http() {
+			d.deliver(it, now) // back in the poster's queue
+			continue
+		}
+		if it.to == nil && len(d.conns) == 0 {
+			continue
+		}
+		d.deliver(it, now)
+	}
+}
+
+func cmpItem(a, b *item) int {
+	return cmp.Or(strings.Compare(a.channel, b.channel), cmp.Compare(a.seq, b.seq))
+}
+
+// acked records a client's ack; an unknown envelope id changes nothing.
+func (d *dispatcher) acked(id string) {
+	if it := d.byEnv[id]; it != nil {
+		d.finish(it)
+	}
+}
+
+// finish takes it out of flight and moves its channel's position.
+func (d *dispatcher) finish(it *item) {
+	it.done = true
+	delete(d.byEnv, it.env)
+	if cs := d.chans[it.channel]; cs != nil {
+		d.advance(cs)
+	}
+}
+
+// advance moves cs's position past every entry whose events are done.
+func (d *dispatcher) advance(cs *chanState) {
+	for len(cs.fly) > 0 && cs.fly[0].done {
+		cs.fly = cs.fly[1:]
+	}
+	pos := cs.read
+	if len(cs.fly) > 0 {
+		pos = cs.fly[0].seq - 1
+	}
+	if pos != cs.pos {
+		cs.pos = pos
+		d.dirty[cs.id] = pos
+	}
+}
+
+// flush stores the positions that moved.
+func (d *dispatcher) flush(ctx context.Context) {
+	if len(d.dirty) == 0 {
+		return
+	}
+	if err := d.a.cfg.Store.SetPositions(ctx, d.app.ID, d.dirty); err != nil {
+		if !errors.Is(err, context.Canceled) {
+			d.a.log.Warn("store app positions", "app", d.app.ID, "err", err)
+		}
+		return
+	}
+	clear(d.dirty)
+}
+
+// botOf returns a message author's bot and app ids.
+func (d *dispatcher) botOf(ctx context.Context, user string) botIDs {
+	if b, ok := d.bots[user]; ok {
+		return b
+	}
+	app, err := d.a.cfg.Store.AppByBot(ctx, user)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return botIDs{}
+	}
+	b := botIDs{app.BotID, app.ID}
+	if len(d.bots) > 10_000 {
+		clear(d.bots)
+	}
+	d.bots[user] = b
+	return b
+}

@@ -1,0 +1,61 @@
+package apps
+
+import (
+	"context"
+	"time"
+
+	"github.com/ringcast/ringcast/transport/appevent"
+)
+
+// httpResult is the outcome of one Events API request.
+type httpResult struct {
+	it     *item
+	reason string // "": delivered
+}
+
+// post starts the next Events API request when none is out: one at a
+// time per app, so that a receiver sees its events in order.
+func (d *dispatcher) post() {
+	if d.posting {
+		return
+	}
+	for len(d.queue) > 0 && d.queue[0].done {
+		d.queue = d.queue[1:]
+	}
+	if len(d.queue) == 0 {
+		return
+	}
+	it := d.queue[0]
+	d.queue = d.queue[1:]
+	d.posting = true
+	retry, reason := it.attempts, it.reason
+	it.attempts++
+	cfg := d.a.cfg
+	ok := d.a.life.Go(func(ctx context.Context) {
+		r := appevent.Post(ctx, cfg.HTTP, d.app.RequestURL, d.app.SigningSecret, it.payload, retry, reason)
+		select {
+		case d.res <- httpResult{it, r}:
+		case <-d.done:
+		}
+	})
+	if !ok {
+		d.posting = false
+	}
+}
+
+// posted takes a request's outcome: the event is done, or due again
+// after the next retry delay.
+func (d *dispatcher) posted(r httpResult) {
+	d.posting = false
+	if r.reason == "" {
+		d.finish(r.it)
+	} else if r.it.attempts > d.a.cfg.Retries {
+		d.a.log.Warn("app event given up", "app", d.app.ID, "channel", r.it.channel, "seq", r.it.seq, "reason", r.reason)
+		d.finish(r.it)
+	} else {
+		delays := d.a.cfg.HTTPRetryDelays
+		r.it.reason = r.reason
+		r.it.due = time.Now().Add(delays[min(r.it.attempts-1, len(delays)-1)])
+	}
+	d.post()
+}
