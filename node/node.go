@@ -17,12 +17,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/limit"
+	"github.com/ringcast/ringcast/metrics"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/roles/admin"
 	"github.com/ringcast/ringcast/roles/apps"
@@ -69,6 +72,10 @@ type Node struct {
 	// request can reach them any more.
 	roleCtx   context.Context
 	stopRoles context.CancelFunc
+
+	metrics *prometheus.Registry // this node's metrics (/metrics)
+	traffic internode.Traffic    // the bytes of every internode link of this node
+	running atomic.Bool          // Run has started the roles and not yet begun to stop
 }
 
 // New opens the store and every listener and joins the cluster. The
@@ -80,7 +87,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	// Lines about a remote peer (a bad packet, a failed handshake) are
 	// throttled per source, so garbage cannot fill the disk.
 	logger = slog.New(limit.Throttle(logger.Handler(), limit.LogRate))
-	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name)}
+	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name), metrics: metrics.NewRegistry()}
 	n.roleCtx, n.stopRoles = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -109,7 +116,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	if err != nil {
 		return nil, err
 	}
-	n.links = internode.Auth{Self: cfg.Name, Key: n.key, TLS: tlsTrust, Admit: n.admit, Own: internode.NewOwn()}
+	n.links = internode.Auth{Self: cfg.Name, Key: n.key, TLS: tlsTrust, Admit: n.admit, Own: internode.NewOwn(), Traffic: &n.traffic}
 	n.pool = internode.NewPool(n.links, nil, nil, n.log)
 	// The internode server starts before the gossip, so the address in
 	// our metadata is live when others read it.
@@ -142,7 +149,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 			window = -1 // the flag's 0 means none; the role's 0 means its default
 		}
 		n.owner, err = channel.New(channel.Config{Self: cfg.Name, Team: n.team.ID, Store: st, View: view, Logger: n.log,
-			UserEvent: pc.UserEvent, CommitWindow: window})
+			UserEvent: pc.UserEvent, CommitWindow: window, Metrics: n.metrics})
 		if err != nil {
 			return nil, err
 		}
@@ -162,14 +169,16 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	messages := limit.New(cfg.Limits.Messages)
 	if cfg.Has(ring.RoleGateway) {
 		n.gateway, err = gateway.New(gateway.Config{Self: cfg.Name, Epoch: meta.Epoch, Links: n.links, Team: n.team.ID, Key: n.key, Store: st,
-			View: view, Channels: n.channels, Presence: pc, Logger: n.log, Limits: cfg.Limits, Messages: messages})
+			View: view, Channels: n.channels, Presence: pc, Logger: n.log, Limits: cfg.Limits, Messages: messages,
+			Metrics: n.metrics})
 		if err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Has(ring.RoleAdmin) {
 		n.api, err = admin.New(admin.Config{Team: n.team, Region: cfg.Region, Key: n.key, AdminKey: n.adminKey,
-			Store: st, View: view, Channels: n.channels, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits, Messages: messages})
+			Store: st, View: view, Channels: n.channels, Presence: pc, Logger: n.log, Dev: cfg.Dev, Limits: cfg.Limits, Messages: messages,
+			Metrics: n.metrics})
 		if err != nil {
 			return nil, err
 		}
@@ -179,6 +188,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 			return nil, err
 		}
 	}
+	n.metrics.MustRegister(newNodeCollector(n))
 	// A websocket is no longer a request once upgraded: net/http clears
 	// these deadlines when the gateway hijacks the connection
 	// (TestHTTPTimeouts holds it to that).
@@ -329,6 +339,7 @@ func (n *Node) Run(ctx context.Context) error {
 			httpErr <- err
 		}
 	}()
+	n.running.Store(true)
 	n.log.Info("node started", "roles", n.cfg.Roles, "http", n.HTTPAddr(), "gossip", n.GossipAddr(),
 		"internode", n.inode.Addr(), "region", n.cfg.Region, "version", n.version)
 
@@ -338,6 +349,7 @@ func (n *Node) Run(ctx context.Context) error {
 	case err = <-httpErr:
 		n.log.Error("http server failed", "err", err)
 	}
+	n.running.Store(false)
 	n.log.Info("shutting down: leaving the cluster")
 	if lerr := n.members.Leave(2 * time.Second); lerr != nil {
 		n.log.Warn("gossip leave", "err", lerr)
@@ -495,6 +507,8 @@ func (n *Node) mux() http.Handler {
 		m.Handle("/rtm/", notHere("gateway"))
 	}
 	m.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	m.HandleFunc("/readyz", n.serveReady)
+	m.Handle("/metrics", n.operator(metrics.Handler(n.metrics).ServeHTTP))
 	if n.cfg.Pprof {
 		m.Handle("/debug/pprof/", n.operator(pprof.Index))
 		m.Handle("/debug/pprof/profile", n.operator(pprof.Profile))

@@ -349,6 +349,28 @@ func sameMembers(a, b *View) bool {
 	return true
 }
 
+// GossipState is what memberlist knows of its members, for the metrics.
+type GossipState struct {
+	Members int // alive or suspect (memberlist counts both until the suspicion times out)
+	// Health is memberlist's awareness of its own health: 0 is healthy;
+	// it rises as this node's probes go unanswered (members suspected).
+	Health int
+	// Dead and Left count the members declared dead, and those that
+	// left, since this node started.
+	Dead, Left uint64
+}
+
+// GossipState reports what memberlist knows of its members. memberlist keeps
+// no safe way to read one member's state (suspect or alive) outside its
+// own lock, so the suspect shows in Health and, once declared, in Dead.
+func (m *Membership) GossipState() GossipState {
+	g := GossipState{Members: m.ml.NumMembers(), Health: m.ml.GetHealthScore()}
+	m.events.mu.Lock()
+	g.Dead, g.Left = m.events.dead, m.events.left
+	m.events.mu.Unlock()
+	return g
+}
+
 // Leave takes this node out of its own View at once, then tells the
 // cluster it is leaving, so owners move without waiting for a failure
 // timeout. The gossip keeps running until Close.
@@ -391,6 +413,9 @@ type eventDelegate struct {
 	nodes map[string][]byte // name -> metadata
 	addrs map[string]bool   // gossip addresses of the live nodes
 	addr  map[string]string // name -> its gossip address
+	// dead and left count the members memberlist declared dead (failed
+	// to answer probes through the suspicion timeout) or that left.
+	dead, left uint64
 }
 
 // set records an event. memberlist calls it holding its node lock, the
@@ -426,8 +451,17 @@ func (e *eventDelegate) snapshot() map[string][]byte {
 	return maps.Clone(e.nodes)
 }
 
-func (e *eventDelegate) NotifyJoin(n *memberlist.Node)   { e.set(n, true) }
-func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { e.set(n, false) }
+func (e *eventDelegate) NotifyJoin(n *memberlist.Node) { e.set(n, true) }
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
+	e.mu.Lock()
+	if n.State == memberlist.StateLeft {
+		e.left++
+	} else {
+		e.dead++
+	}
+	e.mu.Unlock()
+	e.set(n, false)
+}
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { e.set(n, true) }
 
 // logWriter routes memberlist's "[LEVEL] memberlist: msg" lines into slog

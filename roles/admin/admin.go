@@ -17,9 +17,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/limit"
+	"github.com/ringcast/ringcast/metrics"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/apierror"
@@ -46,6 +48,8 @@ type Config struct {
 	// Dev adds the dev.* methods, with which anyone who reaches the API
 	// can sign in as any user (serve --dev only).
 	Dev bool
+	// Metrics is where the API registers its metrics (nil: nowhere).
+	Metrics prometheus.Registerer
 }
 
 // Team is the workspace every user belongs to.
@@ -66,6 +70,7 @@ type API struct {
 	connects *limit.Limiter            // rtm.connect, per user
 	messages *limit.Limiter            // per user
 	creates  *limit.Limiter            // channels created, per user
+	calls    *calls
 
 	bots bots         // bot users' bot and app ids
 	http *http.Client // url_verification requests
@@ -168,6 +173,7 @@ func New(cfg Config) (*API, error) {
 		a.methods["dev.users.list"] = method{authNone, noTier, r, (*API).devUsersList}
 		a.methods["dev.signIn"] = method{authNone, noTier, w, (*API).devSignIn}
 	}
+	a.calls = newCalls(metrics.Registerer(cfg.Metrics), a.methods)
 	return a, nil
 }
 
@@ -179,24 +185,24 @@ const requestTimeout = 15 * time.Second
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/api/")
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		a.reply(w, nil, chat.Error("invalid_post_type"))
+		a.reply(w, name, nil, chat.Error("invalid_post_type"))
 		return
 	}
 	m, ok := a.methods[name]
 	if !ok {
-		a.reply(w, nil, chat.Error("unknown_method"))
+		a.reply(w, name, nil, chat.Error("unknown_method"))
 		return
 	}
 	if m.write && r.Method != http.MethodPost {
 		// A link or an image tag must not change anything.
 		w.Header().Set("Allow", http.MethodPost)
-		a.reply(w, nil, chat.Error("method_not_allowed"))
+		a.reply(w, name, nil, chat.Error("method_not_allowed"))
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody+1)
 	args, err := parseArgs(r)
 	if err != nil {
-		a.reply(w, nil, err)
+		a.reply(w, name, nil, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
@@ -222,11 +228,11 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		a.reply(w, nil, err)
+		a.reply(w, name, nil, err)
 		return
 	}
 	body, err := m.fn(a, c)
-	a.reply(w, body, err)
+	a.reply(w, name, body, err)
 }
 
 // limit takes one call of c's user from l: ratelimited (HTTP 429, with
@@ -238,10 +244,14 @@ func (a *API) limit(l *limit.Limiter, c *call) error {
 	return nil
 }
 
-func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
+// reply writes the answer to a call of method name, and counts it.
+func (a *API) reply(w http.ResponseWriter, name string, body map[string]any, err error) {
 	status := http.StatusOK
+	code := ""
+	defer func() { a.calls.count(name, code) }()
 	if err != nil {
 		p, known := apierror.Of(err)
+		code = p.Code
 		if !known {
 			a.log.Error("api call failed", "err", err)
 		}
@@ -266,7 +276,7 @@ func (a *API) reply(w http.ResponseWriter, body map[string]any, err error) {
 	json.NewEncoder(buf).Encode(body)
 	if max := a.cfg.Limits.MaxResponse; max > 0 && buf.Len() > max {
 		a.log.Warn("api response over the cap", "bytes", buf.Len(), "cap", max)
-		status = http.StatusOK
+		status, code = http.StatusOK, "response_too_large"
 		buf.Reset()
 		json.NewEncoder(buf).Encode(map[string]any{"ok": false, "error": "response_too_large"})
 	}

@@ -31,6 +31,7 @@ type cache struct {
 	idleAfter time.Duration
 	log       *slog.Logger
 	epoch     time.Time // chanState.lastUsed counts seconds from here
+	met       *ownerMetrics
 
 	shards [64]shard
 
@@ -191,6 +192,7 @@ func (c *cache) load(st *chanState) {
 	if err != nil {
 		c.dropLocked(st)
 	} else {
+		c.met.loads.Inc()
 		if len(tail) > 0 {
 			st.lastSeq, st.lastTS = tail[0].Seq, tail[0].TS
 		}
@@ -224,6 +226,7 @@ func (c *cache) dropLocked(st *chanState) {
 		return
 	}
 	st.dropped = true
+	c.met.evictions.Inc()
 	// Out of the cache first: a subscriber told to resubscribe may come
 	// straight back, and must find a fresh state.
 	sh := c.shard(st.id)

@@ -229,15 +229,24 @@ func (k *committer) commit(batch []pending, msgs *[]chat.Message) {
 	}
 	var res []error
 	var err error
+	var committed int64 // when the batch was committed (unix ns)
 	if len(*msgs) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
 		res, err = k.store.Append(ctx, *msgs)
+		end := time.Now()
 		cancel()
+		committed = end.UnixNano()
+		met := k.cache.met
+		met.commitTime.Observe(end.Sub(start).Seconds())
+		met.batchSize.Observe(float64(len(*msgs)))
 		if err != nil {
+			met.commitFails.Inc()
 			k.log.Error("commit failed", "messages", len(*msgs), "err", err)
 		}
 	}
 	next := 0 // index into res
+	written := 0
 	for i := range batch {
 		p := &batch[i]
 		st := p.st
@@ -268,13 +277,17 @@ func (k *committer) commit(batch []pending, msgs *[]chat.Message) {
 			k.answer(p.reply, chat.Message{}, chat.ErrConflict)
 		default:
 			st.committed = p.msg.Seq
+			written++
 			if len(st.subs) > 0 {
-				broadcast(st, internode.Posted{Channel: st.id, Seq: p.msg.Seq, Payload: p.event})
+				posted(st, internode.Posted{Channel: st.id, Seq: p.msg.Seq, Payload: p.event, Committed: committed})
 			}
 			st.mu.Unlock()
 			k.answer(p.reply, p.msg, nil)
 		}
 		next++
+	}
+	if written > 0 {
+		k.cache.met.committed.Add(float64(written))
 	}
 	k.flushAnswers()
 }

@@ -7,9 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
+	"github.com/ringcast/ringcast/metrics"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -38,6 +40,8 @@ type Config struct {
 	// user (through the user's presence node): channel_joined after a
 	// join, so the joiner's sessions start receiving from seq on.
 	UserEvent func(user, channel string, seq uint64, name string, payload []byte)
+	// Metrics is where the owner registers its metrics (nil: nowhere).
+	Metrics prometheus.Registerer
 }
 
 // Owner is the channel role. Safe for concurrent use.
@@ -76,6 +80,7 @@ func New(cfg Config) (*Owner, error) {
 	}
 	log := cfg.Logger.With("role", "channel")
 	c := newCache(cfg.Self, cfg.Store, cfg.View, cfg.IdleAfter, log)
+	c.met = newOwnerMetrics(metrics.Registerer(cfg.Metrics), c)
 	o := &Owner{
 		cfg:     cfg,
 		log:     log,
@@ -156,6 +161,7 @@ func (o *Owner) Publish(p cluster.Post, reply func(chat.Message, error)) {
 		m := chat.Message{Channel: p.Channel, Seq: st.lastSeq, TS: ts, User: p.User,
 			Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
 		st.remember(&m)
+		o.cache.met.published.Inc()
 		o.commits.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, &m, o.cfg.Team), reply: reply})
 	})
 }
@@ -194,6 +200,15 @@ func (o *Owner) Typing(channel, user string) {
 func broadcast[M internode.Message](st *chanState, ev M) {
 	for _, l := range st.subs {
 		internode.Send(l, ev)
+	}
+}
+
+// posted sends a committed message to every subscriber of st, with its
+// commit time where the link speaks internode.Version2. st.mu must be
+// held.
+func posted(st *chanState, m internode.Posted) {
+	for _, l := range st.subs {
+		internode.SendPosted(l, m)
 	}
 }
 

@@ -36,6 +36,11 @@ type fanWorker struct {
 	ends    []int      // per touched session: the end of its frames in frames
 	frames  [][]byte   // this round's frames, grouped by session
 	joined  []byte     // scratch for joining one session's frames
+
+	// What the worker counts, in its own parts of the gateway's metrics
+	// (nil: none); index is its part.
+	met   *gatewayMetrics
+	index int
 }
 
 // fanJob is a frame for sessions, or for the one session one.
@@ -44,6 +49,10 @@ type fanJob struct {
 	sessions []*session
 	one      *session
 	large    bool // a message of a channel with largeChannel sessions here or more
+	// message: a channel message, counted as fanned out; committed, when
+	// not 0, is when its owner committed it (unix nanoseconds).
+	message   bool
+	committed int64
 }
 
 const (
@@ -116,6 +125,13 @@ func newFanout() *fanout {
 		f.workers = append(f.workers, &fanWorker{wake: make(chan struct{}, 1)})
 	}
 	return f
+}
+
+// instrument has each worker count into its part of m.
+func (f *fanout) instrument(m *gatewayMetrics) {
+	for i, w := range f.workers {
+		w.met, w.index = m, i
+	}
 }
 
 // start runs every worker as a goroutine of life until it closes. Jobs
@@ -207,6 +223,36 @@ func (w *fanWorker) write(jobs []fanJob) {
 	w.touched, w.ends, w.frames = w.touched[:0], w.ends[:0], w.frames[:0]
 	if cap(w.joined) > maxJoined {
 		w.joined = nil
+	}
+	if w.met != nil {
+		w.count(jobs)
+	}
+}
+
+// count adds a round's channel messages to the worker's counters: one
+// delivery and one latency observation per recipient, one clock read
+// and one add per message.
+func (w *fanWorker) count(jobs []fanJob) {
+	var now int64
+	var delivered uint64
+	for _, j := range jobs {
+		if !j.message {
+			continue
+		}
+		n := uint64(len(j.sessions))
+		if j.one != nil {
+			n++
+		}
+		delivered += n
+		if j.committed != 0 {
+			if now == 0 {
+				now = time.Now().UnixNano()
+			}
+			w.met.latency.Part(w.index).Observe(time.Duration(now-j.committed), n)
+		}
+	}
+	if delivered > 0 {
+		w.met.fannedOut.Add(w.index, delivered)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/transport/wsframe"
 )
@@ -23,6 +24,8 @@ func BenchmarkFanout(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("sessions=%d", n), func(b *testing.B) {
 			g := &Gateway{cfg: Config{MaxQueue: 1 << 30}, fan: newFanout()}
+			g.met = newGatewayMetrics(prometheus.NewRegistry(), g) // counted as in a node
+			g.fan.instrument(g.met)
 			life := lifecycle.NewGroup()
 			g.fan.start(life)
 			defer life.Close()
@@ -47,7 +50,7 @@ func BenchmarkFanout(b *testing.B) {
 					}
 				}
 				c.mu.Lock()
-				c.deliver(c.next, frame)
+				c.deliver(c.next, frame, time.Now().UnixNano())
 				c.mu.Unlock()
 			}
 			waitQueued(sessions, b.N&4095)

@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/limit"
+	"github.com/ringcast/ringcast/metrics"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/internode"
@@ -51,6 +53,8 @@ type Config struct {
 	// the gateway's own).
 	Limits   limit.Config
 	Messages *limit.Limiter
+	// Metrics is where the gateway registers its metrics (nil: nowhere).
+	Metrics prometheus.Registerer
 }
 
 // Gateway is the gateway role. Safe for concurrent use.
@@ -72,6 +76,7 @@ type Gateway struct {
 	reg  *registry
 	subs *subscriptions
 	pres *presenceAgent
+	met  *gatewayMetrics
 }
 
 // Errors a session ends with.
@@ -104,6 +109,8 @@ func New(cfg Config) (*Gateway, error) {
 	g.subs = newSubscriptions(cfg.Team, cfg.Store, cfg.View, g.pool, g.fan, g.life, g.log)
 	g.pres = newPresenceAgent(cfg.View, g.pool, cfg.Presence, g.subs)
 	g.frames.New = func() any { return new([]byte) }
+	g.met = newGatewayMetrics(metrics.Registerer(cfg.Metrics), g)
+	g.fan.instrument(g.met)
 	return g, nil
 }
 
@@ -182,6 +189,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !g.reg.accepting() {
+		g.met.refuse(limitDraining)
 		refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
 		return
 	}
@@ -198,10 +206,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := newSession(g, tk.User, conn, hc.nc, hc.br)
 	s.token = tk.Token
+	if resume != nil {
+		g.met.reconnected()
+	}
 	if err := g.reg.register(s); err != nil {
 		if err == errFull {
+			g.met.refuse(limitSocketsGateway)
 			s.end(wsframe.StatusTryAgainLater, err.Error(), false) // no hello: the close alone
 		} else {
+			g.met.refuse(limitDraining)
 			s.end(wsframe.StatusServiceRestart, err.Error(), true)
 		}
 		s.writers.Wait()
@@ -309,3 +322,7 @@ func (g *Gateway) linkDown(peer string) {
 	g.pres.down(peer)
 	g.subs.linkDown(peer)
 }
+
+// Draining reports whether the gateway refuses new sessions (it drains
+// or has stopped).
+func (g *Gateway) Draining() bool { return !g.reg.accepting() }

@@ -51,6 +51,7 @@ func (r *registry) register(s *session) error {
 		return errDraining
 	}
 	r.sessions[s] = false
+	s.g.met.connected()
 	return nil
 }
 
@@ -83,6 +84,7 @@ func (r *registry) unregister(s *session) {
 	}
 	delete(r.sessions, s)
 	r.mu.Unlock()
+	s.g.met.ended(s.closedWith())
 	r.life.Leave()
 }
 
@@ -109,6 +111,13 @@ func (r *registry) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.sessions)
+}
+
+// queued is the number of bytes queued for the sessions' sockets.
+func (r *registry) queued() int {
+	n := 0
+	r.each(func(s *session) { n += s.queued() })
+	return n
 }
 
 // each calls fn for every session, under mu (fn may end the session).

@@ -51,12 +51,13 @@ type session struct {
 	writers  sync.WaitGroup
 
 	mu       sync.Mutex
-	queue    net.Buffers // frames to write, in order (the first may be a partly written one)
-	spare    net.Buffers // the writer's last batch, reused
-	paused   bool        // before hello: queue but do not write
-	writing  bool        // a writer goroutine runs
-	ending   bool        // no more frames are accepted
-	closeMsg []byte      // close frame to send last
+	queue    net.Buffers        // frames to write, in order (the first may be a partly written one)
+	spare    net.Buffers        // the writer's last batch, reused
+	paused   bool               // before hello: queue but do not write
+	writing  bool               // a writer goroutine runs
+	ending   bool               // no more frames are accepted
+	closeMsg []byte             // close frame to send last
+	code     wsframe.StatusCode // the close code the session ended with (closeAbnormal: none)
 	chans    []string
 	typed    map[string]time.Time // channel -> last typing sent (reader goroutine only)
 
@@ -287,7 +288,10 @@ func (s *session) end(code wsframe.StatusCode, reason string, graceful bool) {
 		s.mu.Unlock()
 		return
 	}
-	s.ending, s.closeMsg = true, wsframe.Close(code, reason)
+	s.ending, s.closeMsg, s.code = true, wsframe.Close(code, reason), code
+	if code == wsframe.StatusPolicyViolation && reason == errSlow.Error() {
+		s.g.met.slowClosed()
+	}
 	if !graceful {
 		s.queue = nil
 		if s.writing {
@@ -298,6 +302,24 @@ func (s *session) end(code wsframe.StatusCode, reason string, graceful bool) {
 	s.paused = false
 	s.startWriterLocked()
 	s.mu.Unlock()
+}
+
+// closedWith is the close code the session ended with.
+func (s *session) closedWith() wsframe.StatusCode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.code
+}
+
+// queued is the number of bytes queued for the socket.
+func (s *session) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, b := range s.queue {
+		n += len(b)
+	}
+	return n
 }
 
 func (s *session) close(err error) {
@@ -360,6 +382,7 @@ func (s *session) start(resume map[string]uint64) bool {
 	}
 	s.class = limit.ClassOf(u)
 	if !g.reg.admitUser(s, g.cfg.Limits.SocketsPerUser) {
+		g.met.refuse(limitSocketsUser)
 		s.end(wsframe.StatusTryAgainLater, "too many connections for this user", false) // no hello: the close alone
 		return false
 	}
@@ -403,6 +426,11 @@ func (s *session) start(resume map[string]uint64) bool {
 func (s *session) serve() {
 	g := s.g
 	s.read()
+	s.mu.Lock()
+	if !s.ending { // neither side sent a close frame: the connection just ended
+		s.ending, s.code = true, closeAbnormal
+	}
+	s.mu.Unlock()
 	g.pres.userDown(s)
 	s.mu.Lock()
 	chans := s.chans
@@ -481,9 +509,12 @@ const maxRefused = 100
 // not handled; nothing is ever dropped silently.
 func (s *session) allow(req *rtm.Request, now time.Time) bool {
 	l := &s.g.cfg.Limits
+	by := limitRTMFrames
 	ok, _ := s.frames.Allow(l.RTMFrames, s.class, now)
 	if ok && req.Type == "message" {
+		by = limitRTMMessages
 		if ok, _ = s.msgs.Allow(l.RTMMessages, s.class, now); ok {
+			by = limitUserMessages
 			ok, _ = s.g.cfg.Messages.Allow(s.user, s.class, now)
 		}
 	}
@@ -491,6 +522,7 @@ func (s *session) allow(req *rtm.Request, now time.Time) bool {
 		s.refused = 0
 		return true
 	}
+	s.g.met.refuse(by)
 	s.push(rtm.Reply(req, rtm.CodeRateLimited, slowDown))
 	if s.refused++; s.refused >= maxRefused {
 		s.end(wsframe.StatusPolicyViolation, "too many messages", true)
@@ -599,6 +631,7 @@ func (s *session) send(req *rtm.Request) {
 	}
 	if int(s.inflight.Add(1)) > s.g.cfg.MaxInflight {
 		s.inflight.Add(-1)
+		s.g.met.refuse(limitInflight)
 		s.push(rtm.Reply(req, rtm.CodeRateLimited, slowDown))
 		return
 	}

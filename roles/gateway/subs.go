@@ -83,9 +83,10 @@ type chanSub struct {
 // orders it in the channel: message seq n at 2n, an event produced
 // after message a (ChannelEvent.After) at 2a+1, so between a and a+1.
 type held struct {
-	pos   uint64
-	frame []byte                  // a complete websocket frame
-	ev    *internode.ChannelEvent // nil for a message
+	pos       uint64
+	frame     []byte                  // a complete websocket frame
+	ev        *internode.ChannelEvent // nil for a message
+	committed int64                   // a message's commit time at its owner (unix ns; 0: unknown)
 }
 
 func messagePos(seq uint64) uint64 { return 2 * seq }
@@ -138,6 +139,13 @@ func (u *subscriptions) sub(id string, create bool) *chanSub {
 		u.resubscribe(id, 0)
 	}
 	return c
+}
+
+// count is the number of channels subscribed.
+func (u *subscriptions) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.chans)
 }
 
 // all snapshots the subscriptions (so that no chanSub.mu is taken under
@@ -314,7 +322,9 @@ func (u *subscriptions) encode(m *chat.Message) []byte {
 // deliver hands message seq of c to every attached session, through the
 // fan-out workers: one job per worker per message, no allocation per
 // recipient. c.mu must be held.
-func (c *chanSub) deliver(seq uint64, frame []byte) {
+// committed is the message's commit time at its owner (unix ns; 0:
+// unknown), for the delivery latency.
+func (c *chanSub) deliver(seq uint64, frame []byte, committed int64) {
 	var lists [][]*session // per worker, allocated only when used
 	for _, a := range c.attached {
 		switch {
@@ -329,7 +339,12 @@ func (c *chanSub) deliver(seq uint64, frame []byte) {
 			lists = c.add(lists, a.s)
 		}
 	}
-	c.send(lists, frame, len(c.attached) >= largeChannel)
+	for w, l := range lists {
+		if len(l) > 0 {
+			c.fan.workers[w].add(fanJob{frame: frame, sessions: l, large: len(c.attached) >= largeChannel,
+				message: true, committed: committed})
+		}
+	}
 	c.next = seq + 1
 }
 
@@ -365,8 +380,8 @@ func (u *subscriptions) deliverEvent(c *chanSub, ev *internode.ChannelEvent, fra
 		}
 		return false
 	})
-	c.send(lists, frame, false)
-	c.send(leavers, goodbye, false)
+	c.send(lists, frame)
+	c.send(leavers, goodbye)
 	if len(c.attached) == 0 {
 		u.dropLocked(c)
 	}
@@ -386,11 +401,11 @@ func (c *chanSub) add(lists [][]*session, s *session) [][]*session {
 	return lists
 }
 
-// send queues frame to each worker's sessions.
-func (c *chanSub) send(lists [][]*session, frame []byte, large bool) {
+// send queues an event's frame to each worker's sessions.
+func (c *chanSub) send(lists [][]*session, frame []byte) {
 	for w, l := range lists {
 		if len(l) > 0 {
-			c.fan.workers[w].add(fanJob{frame: frame, sessions: l, large: large})
+			c.fan.workers[w].add(fanJob{frame: frame, sessions: l})
 		}
 	}
 }
@@ -421,9 +436,9 @@ func (u *subscriptions) posted(from *internode.Client, m internode.Posted) {
 	case m.Seq < c.next:
 		// Already delivered (replayed from the store first).
 	case m.Seq == c.next && !c.filling:
-		c.deliver(m.Seq, wsframe.Text(m.Payload))
+		c.deliver(m.Seq, wsframe.Text(m.Payload), m.Committed)
 	default:
-		u.hold(c, held{pos: messagePos(m.Seq), frame: wsframe.Text(m.Payload)})
+		u.hold(c, held{pos: messagePos(m.Seq), frame: wsframe.Text(m.Payload), committed: m.Committed})
 	}
 }
 
@@ -558,7 +573,7 @@ func (u *subscriptions) fill(ctx context.Context, c *chanSub) {
 		for i := range msgs {
 			u.releaseHeld(c) // what is held before this message goes first
 			if msgs[i].Seq == c.next {
-				c.deliver(msgs[i].Seq, u.encode(&msgs[i]))
+				c.deliver(msgs[i].Seq, u.encode(&msgs[i]), 0)
 			}
 		}
 		c.mu.Unlock()
@@ -586,7 +601,7 @@ func (u *subscriptions) releaseHeld(c *chanSub) {
 			if h.seq() != c.next {
 				break
 			}
-			c.deliver(h.seq(), h.frame)
+			c.deliver(h.seq(), h.frame, h.committed)
 			continue
 		}
 		if h.ev.After >= c.next {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ringcast/ringcast/trust"
 )
@@ -27,6 +28,42 @@ type Auth struct {
 	// shares it. A peer giving this node's name is taken only when its
 	// handshake nonce is one this process is using; nil takes none.
 	Own *Own
+	// Traffic, when set, counts the bytes of every link made with this
+	// Auth (after the handshake; TLS's own bytes not included).
+	Traffic *Traffic
+}
+
+// Traffic counts the bytes links carry, both ways. Safe for concurrent
+// use; a nil *Traffic counts nothing.
+type Traffic struct {
+	Sent, Received atomic.Uint64
+}
+
+// conn returns nc counting into t (nc itself when t is nil).
+func (t *Traffic) conn(nc net.Conn) net.Conn {
+	if t == nil {
+		return nc
+	}
+	return &countedConn{Conn: nc, t: t}
+}
+
+// countedConn counts a link's bytes: once per read or write call (a
+// link writes everything pending with one call), never per message.
+type countedConn struct {
+	net.Conn
+	t *Traffic
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.t.Received.Add(uint64(n))
+	return n, err
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	c.t.Sent.Add(uint64(n))
+	return n, err
 }
 
 // Own is the set of handshake nonces this process's handshakes are

@@ -58,6 +58,7 @@ func Dial(ctx context.Context, addr string, o DialOptions) (*Client, error) {
 		nc.Close()
 		return nil, err
 	}
+	nc = o.Auth.Traffic.conn(nc)
 	br := bufio.NewReaderSize(nc, 64<<10)
 	c := &Client{Link: newLink(nc, peer, version), addr: addr, events: o.Events, pending: map[uint64]func(Frame, error){}}
 	c.readWG.Add(1)

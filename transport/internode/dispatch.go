@@ -239,6 +239,12 @@ func dispatchEvent(r EventReceiver, c *Client, f Frame) error {
 			return err
 		}
 		r.Posted(c, m)
+	case KindPostedAt:
+		var m PostedAt
+		if err := m.Decode(f.Body); err != nil {
+			return err
+		}
+		r.Posted(c, Posted(m))
 	case KindResubscribe:
 		var m Resubscribe
 		if err := m.Decode(f.Body); err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -52,6 +53,7 @@ func examples() []Message {
 		MemberReply{Err: "already_in_channel", Seq: 9},
 		Typing{Channel: "C1", User: "U1"},
 		Posted{Channel: "C1", Seq: 12, Payload: []byte(`{"type":"message"}`)},
+		PostedAt{Channel: "C1", Seq: 13, Payload: []byte(`{"type":"message"}`), Committed: 1700000000123456789},
 		Resubscribe{Channel: "C1"},
 		ChannelEvent{Channel: "C1", After: 11, Activity: ActivityLeft, User: "U2", Payload: []byte(`{}`)},
 		Report{User: "U1", Sessions: 3, Away: true, Round: 2},
@@ -258,7 +260,7 @@ func TestCallAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Shutdown()
-	if c.Version() != Version1 || c.Peer() != "server" {
+	if c.Version() != Versions[len(Versions)-1] || c.Peer() != "server" {
 		t.Fatalf("link speaks %d to %q", c.Version(), c.Peer())
 	}
 	for i := uint64(1); i <= 50; i++ {
@@ -362,23 +364,25 @@ func fakePeer(t *testing.T, versions []uint16, k []byte) (addr string, result ch
 // that speaks only the next version is refused on both sides, with an
 // error that names the versions.
 func TestVersionNegotiation(t *testing.T) {
-	addr, res := fakePeer(t, []uint16{Version1, Version1 + 1}, key)
+	now := Versions[len(Versions)-1]
+	next := now + 1
+	addr, res := fakePeer(t, []uint16{now, next}, key)
 	c, err := Dial(t.Context(), addr, DialOptions{Auth: Auth{Self: "old", Key: key}})
 	if err != nil {
-		t.Fatalf("a peer speaking versions 1 and 2: %v", err)
+		t.Fatalf("a peer speaking versions %d and %d: %v", now, next, err)
 	}
-	if c.Version() != Version1 {
-		t.Fatalf("link speaks %d, want %d", c.Version(), Version1)
+	if c.Version() != now {
+		t.Fatalf("link speaks %d, want %d", c.Version(), now)
 	}
 	if err := <-res; err != nil {
 		t.Fatalf("the peer's side: %v", err)
 	}
 	c.Shutdown()
 
-	addr, res = fakePeer(t, []uint16{Version1 + 1}, key)
+	addr, res = fakePeer(t, []uint16{next}, key)
 	_, err = Dial(t.Context(), addr, DialOptions{Auth: Auth{Self: "old", Key: key}})
-	if !errors.Is(err, ErrNoCommonVersion) || !strings.Contains(err.Error(), "[1]") || !strings.Contains(err.Error(), "[2]") {
-		t.Fatalf("a peer speaking only version 2: %v", err)
+	if !errors.Is(err, ErrNoCommonVersion) || !strings.Contains(err.Error(), fmt.Sprint(Versions)) || !strings.Contains(err.Error(), fmt.Sprint([]uint16{next})) {
+		t.Fatalf("a peer speaking only version %d: %v", next, err)
 	}
 	if err := <-res; !errors.Is(err, ErrNoCommonVersion) {
 		t.Fatalf("the peer's side: %v", err)
@@ -386,9 +390,9 @@ func TestVersionNegotiation(t *testing.T) {
 
 	// And a dialer from the future at a listener of today.
 	s := startServer(t, &Dispatcher{Log: logger()})
-	_, err = Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "next", Key: key}, Versions: []uint16{Version1 + 1}})
+	_, err = Dial(t.Context(), s.Addr(), DialOptions{Auth: Auth{Self: "next", Key: key}, Versions: []uint16{next}})
 	if !errors.Is(err, ErrNoCommonVersion) {
-		t.Fatalf("dialing with only version 2: %v", err)
+		t.Fatalf("dialing with only version %d: %v", next, err)
 	}
 }
 

@@ -25,10 +25,13 @@ import (
 const (
 	// Version1 is the first typed protocol (ringcast 0.x, issue 11).
 	Version1 uint16 = 1
+	// Version2 adds PostedAt, a Posted with its commit time (issue 17:
+	// the gateways' delivery latency).
+	Version2 uint16 = 2
 )
 
 // Versions are the protocol versions this build speaks, lowest first.
-var Versions = []uint16{Version1}
+var Versions = []uint16{Version1, Version2}
 
 // Kind says what an envelope carries.
 type Kind byte
@@ -55,6 +58,7 @@ const (
 	KindPosted       Kind = 20 // Posted
 	KindResubscribe  Kind = 21 // Resubscribe
 	KindChannelEvent Kind = 22 // ChannelEvent
+	KindPostedAt     Kind = 23 // PostedAt (Version2; Posted on a Version1 link)
 
 	// Presence role requests (gateway, admin or channel owner -> the
 	// user's presence node).
@@ -79,7 +83,8 @@ var kindNames = map[Kind]string{
 	KindSubscribe: "subscribe", KindUnsubscribe: "unsubscribe", KindPublish: "publish",
 	KindMember: "member", KindTyping: "typing",
 	KindPosted: "posted", KindResubscribe: "resubscribe", KindChannelEvent: "channel event",
-	KindReport: "report", KindWatch: "watch", KindUnwatch: "unwatch", KindQuery: "query",
+	KindPostedAt: "posted at",
+	KindReport:   "report", KindWatch: "watch", KindUnwatch: "unwatch", KindQuery: "query",
 	KindSetAway: "set away", KindUserEvent: "user event", KindLease: "lease", KindSynced: "synced",
 	KindPresenceChange: "presence change", KindUserNotice: "user notice", KindAwayChange: "away change",
 	KindResync: "resync",
@@ -190,7 +195,15 @@ type Posted struct {
 	Channel string
 	Seq     uint64
 	Payload []byte
+	// Committed is when the owner committed the message (unix
+	// nanoseconds), for the gateways' delivery latency; 0 when unknown.
+	// Only PostedAt carries it: Posted's encoding leaves it out.
+	Committed int64
 }
+
+// PostedAt is Posted with its Committed time, on links that speak
+// Version2 (SendPosted picks).
+type PostedAt Posted
 
 // Resubscribe says the owner dropped Channel's state (it lost ownership
 // or was fenced): subscribe again, to whoever owns it now.
@@ -453,8 +466,27 @@ func (m Posted) AppendBody(b []byte) []byte {
 }
 func (m *Posted) Decode(body []byte) error {
 	d := decoder{b: body}
-	m.Channel, m.Seq, m.Payload = d.str(), d.uvarint(), d.bytes()
+	m.Channel, m.Seq, m.Payload, m.Committed = d.str(), d.uvarint(), d.bytes(), 0
 	return d.done(KindPosted)
+}
+
+func (PostedAt) Kind() Kind { return KindPostedAt }
+func (m PostedAt) AppendBody(b []byte) []byte {
+	return binary.AppendVarint(Posted(m).AppendBody(b), m.Committed)
+}
+func (m *PostedAt) Decode(body []byte) error {
+	d := decoder{b: body}
+	m.Channel, m.Seq, m.Payload, m.Committed = d.str(), d.uvarint(), d.bytes(), d.varint()
+	return d.done(KindPostedAt)
+}
+
+// SendPosted sends m on l: as PostedAt where l speaks Version2, else as
+// Posted (without its commit time).
+func SendPosted(l *Link, m Posted) error {
+	if l.Version() >= Version2 {
+		return Send(l, PostedAt(m))
+	}
+	return Send(l, m)
 }
 
 func (Resubscribe) Kind() Kind                   { return KindResubscribe }

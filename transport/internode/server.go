@@ -88,10 +88,11 @@ func (s *Server) serveConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	br := bufio.NewReaderSize(nc, 64<<10)
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
+	nc = s.auth.Traffic.conn(nc)
+	br := bufio.NewReaderSize(nc, 64<<10)
 	l := newLink(nc, peer, version)
 	s.mu.Lock()
 	if s.closed {
