@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -46,7 +47,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), tokenCmd(), appCmd(), bench.Command())
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), drainCmd(), tokenCmd(), appCmd(), bench.Command())
 	return cmd
 }
 
@@ -176,6 +177,47 @@ func statusCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	key.Bind(cmd.Flags())
+	return cmd
+}
+
+func drainCmd() *cobra.Command {
+	addr := "127.0.0.1:8080"
+	name := ""
+	var key config.ClientKey
+	cmd := &cobra.Command{
+		Use:   "drain",
+		Short: "stop a node gracefully: a gateway moves its clients off over its --drain-window, then the node leaves",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			api, err := operator(addr, &key)
+			if err != nil {
+				return err
+			}
+			if name != "" {
+				var st node.Status
+				if err := api.Call(cmd.Context(), "/status", nil, &st); err != nil {
+					return err
+				}
+				i := slices.IndexFunc(st.Members, func(m node.MemberStatus) bool { return m.Name == name })
+				if i < 0 {
+					return fmt.Errorf("no member %q in %s's view", name, st.Node)
+				}
+				api.Base = "http://" + st.Members[i].HTTP
+			}
+			var res struct {
+				Node   string `json:"node"`
+				Window string `json:"window"`
+			}
+			if err := api.Call(cmd.Context(), "/drain", nil, &res); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "node %s drains (window %s), then leaves\n", res.Node, res.Window)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
+	cmd.Flags().StringVar(&name, "node", "", "the member to drain (default: the node at --http)")
 	key.Bind(cmd.Flags())
 	return cmd
 }

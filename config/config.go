@@ -81,6 +81,10 @@ type Config struct {
 	// AppAckTimeout is how long a Socket Mode envelope waits for its
 	// ack before it is sent again (retry_attempt, retry_reason timeout).
 	AppAckTimeout time.Duration
+	// DrainWindow is how long a stopping gateway takes to move its
+	// websocket clients off, a slice at a time, so that their reconnects
+	// spread (0: all at once).
+	DrainWindow time.Duration
 	// Gossip holds failure-detection timings; see ring.DefaultGossip.
 	Gossip ring.Gossip
 	// Limits are the rate limits and caps (each a --limit-* flag).
@@ -101,6 +105,7 @@ func Default() Config {
 
 		CommitWindow:  5 * time.Millisecond,
 		AppAckTimeout: 10 * time.Second,
+		DrainWindow:   10 * time.Second,
 	}
 }
 
@@ -187,6 +192,9 @@ func (c *Config) Validate() error {
 	if c.AppAckTimeout < 100*time.Millisecond || c.AppAckTimeout > time.Hour {
 		errs = append(errs, errors.New("--app-ack-timeout: between 100ms and 1h"))
 	}
+	if c.DrainWindow < 0 || c.DrainWindow > time.Hour {
+		errs = append(errs, errors.New("--drain-window: between 0 and 1h"))
+	}
 	if c.CommitWindow < 0 || c.CommitWindow > time.Second {
 		errs = append(errs, errors.New("--commit-window: between 0 and 1s"))
 	}
@@ -267,6 +275,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for operators; do not expose publicly)")
 	fs.DurationVar(&c.AppAckTimeout, "app-ack-timeout", d.AppAckTimeout, "how long a Socket Mode envelope waits for its ack before it is sent again")
+	fs.DurationVar(&c.DrainWindow, "drain-window", d.DrainWindow, "on SIGTERM or `ringcast drain`, how long a gateway takes to move its websocket clients off, a slice at a time (0: all at once)")
 	fs.DurationVar(&c.CommitWindow, "commit-window", d.CommitWindow, "how long a busy channel owner lets a batch of messages gather before one durable commit (0: none)")
 	l := &c.Limits
 	for _, r := range []struct {

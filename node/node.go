@@ -76,6 +76,10 @@ type Node struct {
 	metrics *prometheus.Registry // this node's metrics (/metrics)
 	traffic internode.Traffic    // the bytes of every internode link of this node
 	running atomic.Bool          // Run has started the roles and not yet begun to stop
+	// drained is closed by an operator's POST /drain (`ringcast drain`):
+	// Run then stops as it does when its context ends.
+	drained   chan struct{}
+	drainOnce sync.Once
 }
 
 // New opens the store and every listener and joins the cluster. The
@@ -87,7 +91,8 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	// Lines about a remote peer (a bad packet, a failed handshake) are
 	// throttled per source, so garbage cannot fill the disk.
 	logger = slog.New(limit.Throttle(logger.Handler(), limit.LogRate))
-	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name), metrics: metrics.NewRegistry()}
+	n := &Node{cfg: cfg, version: version, log: logger.With("node", cfg.Name), metrics: metrics.NewRegistry(),
+		drained: make(chan struct{})}
 	n.roleCtx, n.stopRoles = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -299,8 +304,10 @@ func (n *Node) View() *ring.View { return n.members.View() }
 // Members is the node's gossip membership.
 func (n *Node) Members() *ring.Membership { return n.members }
 
-// Run serves until ctx ends, then shuts down gracefully: it leaves the
-// gossip (owners move at once), drains clients with goodbye and 1012,
+// Run serves until ctx ends (or an operator's POST /drain), then shuts
+// down gracefully: a gateway tells the cluster it drains and moves its
+// clients off over --drain-window with goodbye and 1012 while it is
+// still a member; then the node leaves the gossip (owners move at once),
 // commits what is queued, closes the internode links (no frame reaches
 // a role after this), stops the roles, and closes the rest.
 func (n *Node) Run(ctx context.Context) error {
@@ -346,18 +353,26 @@ func (n *Node) Run(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
+	case <-n.drained:
+		n.log.Info("an operator asked this node to drain")
 	case err = <-httpErr:
 		n.log.Error("http server failed", "err", err)
 	}
 	n.running.Store(false)
+	if n.gateway != nil {
+		// Still a member: the clients' channels keep flowing while they
+		// are moved off, and rtm.connect hands this gateway out no more.
+		n.log.Info("shutting down: draining the gateway", "window", n.cfg.DrainWindow, "sessions", n.gateway.Sessions())
+		if derr := n.members.SetDraining(2 * time.Second); derr != nil {
+			n.log.Warn("gossip: tell the cluster this gateway drains", "err", derr)
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainWindow+10*time.Second)
+		n.gateway.Drain(dctx, n.cfg.DrainWindow)
+		cancel()
+	}
 	n.log.Info("shutting down: leaving the cluster")
 	if lerr := n.members.Leave(2 * time.Second); lerr != nil {
 		n.log.Warn("gossip leave", "err", lerr)
-	}
-	if n.gateway != nil {
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		n.gateway.Drain(dctx)
-		cancel()
 	}
 	if n.apps != nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -516,6 +531,7 @@ func (n *Node) mux() http.Handler {
 		m.Handle("/debug/pprof/trace", n.operator(pprof.Trace))
 	}
 	m.Handle("/status", n.operator(n.serveStatus))
+	m.Handle("/drain", n.operator(n.serveDrain))
 	if n.api != nil || n.gateway != nil {
 		m.Handle("/", web.Handler())
 	}
@@ -566,6 +582,21 @@ type MemberStatus struct {
 	Region       string      `json:"region,omitempty"`
 	Version      string      `json:"version,omitempty"`
 	ChannelShare float64     `json:"channel_share"`
+}
+
+// serveDrain starts the node's graceful stop (POST only): a gateway
+// moves its clients off over --drain-window, then the node leaves the
+// cluster and the process ends as on SIGTERM.
+func (n *Node) serveDrain(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": "method_not_allowed"})
+		return
+	}
+	n.drainOnce.Do(func() { close(n.drained) })
+	json.NewEncoder(w).Encode(map[string]any{"ok": true, "node": n.cfg.Name, "window": n.cfg.DrainWindow.String()})
 }
 
 func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {

@@ -31,6 +31,9 @@ type Meta struct {
 	// gateway's epoch, so a ticket issued before a restart is refused
 	// after it, used or not.
 	Epoch uint64 `json:"e,omitempty"`
+	// Draining: a gateway moving its clients off before it leaves;
+	// rtm.connect hands it out no more.
+	Draining bool `json:"d,omitempty"`
 }
 
 // Has reports whether the member runs role r.
@@ -120,6 +123,7 @@ type Options struct {
 // Its methods are safe for concurrent use.
 type Membership struct {
 	ml     *memberlist.Memberlist
+	meta   *metaDelegate
 	join   []string // the other members' gossip addresses; read-only after Start
 	events *eventDelegate
 	self   string
@@ -182,7 +186,8 @@ func Start(opts Options) (*Membership, error) {
 			return nil, fmt.Errorf("gossip keys: %w", err)
 		}
 	}
-	conf.Delegate = metaDelegate(meta)
+	m.meta = &metaDelegate{meta: meta, value: opts.Meta}
+	conf.Delegate = m.meta
 	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}, addrs: map[string]bool{}, addr: map[string]string{}}
 	conf.Events = m.events
 	conf.Logger = log.New(&logWriter{logger: opts.Logger}, "", 0)
@@ -342,7 +347,7 @@ func sameMembers(a, b *View) bool {
 	for name, x := range a.Members {
 		y, ok := b.Members[name]
 		if !ok || !slices.Equal(x.Roles, y.Roles) || x.HTTP != y.HTTP ||
-			x.Internode != y.Internode || x.Region != y.Region || x.Version != y.Version {
+			x.Internode != y.Internode || x.Region != y.Region || x.Version != y.Version || x.Draining != y.Draining {
 			return false
 		}
 	}
@@ -395,13 +400,37 @@ func (m *Membership) Close() error {
 }
 
 // metaDelegate serves this node's metadata and ignores user messages.
-type metaDelegate []byte
+type metaDelegate struct {
+	mu    sync.Mutex // guards meta, value
+	meta  []byte     // value, encoded
+	value Meta
+}
 
-func (d metaDelegate) NodeMeta(limit int) []byte                  { return d }
-func (d metaDelegate) NotifyMsg([]byte)                           {}
-func (d metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (d metaDelegate) LocalState(join bool) []byte                { return nil }
-func (d metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+func (d *metaDelegate) NodeMeta(limit int) []byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.meta
+}
+func (d *metaDelegate) NotifyMsg([]byte)                           {}
+func (d *metaDelegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (d *metaDelegate) LocalState(join bool) []byte                { return nil }
+func (d *metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// SetDraining tells the cluster this node is draining (Meta.Draining),
+// waiting up to timeout for the update to be gossiped.
+func (m *Membership) SetDraining(timeout time.Duration) error {
+	m.meta.mu.Lock()
+	m.meta.value.Draining = true
+	b, err := json.Marshal(m.meta.value)
+	if err == nil {
+		m.meta.meta = b
+	}
+	m.meta.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return m.ml.UpdateNode(timeout)
+}
 
 // eventDelegate records each live node's metadata and wakes the refresh
 // loop: it never blocks and never calls memberlist back. memberlist calls

@@ -80,7 +80,7 @@ func Start(t testing.TB, bin string, o Options) *Proc {
 		bind = o.HTTPBind
 	}
 	p.args = []string{"serve", "--name", o.Name, "--http", bind, "--gossip", p.Gossip,
-		"--data", o.Data, "--log-format", "json", "--log-level", "info"}
+		"--data", o.Data, "--log-format", "json", "--log-level", "info", "--drain-window", "0"}
 	if o.Roles != "" {
 		p.args = append(p.args, "--roles", o.Roles)
 	}

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -410,7 +411,7 @@ func (a *API) rtmConnect(c *call) (map[string]any, error) {
 	if err := a.limit(a.connects, c); err != nil {
 		return nil, err
 	}
-	gws := a.cfg.View().WithRole(ring.RoleGateway)
+	gws := slices.DeleteFunc(a.cfg.View().WithRole(ring.RoleGateway), func(g ring.Member) bool { return g.Draining })
 	var local []ring.Member
 	for _, g := range gws {
 		if g.Region == a.cfg.Region {

@@ -140,14 +140,42 @@ func (g *Gateway) Close() error {
 	return nil
 }
 
-// Drain refuses new connections, sends goodbye to every session and
-// closes it with 1012 (service restart) so that clients reconnect to
-// another gateway. It returns when the sessions are gone or ctx ends.
-func (g *Gateway) Drain(ctx context.Context) {
-	g.reg.stop(func(s *session) {
+// drainStep is the time between two slices of a drain.
+const drainStep = 50 * time.Millisecond
+
+// Drain refuses new connections, then moves the sessions off over
+// window: a slice of them every drainStep gets goodbye and is closed
+// with 1012 (service restart), so that their reconnects to other
+// gateways spread evenly over the window instead of arriving at once.
+// The first slice goes at once, the last at the window's end. It returns
+// when the sessions are gone or ctx ends (what is left then gets the
+// same goodbye at once).
+func (g *Gateway) Drain(ctx context.Context, window time.Duration) {
+	bye := func(s *session) {
 		s.push(rtm.Goodbye)
 		s.end(wsframe.StatusServiceRestart, "server restart", true)
-	})
+	}
+	all := g.reg.drain()
+	steps := max(1, min(len(all), int(window/drainStep)))
+	start := time.Now()
+	tick := time.NewTimer(0)
+	defer tick.Stop()
+	for i := range steps {
+		if i > 0 {
+			tick.Reset(time.Until(start.Add(window * time.Duration(i) / time.Duration(steps-1))))
+			select {
+			case <-ctx.Done():
+				for _, s := range all[i*len(all)/steps:] {
+					bye(s)
+				}
+				return
+			case <-tick.C:
+			}
+		}
+		for _, s := range all[i*len(all)/steps : (i+1)*len(all)/steps] {
+			bye(s)
+		}
+	}
 	for {
 		if g.reg.count() == 0 {
 			return

@@ -129,6 +129,18 @@ func (r *registry) each(fn func(*session)) {
 	}
 }
 
+// drain refuses new sessions from now on and returns the sessions.
+func (r *registry) drain() []*session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.draining = true
+	out := make([]*session, 0, len(r.sessions))
+	for s := range r.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
 // stop refuses new sessions from now on and calls fn for every session.
 func (r *registry) stop(fn func(*session)) {
 	r.mu.Lock()

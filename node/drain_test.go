@@ -1,0 +1,268 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/client"
+	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/ring"
+)
+
+// drainClients is how many clients TestDrainSpreadsReconnects moves:
+// 2000 in the issue; a race build of the whole cluster and its clients
+// on two shared cores keeps the property with fewer.
+const drainClients = 400
+
+// drainWindow is the drained gateway's --drain-window in the test.
+const drainWindow = 2 * time.Second
+
+// drainee is one client of the drained gateway: it reads until goodbye
+// and the close, then reconnects through rtm.connect, resuming from the
+// last seq it saw, and reads on.
+type drainee struct {
+	api  *client.API
+	ch   string
+	mu   sync.Mutex
+	seqs []uint64  // message seqs received, in order, both sessions
+	bye  time.Time // when the first session closed
+	back time.Time // when hello came on the second
+	url  string    // the second session's websocket URL
+	err  error
+}
+
+func (d *drainee) read(ctx context.Context, r *client.RTM) error {
+	for {
+		ev, err := r.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if ev.Type == "message" {
+			d.mu.Lock()
+			d.seqs = append(d.seqs, ev.Seq)
+			d.mu.Unlock()
+		}
+	}
+}
+
+func (d *drainee) run(ctx context.Context, first *client.RTM) {
+	d.read(ctx, first) // until the drain closes it
+	d.mu.Lock()
+	d.bye = time.Now()
+	var last uint64
+	if n := len(d.seqs); n > 0 {
+		last = d.seqs[n-1]
+	}
+	d.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	var res struct{ URL string }
+	for try := 0; ; try++ { // as a client would: a few tries, a moment apart
+		err := d.api.Call(ctx, "rtm.connect", nil, &res)
+		if err == nil {
+			break
+		}
+		if try == 20 || ctx.Err() != nil {
+			d.err = fmt.Errorf("rtm.connect after the drain: %w", err)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r, err := client.Dial(ctx, res.URL, map[string]uint64{d.ch: last})
+	if err != nil {
+		d.err = fmt.Errorf("dial %s: %w", res.URL, err)
+		return
+	}
+	defer r.Conn.CloseNow()
+	if ev, err := r.Next(ctx); err != nil || ev.Type != "hello" {
+		d.err = fmt.Errorf("first frame after reconnecting: %v, %v", ev, err)
+		return
+	}
+	d.mu.Lock()
+	d.back, d.url = time.Now(), res.URL
+	d.mu.Unlock()
+	d.read(ctx, r)
+}
+
+// TestDrainSpreadsReconnects: `ringcast drain` of a gateway with many
+// clients moves them off over its --drain-window: the gateway reports
+// not ready and rtm.connect hands out only the other gateway at once;
+// the closes (goodbye, 1012) spread evenly over the window, so the other
+// gateway never takes connections faster than the window implies; and
+// every client, resuming, ends with every message posted throughout,
+// dense and once.
+func TestDrainSpreadsReconnects(t *testing.T) {
+	c := nodetest.Start(t,
+		nodetest.Spec{Name: "core", Roles: []ring.Role{ring.RoleAdmin, ring.RoleChannel, ring.RolePresence}, Host: "127.0.50.11"},
+		nodetest.Spec{Name: "gw-a", Roles: []ring.Role{ring.RoleGateway}, Host: "127.0.50.12",
+			Tune: func(cfg *config.Config) { cfg.DrainWindow = drainWindow }},
+	)
+	load, _ := c.UserWith(url.Values{"name": {"load"}, "limit_class": {"unlimited"}})
+	ch := createChannel(t, load, "drained")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	gwA := c.Node("gw-a")
+	clients := make([]*drainee, drainClients)
+	for i := range clients {
+		d := &drainee{api: load, ch: ch}
+		r := nodetest.Connect(t, load, gwA.HTTPAddr(), nil)
+		clients[i] = d
+		wg.Add(1)
+		go func() { defer wg.Done(); d.run(ctx, r) }()
+	}
+	nodetest.WaitFor(t, 10*time.Second, "every client on gw-a", func() bool { return gwA.View() != nil && sessionsOf(t, gwA) == drainClients })
+	gwB := c.Add(nodetest.Spec{Name: "gw-b", Roles: []ring.Role{ring.RoleGateway}, Host: "127.0.50.13"})
+	c.WaitConverged()
+
+	// Messages flow before, during and after the drain.
+	var posted uint64
+	pubDone := make(chan struct{})
+	stopPub := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for {
+			select {
+			case <-stopPub:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			var res struct {
+				Message struct {
+					Seq uint64 `json:"seq"`
+				} `json:"message"`
+			}
+			if err := load.Call(ctx, "chat.postMessage", url.Values{"channel": {ch}, "text": {"m"}}, &res); err != nil {
+				t.Errorf("post: %v", err)
+				return
+			}
+			posted = max(posted, res.Message.Seq)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond) // a few messages before the drain
+
+	start := time.Now()
+	req, _ := http.NewRequest("POST", "http://"+gwA.HTTPAddr()+"/drain", nil)
+	req.Header.Set("Authorization", "Bearer "+gwA.AdminKey())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("POST /drain: %v %v", res, err)
+	}
+	res.Body.Close()
+	nodetest.WaitFor(t, time.Second, "gw-a not ready", func() bool {
+		res, err := http.Get("http://" + gwA.HTTPAddr() + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusServiceUnavailable
+	})
+	nodetest.WaitFor(t, drainWindow+15*time.Second, "every client back", func() bool {
+		for _, d := range clients {
+			d.mu.Lock()
+			back, err := d.back, d.err
+			d.mu.Unlock()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.IsZero() {
+				return false
+			}
+		}
+		return true
+	})
+	close(stopPub)
+	<-pubDone
+	nodetest.WaitFor(t, 10*time.Second, "every client to have every message", func() bool {
+		for _, d := range clients {
+			d.mu.Lock()
+			n := len(d.seqs)
+			d.mu.Unlock()
+			if n < int(posted) {
+				return false
+			}
+		}
+		return true
+	})
+
+	var byes, backs []time.Duration
+	for i, d := range clients {
+		d.mu.Lock()
+		for j, s := range d.seqs {
+			if s != uint64(j+1) {
+				t.Fatalf("client %d: seq %d at %d (lost, duplicated or reordered across the drain)", i, s, j)
+			}
+		}
+		if !strings.Contains(d.url, "//"+gwB.HTTPAddr()+"/") {
+			t.Fatalf("client %d: rtm.connect handed out %s during the drain, want gw-b %s", i, d.url, gwB.HTTPAddr())
+		}
+		byes = append(byes, d.bye.Sub(start))
+		backs = append(backs, d.back.Sub(start))
+		d.mu.Unlock()
+	}
+	sort.Slice(byes, func(i, j int) bool { return byes[i] < byes[j] })
+	sort.Slice(backs, func(i, j int) bool { return backs[i] < backs[j] })
+	t.Logf("%d clients, %d messages; closes from %v to %v, reconnects from %v to %v",
+		drainClients, posted, byes[0], byes[len(byes)-1], backs[0], backs[len(backs)-1])
+	// Spread: each quarter of the window, from the first close, closed
+	// a good part of the clients (all at once would put them all in the
+	// first). The bounds are loose: the clients see the closes late when
+	// the machine is busy, which bunches them towards the end.
+	quarter := drainWindow / 4
+	for q := range 4 {
+		lo, hi := byes[0]+quarter*time.Duration(q), byes[0]+quarter*time.Duration(q+1)
+		if q == 3 {
+			hi = drainWindow + time.Second // the last slice goes at the window's end
+		}
+		n := 0
+		for _, b := range byes {
+			if b >= lo && b < hi {
+				n++
+			}
+		}
+		if n < drainClients/10 || n > drainClients/2 {
+			t.Errorf("quarter %d of the window (%v-%v): %d of %d clients closed, want about a quarter", q, lo, hi, n, drainClients)
+		}
+	}
+	// gw-b's connect rate: in any 250 ms, at most three times what the
+	// window implies (drainClients*250ms/window), plus a slice (all at
+	// once would be every client within a few ms).
+	const bucket = 250 * time.Millisecond
+	limit := 3*drainClients*int(bucket)/int(drainWindow) + drainClients/int(drainWindow/(50*time.Millisecond)) + 5
+	for i, j := 0, 0; i < len(backs); i++ {
+		for backs[i]-backs[j] > bucket {
+			j++
+		}
+		if n := i - j + 1; n > limit {
+			t.Fatalf("gw-b took %d connections within %v (ending %v after the drain began), want at most %d", n, bucket, backs[i], limit)
+		}
+	}
+}
+
+// sessionsOf reads a node's session count from /status.
+func sessionsOf(t *testing.T, n interface {
+	HTTPAddr() string
+	AdminKey() string
+}) int {
+	t.Helper()
+	api := &client.API{Base: "http://" + n.HTTPAddr(), Token: n.AdminKey()}
+	var st struct {
+		Sessions int `json:"sessions"`
+	}
+	if err := api.Call(context.Background(), "/status", nil, &st); err != nil {
+		t.Fatalf("/status: %v", err)
+	}
+	return st.Sessions
+}
