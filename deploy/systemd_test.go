@@ -10,10 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ringcast/ringcast/node/nodetest"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaks, allowing what a stopped node leaves a
+// moment (the monitoring test starts one).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, nodetest.LeakOptions()...) }
 
 // verify runs systemd-analyze verify on the instances of the unit in
 // dir, inside a throwaway root holding the unit, the environment files

@@ -1,52 +1,16 @@
 package node_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/ring"
 )
-
-// scrape reads a node's /metrics with the admin key: every sample, by
-// its name and labels as written ("name{a=\"x\"}").
-func scrape(t *testing.T, n *node.Node) map[string]float64 {
-	t.Helper()
-	req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+n.AdminKey())
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("GET /metrics: %v", err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("GET /metrics: %s", res.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
 
 // TestMetricsMove: /metrics needs the admin key, and its counters move
 // by what a scripted exchange did: a session connects, five messages are
@@ -79,7 +43,7 @@ func TestMetricsMove(t *testing.T) {
 	id := createChannel(t, bob, "metered")
 	nodetest.Call(t, alice, "conversations.join", url.Values{"channel": {id}}, nil)
 
-	g0, c0 := scrape(t, gw), scrape(t, core)
+	g0, c0 := nodetest.Scrape(t, gw), nodetest.Scrape(t, core)
 	r := nodetest.Connect(t, alice, gw.HTTPAddr(), nil)
 	const posts = 5
 	for i := range posts {
@@ -96,10 +60,10 @@ func TestMetricsMove(t *testing.T) {
 	delta := func(before, after map[string]float64, key string) float64 { return after[key] - before[key] }
 	var g1, c1 map[string]float64
 	nodetest.WaitFor(t, 10*time.Second, "the gateway to count the session's end", func() bool {
-		g1 = scrape(t, gw)
+		g1 = nodetest.Scrape(t, gw)
 		return delta(g0, g1, `ringcast_gateway_disconnects_total{code="1000"}`) == 1
 	})
-	c1 = scrape(t, core)
+	c1 = nodetest.Scrape(t, core)
 	want := []struct {
 		node          string
 		before, after map[string]float64

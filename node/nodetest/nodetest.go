@@ -1,12 +1,15 @@
 package nodetest
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -372,4 +375,36 @@ func LeakOptions() []goleak.Option {
 		goleak.IgnoreTopFunction("github.com/hashicorp/memberlist.(*Memberlist).streamListen"),
 		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),
 	}
+}
+
+// Scrape reads n's /metrics with the admin key: every sample's value, by
+// its name and labels as written (`name{a="x",b="y"}`).
+func Scrape(t testing.TB, n *node.Node) map[string]float64 {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+n.AdminKey())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", res.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		out[line[:i]] = v
+	}
+	return out
 }
