@@ -47,7 +47,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), drainCmd(), tokenCmd(), appCmd(), bench.Command())
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), drainCmd(), tokenCmd(), appCmd(), configCmd(), bench.Command())
 	return cmd
 }
 
@@ -64,7 +64,7 @@ func serveCmd() *cobra.Command {
 					inArgv = append(inArgv, "--"+f)
 				}
 			}
-			if err := config.ApplyEnv(cmd.Flags(), os.Getenv); err != nil {
+			if _, err := config.Load(cmd.Flags(), os.Getenv); err != nil {
 				return err
 			}
 			if err := cfg.Validate(); err != nil {
@@ -178,6 +178,29 @@ func statusCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	key.Bind(cmd.Flags())
+	return cmd
+}
+
+func configCmd() *cobra.Command {
+	var cfg config.Config
+	print := &cobra.Command{
+		Use:   "print [serve's flags]",
+		Short: "print the settings serve would run with, and where each comes from (secrets masked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			src, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			if err := config.Print(cmd.OutOrStdout(), cmd.Flags(), src); err != nil {
+				return err
+			}
+			return cfg.Validate()
+		},
+	}
+	cfg.Bind(print.Flags())
+	cmd := &cobra.Command{Use: "config", Short: "the settings of serve: flags > RINGCAST_* environment > --config file > defaults"}
+	cmd.AddCommand(print)
 	return cmd
 }
 

@@ -92,9 +92,9 @@ func TestBadFlags(t *testing.T) {
 }
 
 // TestDeployExampleIsRefusedAsIs: the systemd example (the unit's
-// Environment= lines, cluster.env and edge.env), used unedited, does not
-// start a node (the key files it names do not exist yet), and says what
-// is missing.
+// Environment= lines, cluster.env and a profile's config file), used
+// unedited, does not start a node (the key files it names do not exist
+// yet), and says what is missing; each profile's file loads cleanly.
 func TestDeployExampleIsRefusedAsIs(t *testing.T) {
 	unit, err := os.ReadFile("deploy/systemd/ringcast@.service")
 	if err != nil {
@@ -109,22 +109,35 @@ func TestDeployExampleIsRefusedAsIs(t *testing.T) {
 			env = append(env, strings.Fields(spec.Replace(v))...)
 		}
 	}
-	for _, f := range []string{"deploy/systemd/cluster.env", "deploy/systemd/edge.env"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-				env = append(env, line)
-			}
+	b, err := os.ReadFile("deploy/systemd/cluster.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			env = append(env, line)
 		}
 	}
-	cmd := exec.Command(bin, "serve", "--data", t.TempDir())
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "--secret-file") || !strings.Contains(string(out), "--admin-key-file") {
-		t.Fatalf("the deploy example as shipped: %v %s", err, out)
+	for _, profile := range []string{"edge", "core"} {
+		// The unit hands the profile's file over as the credential "config".
+		cmd := exec.Command(bin, "serve", "--data", t.TempDir(), "--config", "deploy/systemd/"+profile+".yaml")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--secret-file") || !strings.Contains(string(out), "--admin-key-file") ||
+			strings.Contains(string(out), "config file") {
+			t.Fatalf("the deploy example as shipped (%s): %v %s", profile, err, out)
+		}
+	}
+	// config print: the edge profile's settings, from the file under the
+	// environment.
+	cmd := exec.Command(bin, "config", "print", "--config", "deploy/systemd/edge.yaml")
+	cmd.Env = append(env, "RINGCAST_REGION=us-east")
+	out, _ := cmd.Output()
+	for _, want := range []string{"roles: [gateway, admin] # file\n", "advertise: 10.0.0.11 # file\n", "region: us-east # environment\n",
+		"name: vm1-edge # environment\n", "drain-window: 10s # file\n"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("config print of the edge profile lacks %q:\n%s", want, out)
+		}
 	}
 }
 

@@ -20,6 +20,9 @@ import (
 // Config is everything a node needs to start. The zero value is not valid;
 // build one with Default or Bind and check it with Validate.
 type Config struct {
+	// File is the YAML config file the settings were read from (--config;
+	// Load applies it below the flags and the environment).
+	File string
 	// Name identifies the node in the gossip cluster; it must be unique and
 	// stable across restarts (a restarted node keeps its channels' history
 	// and rejoins under the same name). Default: hostname-gossipport.
@@ -247,11 +250,13 @@ func checkAddr(a string) error {
 	return nil
 }
 
-// Bind registers the serve flags on fs, writing into c. Call ApplyEnv after
-// parsing so that RINGCAST_* variables fill the flags left unset.
+// Bind registers the serve flags on fs, writing into c. Call Load after
+// parsing so that RINGCAST_* variables and then the config file fill the
+// flags left unset.
 func (c *Config) Bind(fs *pflag.FlagSet) {
 	d := Default()
 	*c = d
+	fs.StringVar(&c.File, "config", "", "YAML file of settings (keys: these flags' names); flags and RINGCAST_* variables win over it")
 	fs.StringVar(&c.Name, "name", "", "unique, stable node name (default hostname-gossipport)")
 	fs.Var((*rolesValue)(&c.Roles), "roles", "comma-separated roles: channel,gateway,admin,presence")
 	fs.StringVar(&c.HTTPAddr, "http", d.HTTPAddr, "Web API and RTM websocket listen address")

@@ -40,8 +40,9 @@ func verify(t *testing.T, unit []byte, instances ...string) (string, error) {
 	}
 	write("etc/systemd/system/ringcast@.service", unit, 0o644)
 	write("usr/local/bin/ringcast", []byte("#!/bin/sh\n"), 0o755)
-	envs, _ := filepath.Glob("systemd/*.env")
-	for _, e := range envs {
+	files, _ := filepath.Glob("systemd/*.env")
+	yamls, _ := filepath.Glob("systemd/*.yaml")
+	for _, e := range append(files, yamls...) {
 		b, err := os.ReadFile(e)
 		if err != nil {
 			t.Fatal(err)
@@ -57,8 +58,8 @@ func verify(t *testing.T, unit []byte, instances ...string) (string, error) {
 }
 
 // TestSystemdUnits: the unit verifies cleanly (no warning either) for
-// every role profile there is an environment file for, and the
-// verifier would say so if it did not.
+// every role profile there is a config file for, and the verifier would
+// say so if it did not.
 func TestSystemdUnits(t *testing.T) {
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -71,11 +72,9 @@ func TestSystemdUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var profiles []string
-	envs, _ := filepath.Glob("systemd/*.env")
-	for _, e := range envs {
-		if name := strings.TrimSuffix(filepath.Base(e), ".env"); name != "cluster" {
-			profiles = append(profiles, name)
-		}
+	yamls, _ := filepath.Glob("systemd/*.yaml")
+	for _, e := range yamls {
+		profiles = append(profiles, strings.TrimSuffix(filepath.Base(e), ".yaml"))
 	}
 	if len(profiles) < 2 {
 		t.Fatalf("role profiles %v: want edge and core at least", profiles)
@@ -84,7 +83,7 @@ func TestSystemdUnits(t *testing.T) {
 		t.Fatalf("systemd-analyze verify %v: %v\n%s", profiles, err, out)
 	}
 	for _, want := range []string{"DynamicUser=yes", "StateDirectory=", "ProtectSystem=strict", "NoNewPrivileges=yes",
-		"Restart=on-failure", "LimitNOFILE=", "EnvironmentFile=/etc/ringcast/%i.env"} {
+		"Restart=on-failure", "LimitNOFILE=", "LoadCredential=config:/etc/ringcast/%i.yaml", "serve --config %d/config"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("the unit lacks %s", want)
 		}
