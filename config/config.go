@@ -76,6 +76,9 @@ type Config struct {
 	LogFormat string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// LogRequests logs one line per HTTP request (method, path, status,
+	// bytes, duration, request id) at info level.
+	LogRequests bool
 	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP address.
 	Pprof bool
 	// CommitWindow is how long a busy channel owner lets a batch gather
@@ -278,6 +281,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Dev, "dev", false, "create a dev user and token on first start and print them")
 	fs.StringVar(&c.LogFormat, "log-format", d.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", d.LogLevel, "log level: debug, info, warn, error")
+	fs.BoolVar(&c.LogRequests, "log-requests", false, "log one line per HTTP request (method, path, status, bytes, duration, request id)")
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for operators; do not expose publicly)")
 	fs.DurationVar(&c.AppAckTimeout, "app-ack-timeout", d.AppAckTimeout, "how long a Socket Mode envelope waits for its ack before it is sent again")
 	fs.DurationVar(&c.DrainWindow, "drain-window", d.DrainWindow, "on SIGTERM or `ringcast drain`, how long a gateway takes to move its websocket clients off, a slice at a time (0: all at once)")

@@ -198,7 +198,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 	// these deadlines when the gateway hijacks the connection
 	// (TestHTTPTimeouts holds it to that).
 	l := cfg.Limits
-	n.http = &http.Server{Handler: n.mux(), ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
+	n.http = &http.Server{Handler: n.requests(n.mux()), ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug),
 		ReadHeaderTimeout: min(10*time.Second, l.HTTPRead), ReadTimeout: l.HTTPRead, WriteTimeout: l.HTTPWrite,
 		IdleTimeout: l.HTTPIdle, MaxHeaderBytes: 64 << 10}
 	return n, nil

@@ -178,6 +178,11 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
+// RequestIDHeader is the response header with the request's id (the
+// node sets it on every request); an error answer carries the same id in
+// its request_id field, and the node's log lines about the request too.
+const RequestIDHeader = "X-Request-Id"
+
 // requestTimeout bounds one API call.
 const requestTimeout = 15 * time.Second
 
@@ -253,8 +258,9 @@ func (a *API) reply(w http.ResponseWriter, name string, body map[string]any, err
 	if err != nil {
 		p, known := apierror.Of(err)
 		code = p.Code
+		id := w.Header().Get(RequestIDHeader)
 		if !known {
-			a.log.Error("api call failed", "err", err)
+			a.log.Error("api call failed", "method", name, "request_id", id, "err", err)
 		}
 		status = p.Status
 		body = map[string]any{"ok": false, "error": p.Code}
@@ -262,6 +268,9 @@ func (a *API) reply(w http.ResponseWriter, name string, body map[string]any, err
 		if errors.As(err, &eb) {
 			maps.Copy(body, eb.extra)
 			body["ok"], body["error"] = false, p.Code
+		}
+		if id != "" {
+			body["request_id"] = id
 		}
 		var rl rateLimited
 		if errors.As(err, &rl) {

@@ -253,6 +253,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.reg.unregister(s)
 		return
 	}
+	g.log.Debug("session started", "user", s.user, "gateway", g.cfg.Self, "remote", r.RemoteAddr, "resume", len(resume))
 	// The handler returns: net/http lets go of the request and its
 	// buffers, and the session lives on its own goroutine.
 	go func() {

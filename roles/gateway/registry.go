@@ -84,7 +84,7 @@ func (r *registry) unregister(s *session) {
 	}
 	delete(r.sessions, s)
 	r.mu.Unlock()
-	s.g.met.ended(s.closedWith())
+	s.ended()
 	r.life.Leave()
 }
 

@@ -58,6 +58,7 @@ type session struct {
 	ending   bool               // no more frames are accepted
 	closeMsg []byte             // close frame to send last
 	code     wsframe.StatusCode // the close code the session ended with (closeAbnormal: none)
+	sent     int                // bytes written to the socket
 	chans    []string
 	typed    map[string]time.Time // channel -> last typing sent (reader goroutine only)
 
@@ -73,6 +74,9 @@ type session struct {
 	heard atomic.Int64
 
 	watched []string // users watched with presence_sub; guarded by presenceAgent.mu
+
+	started  time.Time // when the handshake was done
+	received int       // bytes of the client's frames' payloads (the reader goroutine's)
 }
 
 type gateway = Gateway
@@ -80,7 +84,7 @@ type gateway = Gateway
 // newSession makes the session of a connection whose handshake is done;
 // br is the connection's buffered reader from the handshake.
 func newSession(g *Gateway, user string, conn *websocket.Conn, nc net.Conn, br *bufio.Reader) *session {
-	s := &session{g: g, user: user, conn: conn, nc: nc, paused: true, shard: g.fan.shard(g.nextShard.Add(1))}
+	s := &session{g: g, user: user, conn: conn, nc: nc, paused: true, shard: g.fan.shard(g.nextShard.Add(1)), started: time.Now()}
 	s.raw = rawConn(nc)
 	s.rd = wsframe.NewReader(br, rtm.MaxFrame)
 	s.rd.OnPing = s.pingReceived
@@ -152,6 +156,7 @@ func (s *session) pushFrames(frames [][]byte, joined *[]byte) {
 		f, scratch = b, true
 	}
 	n, err := s.writeNow(f)
+	s.sent += n
 	switch {
 	case n == len(f):
 	case err != nil && !errors.Is(err, syscall.EAGAIN):
@@ -261,7 +266,7 @@ func (s *session) flush() {
 		s.mu.Unlock()
 		s.nc.SetWriteDeadline(time.Now().Add(stuckWrite))
 		orig := batch
-		_, err := batch.WriteTo(s.nc) // one writev; consumes batch
+		n, err := batch.WriteTo(s.nc) // one writev; consumes batch
 		clear(orig)
 		if err != nil {
 			s.mu.Lock()
@@ -271,6 +276,7 @@ func (s *session) flush() {
 			return
 		}
 		s.mu.Lock()
+		s.sent += int(n)
 		if s.spare == nil && cap(orig) <= 64 {
 			s.spare = orig[:0]
 		}
@@ -304,11 +310,19 @@ func (s *session) end(code wsframe.StatusCode, reason string, graceful bool) {
 	s.mu.Unlock()
 }
 
-// closedWith is the close code the session ended with.
-func (s *session) closedWith() wsframe.StatusCode {
+// ended reports a session that has ended: one debug line (user,
+// gateway, duration, close code, bytes both ways) and the metrics.
+// received may be read only once the reader has stopped.
+func (s *session) ended() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.code
+	code, sent := s.code, s.sent
+	s.mu.Unlock()
+	s.g.met.ended(code)
+	if s.g.log == nil {
+		return // a Gateway put together by a test
+	}
+	s.g.log.Debug("session ended", "user", s.user, "gateway", s.g.cfg.Self, "duration", time.Since(s.started).Round(time.Millisecond),
+		"code", int(code), "bytes_sent", sent, "bytes_received", s.received)
 }
 
 // queued is the number of bytes queued for the socket.
@@ -463,6 +477,7 @@ func (s *session) read() {
 			}
 			return
 		}
+		s.received += len(data)
 		s.frame(op, data)
 		if cap(data) <= pooledFrame {
 			*bp = data
