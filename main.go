@@ -24,6 +24,7 @@ import (
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store/sqlite"
 	"github.com/spf13/cobra"
 )
 
@@ -47,7 +48,7 @@ func root() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), drainCmd(), tokenCmd(), appCmd(), configCmd(), bench.Command())
+	cmd.AddCommand(serveCmd(), versionCmd(), statusCmd(), drainCmd(), tokenCmd(), appCmd(), configCmd(), backupCmd(), restoreCmd(), bench.Command())
 	return cmd
 }
 
@@ -178,6 +179,67 @@ func statusCmd() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "http", addr, "HTTP address of any node")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	key.Bind(cmd.Flags())
+	return cmd
+}
+
+// storeFile is the embedded store's file under --data (or RINGCAST_DATA).
+func storeFile(cmd *cobra.Command, data string) (string, error) {
+	if err := config.ApplyEnv(cmd.Flags(), os.Getenv); err != nil {
+		return "", err
+	}
+	c := config.Config{DataDir: data}
+	return c.StorePath(), nil
+}
+
+func backupCmd() *cobra.Command {
+	data, to := config.Default().DataDir, ""
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "copy the embedded store, consistent, while nodes run on it (PostgreSQL: use pg_dump, docs/DEPLOY.md)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to == "" {
+				return errors.New("--to is required")
+			}
+			path, err := storeFile(cmd, data)
+			if err != nil {
+				return err
+			}
+			if err := sqlite.Backup(cmd.Context(), path, to); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s\n", path, to)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", data, "data directory of the embedded store")
+	cmd.Flags().StringVar(&to, "to", "", "the backup file to write (must not exist)")
+	return cmd
+}
+
+func restoreCmd() *cobra.Command {
+	data, from := config.Default().DataDir, ""
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "replace the embedded store by a backup (every node on the data directory stopped)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return errors.New("--from is required")
+			}
+			path, err := storeFile(cmd, data)
+			if err != nil {
+				return err
+			}
+			if err := sqlite.Restore(cmd.Context(), from, path); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %s from %s\n", path, from)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", data, "data directory of the embedded store")
+	cmd.Flags().StringVar(&from, "from", "", "the backup file")
 	return cmd
 }
 
