@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -144,19 +145,42 @@ func statusCmd() *cobra.Command {
 	asJSON := false
 	var key config.ClientKey
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "show the cluster as a node sees it",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "status [channel ID]",
+		Short: "show the cluster as a node (local or remote) sees it; with channel ID, who owns that channel and which gateways subscribe",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 && (len(args) != 2 || args[0] != "channel") {
+				return errors.New("want no argument, or: channel ID")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			api, err := operator(addr, &key)
 			if err != nil {
 				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(args) == 2 {
+				var cs node.ChannelStatus
+				if err := api.Call(cmd.Context(), "/status/channel?id="+url.QueryEscape(args[1]), nil, &cs); err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(out)
+					enc.SetIndent("", "  ")
+					return enc.Encode(cs)
+				}
+				fmt.Fprintf(out, "channel %s: owner %s", cs.Channel, cs.Owner)
+				if !cs.Loaded {
+					fmt.Fprintln(out, ", not loaded (no gateway subscribes)")
+					return nil
+				}
+				fmt.Fprintf(out, ", last seq %d, subscribed by %s\n", cs.Committed, strings.Join(cs.Subscribers, ", "))
+				return nil
 			}
 			var st node.Status
 			if err := api.Call(cmd.Context(), "/status", nil, &st); err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
@@ -165,13 +189,18 @@ func statusCmd() *cobra.Command {
 			fmt.Fprintf(out, "node %s (%s), roles %v, %d sessions, %d channels loaded\n\n",
 				st.Node, st.Version, st.Roles, st.Sessions, st.Channels)
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "MEMBER\tROLES\tHTTP\tREGION\tCHANNEL SHARE")
+			fmt.Fprintln(tw, "MEMBER\tROLES\tSTATE\tREADY\tVERSION\tHTTP\tREGION\tSESSIONS\tLOADED\tCHANNEL SHARE")
 			for _, m := range st.Members {
 				roles := make([]string, len(m.Roles))
 				for i, r := range m.Roles {
 					roles[i] = string(r)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f%%\n", m.Name, strings.Join(roles, ","), m.HTTP, m.Region, 100*m.ChannelShare)
+				ready := strconv.FormatBool(m.Ready)
+				if m.Error != "" {
+					ready = "unreachable"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.1f%%\n", m.Name, strings.Join(roles, ","), m.State, ready,
+					m.Version, m.HTTP, m.Region, m.Sessions, m.LoadedChannels, 100*m.ChannelShare)
 			}
 			return tw.Flush()
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/ring"
 )
@@ -154,13 +155,7 @@ func TestDrainSpreadsReconnects(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // a few messages before the drain
 
 	start := time.Now()
-	req, _ := http.NewRequest("POST", "http://"+gwA.HTTPAddr()+"/drain", nil)
-	req.Header.Set("Authorization", "Bearer "+gwA.AdminKey())
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("POST /drain: %v %v", res, err)
-	}
-	res.Body.Close()
+	drain(t, gwA)
 	nodetest.WaitFor(t, time.Second, "gw-a not ready", func() bool {
 		res, err := http.Get("http://" + gwA.HTTPAddr() + "/readyz")
 		if err != nil {
@@ -248,6 +243,15 @@ func TestDrainSpreadsReconnects(t *testing.T) {
 		if n := i - j + 1; n > limit {
 			t.Fatalf("gw-b took %d connections within %v (ending %v after the drain began), want at most %d", n, bucket, backs[i], limit)
 		}
+	}
+}
+
+// drain asks n to drain (POST /drain, as `ringcast drain` does).
+func drain(t *testing.T, n *node.Node) {
+	t.Helper()
+	api := &client.API{Base: "http://" + n.HTTPAddr(), Token: n.AdminKey()}
+	if err := api.Call(context.Background(), "/drain", nil, nil); err != nil {
+		t.Fatalf("POST /drain: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -531,6 +532,7 @@ func (n *Node) mux() http.Handler {
 		m.Handle("/debug/pprof/trace", n.operator(pprof.Trace))
 	}
 	m.Handle("/status", n.operator(n.serveStatus))
+	m.Handle("/status/channel", n.operator(n.serveChannelStatus))
 	m.Handle("/drain", n.operator(n.serveDrain))
 	if n.api != nil || n.gateway != nil {
 		m.Handle("/", web.Handler())
@@ -571,6 +573,7 @@ type Status struct {
 	Sessions int            `json:"sessions"`
 	Channels int            `json:"loaded_channels"`
 	Users    int            `json:"presence_users"`
+	Ready    bool           `json:"ready"`
 }
 
 // MemberStatus is one member as this node sees it.
@@ -581,7 +584,16 @@ type MemberStatus struct {
 	Internode    string      `json:"internode"`
 	Region       string      `json:"region,omitempty"`
 	Version      string      `json:"version,omitempty"`
-	ChannelShare float64     `json:"channel_share"`
+	ChannelShare float64     `json:"channel_share"` // rounded to 0.1%
+	// State is the member's gossip state as this node sees it: alive, or
+	// draining (a gateway moving its clients off).
+	State string `json:"state"`
+	// What the member reports of itself (its own /status): sessions,
+	// channels loaded, ready; Error when it could not be asked.
+	Sessions       int    `json:"sessions"`
+	LoadedChannels int    `json:"loaded_channels"`
+	Ready          bool   `json:"ready"`
+	Error          string `json:"error,omitempty"`
 }
 
 // serveDrain starts the node's graceful stop (POST only): a gateway
@@ -602,11 +614,19 @@ func (n *Node) serveDrain(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	v := n.members.View()
 	shares := v.Ring(ring.RoleChannel).Shares()
-	st := Status{OK: true, Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region}
-	for _, name := range slices.Sorted(maps.Keys(v.Members)) {
-		m := v.Members[name]
-		st.Members = append(st.Members, MemberStatus{Name: m.Name, Roles: m.Roles, HTTP: m.HTTP,
-			Internode: m.Internode, Region: m.Region, Version: m.Version, ChannelShare: shares[m.Name]})
+	st := Status{OK: true, Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region, Ready: n.readiness().Ready}
+	if r.URL.Query().Get("local") == "" { // not another node asking for this one's own part
+		for _, name := range slices.Sorted(maps.Keys(v.Members)) {
+			m := v.Members[name]
+			state := "alive"
+			if m.Draining {
+				state = "draining"
+			}
+			st.Members = append(st.Members, MemberStatus{Name: m.Name, Roles: m.Roles, HTTP: m.HTTP,
+				Internode: m.Internode, Region: m.Region, Version: m.Version, ChannelShare: math.Round(shares[m.Name]*1000) / 1000,
+				State: state})
+		}
+		n.askMembers(r.Context(), st.Members)
 	}
 	if n.gateway != nil {
 		st.Sessions = n.gateway.Sessions()

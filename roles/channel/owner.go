@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -218,3 +219,26 @@ func (o *Owner) Quiesce(ctx context.Context) { o.commits.quiesce(ctx) }
 
 // Loaded is the number of channels whose state is in memory.
 func (o *Owner) Loaded() int { return o.cache.loaded() }
+
+// ChannelStatus is what the owner knows of one channel, for operators.
+type ChannelStatus struct {
+	Loaded      bool     `json:"loaded"`                // its state is in memory
+	Committed   uint64   `json:"committed_seq"`         // the last seq committed (when loaded)
+	Subscribers []string `json:"subscribers,omitempty"` // the nodes (gateways) subscribed to it, by name
+}
+
+// Status reports channel id as this owner has it: nothing but
+// Loaded=false when its state is not in memory (no gateway subscribes).
+func (o *Owner) Status(id string) ChannelStatus {
+	st := o.cache.peek(id)
+	if st == nil {
+		return ChannelStatus{}
+	}
+	defer st.mu.Unlock()
+	s := ChannelStatus{Loaded: true, Committed: st.committed}
+	for _, l := range st.subs {
+		s.Subscribers = append(s.Subscribers, l.Peer())
+	}
+	slices.Sort(s.Subscribers)
+	return s
+}
