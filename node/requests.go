@@ -38,11 +38,13 @@ func (n *Node) requests(h http.Handler) http.Handler {
 	})
 }
 
-// loggedPath is a request's path as logged: an RTM ticket (a credential
-// for 30 s) is left out.
+// loggedPath is a request's path as logged: a websocket ticket (RTM's
+// or Socket Mode's, a credential for 30 s) is left out.
 func loggedPath(p string) string {
-	if strings.HasPrefix(p, "/rtm/") {
-		return "/rtm/(ticket)"
+	for _, prefix := range []string{"/rtm/", "/apps/socket/"} {
+		if strings.HasPrefix(p, prefix) {
+			return prefix + "(ticket)"
+		}
 	}
 	return p
 }
