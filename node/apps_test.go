@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/slack-go/slack"
@@ -276,4 +278,76 @@ func TestSocketModeSlackGo(t *testing.T) {
 		}
 	case <-time.After(1500 * time.Millisecond): // longer than the ack timeout: nothing redelivered
 	}
+}
+
+// TestSocketModeHostMoves: an app's connections meet on its host node
+// (apps.connections.open on any node points there); when the host shuts
+// down, the slack-go client is told to reconnect, lands on the node that
+// hosts the app now, and receives what was posted meanwhile, in order,
+// from the position the old host stored.
+func TestSocketModeHostMoves(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "n1"}, nodetest.Spec{Name: "n2"})
+	app := createApp(t, c, url.Values{"name": {"mover"}, "events": {"message.channels"}})
+	hostMember, ok := cluster.AppHost(c.First().View(), app.AppID)
+	if !ok {
+		t.Fatal("no host")
+	}
+	host, survivor := hostMember.Name, "n1"
+	if host == "n1" {
+		survivor = "n2"
+	}
+	alicePlain, _ := c.User("alice")
+	aliceAPI := c.APIAt(survivor, alicePlain.Token)
+	base := aliceAPI.Base + "/api/"
+	alice := slack.New(aliceAPI.Token, slack.OptionAPIURL(base))
+	ch, err := alice.CreateConversation(slack.CreateConversationParams{ChannelName: "moving-room"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.InviteUsersToConversation(ch.ID, app.BotUserID); err != nil {
+		t.Fatal(err)
+	}
+	var url struct {
+		URL string `json:"url"`
+	}
+	nodetest.Call(t, c.APIAt(survivor, app.AppToken), "apps.connections.open", nil, &url)
+	if want := c.Node(host).HTTPAddr(); !strings.Contains(url.URL, "://"+want+"/apps/socket/") {
+		t.Fatalf("apps.connections.open on %s: %s, want the host %s (%s)", survivor, url.URL, host, want)
+	}
+
+	events := make(chan envelope, 256)
+	ctx, stop := context.WithCancel(context.Background())
+	done := runSocketMode(t, ctx, base, "A", app, events, func(envelope) bool { return true })
+	defer func() { stop(); <-done }()
+	waitHello(t, events, "A")
+	seen := map[string]bool{}
+	post := func(prefix string) {
+		for i := range 5 {
+			if _, _, err := alice.PostMessage(ch.ID, slack.MsgOptionText(fmt.Sprintf("%s %d", prefix, i), false)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	expect := func(prefix string) {
+		t.Helper()
+		for i := 0; i < 5; {
+			e := nextEnvelope(t, events)
+			if seen[e.eventID] {
+				continue // an ack the old host had not stored: sent again, same event id
+			}
+			seen[e.eventID] = true
+			if want := fmt.Sprintf("%s %d", prefix, i); e.event.Text != want {
+				t.Fatalf("got %q, want %q", e.event.Text, want)
+			}
+			i++
+		}
+	}
+	post("before")
+	expect("before")
+	c.Stop(host)
+	if h := waitHello(t, events, "A"); h.NumConnections != 1 { // on the survivor
+		t.Fatalf("hello after the move: %+v", h)
+	}
+	post("after")
+	expect("after")
 }

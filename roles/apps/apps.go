@@ -42,6 +42,10 @@ type Config struct {
 	// HTTPRetryDelays are the waits before each Events API retry
 	// (DefaultHTTPRetryDelays, Slack's: at once, 1 min, 5 min).
 	HTTPRetryDelays []time.Duration
+	// FailingPause is how long an app whose request URL failed
+	// failingAfter requests in a row waits before the next
+	// (DefaultFailingPause).
+	FailingPause time.Duration
 	// Retention: entries older than this are not delivered to an app
 	// that comes back (DefaultRetention).
 	Retention time.Duration
@@ -59,6 +63,8 @@ const (
 	DefaultAckTimeout = 10 * time.Second
 	DefaultRetention  = 24 * time.Hour
 	DefaultPingEvery  = 10 * time.Second
+	// DefaultFailingPause: see Config.FailingPause.
+	DefaultFailingPause = time.Minute
 	// listEvery is how often a dispatcher lists its bot's channels, and
 	// the role the apps it hosts.
 	listEvery = time.Second
@@ -103,6 +109,9 @@ func New(cfg Config) (*Apps, error) {
 	}
 	if cfg.Retention == 0 {
 		cfg.Retention = DefaultRetention
+	}
+	if cfg.FailingPause == 0 {
+		cfg.FailingPause = DefaultFailingPause
 	}
 	if cfg.PingEvery == 0 {
 		cfg.PingEvery = DefaultPingEvery

@@ -36,6 +36,8 @@ type dispatcher struct {
 	dirty    map[string]uint64 // positions to store
 	posting  bool              // an Events API request is out
 	queue    []*item           // Events API: waiting for the poster, in order
+	failures int               // Events API requests failed in a row
+	paused   time.Time         // failing: no request before this
 }
 
 type ackOf struct {
@@ -140,9 +142,10 @@ func (d *dispatcher) run(ctx context.Context) {
 			if now.Sub(d.listedAt) >= listEvery {
 				d.list(ctx, now)
 			}
-			if len(d.conns) > 0 || d.http() {
+			if len(d.conns) > 0 || (d.http() && now.After(d.paused)) {
 				d.readLogs(ctx, now)
 			}
+			d.post()
 			d.resend(now, true)
 			d.flush(ctx)
 		}

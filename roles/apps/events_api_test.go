@@ -1,0 +1,146 @@
+package apps
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/ring"
+	"github.com/ringcast/ringcast/store/sqlite"
+)
+
+// logLines keeps the messages logged through it.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, r.Message)
+	return nil
+}
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logLines) WithGroup(string) slog.Handler      { return l }
+func (l *logLines) has(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range l.lines {
+		if m == msg {
+			return true
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFailingApp: a request URL that fails failingAfter requests in a
+// row marks the app failing: the next request waits FailingPause; when
+// the URL answers again, every event arrives, in order (none was given
+// up while it failed).
+func TestFailingApp(t *testing.T) {
+	type req struct {
+		at   time.Time
+		text string
+	}
+	var mu sync.Mutex
+	var reqs []req
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p struct{ Event struct{ Text string } }
+		json.Unmarshal(body, &p)
+		mu.Lock()
+		reqs = append(reqs, req{time.Now(), p.Event.Text})
+		n := len(reqs)
+		mu.Unlock()
+		if n <= failingAfter {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.CreateUser(ctx, chat.User{ID: "UBOT", Name: "hook", IsBot: true}))
+	must(st.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "room", Creator: "UALICE"}))
+	if _, err := st.AddMember(ctx, "C1", "UBOT"); err != nil {
+		t.Fatal(err)
+	}
+	must(st.CreateApp(ctx, chat.App{ID: "A1", Name: "hook", BotUser: "UBOT", BotID: "B1", Events: []string{"message.channels"},
+		SigningSecret: "s", RequestURL: srv.URL, Created: now.Add(-time.Second).Unix()}))
+	var msgs []chat.Message
+	texts := []string{"m0", "m1", "m2", "m3", "m4"}
+	for i, text := range texts {
+		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 1), TS: chat.TSOf(now) + chat.TS(i), User: "UALICE", Text: text})
+	}
+	if _, err := st.Append(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &logLines{}
+	view := ring.NewView("n1", []ring.Member{{Name: "n1", Meta: ring.Meta{Roles: []ring.Role{ring.RoleAdmin}}}})
+	const pause = 300 * time.Millisecond
+	a, err := New(Config{Self: "n1", Key: []byte("0123456789abcdef0123456789abcdef"), Team: "T1", Store: st,
+		View: func() *ring.View { return view }, Logger: slog.New(logs), Poll: 5 * time.Millisecond,
+		HTTPRetryDelays: []time.Duration{0}, FailingPause: pause, HTTP: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); a.Run(runCtx) }()
+	defer func() { cancel(); <-ran }()
+
+	waitFor(t, "every event delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(reqs) >= failingAfter+len(texts)
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if !logs.has("app failing: Events API deliveries paused") || !logs.has("app delivering again") || logs.has("app event given up") {
+		t.Fatalf("logs %q", logs.lines)
+	}
+	if gap := reqs[failingAfter].at.Sub(reqs[failingAfter-1].at); gap < pause {
+		t.Fatalf("request %d came %v after the %dth failure, want at least %v", failingAfter+1, gap, failingAfter, pause)
+	}
+	var delivered []string
+	for _, r := range reqs[failingAfter:] {
+		delivered = append(delivered, r.text)
+	}
+	if strings.Join(delivered, ",") != strings.Join(texts, ",") {
+		t.Fatalf("delivered after the failures: %v (all: %v)", delivered, reqs)
+	}
+}
