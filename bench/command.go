@@ -32,6 +32,9 @@ Scenarios:
   publish  durable publish throughput: --publishers over --channels, acked messages/s
            (closed loop unless --rate)
   connect  connection rate and latency of --subs sessions, --concurrency at a time
+  app      --rate chat.postMessage/s into a channel of an app's bot, received as
+           events_api envelopes on --subs Socket Mode connections (acked at once):
+           events/s and the latency from post to envelope
 
 With --rates (fanout, spread, publish), one run per rate, in ascending order,
 until a rate does not hold (zero loss, every publish acked, the offered rate
@@ -84,7 +87,7 @@ at the end.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "Web API base URL of an admin node")
 	key.Bind(f)
-	f.StringVar(&cfg.Scenario, "scenario", Fanout, "fanout, spread, idle, publish or connect")
+	f.StringVar(&cfg.Scenario, "scenario", Fanout, "fanout, spread, idle, publish, connect or app")
 	f.IntVar(&cfg.Subs, "subs", 0, "subscriber sessions (websockets)")
 	f.IntVar(&cfg.Channels, "channels", 0, "channels of the run")
 	f.IntVar(&cfg.Users, "users", 0, "distinct subscriber users the sessions share (default min(subs, 1000), at least channels)")

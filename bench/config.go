@@ -16,10 +16,11 @@ const (
 	Idle    = "idle"    // N silent sessions: server memory per connection
 	Publish = "publish" // durable publish throughput: acked messages/s
 	Connect = "connect" // connection rate and latency
+	App     = "app"     // chat.postMessage -> events_api envelopes on --subs Socket Mode connections of one app
 )
 
 // Scenarios lists the scenarios, in the order the help shows them.
-var Scenarios = []string{Fanout, Spread, Idle, Publish, Connect}
+var Scenarios = []string{Fanout, Spread, Idle, Publish, Connect, App}
 
 // How publishes are sent.
 const (
@@ -90,6 +91,15 @@ func (c Config) Defaults() Config {
 	case Connect:
 		def(&c.Subs, 1000)
 		def(&c.Channels, 1)
+	case App:
+		def(&c.Subs, 1)
+		def(&c.Channels, 1)
+		def(&c.Publishers, 1)
+		c.Users = 1
+		c.Via = ViaHTTP
+		if c.Rate == 0 {
+			c.Rate = 200
+		}
 	}
 	if c.Users == 0 {
 		c.Users = min(c.Subs, 1000)
@@ -117,7 +127,7 @@ func (c Config) Defaults() Config {
 
 // publishes reports whether the scenario publishes messages.
 func (c Config) publishes() bool {
-	return c.Scenario == Fanout || c.Scenario == Spread || c.Scenario == Publish
+	return c.Scenario == Fanout || c.Scenario == Spread || c.Scenario == Publish || c.Scenario == App
 }
 
 // minText is the shortest text that carries the measurement header.
@@ -148,6 +158,9 @@ func (c Config) Validate() error {
 	}
 	if c.Scenario == Spread && c.Users < c.Channels && c.Subs >= c.Channels {
 		bad("--users %d: spread needs at least one user per channel (%d)", c.Users, c.Channels)
+	}
+	if c.Scenario == App && (c.Channels != 1 || c.Publishers != 1 || c.Via != ViaHTTP || c.Subs < 1) {
+		bad("app: one channel, one publisher posting with chat.postMessage (--via http), at least one connection (--subs)")
 	}
 	if c.Users > c.Subs && c.Subs > 0 {
 		bad("--users %d: more users than sessions (%d)", c.Users, c.Subs)

@@ -122,6 +122,23 @@ func TestRunAgainstNode(t *testing.T) {
 			t.Error("OK despite the disconnects")
 		}
 	})
+	t.Run("app", func(t *testing.T) {
+		cfg := base
+		cfg.Scenario, cfg.Subs, cfg.Rate, cfg.Inflight, cfg.Duration = bench.App, 2, 100, 8, 300*time.Millisecond
+		res := run(ctx, t, cfg)
+		requireClean(t, res)
+		p, d := res.Publish, res.Delivery
+		if p.Sent != 30 || p.Acked != 30 || p.Failed != 0 {
+			t.Errorf("publish: sent %d acked %d failed %d, want 30 30 0", p.Sent, p.Acked, p.Failed)
+		}
+		// One app: each post is one event, on one of its two connections.
+		if d.Expected != 30 || d.Received != 30 || d.Duplicated != 0 || d.Latency.Count == 0 || d.Latency.Count > 30 {
+			t.Errorf("delivery: %+v", d)
+		}
+		if res.Connect.Count != 2 {
+			t.Errorf("connect: %+v", res.Connect)
+		}
+	})
 }
 
 // checkNoGoroutines fails if a goroutine of package bench outlived Run.

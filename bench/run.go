@@ -76,6 +76,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, progress io.Writer) 
 	if err != nil {
 		return nil, err
 	}
+	if r.cfg.Scenario == App {
+		return runApp(ctx, r.cfg)
+	}
 	return r.run(ctx)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/appevent"
+	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
 
@@ -29,9 +30,13 @@ type Config struct {
 	Store  store.Store
 	View   func() *ring.View
 	Logger *slog.Logger
+	// Links authenticates the links on which the role subscribes at the
+	// channels' owners for wake-ups; without them (zero) dispatchers
+	// only poll.
+	Links internode.Auth
 
 	// Poll is how often a dispatcher reads its channels' logs for new
-	// entries (DefaultPoll).
+	// entries besides its wake-ups (DefaultPoll).
 	Poll time.Duration
 	// AckTimeout is how long a Socket Mode envelope waits for its ack
 	// before it is sent again (DefaultAckTimeout).
@@ -59,7 +64,7 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultPoll       = 25 * time.Millisecond
+	DefaultPoll       = 250 * time.Millisecond
 	DefaultAckTimeout = 10 * time.Second
 	DefaultRetention  = 24 * time.Hour
 	DefaultPingEvery  = 10 * time.Second
@@ -83,6 +88,7 @@ type Apps struct {
 	cfg  Config
 	log  *slog.Logger
 	life *lifecycle.Group
+	wake *waker // nil without Config.Links
 
 	mu          sync.Mutex // guards dispatchers, tickets and draining
 	draining    bool
@@ -122,14 +128,21 @@ func New(cfg Config) (*Apps, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Apps{cfg: cfg, log: cfg.Logger.With("role", "apps"), life: lifecycle.NewGroup(),
-		dispatchers: map[string]*dispatcher{}, tickets: map[uint64]time.Time{}}, nil
+	a := &Apps{cfg: cfg, log: cfg.Logger.With("role", "apps"), life: lifecycle.NewGroup(),
+		dispatchers: map[string]*dispatcher{}, tickets: map[uint64]time.Time{}}
+	if cfg.Links.Self != "" {
+		a.wake = newWaker(a)
+	}
+	return a, nil
 }
 
 // Run hosts the apps this node owns until ctx ends or Close, then
 // closes.
 func (a *Apps) Run(ctx context.Context) error {
 	a.life.Go(a.supervise)
+	if a.wake != nil {
+		a.life.Go(a.wake.maintain)
+	}
 	a.life.Wait(ctx)
 	a.Close()
 	return nil
@@ -140,6 +153,9 @@ func (a *Apps) Run(ctx context.Context) error {
 // call twice.
 func (a *Apps) Close() error {
 	a.life.Close()
+	if a.wake != nil {
+		a.wake.pool.Close()
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,6 +27,10 @@ type dispatcher struct {
 	quit chan struct{} // closed by stop
 	done chan struct{} // closed when run returns
 
+	wakeMu sync.Mutex          // guards woken; a leaf lock (taken under waker.mu)
+	woken  map[string]struct{} // channels with new commits
+	wakeCh chan struct{}       // cap 1: woken has channels
+
 	// Owned by run.
 	conns    []*conn
 	next     int // round robin over conns
@@ -34,6 +39,7 @@ type dispatcher struct {
 	bots     map[string]botIDs // authors' bot and app ids
 	listedAt time.Time         // the last listing of the bot's channels
 	dirty    map[string]uint64 // positions to store
+	flushed  time.Time         // when positions were last stored
 	posting  bool              // an Events API request is out
 	queue    []*item           // Events API: waiting for the poster, in order
 	failures int               // Events API requests failed in a row
@@ -72,6 +78,7 @@ type item struct {
 func newDispatcher(a *Apps, app chat.App) *dispatcher {
 	return &dispatcher{a: a, app: app, reg: make(chan *conn), gone: make(chan *conn), acks: make(chan ackOf, 64),
 		res: make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		woken: map[string]struct{}{}, wakeCh: make(chan struct{}, 1),
 		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]botIDs{}, dirty: map[string]uint64{}}
 }
 
@@ -103,6 +110,24 @@ func (d *dispatcher) ack(c *conn, id string) {
 	}
 }
 
+// wake says channel has new commits (the waker's, on a link's reader:
+// it does not block).
+func (d *dispatcher) wake(channel string) {
+	d.wakeMu.Lock()
+	d.woken[channel] = struct{}{}
+	d.wakeMu.Unlock()
+	select {
+	case d.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// reading reports whether the dispatcher reads the logs now: it has a
+// connection, or a request URL that is not paused.
+func (d *dispatcher) reading(now time.Time) bool {
+	return len(d.conns) > 0 || (d.http() && now.After(d.paused))
+}
+
 // http reports whether the app's events go to its request URL.
 func (d *dispatcher) http() bool { return d.app.RequestURL != "" }
 
@@ -110,6 +135,7 @@ func (d *dispatcher) run(ctx context.Context) {
 	defer close(d.done)
 	poll := time.NewTicker(d.a.cfg.Poll)
 	defer poll.Stop()
+	defer d.unwatchAll()
 	d.load(ctx)
 	for {
 		select {
@@ -137,17 +163,34 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.acked(a.id)
 		case r := <-d.res:
 			d.posted(r)
+		case <-d.wakeCh:
+			d.wakeMu.Lock()
+			woken := d.woken
+			d.woken = map[string]struct{}{}
+			d.wakeMu.Unlock()
+			if now := time.Now(); d.reading(now) {
+				for ch := range woken {
+					if cs := d.chans[ch]; cs != nil {
+						d.readChannel(ctx, cs, now)
+					}
+				}
+			}
 		case <-poll.C:
 			now := time.Now()
 			if now.Sub(d.listedAt) >= listEvery {
 				d.list(ctx, now)
 			}
-			if len(d.conns) > 0 || (d.http() && now.After(d.paused)) {
-				d.readLogs(ctx, now)
+			if d.reading(now) {
+				for _, cs := range d.chans {
+					d.readChannel(ctx, cs, now)
+				}
 			}
 			d.post()
 			d.resend(now, true)
-			d.flush(ctx)
+			if now.Sub(d.flushed) >= flushEvery {
+				d.flush(ctx)
+				d.flushed = now
+			}
 		}
 	}
 }
@@ -210,10 +253,16 @@ func (d *dispatcher) list(ctx context.Context, now time.Time) {
 			d.chans[id] = cs
 		}
 		cs.ch = ch
+		if d.a.wake != nil {
+			d.a.wake.watch(d, id)
+		}
 	}
 	for id, cs := range d.chans {
-		if !in[id] && len(cs.fly) == 0 {
+		if !in[id] && len(cs.fly) == 0 && cs.ch.ID != "" {
 			cs.ch = chat.Channel{} // left: kept (its position stays) but not read
+			if d.a.wake != nil {
+				d.a.wake.unwatch(d, id)
+			}
 		}
 	}
 	d.listedAt = now
@@ -242,34 +291,44 @@ func (d *dispatcher) startAt(ctx context.Context, channel string, ts chat.TS) (u
 	return last, nil
 }
 
-// readLogs reads new entries of every channel with room in its window
-// and sends their events.
-func (d *dispatcher) readLogs(ctx context.Context, now time.Time) {
+// readChannel reads new entries of a channel the bot is in, when there
+// is room in its window, and sends their events.
+func (d *dispatcher) readChannel(ctx context.Context, cs *chanState, now time.Time) {
+	if cs.ch.ID == "" || len(cs.fly) >= window {
+		return
+	}
+	msgs, err := d.a.cfg.Store.Messages(ctx, cs.id, cs.read, window-len(cs.fly))
+	if err != nil {
+		d.a.log.Warn("read channel for app", "app", d.app.ID, "channel", cs.id, "err", err)
+		return
+	}
 	oldest := chat.TSOf(now.Add(-d.a.cfg.Retention))
+	for i := range msgs {
+		m := &msgs[i]
+		cs.read = m.Seq
+		if m.TS < oldest {
+			continue
+		}
+		for _, ev := range d.events(ctx, cs.ch, m) {
+			it := &item{channel: cs.id, seq: m.Seq, env: appevent.NewEnvelopeID(),
+				payload: appevent.Callback(d.a.cfg.Team, &d.app, &ev)}
+			cs.fly = append(cs.fly, it)
+			d.byEnv[it.env] = it
+			d.deliver(it, now)
+		}
+	}
+	d.advance(cs)
+}
+
+// unwatchAll ends the dispatcher's wake-ups.
+func (d *dispatcher) unwatchAll() {
+	if d.a.wake == nil {
+		return
+	}
 	for id, cs := range d.chans {
-		if cs.ch.ID == "" || len(cs.fly) >= window {
-			continue
+		if cs.ch.ID != "" {
+			d.a.wake.unwatch(d, id)
 		}
-		msgs, err := d.a.cfg.Store.Messages(ctx, id, cs.read, window-len(cs.fly))
-		if err != nil {
-			d.a.log.Warn("read channel for app", "app", d.app.ID, "channel", id, "err", err)
-			continue
-		}
-		for i := range msgs {
-			m := &msgs[i]
-			cs.read = m.Seq
-			if m.TS < oldest {
-				continue
-			}
-			for _, ev := range d.events(ctx, cs.ch, m) {
-				it := &item{channel: id, seq: m.Seq, env: appevent.NewEnvelopeID(),
-					payload: appevent.Callback(d.a.cfg.Team, &d.app, &ev)}
-				cs.fly = append(cs.fly, it)
-				d.byEnv[it.env] = it
-				d.deliver(it, now)
-			}
-		}
-		d.advance(cs)
 	}
 }
 
@@ -360,6 +419,13 @@ func (d *dispatcher) advance(cs *chanState) {
 		d.dirty[cs.id] = pos
 	}
 }
+
+// flushEvery is how often a dispatcher stores the positions that moved
+// (and when it stops). A write per poll competed with the message log's
+// commits for the store's write lock (SQLite: one writer); the cost is
+// that a host that dies redelivers up to this much acked events, with
+// their event ids.
+const flushEvery = time.Second
 
 // flush stores the positions that moved.
 func (d *dispatcher) flush(ctx context.Context) {
