@@ -215,6 +215,34 @@ func TestMultiProcess(t *testing.T) {
 	}
 	alice, bob := tok("alice"), tok("bob")
 
+	// ringcast app create prints an app's tokens: the bot token is the
+	// bot's (auth.test names its bot_id), the app-level token opens a
+	// Socket Mode URL.
+	appOut, err := exec.Command(bin, "app", "create", "--http", first.HTTP, "--admin-key", key, "--name", "cli-bot",
+		"--events", "message.channels,app_mention").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ringcast app create: %v %s", err, appOut)
+	}
+	printed := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(appOut)), "\n") {
+		k, v, _ := strings.Cut(line, " ")
+		printed[k] = v
+	}
+	var authed struct {
+		BotID string `json:"bot_id"`
+	}
+	bot := &client.API{Base: "http://" + first.HTTP, Token: printed["bot_token"]}
+	if err := bot.Call(ctx, "auth.test", nil, &authed); err != nil || authed.BotID != printed["bot_id"] || authed.BotID == "" {
+		t.Fatalf("auth.test with the bot token: %+v, %v (printed %q)", authed, err, appOut)
+	}
+	var opened struct {
+		URL string `json:"url"`
+	}
+	appAPI := &client.API{Base: "http://" + first.HTTP, Token: printed["app_token"]}
+	if err := appAPI.Call(ctx, "apps.connections.open", nil, &opened); err != nil || !strings.Contains(opened.URL, "/apps/socket/") {
+		t.Fatalf("apps.connections.open with the app token: %+v, %v", opened, err)
+	}
+
 	// Channels until every channel-role node owns at least one (ids are
 	// random); the owner is computed from the ring the nodes build.
 	var channelNodes []string

@@ -91,6 +91,9 @@ type Config struct {
 	// websocket clients off, a slice at a time, so that their reconnects
 	// spread (0: all at once).
 	DrainWindow time.Duration
+	// AppRetention: an app that was away gets what it missed up to this
+	// old.
+	AppRetention time.Duration
 	// Gossip holds failure-detection timings; see ring.DefaultGossip.
 	Gossip ring.Gossip
 	// Limits are the rate limits and caps (each a --limit-* flag).
@@ -112,6 +115,7 @@ func Default() Config {
 		CommitWindow:  5 * time.Millisecond,
 		AppAckTimeout: 10 * time.Second,
 		DrainWindow:   10 * time.Second,
+		AppRetention:  24 * time.Hour,
 	}
 }
 
@@ -201,6 +205,9 @@ func (c *Config) Validate() error {
 	if c.DrainWindow < 0 || c.DrainWindow > time.Hour {
 		errs = append(errs, errors.New("--drain-window: between 0 and 1h"))
 	}
+	if c.AppRetention < time.Minute {
+		errs = append(errs, errors.New("--app-retention: at least 1m"))
+	}
 	if c.CommitWindow < 0 || c.CommitWindow > time.Second {
 		errs = append(errs, errors.New("--commit-window: between 0 and 1s"))
 	}
@@ -285,6 +292,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.Pprof, "pprof", false, "serve Go profiles under /debug/pprof/ (for operators; do not expose publicly)")
 	fs.DurationVar(&c.AppAckTimeout, "app-ack-timeout", d.AppAckTimeout, "how long a Socket Mode envelope waits for its ack before it is sent again")
 	fs.DurationVar(&c.DrainWindow, "drain-window", d.DrainWindow, "on SIGTERM or `ringcast drain`, how long a gateway takes to move its websocket clients off, a slice at a time (0: all at once)")
+	fs.DurationVar(&c.AppRetention, "app-retention", d.AppRetention, "how old the events an app missed while away may be and still reach it")
 	fs.DurationVar(&c.CommitWindow, "commit-window", d.CommitWindow, "how long a busy channel owner lets a batch of messages gather before one durable commit (0: none)")
 	l := &c.Limits
 	for _, r := range []struct {

@@ -189,7 +189,7 @@ func New(cfg config.Config, version string, logger *slog.Logger) (_ *Node, err e
 			return nil, err
 		}
 		n.apps, err = apps.New(apps.Config{Self: cfg.Name, Epoch: meta.Epoch, Key: n.key, Team: n.team.ID, Store: st,
-			View: view, Logger: n.log, Links: n.links, AckTimeout: cfg.AppAckTimeout})
+			View: view, Logger: n.log, Links: n.links, AckTimeout: cfg.AppAckTimeout, Retention: cfg.AppRetention})
 		if err != nil {
 			return nil, err
 		}

@@ -144,3 +144,75 @@ func TestFailingApp(t *testing.T) {
 		t.Fatalf("delivered after the failures: %v (all: %v)", delivered, reqs)
 	}
 }
+
+// TestRetention: an app that comes back after a while gets what it
+// missed from its stored position, in order, but nothing older than the
+// retention.
+func TestRetention(t *testing.T) {
+	var mu sync.Mutex
+	var texts []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var p struct{ Event struct{ Text string } }
+		json.Unmarshal(body, &p)
+		mu.Lock()
+		texts = append(texts, p.Event.Text)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	for _, err := range []error{
+		st.CreateUser(ctx, chat.User{ID: "UBOT", Name: "hook", IsBot: true}),
+		st.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "room", Creator: "UALICE"}),
+		st.CreateApp(ctx, chat.App{ID: "A1", Name: "hook", BotUser: "UBOT", BotID: "B1", Events: []string{"message.channels"},
+			SigningSecret: "s", RequestURL: srv.URL, Created: now.Add(-3 * time.Hour).Unix()}),
+		st.SetPositions(ctx, "A1", map[string]uint64{"C1": 1}), // it had the first message
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.AddMember(ctx, "C1", "UBOT"); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []chat.Message
+	for i, m := range []struct {
+		text string
+		age  time.Duration
+	}{{"seen", 3 * time.Hour}, {"too old", 2 * time.Hour}, {"kept 1", 30 * time.Minute}, {"kept 2", time.Second}} {
+		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 1), TS: chat.TSOf(now.Add(-m.age)), User: "UALICE", Text: m.text})
+	}
+	if _, err := st.Append(ctx, msgs); err != nil {
+		t.Fatal(err)
+	}
+	view := ring.NewView("n1", []ring.Member{{Name: "n1", Meta: ring.Meta{Roles: []ring.Role{ring.RoleAdmin}}}})
+	a, err := New(Config{Self: "n1", Key: []byte("0123456789abcdef0123456789abcdef"), Team: "T1", Store: st,
+		View: func() *ring.View { return view }, Poll: 5 * time.Millisecond, Retention: time.Hour, HTTP: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); a.Run(runCtx) }()
+	defer func() { cancel(); <-ran }()
+	waitFor(t, "the kept messages", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(texts) >= 2
+	})
+	waitFor(t, "the position stored past them", func() bool {
+		pos, err := st.Positions(ctx, "A1")
+		return err == nil && pos["C1"] == 4
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(texts, ",") != "kept 1,kept 2" {
+		t.Fatalf("delivered %q", texts)
+	}
+}
