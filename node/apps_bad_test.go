@@ -14,6 +14,7 @@ import (
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node/nodetest"
+	"github.com/ringcast/ringcast/roles/apps"
 )
 
 // wantAPIError calls method and wants Slack's error code.
@@ -110,6 +111,39 @@ func TestAppsBadInput(t *testing.T) {
 		wantAPIError(t, admin, "admin.apps.revokeToken", url.Values{"app_token": {"xapp-unknown"}}, "invalid_auth")
 		nodetest.Call(t, admin, "admin.apps.revokeToken", url.Values{"app_token": {other.AppToken}}, nil)
 		wantAPIError(t, c.API(other.AppToken), "apps.connections.open", nil, "token_revoked")
+	})
+
+	t.Run("too many connections", func(t *testing.T) {
+		many := createApp(t, c, url.Values{"name": {"many-bot"}})
+		var open []*websocket.Conn
+		for range apps.MaxConnections {
+			ws, _ := openSocket(t, c, many.AppToken)
+			if h := readFrame(t, ws); h["type"] != "hello" {
+				t.Fatalf("frame %v", h)
+			}
+			open = append(open, ws)
+		}
+		ws, _ := openSocket(t, c, many.AppToken)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != websocket.StatusTryAgainLater {
+			t.Fatalf("connection %d: %v, want close 1013", apps.MaxConnections+1, err)
+		}
+		// One closed, one more may come.
+		open[0].Close(websocket.StatusNormalClosure, "")
+		nodetest.WaitFor(t, 10*time.Second, "a free connection slot", func() bool {
+			ws, _ := openSocket(t, c, many.AppToken)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, b, err := ws.Read(ctx)
+			if err == nil {
+				open[0] = ws
+			}
+			return err == nil && strings.Contains(string(b), `"hello"`)
+		})
+		for _, ws := range open {
+			ws.Close(websocket.StatusNormalClosure, "")
+		}
 	})
 
 	t.Run("frames", func(t *testing.T) {

@@ -75,6 +75,9 @@ const (
 	listEvery = time.Second
 	// window bounds the events of one channel in flight to an app.
 	window = 64
+	// MaxConnections bounds an app's Socket Mode connections (Slack's
+	// limit): one more is closed with 1013, with no hello.
+	MaxConnections = 10
 	// outQueue bounds the frames waiting for one connection's writer; a
 	// connection that falls that far behind is closed.
 	outQueue = 256

@@ -148,6 +148,10 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.flush(ctx)
 			return
 		case c := <-d.reg:
+			if len(d.conns) >= MaxConnections {
+				c.shut(websocket.StatusTryAgainLater, "too many connections for this app")
+				continue
+			}
 			d.conns = append(d.conns, c)
 			c.send(appevent.Hello(len(d.conns), d.app.ID, d.a.cfg.Self, time.Hour))
 			d.resend(time.Now(), false) // what waited for a connection
