@@ -288,7 +288,7 @@ func TestSocketModeSlackGo(t *testing.T) {
 func TestSocketModeHostMoves(t *testing.T) {
 	c := nodetest.Start(t, nodetest.Spec{Name: "n1"}, nodetest.Spec{Name: "n2"})
 	app := createApp(t, c, url.Values{"name": {"mover"}, "events": {"message.channels"}})
-	hostMember, ok := cluster.AppHost(c.First().View(), app.AppID)
+	hostMember, ok := cluster.NewAppHosts(c.First().View()).Host(app.AppID)
 	if !ok {
 		t.Fatal("no host")
 	}

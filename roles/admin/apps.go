@@ -127,9 +127,9 @@ func (a *API) appOf(ctx context.Context, tok string) (chat.App, [32]byte, error)
 }
 
 // appsConnectionsOpen answers apps.connections.open: a single-use
-// websocket URL on the node that hosts the app (cluster.AppHost).
+// websocket URL on the node that hosts the app (cluster.AppHosts).
 func (a *API) appsConnectionsOpen(c *call) (map[string]any, error) {
-	host, ok := cluster.AppHost(a.cfg.View(), c.app.ID)
+	host, ok := cluster.NewAppHosts(a.cfg.View()).Host(c.app.ID)
 	if !ok {
 		return nil, chat.ErrUnavailable
 	}

@@ -93,8 +93,9 @@ type Apps struct {
 	life *lifecycle.Group
 	wake *waker // nil without Config.Links
 
-	mu          sync.Mutex // guards dispatchers, tickets and draining
+	mu          sync.Mutex // guards dispatchers, tickets, draining and hosts
 	draining    bool
+	hosts       cluster.AppHosts // of the last view hosted asked about
 	dispatchers map[string]*dispatcher
 	tickets     map[uint64]time.Time // nonces of used tickets, until they expire
 }
@@ -187,7 +188,14 @@ func (a *Apps) Drain(ctx context.Context) {
 
 // hosted reports whether this node hosts app in the current view.
 func (a *Apps) hosted(app string) bool {
-	m, ok := cluster.AppHost(a.cfg.View(), app)
+	v := a.cfg.View()
+	a.mu.Lock()
+	if a.hosts.View() != v {
+		a.hosts = cluster.NewAppHosts(v) // once per view
+	}
+	hosts := a.hosts
+	a.mu.Unlock()
+	m, ok := hosts.Host(app)
 	return ok && m.Name == a.cfg.Self
 }
 

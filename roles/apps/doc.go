@@ -1,7 +1,7 @@
 // Package apps delivers events to Slack apps: it serves Socket Mode
 // connections (/apps/socket/<ticket>, from apps.connections.open) and
 // posts to Events API request URLs, on the node that hosts each app
-// (cluster.AppHost: one node per app, so that each event goes to one of
+// (cluster.AppHosts: one node per app, so that each event goes to one of
 // the app's connections).
 //
 // An app's events come from the durable logs of the channels its bot
