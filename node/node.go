@@ -14,7 +14,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/http/pprof"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -514,6 +516,9 @@ func (n *Node) mux() http.Handler {
 	if n.api != nil {
 		m.Handle("/api/", n.api)
 		m.Handle("/apps/socket/", n.apps)
+	} else if n.gateway != nil {
+		// The page is served here too, and calls /api/ on its own origin.
+		m.Handle("/api/", n.apiProxy())
 	} else {
 		m.Handle("/api/", notHere("admin"))
 	}
@@ -538,6 +543,48 @@ func (n *Node) mux() http.Handler {
 		m.Handle("/", web.Handler())
 	}
 	return m
+}
+
+// apiProxy serves the Web API on a gateway-only node by passing each
+// request on to a node with the admin role (this region's first when
+// there is one), so that the chat page this node serves works like one
+// served by an admin node. The admin node authenticates and limits the
+// request as if it came straight to it; nothing is added to it.
+func (n *Node) apiProxy() http.Handler {
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: pr.In.Context().Value(proxyTarget{}).(string)})
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			n.log.Warn("web api proxy", "err", err)
+			unavailable(w)
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		admins := n.members.View().WithRole(ring.RoleAdmin)
+		if len(admins) == 0 {
+			unavailable(w)
+			return
+		}
+		to := admins[0]
+		for _, m := range admins {
+			if m.Region == n.cfg.Region {
+				to = m
+				break
+			}
+		}
+		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyTarget{}, to.HTTP)))
+	})
+}
+
+// proxyTarget carries the admin node apiProxy chose to its Rewrite.
+type proxyTarget struct{}
+
+// unavailable is the Web API's answer when no admin node can take a call.
+func unavailable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": string(chat.ErrUnavailable)})
 }
 
 // operator serves h only to a caller with the admin key (a bearer

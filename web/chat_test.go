@@ -3,11 +3,13 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,17 +21,19 @@ import (
 )
 
 // The chat test's cluster: three processes on loopback addresses of
-// their own (fixed ports, as proctest runs them).
+// their own, in the web client's range 127.0.60-69.x (fixed ports, as
+// proctest runs them).
 //
 //	web-1  every role, region a, --dev   alice's page; the only gateway left at the end
-//	web-2  gateway, region b             bob's websocket (rtm.connect on web-3 prefers region b)
+//	web-2  gateway, region b             bob's websocket (rtm.connect on web-3 prefers region b);
+//	                                     its /api/ passes calls on to web-3
 //	web-3  admin, region b, --dev        bob's page and Web API
 //
 // Killing web-2 takes bob's websocket and nothing else; freezing web-3
 // meanwhile keeps bob's page from reconnecting long enough for a send to
 // fail.
 const (
-	host1, host2, host3 = "127.0.6.1", "127.0.6.2", "127.0.6.3"
+	host1, host2, host3 = "127.0.60.1", "127.0.60.2", "127.0.60.3"
 	adminKey            = "xoxa-web-test-3Jk8Pq1Zm6Vx4Rt9Nc2Bw7Ly5Hs0Dg"
 	historySize         = 120 // more than two pages
 )
@@ -76,6 +80,27 @@ func startChat(t *testing.T) *chat {
 	for i := 1; i <= historySize; i++ {
 		call(t, ci, "chat.postMessage", url.Values{"channel": {c.general}, "text": {history(i)}}, nil)
 	}
+	// The gateway-only node serves the page, and its Web API (which the
+	// page calls on its own origin) is an admin node's.
+	viaGateway := &client.API{Base: "http://" + c.n2.HTTP, Token: c.alice.Token}
+	var who struct{ User string }
+	call(t, viaGateway, "auth.test", nil, &who)
+	if who.User != "alice" {
+		t.Errorf("auth.test through the gateway-only node: user %q, want alice", who.User)
+	}
+	var noAuth struct{}
+	var apiErr *client.APIError
+	if err := (&client.API{Base: viaGateway.Base}).Call(context.Background(), "auth.test", nil, &noAuth); !errors.As(err, &apiErr) || apiErr.Code != "not_authed" {
+		t.Errorf("auth.test without a token through the gateway-only node: %v, want not_authed", err)
+	}
+	resp, err := http.Get(viaGateway.Base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET / on the gateway-only node: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+	}
 	return c
 }
 
@@ -110,6 +135,8 @@ const (
 	jsBody    = `document.body.innerText.slice(0, 2000)`
 	jsLive    = `document.getElementById('banner').dataset.state === 'live'`
 	jsChannel = `document.getElementById('channel-title').textContent`
+	// jsSidebar: each conversation of the sidebar as "label badge".
+	jsSidebar = `[...document.querySelectorAll('#sidebar .channel-list a')].map(a => a.textContent.replace(/(\D)(\d+)$/, '$1 $2')).join(', ')`
 )
 
 // texts are the confirmed messages a page shows, in order.
@@ -206,6 +233,52 @@ func TestChat(t *testing.T) {
 		bo.do(chromedp.Click(chromedp.ID("away-button")))
 		a.wait("bob active", memberActive("bob", true), `document.getElementById('members').innerText`, 10*time.Second)
 		a.do(chromedp.Click(chromedp.ID("members-close")))
+	})
+
+	step(t, "dms and unread", func() {
+		// Bob opens a DM with alice from the people dialog.
+		bo.do(chromedp.Click(chromedp.ID("add-dm")))
+		bo.wait("alice to message", `document.querySelector('#people-list button[aria-label="Message alice"]')`, jsBody, 5*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(`#people-list button[aria-label="Message alice"]`)))
+		bo.wait("the DM with alice", jsChannel+`.trim() === 'alice' && document.getElementById('history-status').textContent === 'This is the very beginning of alice.'`, jsBody, 10*time.Second)
+		bo.send("psst: the canary is mine today")
+		// Alice is in #general: the DM appears with a badge.
+		a.wait("bob's DM, 1 unread", jsSidebar+`.includes('bob 1')`, jsSidebar, 10*time.Second)
+		a.shot("dm-unread")
+		a.do(chromedp.Click(chromedp.CSS(`#dm-list a`)))
+		a.wait("the DM with bob", jsChannel+`.trim() === 'bob'`, jsBody, 5*time.Second)
+		a.waitMessage("psst: the canary is mine today", 5*time.Second)
+		a.wait("no badge", `!document.querySelector('#sidebar .badge')`, jsSidebar, 5*time.Second)
+		// Bob posts in #general while alice reads the DM: a badge there,
+		// live, and after a reload (conversations.info's count).
+		bo.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		bo.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+		bo.send("Canary is green.")
+		bo.send("Promoting.")
+		a.wait("#general, 2 unread", jsSidebar+`.includes('#general 2')`, jsSidebar, 10*time.Second)
+		a.do(chromedp.Reload())
+		a.wait("live after reload, in the DM", jsLive+` && `+jsChannel+`.trim() === 'bob'`, jsBody, 10*time.Second)
+		a.wait("#general still 2 unread, the DM read", jsSidebar+`.includes('#general 2') && `+jsSidebar+`.includes('bob') && !`+jsSidebar+`.includes('bob 1')`, jsSidebar, 10*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		a.waitMessage("Promoting.", 5*time.Second)
+		a.wait("no badge", `!document.querySelector('#sidebar .badge')`, jsSidebar, 5*time.Second)
+		// Reading it marked it read on the server (conversations.mark).
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var info struct {
+				Channel struct {
+					UnreadDisplay int `json:"unread_count_display"`
+				}
+			}
+			call(t, c.alice, "conversations.info", url.Values{"channel": {c.general}}, &info)
+			if info.Channel.UnreadDisplay == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("#general: alice has %d unread on the server after reading it", info.Channel.UnreadDisplay)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	})
 
 	step(t, "format", func() {

@@ -12,7 +12,7 @@ import { Outbox } from './outbox.js';
 import { Timeline } from './timeline.js';
 import { encode } from './format.js';
 import { MessageList } from './messages.js';
-import { Sidebar } from './sidebar.js';
+import { Sidebar, isDM } from './sidebar.js';
 import { ChannelView } from './channel.js';
 import { Composer } from './composer.js';
 
@@ -22,6 +22,12 @@ const pageSize = 50;
 const typingFor = 6000;
 // typingEvery: at most one typing frame per channel this often (the server's limit).
 const typingEvery = 3000;
+// markAfter: a channel shown is marked read (conversations.mark) this
+// long after its newest message came, at most once per such wait.
+const markAfter = 300;
+
+// A reply belongs to its thread; a broadcast one shows in the channel too.
+const inChannel = (m) => !m.thread_ts || m.thread_ts === m.ts || m.subtype === 'thread_broadcast';
 
 export class App {
   self = null; // {id, name}
@@ -40,6 +46,7 @@ export class App {
 
   #dirty = new Set();
   #typedAt = new Map(); // channel id -> when we last sent typing
+  #marking = new Map(); // channel id -> timer of a conversations.mark to come
 
   constructor(api, { onSignOut }) {
     this.api = api;
@@ -105,7 +112,30 @@ export class App {
   }
 
   myChannels() {
-    return [...this.channels.values()].filter((c) => c.is_member).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.channels.values()].filter((c) => c.is_member && !isDM(c)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  myDMs() {
+    return [...this.channels.values()].filter(isDM).sort((a, b) => this.label(a).localeCompare(this.label(b)));
+  }
+
+  // label names a conversation as the sidebar does: a channel's name, a
+  // DM's other person, a group DM's other people.
+  label(c) {
+    if (c.is_im) return c.user ? this.userName(c.user) : c.id;
+    if (c.is_mpim) {
+      const names = (c.name || '').replace(/^mpdm-/, '').replace(/-\d+$/, '').split('--');
+      return names.filter((n) => n !== this.self?.name).join(', ') || c.id;
+    }
+    return c.name || c.id;
+  }
+
+  // title is how the header, the composer and the list say it: #name,
+  // or the people of a DM.
+  title(id) {
+    const c = this.channels.get(id);
+    if (!c) return '';
+    return isDM(c) ? this.label(c) : `#${c.name}`;
   }
 
   typingNames(channel) {
@@ -171,13 +201,47 @@ export class App {
     this.changed('messages', 'members', 'sidebar');
   }
 
+  // loadChannels reads every channel and our DMs. Each of ours gets its
+  // unread count (conversations.info) unless its timeline resumes: the
+  // resume replays what it missed, which counts it.
   async #loadChannels() {
-    const list = await this.api.all('conversations.list', { limit: 999, exclude_archived: true }, 'channels');
-    this.channels = new Map(list.map((c) => [c.id, c]));
+    const list = await this.api.all('conversations.list',
+      { limit: 999, exclude_archived: true, types: 'public_channel,private_channel,mpim,im' }, 'channels');
+    const old = this.channels;
+    this.channels = new Map(list.map((c) => {
+      const o = old.get(c.id);
+      return [c.id, { ...c, is_member: c.is_member || isDM(c), unread: o?.unread, last_read: o?.last_read }];
+    }));
     for (const id of this.timelines.keys()) {
       if (!this.channels.get(id)?.is_member) this.#forget(id);
     }
     this.changed('sidebar', 'header');
+    const counts = [...this.channels.values()].filter((c) => c.is_member && (c.unread === undefined || this.timelines.get(c.id)?.lastSeq() == null));
+    await Promise.all(counts.map((c) => this.#loadUnread(c.id)));
+  }
+
+  async #loadUnread(id) {
+    const { channel } = await this.api.call('conversations.info', { channel: id });
+    const c = this.channels.get(id);
+    if (!c) return;
+    c.last_read = channel.last_read;
+    c.unread = id === this.current ? 0 : channel.unread_count_display ?? 0;
+    this.changed('sidebar');
+    if (id === this.current) this.#markSoon(id);
+  }
+
+  // markSoon marks the channel shown read up to its newest message.
+  #markSoon(id) {
+    if (this.#marking.has(id)) return;
+    this.#marking.set(id, setTimeout(() => {
+      this.#marking.delete(id);
+      const c = this.channels.get(id);
+      const tl = this.timelines.get(id);
+      const ts = tl?.msgs.at(-1)?.ts;
+      if (id !== this.current || !c || !tl?.loaded || !ts || ts <= (c.last_read || '')) return;
+      c.last_read = ts;
+      this.api.call('conversations.mark', { channel: id, ts }).catch((e) => this.#failed(e));
+    }, markAfter));
   }
 
   async #loadMembers(id) {
@@ -195,10 +259,12 @@ export class App {
     this.changed('messages', 'members');
   }
 
-  // subscribePresence watches the members of the channel shown, and us.
+  // subscribePresence watches the members of the channel shown, the
+  // people of our DMs, and us.
   #subscribePresence() {
     const ids = new Set(this.members.get(this.current) || []);
     if (this.self) ids.add(this.self.id);
+    for (const c of this.channels.values()) if (c.is_im) ids.add(c.user);
     this.conn.notify({ type: 'presence_sub', ids: [...ids].slice(0, 500) });
   }
 
@@ -212,6 +278,23 @@ export class App {
   #acked(item, ack) {
     this.timeline(item.channel).add({ type: 'message', user: item.user, text: ack.text ?? item.text, ts: ack.ts, client_msg_id: item.client_msg_id });
     if (item.channel === this.current) this.changed('messages');
+  }
+
+  // newDM learns of a DM someone opened with us: what it is and how much
+  // of it we have not read (its first message may have come already).
+  async #newDM(id) {
+    if (!this.channels.has(id)) this.channels.set(id, { id, is_member: true, is_im: id.startsWith('D'), is_mpim: id.startsWith('G') });
+    try {
+      const { channel } = await this.api.call('conversations.info', { channel: id });
+      const c = this.channels.get(id);
+      Object.assign(c, channel, { is_member: true });
+      c.unread = id === this.current ? 0 : channel.unread_count_display ?? 0;
+      if (c.user && !this.users.has(c.user)) await this.#loadUser(c.user);
+      this.#subscribePresence();
+      this.changed('sidebar', 'header');
+    } catch (e) {
+      this.#failed(e);
+    }
   }
 
   // forget drops what we hold of a channel we are no longer in.
@@ -248,6 +331,11 @@ export class App {
     if (this.current === id) return;
     this.current = id;
     this.error = '';
+    const c = this.channels.get(id);
+    if (c.unread) {
+      c.unread = 0;
+      this.changed('sidebar');
+    }
     localStorage.setItem('ringcast.channel', id);
     this.changed('sidebar', 'header', 'messages', 'composer', 'members');
     this.#subscribePresence();
@@ -267,6 +355,7 @@ export class App {
       for (const m of res.messages) tl.add(m);
       tl.loaded = true;
       tl.more = res.has_more;
+      this.#markSoon(id);
     } finally {
       tl.loading = false;
       this.changed('messages');
@@ -334,6 +423,17 @@ export class App {
     }
   }
 
+  // openDM opens (creating it if new) the DM with a person, and shows it.
+  async openDM(userID) {
+    const { channel } = await this.api.call('conversations.open', { users: userID, return_im: true });
+    const c = { ...this.channels.get(channel.id), ...channel, is_member: true };
+    c.unread ??= 0;
+    this.channels.set(channel.id, c);
+    this.#subscribePresence();
+    this.changed('sidebar');
+    location.hash = channel.id;
+  }
+
   async invite(userID) {
     await this.api.call('conversations.invite', { channel: this.current, users: userID });
   }
@@ -358,7 +458,7 @@ export class App {
   }
 
   #joined(channel) {
-    this.channels.set(channel.id, { ...this.channels.get(channel.id), ...channel, is_member: true });
+    this.channels.set(channel.id, { unread: 0, ...this.channels.get(channel.id), ...channel, is_member: true });
     this.changed('sidebar');
     location.hash = channel.id;
   }
@@ -370,13 +470,21 @@ export class App {
     this.changed('sidebar');
   }
 
-  // The RTM events the page follows, by type. Phase 2's events (edits,
-  // deletes, reactions, marks, DMs) get their entries here.
+  // The RTM events the page follows, by type.
   static handlers = {
     message(ev) {
       if (ev.hidden || !ev.ts || !ev.channel) return; // hidden: a change to another message
       const tl = this.timeline(ev.channel);
-      if (tl.add(ev) && ev.channel === this.current) this.changed('messages');
+      if (tl.add(ev)) {
+        const c = this.channels.get(ev.channel);
+        if (ev.channel === this.current) {
+          this.changed('messages');
+          this.#markSoon(ev.channel);
+        } else if (c && c.unread !== undefined && ev.user !== this.self?.id && inChannel(ev) && ev.ts > (c.last_read || '')) {
+          c.unread++;
+          this.changed('sidebar');
+        }
+      }
       if (ev.client_msg_id && this.outbox?.confirmed(ev.client_msg_id)) this.changed('messages');
       if (this.typing.get(ev.channel)?.delete(ev.user)) this.changed('typing');
     },
@@ -395,9 +503,29 @@ export class App {
       this.changed('sidebar', 'members');
     },
     channel_joined(ev) {
-      this.channels.set(ev.channel.id, { ...ev.channel, is_member: true });
+      this.channels.set(ev.channel.id, { ...ev.channel, is_member: true, unread: 0 });
       this.changed('sidebar');
       if (!this.current) this.open(ev.channel.id);
+    },
+    im_created(ev) {
+      this.#newDM(ev.channel.id);
+    },
+    mpim_open(ev) {
+      this.#newDM(ev.channel);
+    },
+    channel_marked(ev) {
+      // Another page of ours (or this one) read it up to ev.ts.
+      const c = this.channels.get(ev.channel);
+      if (!c || ev.ts < (c.last_read || '')) return;
+      c.last_read = ev.ts;
+      c.unread = ev.channel === this.current ? 0 : ev.unread_count_display;
+      this.changed('sidebar');
+    },
+    im_marked(ev) {
+      handlers.channel_marked.call(this, ev);
+    },
+    group_marked(ev) {
+      handlers.channel_marked.call(this, ev);
     },
     channel_left(ev) {
       this.#left(ev.channel);

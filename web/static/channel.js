@@ -2,7 +2,7 @@
 // member panel (who is in it, their presence, adding people).
 
 import { $, h, replace } from './dom.js';
-import { dot } from './sidebar.js';
+import { dot, isDM } from './sidebar.js';
 
 const statusText = {
   connecting: 'Connecting…',
@@ -39,24 +39,39 @@ export class ChannelView {
   render() {
     const app = this.app;
     const c = app.channels.get(app.current);
-    replace($('channel-title'), c ? h('span', {}, h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'), c.name) : '');
-    document.title = c ? `#${c.name} · ringcast` : 'ringcast';
+    let title = '';
+    if (c?.is_im) title = h('span', {}, dot(app.presence.get(c.user) === 'active' ? 'active' : 'away'), ' ', app.label(c));
+    else if (c) title = h('span', {}, isDM(c) ? null : h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'), app.label(c));
+    replace($('channel-title'), title);
+    document.title = c ? `${app.title(c.id)} · ringcast` : 'ringcast';
     const banner = $('banner');
     banner.dataset.state = app.status;
     replace(banner, statusText[app.status]);
     banner.title = app.status === 'reconnecting' ? 'Messages you send now go out when the connection is back.' : '';
     replace($('header-error'), app.error ? `Something failed: ${app.error}` : '');
     const members = app.members.get(app.current);
-    $('leave-button').hidden = $('members-button').hidden = !c;
+    $('members-button').hidden = !c;
+    $('leave-button').hidden = $('invite-form').hidden = !c || isDM(c);
     replace($('member-count'), members ? String(members.size) : '');
     $('members-button').setAttribute('aria-label', members ? `Members: ${members.size}` : 'Members');
     const ids = [...(members || [])].sort((a, b) => app.userName(a).localeCompare(app.userName(b)));
     replace($('member-list'), ids.map((id) => h('li', {},
       dot(app.presence.get(id) === 'active' ? 'active' : 'away'),
       h('span', { class: 'name' }, app.userName(id)),
-      id === app.self?.id ? h('span', { class: 'you' }, ' (you)') : null)));
+      id === app.self?.id ? h('span', { class: 'you' }, ' (you)')
+        : c?.is_im ? null
+          : h('button', { type: 'button', class: 'link dm', 'aria-label': `Message ${app.userName(id)}`, onclick: () => this.#dm(id) }, 'Message'))));
     replace($('invite-names'), [...app.users.values()].filter((u) => !members?.has(u.id) && !u.deleted)
       .map((u) => h('option', { value: u.name })));
+  }
+
+  async #dm(id) {
+    try {
+      await this.app.openDM(id);
+      if (matchMedia('(max-width: 700px)').matches) $('members-button').click(); // the drawer covers the DM
+    } catch (err) {
+      replace($('invite-error'), `Could not open a DM: ${err.code || err.message}`);
+    }
   }
 
   async #invite(e) {

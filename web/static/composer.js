@@ -43,7 +43,7 @@ export class Composer {
   render() {
     const app = this.app;
     const c = app.channels.get(app.current);
-    const label = c ? `Message #${c.name}` : 'Message';
+    const label = c ? `Message ${app.title(c.id)}` : 'Message';
     this.input.placeholder = label;
     this.input.setAttribute('aria-label', label);
     this.input.disabled = !c;

@@ -53,8 +53,8 @@ export class MessageList {
       this.#stick = true;
     }
     const tl = id && app.timelines.get(id);
-    const name = app.channels.get(id)?.name;
-    this.scroller.setAttribute('aria-label', name ? `Messages in #${name}` : 'Messages');
+    const name = app.title(id);
+    this.scroller.setAttribute('aria-label', name ? `Messages in ${name}` : 'Messages');
     const items = tl ? [...tl.msgs, ...(app.outbox?.inChannel(id) ?? [])] : [];
     const sc = this.scroller;
     const atBottom = this.#stick || this.#isAtBottom();
@@ -82,7 +82,7 @@ export class MessageList {
     }
     if (!tl?.loaded) return 'Loading…';
     if (tl.loading) return 'Loading older messages…';
-    return tl.more ? '' : `This is the very beginning of #${name}.`;
+    return tl.more ? '' : `This is the very beginning of ${name}.`;
   }
 
   #isAtBottom() {

@@ -1,5 +1,6 @@
-// The sidebar (team, our channels, ourselves) and the channel dialog
-// (create a channel, browse and join the others).
+// The sidebar (team, our channels and DMs with their unread badges,
+// ourselves), the channel dialog (create a channel, browse and join the
+// others) and the people dialog (open a DM).
 
 import { $, h, replace } from './dom.js';
 
@@ -12,6 +13,9 @@ const nameErrors = {
   invalid_name_punctuation: 'Names need a letter or a digit.',
 };
 
+// isDM: a direct message (im) or a group one (mpim).
+export const isDM = (c) => !!(c?.is_im || c?.is_mpim);
+
 export class Sidebar {
   sig = '';
 
@@ -20,13 +24,18 @@ export class Sidebar {
     this.dialog = $('channel-dialog');
     $('add-channel').addEventListener('click', () => this.#openDialog());
     $('dialog-close').addEventListener('click', () => this.dialog.close());
+    $('add-dm').addEventListener('click', () => this.#openPeople());
+    $('people-close').addEventListener('click', () => $('people-dialog').close());
+    $('people-filter').addEventListener('input', () => this.#people());
     $('create-form').addEventListener('submit', (e) => this.#create(e));
     $('away-button').addEventListener('click', () => app.setAway(app.presence.get(app.self?.id) !== 'away'));
     $('signout-button').addEventListener('click', () => app.signOut());
     // On a phone the sidebar is a drawer: choosing a channel closes it.
-    $('channel-list').addEventListener('click', (e) => {
-      if (e.target.closest('a')) document.body.classList.remove('nav-open');
-    });
+    for (const list of [$('channel-list'), $('dm-list')]) {
+      list.addEventListener('click', (e) => {
+        if (e.target.closest('a')) document.body.classList.remove('nav-open');
+      });
+    }
   }
 
   render() {
@@ -35,12 +44,18 @@ export class Sidebar {
     const mine = app.myChannels();
     // Rebuilt only when it changed: a rebuild would lose the focus of
     // someone tabbing through it.
-    const sig = JSON.stringify([app.current, mine.map((c) => [c.id, c.name])]);
+    const dms = app.myDMs();
+    const presence = (c) => (c.is_im && app.presence.get(c.user) === 'active' ? 'active' : 'away');
+    const sig = JSON.stringify([app.current, app.usersVersion, mine.map((c) => [c.id, c.name, c.unread]),
+      dms.map((c) => [c.id, c.unread, presence(c)])]);
     if (sig !== this.sig) {
       this.sig = sig;
-      replace($('channel-list'), mine.map((c) => h('li', {},
-        h('a', { href: `#${c.id}`, 'aria-current': c.id === app.current ? 'page' : null },
-          h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'), c.name))));
+      const item = (c, icon) => h('li', {},
+        h('a', { href: `#${c.id}`, class: c.unread ? 'unread' : null, 'aria-current': c.id === app.current ? 'page' : null },
+          icon, h('span', { class: 'label' }, app.label(c)),
+          c.unread ? h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null));
+      replace($('channel-list'), mine.map((c) => item(c, h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'))));
+      replace($('dm-list'), dms.map((c) => item(c, c.is_im ? dot(presence(c)) : h('span', { class: 'hash', 'aria-hidden': 'true' }, '∗'))));
     }
     const away = app.presence.get(app.self?.id) === 'away';
     replace($('self'), dot(away ? 'away' : app.status === 'live' ? 'active' : 'away'), h('span', { class: 'name' }, app.self?.name || ''));
@@ -59,6 +74,35 @@ export class Sidebar {
         : h('li', {}, 'You are in every channel.'));
     } catch (e) {
       replace($('browse-list'), h('li', { role: 'alert' }, `Could not list channels: ${e.code || e}`));
+    }
+  }
+
+  #openPeople() {
+    $('people-filter').value = '';
+    replace($('people-error'));
+    this.#people();
+    $('people-dialog').showModal();
+  }
+
+  // people lists everyone but us whose name has the filter's text.
+  #people() {
+    const app = this.app;
+    const f = $('people-filter').value.trim().toLowerCase().replace(/^@/, '');
+    const users = [...app.users.values()]
+      .filter((u) => u.id !== app.self?.id && !u.deleted && app.userName(u.id).toLowerCase().includes(f))
+      .sort((a, b) => app.userName(a.id).localeCompare(app.userName(b.id)));
+    replace($('people-list'), users.length ? users.map((u) => h('li', {},
+      h('span', { class: 'name' }, app.userName(u.id)),
+      h('button', { type: 'button', 'aria-label': `Message ${app.userName(u.id)}`, onclick: () => this.#dm(u.id) }, 'Message')))
+      : h('li', {}, 'Nobody by that name.'));
+  }
+
+  async #dm(id) {
+    try {
+      await this.app.openDM(id);
+      $('people-dialog').close();
+    } catch (err) {
+      replace($('people-error'), `Could not open a DM: ${err.code || err}`);
     }
   }
 
