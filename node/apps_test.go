@@ -351,3 +351,47 @@ func TestSocketModeHostMoves(t *testing.T) {
 	post("after")
 	expect("after")
 }
+
+// TestSocketModeDM: a person's direct message with a bot reaches its
+// app as message.im (channel_type im), and not an app that did not
+// subscribe to it.
+func TestSocketModeDM(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo"})
+	aliceAPI, aliceID := c.User("alice")
+	base := aliceAPI.Base + "/api/"
+	alice := slack.New(aliceAPI.Token, slack.OptionAPIURL(base))
+	app := createApp(t, c, url.Values{"name": {"dm-bot"}, "events": {"message.im"}})
+	deaf := createApp(t, c, url.Values{"name": {"deaf-bot"}, "events": {"message.channels"}})
+	events := make(chan envelope, 16)
+	ctx, stop := context.WithCancel(context.Background())
+	done := runSocketMode(t, ctx, base, "A", app, events, func(envelope) bool { return true })
+	doneDeaf := runSocketMode(t, ctx, base, "deaf", deaf, events, func(envelope) bool { return true })
+	defer func() { stop(); <-done; <-doneDeaf }()
+	for hellos := map[string]bool{}; len(hellos) < 2; {
+		select {
+		case e := <-events:
+			hellos[e.client] = e.req.Type == "hello"
+		case <-time.After(15 * time.Second):
+			t.Fatalf("hellos %v", hellos)
+		}
+	}
+	for _, bot := range []string{deaf.BotUserID, app.BotUserID} {
+		dm, _, _, err := alice.OpenConversation(&slack.OpenConversationParameters{Users: []string{bot}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := alice.PostMessage(dm.ID, slack.MsgOptionText("psst "+bot, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := nextEnvelope(t, events)
+	var p struct {
+		Event struct {
+			ChannelType string `json:"channel_type"`
+		}
+	}
+	json.Unmarshal(e.req.Payload, &p)
+	if e.client != "A" || e.event.Text != "psst "+app.BotUserID || e.event.User != aliceID || p.Event.ChannelType != "im" {
+		t.Fatalf("envelope on %s: %+v, channel_type %q", e.client, e.event, p.Event.ChannelType)
+	}
+}
