@@ -27,4 +27,6 @@ func (a *App) Subscribes(ev string) bool { return slices.Contains(a.Events, ev) 
 // Event subscriptions ringcast delivers.
 var AppEvents = []string{
 	"message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
+	// The changes of issue 14's log entries (roles/apps/events.go).
+	"reaction_added", "reaction_removed", "channel_rename", "channel_archive", "channel_unarchive",
 }
