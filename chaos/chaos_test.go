@@ -169,10 +169,10 @@ func (s *subscriber) run(ctx context.Context) {
 				r.Conn.CloseNow()
 				break
 			}
-			switch ev.Type {
-			case "message":
-				s.ledger.Delivered(s.name, ev.ChannelID(), ev.Seq, ev.Text)
-			case "goodbye":
+			switch {
+			case ev.Seq != 0: // an entry of the channel's log
+				s.ledger.Delivered(s.name, ev.ChannelID(), ev.Seq, entryKey(ev))
+			case ev.Type == "goodbye":
 				s.goodbyes.Add(1)
 			}
 		}
@@ -213,12 +213,85 @@ func (s *subscriber) connect(ctx context.Context) (*client.RTM, error) {
 	return r, nil
 }
 
+// entryKey is what the ledger compares of a log entry's event: a
+// message's text; for a change, its kind and what it changed, as the
+// publisher records it (changeKey).
+func entryKey(ev *client.Event) string {
+	var x struct {
+		Message   struct{ Text string }
+		DeletedTS string `json:"deleted_ts"`
+		Reaction  string
+		Item      struct{ TS string }
+	}
+	json.Unmarshal(ev.Raw, &x)
+	switch {
+	case ev.Subtype == "message_changed":
+		return "edit:" + x.Message.Text
+	case ev.Subtype == "message_deleted":
+		return "delete:" + x.DeletedTS
+	case ev.Type == "reaction_added":
+		return "react+:" + x.Reaction + ":" + x.Item.TS
+	case ev.Type == "reaction_removed":
+		return "react-:" + x.Reaction + ":" + x.Item.TS
+	}
+	return ev.Text
+}
+
+// change makes the n-th tick's change, if any, to the messages the
+// publisher posted (ts by tick): an edit, a reaction added then
+// removed, a delete. It retries what failed without effect
+// (service_unavailable and the like) and returns the entry's seq and the
+// ledger's key for it; ok is false when the tick makes no change.
+func change(ctx context.Context, apis []*client.API, ch string, n int, ts map[int]string) (seq uint64, key string, ok bool, err error) {
+	var method string
+	args := url.Values{"channel": {ch}}
+	switch n % 10 {
+	case 3: // edit the previous message
+		method, key = "chat.update", fmt.Sprintf("edit:%s-%d edited", ch, n-1)
+		args.Set("ts", ts[n-1])
+		args.Set("text", fmt.Sprintf("%s-%d edited", ch, n-1))
+	case 6: // react to the previous message ...
+		method, key = "reactions.add", "react+:eyes:"+ts[n-1]
+		args.Set("timestamp", ts[n-1])
+		args.Set("name", "eyes")
+	case 7: // ... and take it back
+		method, key = "reactions.remove", "react-:eyes:"+ts[n-2]
+		args.Set("timestamp", ts[n-2])
+		args.Set("name", "eyes")
+	case 9: // delete the previous message
+		method, key = "chat.delete", "delete:"+ts[n-1]
+		args.Set("ts", ts[n-1])
+	default:
+		return 0, "", false, nil
+	}
+	if args.Get("ts") == "" && args.Get("timestamp") == "" {
+		return 0, "", false, nil // that message was never acked
+	}
+	var res struct{ Seq uint64 }
+	for try := n; ; try++ {
+		err = apis[try%len(apis)].Call(ctx, method, args, &res)
+		var ae *client.APIError
+		switch {
+		case err == nil:
+			return res.Seq, key, true, nil
+		case errors.As(err, &ae) && ae.Code != "service_unavailable" && ae.Code != "internal_error" && ae.Code != "ratelimited":
+			return 0, key, true, err // refused: retrying changes nothing
+		}
+		select {
+		case <-ctx.Done():
+			return 0, key, true, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // publisher posts to one channel at a steady rate, one message at a time,
 // retrying each (same client_msg_id) until it is acked. With several
 // admin endpoints, successive messages and retries take them in turn.
 func publish(ctx context.Context, apis []*client.API, ch string, every time.Duration, l *Ledger, sent *atomic.Int64) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	posted := map[int]string{} // tick -> ts of the message it posted
 	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
@@ -230,6 +303,7 @@ func publish(ctx context.Context, apis []*client.API, ch string, every time.Dura
 		sentAt := time.Now()
 		deadline, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		var res struct {
+			TS      string
 			Message struct{ Seq uint64 }
 		}
 		try := n
@@ -244,6 +318,20 @@ func publish(ctx context.Context, apis []*client.API, ch string, every time.Dura
 			continue
 		}
 		l.Acked(ch, res.Message.Seq, text, sentAt, time.Now())
+		posted[n] = res.TS
+		delete(posted, n-10)
+		changedAt := time.Now()
+		deadline, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+		seq, key, ok, err := change(deadline, apis, ch, n, posted)
+		cancel()
+		switch {
+		case !ok:
+		case err != nil:
+			l.Failed() // a change given up on, or refused after a retry whose first try went through
+		default:
+			sent.Add(1)
+			l.Acked(ch, seq, key, changedAt, time.Now())
+		}
 	}
 }
 
@@ -424,7 +512,7 @@ func TestChaos(t *testing.T) {
 		}
 	}
 
-	// Nothing unacked appears twice: every text is in the log at most once.
+	// Nothing unacked appears twice: every message text is in the log at most once.
 	for _, p := range c.procs {
 		p.Stop(30 * time.Second)
 	}

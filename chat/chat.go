@@ -72,7 +72,14 @@ func (c Channel) DMMembers() []string {
 // exist: channel_not_found, by id and by name alike.
 func (c Channel) VisibleTo(member bool) bool { return !c.IsPrivate || member }
 
-// Message is one entry of a channel's log.
+// Message is one entry of a channel's log: a message (top-level or a
+// thread reply) or a change to one (an edit, a delete, a reaction added
+// or removed). Every entry takes the channel's next seq and a ts of its
+// own. A plain message, the hot path's, has More nil.
+//
+// Read back as the current state of a message (History, Replies,
+// MessageAt), More also carries what later entries made of it: its
+// edit, its reactions, its thread.
 type Message struct {
 	Channel     string
 	Seq         uint64
@@ -81,4 +88,119 @@ type Message struct {
 	Text        string
 	ThreadTS    TS // 0 when not in a thread
 	ClientMsgID string
+	More        *More // nil: a plain message
+}
+
+// Kind says what an entry of the log is.
+type Kind uint8
+
+// Entry kinds. Their numbers are stored and never change meaning.
+const (
+	KindMessage        Kind = 0 // a message, top-level or a thread reply
+	KindEdit           Kind = 1 // chat.update of the message at Target: Text, Blocks, Attachments are its new content
+	KindDelete         Kind = 2 // chat.delete of the message at Target, by User
+	KindReactionAdd    Kind = 3 // User added the reaction Name to the message at Target
+	KindReactionRemove Kind = 4 // User removed it
+	// Changes to the channel, by User; shown in history as messages with
+	// a subtype (channel_topic...). More.Name is the new value.
+	KindTopic     Kind = 5 // conversations.setTopic
+	KindPurpose   Kind = 6 // conversations.setPurpose
+	KindRename    Kind = 7 // conversations.rename
+	KindArchive   Kind = 8 // conversations.archive
+	KindUnarchive Kind = 9 // conversations.unarchive
+)
+
+// ChannelKind reports whether k changes the channel rather than a
+// message.
+func (k Kind) ChannelKind() bool { return k >= KindTopic && k <= KindUnarchive }
+
+// More is what an entry or a message's state has beyond a plain
+// message. The json names are the stored form's (store/segment,
+// store/postgres, the state tables): short, and never renamed.
+type More struct {
+	Kind   Kind `json:"k,omitempty"`
+	Target TS   `json:"t,omitempty"` // an edit, delete or reaction: the message's ts
+	// Subtype is Slack's message subtype: thread_broadcast, tombstone...
+	Subtype string `json:"st,omitempty"`
+	// Name is a reaction's name; a channel change's new value (topic,
+	// purpose, name).
+	Name string `json:"n,omitempty"`
+	// Blocks and Attachments are JSON arrays of objects, as given.
+	Blocks      string `json:"b,omitempty"`
+	Attachments string `json:"a,omitempty"`
+	// Author and PrevText are the target's author and text before the
+	// change (an edit's or delete's previous_message, a reaction's
+	// item_user), so that every entry's event is made from the entry
+	// alone, live or replayed.
+	Author   string `json:"au,omitempty"`
+	PrevText string `json:"pt,omitempty"`
+
+	// A message's current state (never in a log entry).
+	Edited      *Edited    `json:"e,omitempty"`
+	Reactions   []Reaction `json:"r,omitempty"`
+	ReplyCount  int        `json:"rc,omitempty"`
+	ReplyUsers  []string   `json:"ru,omitempty"`
+	LatestReply TS         `json:"lr,omitempty"`
+	Deleted     bool       `json:"d,omitempty"`
+}
+
+// Edited says who last edited a message, and when.
+type Edited struct {
+	User string `json:"u"`
+	TS   TS     `json:"t"`
+}
+
+// Reaction is one emoji on a message and who put it there, in order.
+type Reaction struct {
+	Name  string   `json:"n"`
+	Users []string `json:"u"`
+}
+
+// SubtypeThreadBroadcast marks a reply also shown in the channel.
+const SubtypeThreadBroadcast = "thread_broadcast"
+
+// SubtypeTombstone marks a deleted thread parent that keeps its replies.
+const SubtypeTombstone = "tombstone"
+
+// TombstoneText is what a tombstone says.
+const TombstoneText = "This message was deleted."
+
+// Kind is the entry's kind.
+func (m *Message) Kind() Kind {
+	if m.More == nil {
+		return KindMessage
+	}
+	return m.More.Kind
+}
+
+// Subtype is the message's Slack subtype ("" for none).
+func (m *Message) Subtype() string {
+	if m.More == nil {
+		return ""
+	}
+	return m.More.Subtype
+}
+
+// IsReply reports whether m is a thread reply.
+func (m *Message) IsReply() bool { return m.ThreadTS != 0 && m.ThreadTS != m.TS }
+
+// InHistory reports whether the entry shows in the channel's history:
+// a message that is not a reply, a reply also sent to the channel, or a
+// change to the channel.
+func (m *Message) InHistory() bool {
+	k := m.Kind()
+	return k == KindMessage && (!m.IsReply() || m.Subtype() == SubtypeThreadBroadcast) || k.ChannelKind()
+}
+
+// ChannelSubtypes are the message subtypes of the channel changes, by
+// kind (Slack's).
+var ChannelSubtypes = map[Kind]string{KindTopic: "channel_topic", KindPurpose: "channel_purpose",
+	KindRename: "channel_name", KindArchive: "channel_archive", KindUnarchive: "channel_unarchive"}
+
+// Extra returns m.More, making it first.
+func (m *Message) Extra() *More {
+	if m.More == nil {
+		m.More = &More{}
+	}
+	return m.More
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -25,7 +26,14 @@ type Post struct {
 	Text        string
 	ThreadTS    chat.TS
 	ClientMsgID string
+	// More is a broadcast reply's subtype, blocks and attachments (nil
+	// for a plain message): only Subtype, Blocks and Attachments are
+	// taken.
+	More *chat.More
 }
+
+// Change is an edit, a delete or a reaction of the message at Target.
+type Change = internode.Change
 
 // Check validates a post's own fields, as the owner does before
 // anything else. A value receiver: with a pointer one, p is
@@ -36,15 +44,22 @@ func (p Post) Check() error {
 	switch {
 	case p.Channel == "" || p.User == "":
 		return chat.ErrBadRequest
-	case p.Text == "":
+	case p.Text == "" && (p.More == nil || p.More.Blocks == "" && p.More.Attachments == ""):
 		return chat.ErrNoText
 	case utf8.RuneCountInString(p.Text) > rtm.MaxText:
 		return chat.ErrMsgTooLong
 	case len(p.ClientMsgID) > MaxClientMsgID:
 		return chat.ErrBadRequest
+	case p.More != nil && (len(p.More.Blocks) > MaxRich || len(p.More.Attachments) > MaxRich):
+		return chat.ErrBadRequest
 	}
 	return nil
 }
+
+// MaxRich bounds a message's blocks, and its attachments, in bytes of
+// JSON: each is stored with its message and returned in every history
+// page (Slack's own cap is 50 blocks).
+const MaxRich = 16 << 10
 
 // MaxClientMsgID bounds a client_msg_id, in bytes (a UUID is 36): it is
 // stored with its message and returned with it in every history page.
@@ -88,11 +103,43 @@ func (c *Channels) localOwner(channel string) Local {
 // posted is the committed message of p.
 func posted(p Post, seq uint64, ts chat.TS) chat.Message {
 	return chat.Message{Channel: p.Channel, Seq: seq, TS: ts, User: p.User,
-		Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+		Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID, More: p.More}
 }
 
 func publishOf(p Post) internode.Publish {
-	return internode.Publish{Channel: p.Channel, User: p.User, Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+	m := internode.Publish{Channel: p.Channel, User: p.User, Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+	if p.More != nil {
+		m.More, _ = json.Marshal(p.More) // plain values: cannot fail
+	}
+	return m
+}
+
+// PostOf is the Post a Publish carries.
+func PostOf(m internode.Publish) (Post, error) {
+	p := Post{Channel: m.Channel, User: m.User, Text: m.Text, ThreadTS: m.ThreadTS, ClientMsgID: m.ClientMsgID}
+	if len(m.More) > 0 {
+		p.More = new(chat.More)
+		if err := json.Unmarshal(m.More, p.More); err != nil {
+			return p, chat.ErrBadRequest
+		}
+	}
+	return p, nil
+}
+
+// Change sends an edit, a delete or a reaction to the channel's owner,
+// which checks it against the message's current state, and returns its
+// committed entry's seq and ts. It is not resent after a link failure
+// (a reaction twice is already_reacted).
+func (c *Channels) Change(ctx context.Context, m Change) (seq uint64, ts chat.TS, err error) {
+	f, err := call(ctx, c.caller, ring.RoleChannel, m.Channel, false, m)
+	if err != nil {
+		return 0, 0, err
+	}
+	var r internode.ChangeReply
+	if err := r.Decode(f.Body); err != nil {
+		return 0, 0, chat.ErrInternal
+	}
+	return r.Seq, r.TS, chat.ErrorOf(r.Err)
 }
 
 // Publish sends p to the channel's owner and returns the committed
@@ -220,6 +267,12 @@ func (c *Channels) Leave(ctx context.Context, channel, user string) error {
 // Invite has actor, a member, add users to channel.
 func (c *Channels) Invite(ctx context.Context, channel, actor string, users []string) error {
 	_, err := c.member(ctx, internode.Member{Op: internode.MemberInvite, Channel: channel, Actor: actor, Users: users})
+	return err
+}
+
+// Kick has actor, a member, remove user from channel.
+func (c *Channels) Kick(ctx context.Context, channel, actor, user string) error {
+	_, err := c.member(ctx, internode.Member{Op: internode.MemberKick, Channel: channel, Actor: actor, Users: []string{user}})
 	return err
 }
 

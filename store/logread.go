@@ -60,10 +60,13 @@ func ReadMessages(ctx context.Context, r LogReader, channel string, after uint64
 	return out, err
 }
 
-// ReadHistory implements Log's History over r. ts bounds become seq
-// bounds by binary search (ts grows with seq within a channel, and seqs
-// are dense), so the log needs no index on ts.
-func ReadHistory(ctx context.Context, r LogReader, channel string, q HistoryQuery) ([]chat.Message, bool, error) {
+// ReadHistory implements Log's History over r and sr. ts bounds become
+// seq bounds by binary search (ts grows with seq within a channel, and
+// seqs are dense), so the log needs no index on ts. Entries that are not
+// in the history (changes, thread replies) are skipped; the page's
+// messages that changed since are replaced by their state rows, read in
+// one range, and deleted ones are left out.
+func ReadHistory(ctx context.Context, r LogReader, sr StateReader, channel string, q HistoryQuery) ([]chat.Message, bool, error) {
 	last, _, err := ReadLast(ctx, r, channel)
 	if err != nil || last == 0 {
 		return nil, false, err
@@ -83,16 +86,61 @@ func ReadHistory(ctx context.Context, r LogReader, channel string, q HistoryQuer
 		}
 		to = first - 1
 	}
-	if from > to {
-		return nil, false, nil
-	}
-	var msgs []chat.Message
-	err = r.Read(ctx, channel, from, to, true, q.Limit+1, func(m chat.Message) bool {
-		msgs = append(msgs, m)
-		return len(msgs) <= q.Limit
-	})
-	if err != nil {
-		return nil, false, err
+	msgs := make([]chat.Message, 0, min(q.Limit+1, 1024))
+	var states map[chat.TS]chat.Message
+	round, done := 0, false
+	for !done && len(msgs) <= q.Limit {
+		// Read the log, newest first, until the page is full: a round that
+		// found changes or replies among the entries reads more the next
+		// time.
+		start := len(msgs)
+		for ; !done && len(msgs) <= q.Limit; round++ {
+			chunk := (q.Limit + 1 - len(msgs)) << min(round, 6)
+			n, lowest := 0, to
+			err = r.Read(ctx, channel, from, to, true, chunk, func(m chat.Message) bool {
+				n++
+				lowest = m.Seq
+				if m.InHistory() {
+					msgs = append(msgs, m)
+				}
+				return n < chunk
+			})
+			if err != nil {
+				return nil, false, err
+			}
+			done = n < chunk || lowest <= from
+			to = lowest - 1
+		}
+		// Then overlay the state rows of what was read, in one range
+		// read; deleted messages leave the page, which may take another
+		// pass.
+		page := msgs[start:]
+		if len(page) == 0 {
+			break
+		}
+		clear(states)
+		err := sr.States(ctx, channel, page[len(page)-1].TS, page[0].TS, func(m chat.Message) {
+			if states == nil {
+				states = map[chat.TS]chat.Message{}
+			}
+			states[m.TS] = m
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		if len(states) > 0 {
+			kept := msgs[:start]
+			for _, m := range page {
+				if s, ok := states[m.TS]; ok {
+					m = s
+				}
+				if Visible(&m) {
+					kept = append(kept, m)
+				}
+			}
+			clear(msgs[len(kept):])
+			msgs = kept
+		}
 	}
 	if len(msgs) > q.Limit {
 		return msgs[:q.Limit], true, nil
@@ -138,15 +186,11 @@ func firstSeq(ctx context.Context, r LogReader, channel string, t chat.TS, stric
 }
 
 // ThreadParent finds the message a reply's thread_ts names: an existing
-// top-level message of the channel (its own thread_ts is none or
-// itself), ErrNotFound otherwise.
+// top-level message of the channel, ErrNotFound otherwise.
 func ThreadParent(ctx context.Context, l Log, channel string, ts chat.TS) (chat.Message, error) {
-	msgs, _, err := l.History(ctx, channel, HistoryQuery{Oldest: ts, Latest: ts, Inclusive: true, Limit: 1})
-	if err != nil {
-		return chat.Message{}, err
+	m, err := l.MessageAt(ctx, channel, ts)
+	if err == nil && m.IsReply() {
+		err = ErrNotFound
 	}
-	if len(msgs) == 0 || msgs[0].TS != ts || (msgs[0].ThreadTS != 0 && msgs[0].ThreadTS != ts) {
-		return chat.Message{}, ErrNotFound
-	}
-	return msgs[0], nil
+	return m, err
 }

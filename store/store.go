@@ -118,7 +118,8 @@ type Marks interface {
 	LastRead(ctx context.Context, user, channel string) (chat.TS, error)
 }
 
-// Log holds each channel's messages, in seq order.
+// Log holds each channel's entries (messages and the changes to them,
+// see chat.Kind), in seq order, and each message's current state.
 type Log interface {
 	// Append writes msgs in one transaction, in order. When a message's
 	// (channel, seq) already exists, that message and every later message
@@ -128,14 +129,26 @@ type Log interface {
 	// own: an owner derives it from the last committed message it loaded,
 	// so a stale owner conflicts on seq first.)
 	Append(ctx context.Context, msgs []chat.Message) ([]error, error)
-	// Messages returns up to limit messages of a channel with seq > after,
+	// Append also applies each entry to the state of the messages it
+	// changes (ApplyEntry), in the same transaction.
+	//
+	// Messages returns up to limit entries of a channel with seq > after,
 	// by seq.
 	Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error)
-	// History returns a channel's messages newest first within q's bounds.
-	// It relies on ts growing with seq within a channel.
+	// History returns a channel's messages in their current state,
+	// newest first within q's bounds: no thread replies but those sent to
+	// the channel too, no deleted message but tombstones. It relies on ts
+	// growing with seq within a channel.
 	History(ctx context.Context, channel string, q HistoryQuery) (msgs []chat.Message, more bool, err error)
 	// Last returns the channel's highest seq and its ts (0, 0 when empty).
 	Last(ctx context.Context, channel string) (seq uint64, ts chat.TS, err error)
+	// MessageAt returns the current state of the channel's message at ts
+	// (ErrNotFound: none, or it was deleted).
+	MessageAt(ctx context.Context, channel string, ts chat.TS) (chat.Message, error)
+	// Replies returns a thread in its current state, oldest first: the
+	// parent on the first page, then its replies (ErrNotFound: no such
+	// top-level message).
+	Replies(ctx context.Context, channel string, q RepliesQuery) (msgs []chat.Message, more bool, err error)
 }
 
 // Apps holds the installed apps and, per app and channel, the seq up to

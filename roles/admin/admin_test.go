@@ -244,7 +244,8 @@ func TestJoinLeaveInvite(t *testing.T) {
 		t.Fatalf("second leave = %v", leave)
 	}
 	e.fails(e.alice, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"out"}}, "not_in_channel")
-	e.fails(e.alice, "conversations.history", url.Values{"channel": {e.ch}}, "not_in_channel")
+	// A person reads a public channel they are not in, as in Slack.
+	e.ok(e.alice, "conversations.history", url.Values{"channel": {e.ch}}, nil)
 	e.fails(e.alice, "conversations.join", url.Values{"channel": {"CNOSUCH"}}, "channel_not_found")
 
 	e.fails(e.bob, "conversations.invite", url.Values{"channel": {e.ch}}, "no_user")

@@ -3,6 +3,7 @@ package admin
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -319,7 +320,7 @@ func (a *API) members(c *call) (map[string]any, error) {
 }
 
 func (a *API) history(c *call) (map[string]any, error) {
-	ch, err := a.lookup(c, c.args["channel"], membership)
+	ch, err := a.lookup(c, c.args["channel"], a.readNeed(c))
 	if err != nil {
 		return nil, err
 	}
@@ -387,7 +388,7 @@ func (a *API) fitResponse(msgs []chat.Message) int {
 		return len(msgs)
 	}
 	for i := range msgs {
-		budget -= 256 + 6*(len(msgs[i].Text)+len(msgs[i].ClientMsgID))
+		budget -= 256 + 6*(len(msgs[i].Text)+len(msgs[i].ClientMsgID)) + moreSize(msgs[i].More)
 		if budget < 0 {
 			return max(i, 1)
 		}
@@ -416,7 +417,53 @@ func (a *API) messageObject(c *call, m *chat.Message) (map[string]any, error) {
 	if m.ClientMsgID != "" {
 		o["client_msg_id"] = m.ClientMsgID
 	}
+	if x := m.More; x != nil {
+		moreObject(o, x)
+	}
 	return o, nil
+}
+
+// moreSize bounds what x adds to a message object's JSON, escapes
+// included (encoding/json escapes '<' in blocks and attachments too).
+func moreSize(x *chat.More) int {
+	if x == nil {
+		return 0
+	}
+	n := 256 + 6*(len(x.Blocks)+len(x.Attachments)+len(x.Subtype)) + 64*len(x.ReplyUsers)
+	for _, r := range x.Reactions {
+		n += 64 + 6*len(r.Name) + 64*len(r.Users)
+	}
+	return n
+}
+
+// moreObject adds to a message object what its state has beyond a plain
+// message, in Slack's fields.
+func moreObject(o map[string]any, x *chat.More) {
+	if x.Subtype != "" {
+		o["subtype"] = x.Subtype
+	}
+	if x.Blocks != "" {
+		o["blocks"] = json.RawMessage(x.Blocks)
+	}
+	if x.Attachments != "" {
+		o["attachments"] = json.RawMessage(x.Attachments)
+	}
+	if x.Edited != nil {
+		o["edited"] = map[string]any{"user": x.Edited.User, "ts": x.Edited.TS.String()}
+	}
+	if len(x.Reactions) > 0 {
+		rs := make([]map[string]any, len(x.Reactions))
+		for i, r := range x.Reactions {
+			rs[i] = map[string]any{"name": r.Name, "count": len(r.Users), "users": r.Users}
+		}
+		o["reactions"] = rs
+	}
+	if x.ReplyCount > 0 {
+		o["reply_count"] = x.ReplyCount
+		o["reply_users_count"] = len(x.ReplyUsers)
+		o["reply_users"] = x.ReplyUsers
+		o["latest_reply"] = x.LatestReply.String()
+	}
 }
 
 func (a *API) postMessage(c *call) (map[string]any, error) {
@@ -425,7 +472,20 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	}
 	ref := c.args["channel"]
 	p := cluster.Post{Channel: ref, User: c.user.ID, Text: c.args["text"], ClientMsgID: c.args["client_msg_id"]}
-	bad := checkPost(&p, c.args["thread_ts"])
+	blocks, attachments, bad := richArgs(c)
+	broadcast, err := c.args.bool("reply_broadcast", false)
+	if err != nil {
+		return nil, err
+	}
+	if blocks != "" || attachments != "" || (broadcast && c.args["thread_ts"] != "") {
+		p.More = &chat.More{Blocks: blocks, Attachments: attachments}
+		if broadcast {
+			p.More.Subtype = chat.SubtypeThreadBroadcast
+		}
+	}
+	if bad == nil {
+		bad = checkPost(&p, c.args["thread_ts"])
+	}
 	if bad == nil && p.ThreadTS != 0 {
 		// A reply: its parent must exist, which only the caller's view
 		// of the channel may tell (a non-member learns nothing).

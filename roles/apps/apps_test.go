@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -55,6 +56,43 @@ func TestTickets(t *testing.T) {
 		a.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/apps/socket/"+tt.ticket, nil))
 		if w.Code != tt.status {
 			t.Errorf("%s: status %d %s, want %d", tt.name, w.Code, w.Body, tt.status)
+		}
+	}
+}
+
+// TestChangeEvents: a change entry of the log reaches an app as the
+// event RTM sends for it, under the subscription Slack files it under,
+// and nothing when the app did not subscribe.
+func TestChangeEvents(t *testing.T) {
+	d := &dispatcher{a: &Apps{cfg: Config{Team: "T1"}}, app: chat.App{Events: []string{"message.channels", "reaction_added"}}}
+	entry := func(k chat.Kind) *chat.Message {
+		return &chat.Message{Channel: "C1", Seq: 9, TS: 1_700_000_000_000_200, User: "U1", Text: "new",
+			More: &chat.More{Kind: k, Target: 1_700_000_000_000_100, Name: "eyes", Author: "U2", PrevText: "old"}}
+	}
+	for _, tt := range []struct {
+		kind chat.Kind
+		want string // the event's type/subtype; "" for none
+	}{
+		{chat.KindEdit, "message/message_changed"},
+		{chat.KindDelete, "message/message_deleted"},
+		{chat.KindReactionAdd, "reaction_added/"},
+		{chat.KindReactionRemove, ""},
+		{chat.KindArchive, ""},
+	} {
+		evs := d.changeEvents(entry(tt.kind), "message.channels")
+		got := ""
+		if len(evs) == 1 {
+			var ev struct{ Type, Subtype string }
+			if err := json.Unmarshal(evs[0].Body, &ev); err != nil {
+				t.Fatal(err)
+			}
+			got = ev.Type + "/" + ev.Subtype
+			if evs[0].ID != "Ev19C" {
+				t.Errorf("event id %q", evs[0].ID)
+			}
+		}
+		if got != tt.want || len(evs) > 1 {
+			t.Errorf("kind %d: events %d, %q; want %q", tt.kind, len(evs), got, tt.want)
 		}
 	}
 }

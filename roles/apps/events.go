@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/transport/appevent"
+	"github.com/ringcast/ringcast/transport/rtm"
 )
 
 // events are the app's events of one log entry, as it subscribed: the
@@ -25,6 +26,9 @@ func (d *dispatcher) events(ctx context.Context, ch chat.Channel, m *chat.Messag
 	case ch.IsPrivate:
 		sub, chType = "message.groups", "group"
 	}
+	if k := m.Kind(); k != chat.KindMessage {
+		return d.changeEvents(m, sub)
+	}
 	bot := d.botOf(ctx, m.User)
 	if d.app.Subscribes(sub) {
 		ev := messageEvent(m, d.a.cfg.Team, chType, bot)
@@ -38,6 +42,31 @@ func (d *dispatcher) events(ctx context.Context, ch chat.Channel, m *chat.Messag
 		out = append(out, appevent.Event{ID: eventID(m, 'A'), Time: int64(m.TS) / 1e6, Body: b})
 	}
 	return out
+}
+
+// changeEvents are the app's events of a change entry (issue 14), in
+// the shapes RTM sends them: message_changed and message_deleted, and a
+// topic or purpose message, under the conversation's message
+// subscription; reaction_added / reaction_removed, channel_rename,
+// channel_archive and channel_unarchive under their own names.
+func (d *dispatcher) changeEvents(m *chat.Message, sub string) []appevent.Event {
+	name := sub
+	switch m.Kind() {
+	case chat.KindReactionAdd:
+		name = "reaction_added"
+	case chat.KindReactionRemove:
+		name = "reaction_removed"
+	case chat.KindRename:
+		name = "channel_rename"
+	case chat.KindArchive:
+		name = "channel_archive"
+	case chat.KindUnarchive:
+		name = "channel_unarchive"
+	}
+	if !d.app.Subscribes(name) {
+		return nil
+	}
+	return []appevent.Event{{ID: eventID(m, 'C'), Time: int64(m.TS) / 1e6, Body: rtm.AppendMessage(nil, m, d.a.cfg.Team)}}
 }
 
 // eventID is Ev, the channel id, the seq and the kind of event.
@@ -63,6 +92,17 @@ func decorate(ev map[string]any, m *chat.Message, bot botIDs) {
 	}
 	if m.ClientMsgID != "" {
 		ev["client_msg_id"] = m.ClientMsgID
+	}
+	if x := m.More; x != nil {
+		if x.Subtype != "" {
+			ev["subtype"] = x.Subtype
+		}
+		if x.Blocks != "" {
+			ev["blocks"] = json.RawMessage(x.Blocks)
+		}
+		if x.Attachments != "" {
+			ev["attachments"] = json.RawMessage(x.Attachments)
+		}
 	}
 	if bot.bot != "" {
 		ev["bot_id"], ev["app_id"] = bot.bot, bot.app

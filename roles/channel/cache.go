@@ -175,9 +175,14 @@ func (c *cache) load(st *chanState) {
 	if ch, err = c.store.Channel(ctx, st.id); errors.Is(err, store.ErrNotFound) {
 		err = chat.ErrChannelNotFound
 	} else if err == nil {
-		// The newest messages give the last seq and ts, and the recent
+		// The last seq and ts, and the newest entries: the recent
 		// client_msg_ids that retries must not duplicate.
-		if tail, _, err = c.store.History(ctx, st.id, store.HistoryQuery{Limit: dedupWindow}); err == nil {
+		var last uint64
+		if last, st.lastTS, err = c.store.Last(ctx, st.id); err == nil {
+			st.lastSeq = last
+			tail, err = c.store.Messages(ctx, st.id, max(last, dedupWindow)-dedupWindow, dedupWindow)
+		}
+		if err == nil {
 			members, err = c.store.Members(ctx, st.id)
 		}
 	}
@@ -193,13 +198,10 @@ func (c *cache) load(st *chanState) {
 		c.dropLocked(st)
 	} else {
 		c.met.loads.Inc()
-		if len(tail) > 0 {
-			st.lastSeq, st.lastTS = tail[0].Seq, tail[0].TS
-		}
 		st.committed = st.lastSeq
 		st.archived = ch.IsArchived
 		st.private = ch.IsPrivate
-		for i := len(tail) - 1; i >= 0; i-- {
+		for i := range tail {
 			st.remember(&tail[i])
 		}
 		st.members = make([]unique.Handle[string], len(members))

@@ -145,7 +145,7 @@ func (o *Owner) Publish(p cluster.Post, reply func(chat.Message, error)) {
 		}
 		if seq, ts, ok := st.dedup.find(p.ClientMsgID); ok && p.ClientMsgID != "" {
 			m := chat.Message{Channel: p.Channel, Seq: seq, TS: ts, User: p.User, Text: p.Text,
-				ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+				ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID, More: richOf(p)}
 			if seq <= st.committed {
 				reply(m, nil)
 			} else {
@@ -153,18 +153,30 @@ func (o *Owner) Publish(p cluster.Post, reply func(chat.Message, error)) {
 			}
 			return
 		}
-		ts := chat.TSOf(time.Now())
-		if ts <= st.lastTS {
-			ts = st.lastTS + 1
-		}
-		st.lastSeq++
-		st.lastTS = ts
-		m := chat.Message{Channel: p.Channel, Seq: st.lastSeq, TS: ts, User: p.User,
-			Text: p.Text, ThreadTS: p.ThreadTS, ClientMsgID: p.ClientMsgID}
+		m := chat.Message{Channel: p.Channel, User: p.User, Text: p.Text, ThreadTS: p.ThreadTS,
+			ClientMsgID: p.ClientMsgID, More: richOf(p)}
+		st.sequence(&m)
 		st.remember(&m)
 		o.cache.met.published.Inc()
 		o.commits.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, &m, o.cfg.Team), reply: reply})
 	})
+}
+
+// richOf keeps of a post's More only what a post may set: blocks,
+// attachments, and thread_broadcast on a reply.
+func richOf(p cluster.Post) *chat.More {
+	x := p.More
+	if x == nil {
+		return nil
+	}
+	sub := x.Subtype
+	if sub != chat.SubtypeThreadBroadcast || p.ThreadTS == 0 {
+		sub = ""
+	}
+	if sub == "" && x.Blocks == "" && x.Attachments == "" {
+		return nil
+	}
+	return &chat.More{Subtype: sub, Blocks: x.Blocks, Attachments: x.Attachments}
 }
 
 // Typing passes a user's typing on to the channel's subscribers, at most

@@ -29,10 +29,15 @@ func errString(err error) string {
 }
 
 func (s server) Publish(r internode.Request, m internode.Publish) {
-	s.o.Publish(cluster.Post{Channel: m.Channel, User: m.User, Text: m.Text, ThreadTS: m.ThreadTS, ClientMsgID: m.ClientMsgID},
-		func(msg chat.Message, err error) {
-			internode.Answer(r, internode.PublishReply{Err: errString(err), Seq: msg.Seq, TS: msg.TS})
-		})
+	answer := func(msg chat.Message, err error) {
+		internode.Answer(r, internode.PublishReply{Err: errString(err), Seq: msg.Seq, TS: msg.TS})
+	}
+	p, err := cluster.PostOf(m)
+	if err != nil {
+		answer(chat.Message{}, err)
+		return
+	}
+	s.o.Publish(p, answer)
 }
 
 func (s server) Subscribe(r internode.Request, m internode.Subscribe) {
@@ -170,15 +175,35 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 		}
 		targets = users
 		inviter = actor
+	case internode.MemberKick:
+		st.mu.Lock()
+		targetIn := len(users) == 1 && st.isMember(users[0])
+		st.mu.Unlock()
+		switch {
+		case len(users) != 1:
+			reply(0, chat.ErrBadRequest)
+			return
+		case users[0] == actor:
+			reply(0, chat.Error("cant_kick_self"))
+			return
+		case !actorIn:
+			reply(0, chat.Error("restricted_action"))
+			return
+		case !targetIn:
+			reply(o.committed(st), chat.ErrNotInChannel)
+			return
+		}
+		targets = users
 	default:
 		reply(0, chat.ErrBadRequest)
 		return
 	}
+	leaving := op == internode.MemberLeave || op == internode.MemberKick
 	var changed []string
 	for _, u := range targets {
 		var done bool
 		var err error
-		if op == internode.MemberLeave {
+		if leaving {
 			done, err = o.cfg.Store.RemoveMember(ctx, id, u)
 		} else {
 			done, err = o.cfg.Store.AddMember(ctx, id, u)
@@ -199,9 +224,9 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 	for _, u := range targets {
 		i, found := st.findMember(u)
 		switch {
-		case op == internode.MemberLeave && found:
+		case leaving && found:
 			st.members = slices.Delete(st.members, i, i+1)
-		case op != internode.MemberLeave && !found:
+		case !leaving && !found:
 			st.members = slices.Insert(st.members, i, unique.Make(u))
 		}
 	}
@@ -210,7 +235,7 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 	for _, u := range changed {
 		ev := internode.ChannelEvent{Channel: id, After: seq, Activity: internode.ActivityJoined, User: u,
 			Payload: rtm.MemberJoined(id, u, inviter, o.cfg.Team, now)}
-		if op == internode.MemberLeave {
+		if leaving {
 			ev.Activity, ev.Payload = internode.ActivityLeft, rtm.MemberLeft(id, u, o.cfg.Team, now)
 		}
 		broadcast(st, ev)
@@ -218,7 +243,7 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 	members := len(st.members)
 	st.mu.Unlock()
 	reply(seq, nil)
-	if op != internode.MemberLeave && o.cfg.UserEvent != nil && len(changed) > 0 {
+	if !leaving && o.cfg.UserEvent != nil && len(changed) > 0 {
 		// The joiners' sessions learn of the channel, and start receiving
 		// it after seq, through their presence nodes.
 		ch, err := o.cfg.Store.Channel(ctx, id)

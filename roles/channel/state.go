@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unique"
 
 	"github.com/cespare/xxhash/v2"
@@ -73,6 +74,18 @@ func (d *dedup) find(id string) (uint64, chat.TS, bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// sequence gives m the channel's next seq and a ts after every other.
+// st.mu must be held.
+func (st *chanState) sequence(m *chat.Message) {
+	ts := chat.TSOf(time.Now())
+	if ts <= st.lastTS {
+		ts = st.lastTS + 1
+	}
+	st.lastSeq++
+	st.lastTS = ts
+	m.Seq, m.TS = st.lastSeq, ts
 }
 
 func (st *chanState) remember(m *chat.Message) {

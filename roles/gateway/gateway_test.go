@@ -214,12 +214,17 @@ func TestBadSendsAreRejected(t *testing.T) {
 			break
 		}
 	}
-	for ch, want := range map[string]int{e.ch: 3, e.other: 0} { // parent, reply and the RTM reply
+	for ch, want := range map[string]int{e.ch: 1, e.other: 0} { // the parent (replies are in its thread)
 		var hist struct{ Messages []any }
 		e.call(e.bob, "conversations.history", url.Values{"channel": {ch}}, &hist)
 		if len(hist.Messages) != want {
 			t.Fatalf("channel %s has %d messages, want %d: rejected sends were written", ch, len(hist.Messages), want)
 		}
+	}
+	var thread struct{ Messages []any }
+	e.call(e.bob, "conversations.replies", url.Values{"channel": {e.ch}, "ts": {parent.TS}}, &thread)
+	if len(thread.Messages) != 3 { // the parent, its reply and the RTM reply
+		t.Fatalf("the thread has %d messages, want 3: rejected sends were written", len(thread.Messages))
 	}
 }
 

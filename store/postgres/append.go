@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -22,7 +23,7 @@ type appender struct {
 
 var (
 	messagesTable = pgx.Identifier{"messages"}
-	messageCols   = []string{"channel", "seq", "ts", "user_id", "text", "thread_ts", "client_msg_id"}
+	messageCols   = []string{"channel", "seq", "ts", "user_id", "text", "thread_ts", "client_msg_id", "more"}
 )
 
 // columns are the rows of one COPY, a slice per column (the narrowing
@@ -30,6 +31,8 @@ var (
 type columns struct {
 	channel, user, text, cmid []string
 	seq, ts, thread           []int64
+	more                      [][]byte
+	entries                   []*chat.Message // what changes state rows (ApplyEntry), in order
 }
 
 // firstWritten is, per channel, the smallest of the given (channel, seq)
@@ -121,6 +124,14 @@ func (a *appender) tryAppend(ctx context.Context, s *Store, msgs []chat.Message)
 			c.channel, c.seq, c.ts = append(c.channel, m.Channel), append(c.seq, int64(m.Seq)), append(c.ts, int64(m.TS))
 			c.user, c.text = append(c.user, m.User), append(c.text, m.Text)
 			c.thread, c.cmid = append(c.thread, int64(m.ThreadTS)), append(c.cmid, m.ClientMsgID)
+			var more []byte
+			if m.More != nil {
+				more, _ = json.Marshal(m.More) // plain values: cannot fail
+			}
+			c.more = append(c.more, more)
+			if m.More != nil || m.ThreadTS != 0 {
+				c.entries = append(c.entries, &msgs[i])
+			}
 		}
 	}
 	if len(c.seq) == 0 {
@@ -133,10 +144,20 @@ func (a *appender) tryAppend(ctx context.Context, s *Store, msgs []chat.Message)
 				return nil, nil
 			}
 			a.next++
-			a.row = append(a.row[:0], c.channel[i], c.seq[i], c.ts[i], c.user[i], c.text[i], c.thread[i], c.cmid[i])
+			a.row = append(a.row[:0], c.channel[i], c.seq[i], c.ts[i], c.user[i], c.text[i], c.thread[i], c.cmid[i], c.more[i])
 			return a.row, nil
 		}))
-		return err
+		if err != nil {
+			return err
+		}
+		// The state rows, in the order of msgs (a channel's in seq order).
+		slices.SortFunc(c.entries, func(x, y *chat.Message) int { return cmp.Compare(x.Seq, y.Seq) })
+		for _, e := range c.entries {
+			if err := store.ApplyEntry(ctx, txState{tx}, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	a.next = 0
 	clear(a.row)
@@ -170,4 +191,7 @@ func (a *appender) narrow(ctx context.Context, s *Store) error {
 func (c *columns) reset() {
 	c.channel, c.user, c.text, c.cmid = c.channel[:0], c.user[:0], c.text[:0], c.cmid[:0]
 	c.seq, c.ts, c.thread = c.seq[:0], c.ts[:0], c.thread[:0]
+	clear(c.more)
+	clear(c.entries)
+	c.more, c.entries = c.more[:0], c.entries[:0]
 }

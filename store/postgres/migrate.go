@@ -56,6 +56,14 @@ CREATE TABLE apps(id text COLLATE "C" PRIMARY KEY, name text COLLATE "C" NOT NUL
 	signing_secret text NOT NULL, request_url text NOT NULL, created bigint NOT NULL);
 CREATE TABLE app_positions(app text COLLATE "C" NOT NULL, channel text COLLATE "C" NOT NULL, seq bigint NOT NULL,
 	PRIMARY KEY(app, channel));`},
+	// Issue 14: an entry's chat.More (JSON; NULL for a plain message), and
+	// the state rows of changed messages and thread replies, as in
+	// store/sqlite's step 8.
+	{"log entries' kinds, message state rows", `
+ALTER TABLE messages ADD COLUMN more bytea;
+CREATE TABLE message_state(channel text COLLATE "C" NOT NULL, ts bigint NOT NULL, thread_ts bigint NOT NULL,
+	body bytea NOT NULL, PRIMARY KEY(channel, ts));
+CREATE INDEX message_state_by_thread ON message_state(channel, thread_ts, ts);`},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

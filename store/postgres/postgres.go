@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -423,26 +424,47 @@ func (s *Store) UserChannels(ctx context.Context, user string) ([]string, error)
 func (s *Store) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return store.ReadMessages(ctx, reader{s}, channel, after, limit)
+	return store.ReadMessages(ctx, reader{s.pool}, channel, after, limit)
 }
 
 // History implements store.Log.
 func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return store.ReadHistory(ctx, reader{s}, channel, q)
+	return store.ReadHistory(ctx, reader{s.pool}, reader{s.pool}, channel, q)
+}
+
+// MessageAt implements store.Log.
+func (s *Store) MessageAt(ctx context.Context, channel string, ts chat.TS) (chat.Message, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return store.ReadMessageAt(ctx, reader{s.pool}, reader{s.pool}, channel, ts)
+}
+
+// Replies implements store.Log.
+func (s *Store) Replies(ctx context.Context, channel string, q store.RepliesQuery) ([]chat.Message, bool, error) {
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return store.ReadReplies(ctx, reader{s.pool}, reader{s.pool}, channel, q)
 }
 
 // Last implements store.Log.
 func (s *Store) Last(ctx context.Context, channel string) (uint64, chat.TS, error) {
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return store.ReadLast(ctx, reader{s}, channel)
+	return store.ReadLast(ctx, reader{s.pool}, channel)
 }
 
-// reader is the log's store.LogReader: a span is one message's row. It
-// runs under the deadline of the call that uses it.
-type reader struct{ s *Store }
+// reader is the log's store.LogReader (a span is one message's row) and
+// its store.StateReader, on the pool or in a transaction. It runs under
+// the deadline of the call that uses it.
+type reader struct{ q querier }
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
 
 // span reads the seq and ts of one row as a span of one message.
 func span(row Scanner) (store.Span, error) {
@@ -452,7 +474,7 @@ func span(row Scanner) (store.Span, error) {
 }
 
 func (r reader) Newest(ctx context.Context, channel string) (store.Span, bool, error) {
-	sp, err := span(r.s.pool.QueryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = $1 ORDER BY seq DESC LIMIT 1`, channel))
+	sp, err := span(r.q.QueryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = $1 ORDER BY seq DESC LIMIT 1`, channel))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sp, false, nil
 	}
@@ -460,7 +482,7 @@ func (r reader) Newest(ctx context.Context, channel string) (store.Span, bool, e
 }
 
 func (r reader) Holding(ctx context.Context, channel string, seq uint64) (store.Span, error) {
-	sp, err := span(r.s.pool.QueryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = $1 AND seq <= $2
+	sp, err := span(r.q.QueryRow(ctx, `SELECT seq, ts FROM messages WHERE channel = $1 AND seq <= $2
 		ORDER BY seq DESC LIMIT 1`, channel, int64(seq)))
 	return sp, notFound(err)
 }
@@ -475,13 +497,13 @@ func (r reader) Expand(ctx context.Context, channel string, sp store.Span) ([]ch
 }
 
 func (r reader) Read(ctx context.Context, channel string, from, to uint64, desc bool, limit int, f func(chat.Message) bool) error {
-	q := `SELECT seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
+	q := `SELECT seq, ts, user_id, text, thread_ts, client_msg_id, more FROM messages
 		WHERE channel = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4`
 	if desc {
-		q = `SELECT seq, ts, user_id, text, thread_ts, client_msg_id FROM messages
+		q = `SELECT seq, ts, user_id, text, thread_ts, client_msg_id, more FROM messages
 		WHERE channel = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq DESC LIMIT $4`
 	}
-	rows, err := r.s.pool.Query(ctx, q, channel, int64(min(from, 1<<63-1)), int64(min(to, 1<<63-1)), limit)
+	rows, err := r.q.Query(ctx, q, channel, int64(min(from, 1<<63-1)), int64(min(to, 1<<63-1)), limit)
 	if err != nil {
 		return err
 	}
@@ -489,13 +511,104 @@ func (r reader) Read(ctx context.Context, channel string, from, to uint64, desc 
 	for rows.Next() {
 		m := chat.Message{Channel: channel}
 		var seq, ts, thread int64
-		if err := rows.Scan(&seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID); err != nil {
+		var more []byte
+		if err := rows.Scan(&seq, &ts, &m.User, &m.Text, &thread, &m.ClientMsgID, &more); err != nil {
 			return err
 		}
 		m.Seq, m.TS, m.ThreadTS = uint64(seq), chat.TS(ts), chat.TS(thread)
+		if more != nil {
+			m.More = new(chat.More)
+			if err := json.Unmarshal(more, m.More); err != nil {
+				return fmt.Errorf("%w: %s seq %d: %v", store.ErrCorruptLog, channel, seq, err)
+			}
+		}
 		if !f(m) {
 			return nil
 		}
 	}
 	return rows.Err()
+}
+
+// States implements store.StateReader.
+func (r reader) States(ctx context.Context, channel string, from, to chat.TS, f func(chat.Message)) error {
+	rows, err := r.q.Query(ctx, `SELECT ts, body FROM message_state WHERE channel = $1 AND ts BETWEEN $2 AND $3`,
+		channel, int64(from), int64(to))
+	if err != nil {
+		return err
+	}
+	return eachState(rows, channel, func(m chat.Message) bool { f(m); return true })
+}
+
+// Thread implements store.StateReader.
+func (r reader) Thread(ctx context.Context, channel string, thread, from chat.TS, limit int, f func(chat.Message) bool) error {
+	rows, err := r.q.Query(ctx, `SELECT ts, body FROM message_state WHERE channel = $1 AND thread_ts = $2 AND ts >= $3
+		ORDER BY ts LIMIT $4`, channel, int64(thread), int64(from), limit)
+	if err != nil {
+		return err
+	}
+	return eachState(rows, channel, f)
+}
+
+// eachState calls f with each (ts, body) row's state while it returns true.
+func eachState(rows pgx.Rows, channel string, f func(chat.Message) bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var ts int64
+		var body []byte
+		if err := rows.Scan(&ts, &body); err != nil {
+			return err
+		}
+		m, err := store.DecodeState(channel, chat.TS(ts), body)
+		if err != nil {
+			return err
+		}
+		if !f(m) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
+// txState is an Append's transaction as a store.StateTx.
+type txState struct{ tx pgx.Tx }
+
+func (t txState) State(ctx context.Context, channel string, ts chat.TS) (chat.Message, bool, error) {
+	var body []byte
+	err := t.tx.QueryRow(ctx, `SELECT body FROM message_state WHERE channel = $1 AND ts = $2`, channel, int64(ts)).Scan(&body)
+	if err == nil {
+		m, err := store.DecodeState(channel, ts, body)
+		return m, err == nil, err
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return chat.Message{}, false, err
+	}
+	return store.FindTS(ctx, reader{t.tx}, channel, ts)
+}
+
+func (t txState) PutState(ctx context.Context, m *chat.Message) error {
+	body, err := store.EncodeState(m)
+	if err == nil {
+		_, err = t.tx.Exec(ctx, `INSERT INTO message_state(channel, ts, thread_ts, body) VALUES($1, $2, $3, $4)
+			ON CONFLICT (channel, ts) DO UPDATE SET thread_ts = excluded.thread_ts, body = excluded.body`,
+			m.Channel, int64(m.TS), int64(m.ThreadTS), body)
+	}
+	return err
+}
+
+func (t txState) SetChannel(ctx context.Context, channel string, k chat.Kind, value string) error {
+	var err error
+	switch k {
+	case chat.KindTopic:
+		_, err = t.tx.Exec(ctx, `UPDATE channels SET topic = $1 WHERE id = $2`, value, channel)
+	case chat.KindPurpose:
+		_, err = t.tx.Exec(ctx, `UPDATE channels SET purpose = $1 WHERE id = $2`, value, channel)
+	case chat.KindRename:
+		// A name another channel took since the owner checked it is kept
+		// (a unique violation would fail the whole Append).
+		_, err = t.tx.Exec(ctx, `UPDATE channels SET name = $1 WHERE id = $2
+			AND NOT EXISTS (SELECT 1 FROM channels WHERE name = $1 AND id <> $2)`, value, channel)
+	default:
+		_, err = t.tx.Exec(ctx, `UPDATE channels SET is_archived = $1 WHERE id = $2`, k == chat.KindArchive, channel)
+	}
+	return err
 }

@@ -25,8 +25,23 @@ import (
 //	uvarint  len, bytes  text
 //	uvarint  len, bytes  client_msg_id
 //
-// ts differences wrap modulo 2^64, so any sequence of ts round-trips.
-const format = 1
+// Format 2, written when a message of the segment has chat.More (an
+// edit, a delete, a reaction, a broadcast reply, blocks...), adds to
+// each message:
+//
+//	byte     0: no More; else 1 + its kind, then
+//	uvarint  target ts
+//	uvarint  len, bytes  subtype, name, blocks, attachments, author, previous text (each)
+//
+// (a log entry's More has nothing else: the state fields are never in
+// the log).
+// so a segment of plain messages, the hot path's, is format 1 byte for
+// byte. ts differences wrap modulo 2^64, so any sequence of ts
+// round-trips.
+const (
+	format     = 1
+	formatMore = 2
+)
 
 // Max bounds the messages of one segment, and so what a read that wants
 // one of them decodes (a busy channel's commit can hold thousands).
@@ -64,7 +79,13 @@ func NewRow(buf []byte, part []chat.Message) (Row, []byte) {
 // appendBody appends the body of msgs, which are one channel's
 // consecutive messages, to b.
 func appendBody(b []byte, msgs []chat.Message) []byte {
-	b = append(b, format)
+	f := byte(format)
+	for i := range msgs {
+		if msgs[i].More != nil {
+			f = formatMore
+		}
+	}
+	b = append(b, f)
 	prev := uint64(msgs[0].TS)
 	for i := range msgs {
 		m := &msgs[i]
@@ -75,6 +96,19 @@ func appendBody(b []byte, msgs []chat.Message) []byte {
 			b = binary.AppendUvarint(b, uint64(len(s)))
 			b = append(b, s...)
 		}
+		if f == formatMore {
+			x := m.More
+			if x == nil {
+				b = append(b, 0)
+				continue
+			}
+			b = append(b, 1+byte(x.Kind))
+			b = binary.AppendUvarint(b, uint64(x.Target))
+			for _, s := range [...]string{x.Subtype, x.Name, x.Blocks, x.Attachments, x.Author, x.PrevText} {
+				b = binary.AppendUvarint(b, uint64(len(s)))
+				b = append(b, s...)
+			}
+		}
 	}
 	return b
 }
@@ -83,7 +117,7 @@ func appendBody(b []byte, msgs []chat.Message) []byte {
 // copy of the body.
 func (seg Segment) Decode(out []chat.Message, channel string) ([]chat.Message, error) {
 	first, last, body := seg.First, seg.Last, seg.Body
-	if last < first || len(body) == 0 || body[0] != format {
+	if last < first || len(body) == 0 || (body[0] != format && body[0] != formatMore) {
 		return out, fmt.Errorf("%w: %s %d-%d", ErrCorrupt, channel, first, last)
 	}
 	n0 := len(out)
@@ -120,6 +154,24 @@ func (seg Segment) Decode(out []chat.Message, channel string) ([]chat.Message, e
 		user, ok3 := str()
 		text, ok4 := str()
 		cmid, ok5 := str()
+		if body[0] == formatMore && ok5 {
+			ok5 = len(s) > 0 && s[0] <= 1+byte(chat.KindUnarchive)
+			if ok5 && s[0] != 0 {
+				x := &chat.More{Kind: chat.Kind(s[0] - 1)}
+				s = s[1:]
+				var target uint64
+				target, ok5 = uvarint()
+				x.Target = chat.TS(target)
+				for _, f := range [...]*string{&x.Subtype, &x.Name, &x.Blocks, &x.Attachments, &x.Author, &x.PrevText} {
+					if ok5 {
+						*f, ok5 = str()
+					}
+				}
+				m.More = x
+			} else if ok5 {
+				s = s[1:]
+			}
+		}
 		if !(ok1 && ok2 && ok3 && ok4 && ok5) || (seq == first && d != 0) {
 			return out[:n0], fmt.Errorf("%w: %s %d-%d at seq %d", ErrCorrupt, channel, first, last, seq)
 		}

@@ -27,6 +27,8 @@ type appender struct {
 	put                     *sql.Stmt         // one segment, unless it overlaps a written one
 	puts                    map[int]*sql.Stmt // put of many segments, by count
 	holding, next           *sql.Stmt         // the segment holding a seq / the one after it
+	newest, segBody         *sql.Stmt         // the channel's last segment / a segment's body
+	getState, putState      *sql.Stmt         // a message's state row, prepared on first use (the migration to segments has no state table yet)
 
 	// Scratch of one Append.
 	batch segment.Batch
@@ -59,6 +61,10 @@ const (
 	newestSegment  = `SELECT ` + segmentHead + ` FROM segments WHERE channel = ? ORDER BY first DESC LIMIT 1`
 	segmentBody    = `SELECT body FROM segments WHERE channel = ? AND first = ?`
 	nextSegment    = `SELECT first FROM segments WHERE channel = ? AND first > ? ORDER BY first LIMIT 1`
+	getState       = `SELECT body FROM msgstate WHERE channel = ? AND ts = ?`
+	putState       = `INSERT OR REPLACE INTO msgstate(channel, ts, thread_ts, body) VALUES(?, ?, ?, ?)`
+	statesBetween  = `SELECT ts, body FROM msgstate WHERE channel = ? AND ts BETWEEN ? AND ?`
+	threadStates   = `SELECT ts, body FROM msgstate WHERE channel = ? AND thread_ts = ? AND ts >= ? ORDER BY ts LIMIT ?`
 )
 
 // newAppender prepares the log's statements on conn, which it then owns
@@ -72,6 +78,7 @@ func newAppender(conn *sql.Conn) (*appender, error) {
 	}{
 		{&a.begin, `BEGIN IMMEDIATE`}, {&a.commit, `COMMIT`}, {&a.rollback, `ROLLBACK`},
 		{&a.put, putSegment}, {&a.holding, holdingSegment}, {&a.next, nextSegment},
+		{&a.newest, newestSegment}, {&a.segBody, segmentBody},
 	} {
 		var err error
 		if *p.stmt, err = conn.PrepareContext(bg, p.q); err != nil {
@@ -84,7 +91,7 @@ func newAppender(conn *sql.Conn) (*appender, error) {
 
 // close closes the prepared statements.
 func (a *appender) close() {
-	for _, st := range []*sql.Stmt{a.begin, a.commit, a.rollback, a.put, a.holding, a.next} {
+	for _, st := range []*sql.Stmt{a.begin, a.commit, a.rollback, a.put, a.holding, a.next, a.newest, a.segBody, a.getState, a.putState} {
 		if st != nil {
 			st.Close()
 		}
@@ -114,14 +121,14 @@ func (s *Store) Append(ctx context.Context, msgs []chat.Message) ([]error, error
 		if err := a.putAll(); err != nil {
 			return nil, err
 		}
-		return b.Results(msgs), nil
+		return a.applyAll(msgs, b.Results(msgs))
 	})
 	if errors.Is(err, segment.ErrRefused) {
 		res, err = a.inTx(func() ([]error, error) {
 			if err := b.PutEach(a.putRun, a.firstWritten); err != nil {
 				return nil, err
 			}
-			return b.Results(msgs), nil
+			return a.applyAll(msgs, b.Results(msgs))
 		})
 	}
 	b.Release() // let the texts go
@@ -253,4 +260,133 @@ func openLog(dsn string) (*sql.DB, *appender, error) {
 		return nil, nil, err
 	}
 	return db, a, nil
+}
+
+// applyAll applies the written entries of msgs to the state rows, in
+// order, in the Append's transaction. Plain top-level messages, the hot
+// path's, cost a method call each.
+func (a *appender) applyAll(msgs []chat.Message, res []error) ([]error, error) {
+	for i := range msgs {
+		if res[i] == nil && (msgs[i].More != nil || msgs[i].ThreadTS != 0) {
+			if err := store.ApplyEntry(context.Background(), txState{a}, &msgs[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return res, nil
+}
+
+// txState is the appender's transaction as a store.StateTx, and its log
+// as a store.LogReader (what the transaction wrote included).
+type txState struct{ a *appender }
+
+// prepareState prepares the state row statements once.
+func (a *appender) prepareState() error {
+	if a.putState != nil {
+		return nil
+	}
+	get, err := a.conn.PrepareContext(context.Background(), getState)
+	if err != nil {
+		return err
+	}
+	put, err := a.conn.PrepareContext(context.Background(), putState)
+	if err != nil {
+		get.Close()
+		return err
+	}
+	a.getState, a.putState = get, put
+	return nil
+}
+
+func (t txState) State(ctx context.Context, channel string, ts chat.TS) (chat.Message, bool, error) {
+	if err := t.a.prepareState(); err != nil {
+		return chat.Message{}, false, err
+	}
+	var body []byte
+	err := t.a.getState.QueryRowContext(ctx, channel, int64(ts)).Scan(&body)
+	if err == nil {
+		m, err := store.DecodeState(channel, ts, body)
+		return m, err == nil, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return chat.Message{}, false, err
+	}
+	return store.FindTS(ctx, t, channel, ts)
+}
+
+func (t txState) PutState(ctx context.Context, m *chat.Message) error {
+	if err := t.a.prepareState(); err != nil {
+		return err
+	}
+	body, err := store.EncodeState(m)
+	if err == nil {
+		_, err = t.a.putState.ExecContext(ctx, m.Channel, int64(m.TS), int64(m.ThreadTS), body)
+	}
+	return err
+}
+
+func (t txState) Newest(ctx context.Context, channel string) (store.Span, bool, error) {
+	var h store.Span
+	err := segment.ScanHead(t.a.newest.QueryRowContext(ctx, channel), &h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, false, nil
+	}
+	return h, err == nil, err
+}
+
+func (t txState) Holding(ctx context.Context, channel string, seq uint64) (store.Span, error) {
+	var h store.Span
+	return h, notFound(segment.ScanHead(t.a.holding.QueryRowContext(ctx, channel, int64(seq)), &h))
+}
+
+func (t txState) Expand(ctx context.Context, channel string, sp store.Span) ([]chat.Message, error) {
+	seg := segment.Segment{Span: sp}
+	if err := t.a.segBody.QueryRowContext(ctx, channel, int64(sp.First)).Scan(&seg.Body); err != nil {
+		return nil, notFound(err)
+	}
+	return seg.Decode(nil, channel)
+}
+
+// Read reads the segments holding from..to one by one (the transaction
+// reads a message or two).
+func (t txState) Read(ctx context.Context, channel string, from, to uint64, desc bool, _ int, f func(chat.Message) bool) error {
+	for seq := from; seq <= to; {
+		sp, err := t.Holding(ctx, channel, seq)
+		if err != nil {
+			return err
+		}
+		msgs, err := t.Expand(ctx, channel, sp)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			if m.Seq >= from && m.Seq <= to && !f(m) {
+				return nil
+			}
+		}
+		seq = sp.Last + 1
+	}
+	return nil
+}
+
+func (t txState) SetChannel(ctx context.Context, channel string, k chat.Kind, value string) error {
+	// A name another channel took since the owner checked it is kept
+	// (UNIQUE would fail the whole Append): that race leaves the old name.
+	q, arg := channelUpdate(k, value)
+	_, err := t.a.conn.ExecContext(ctx, `UPDATE OR IGNORE channels SET `+q+` = ? WHERE id = ?`, arg, channel)
+	return err
+}
+
+// channelUpdate is the column a channel change sets, and its value.
+func channelUpdate(k chat.Kind, value string) (string, any) {
+	switch k {
+	case chat.KindTopic:
+		return "topic", value
+	case chat.KindPurpose:
+		return "purpose", value
+	case chat.KindRename:
+		return "name", value
+	default:
+		return "is_archived", k == chat.KindArchive
+	}
 }

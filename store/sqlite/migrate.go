@@ -77,6 +77,14 @@ CREATE TABLE apps(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, bot_user TEXT 
 	created INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE app_positions(app TEXT NOT NULL, channel TEXT NOT NULL, seq INTEGER NOT NULL,
 	PRIMARY KEY(app, channel)) WITHOUT ROWID;`)},
+	// Issue 14: the current state of the messages that changed (edited,
+	// deleted, reacted to, thread parents) and of every thread reply,
+	// written by Append with the entries (store.ApplyEntry); by thread
+	// for Replies.
+	{"message state rows", execStep(`
+CREATE TABLE msgstate(channel TEXT NOT NULL, ts INTEGER NOT NULL, thread_ts INTEGER NOT NULL, body BLOB NOT NULL,
+	PRIMARY KEY(channel, ts)) WITHOUT ROWID;
+CREATE INDEX msgstate_by_thread ON msgstate(channel, thread_ts, ts);`)},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

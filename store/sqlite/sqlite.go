@@ -489,7 +489,17 @@ func (s *Store) Messages(ctx context.Context, channel string, after uint64, limi
 
 // History implements store.Log.
 func (s *Store) History(ctx context.Context, channel string, q store.HistoryQuery) ([]chat.Message, bool, error) {
-	return store.ReadHistory(ctx, reader{s}, channel, q)
+	return store.ReadHistory(ctx, reader{s}, reader{s}, channel, q)
+}
+
+// MessageAt implements store.Log.
+func (s *Store) MessageAt(ctx context.Context, channel string, ts chat.TS) (chat.Message, error) {
+	return store.ReadMessageAt(ctx, reader{s}, reader{s}, channel, ts)
+}
+
+// Replies implements store.Log.
+func (s *Store) Replies(ctx context.Context, channel string, q store.RepliesQuery) ([]chat.Message, bool, error) {
+	return store.ReadReplies(ctx, reader{s}, reader{s}, channel, q)
 }
 
 // Last implements store.Log.
@@ -536,6 +546,44 @@ func (r reader) Read(ctx context.Context, channel string, from, to uint64, desc 
 	}
 	defer rows.Close()
 	return segment.Each(rows, channel, from, to, desc, f)
+}
+
+// States implements store.StateReader.
+func (r reader) States(ctx context.Context, channel string, from, to chat.TS, f func(chat.Message)) error {
+	rows, err := r.s.query(ctx, statesBetween, channel, int64(from), int64(to))
+	if err != nil {
+		return err
+	}
+	return eachState(rows, channel, func(m chat.Message) bool { f(m); return true })
+}
+
+// Thread implements store.StateReader.
+func (r reader) Thread(ctx context.Context, channel string, thread, from chat.TS, limit int, f func(chat.Message) bool) error {
+	rows, err := r.s.query(ctx, threadStates, channel, int64(thread), int64(from), limit)
+	if err != nil {
+		return err
+	}
+	return eachState(rows, channel, f)
+}
+
+// eachState calls f with each (ts, body) row's state while it returns true.
+func eachState(rows *sql.Rows, channel string, f func(chat.Message) bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var ts int64
+		var body []byte
+		if err := rows.Scan(&ts, &body); err != nil {
+			return err
+		}
+		m, err := store.DecodeState(channel, chat.TS(ts), body)
+		if err != nil {
+			return err
+		}
+		if !f(m) {
+			return nil
+		}
+	}
+	return rows.Err()
 }
 
 func collect[T any](rows *sql.Rows, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {

@@ -22,6 +22,7 @@ type ChannelServer interface {
 	Unsubscribe(l *Link, m Unsubscribe)
 	Publish(r Request, m Publish)
 	Member(r Request, m Member)
+	Change(r Request, m Change)
 	Typing(m Typing)
 	LinkClosed(l *Link)
 }
@@ -63,7 +64,7 @@ var _ Handler = (*Dispatcher)(nil)
 func (d *Dispatcher) HandleFrame(l *Link, f Frame) {
 	r := Request{l, f.ReqID}
 	switch f.Kind {
-	case KindSubscribe, KindUnsubscribe, KindPublish, KindMember, KindTyping:
+	case KindSubscribe, KindUnsubscribe, KindPublish, KindMember, KindChange, KindTyping:
 		if d.Channel == nil {
 			d.refuse(r, f.Kind, wrongOwner)
 			return
@@ -115,6 +116,12 @@ func (d *Dispatcher) dispatch(r Request, f Frame) error {
 			return err
 		}
 		ch.Member(r, m)
+	case KindChange:
+		var m Change
+		if err := m.Decode(f.Body); err != nil {
+			return err
+		}
+		ch.Change(r, m)
 	case KindTyping:
 		var m Typing
 		if err := m.Decode(f.Body); err != nil {

@@ -47,8 +47,10 @@ func examples() []Message {
 		Subscribe{Channel: "C1"},
 		SubscribeReply{Err: "wrong_owner", Seq: 1 << 40},
 		Unsubscribe{Channel: "C1"},
-		Publish{Channel: "C1", User: "U1", Text: "héllo\x00", ThreadTS: 1700000000000001, ClientMsgID: "cm"},
+		Publish{Channel: "C1", User: "U1", Text: "héllo\x00", ThreadTS: 1700000000000001, ClientMsgID: "cm", More: []byte(`{"st":"thread_broadcast"}`)},
 		PublishReply{Seq: 42, TS: 1700000000000100},
+		Change{Op: chat.KindEdit, Channel: "C1", User: "U1", Target: 1700000000000001, Text: "new", Name: "eyes", Blocks: "[]", Attachments: "[{}]"},
+		ChangeReply{Err: "cant_update_message", Seq: 3, TS: 1700000000000200},
 		Member{Op: MemberInvite, Channel: "C1", Actor: "U1", Users: []string{"U2", "", "U3"}},
 		MemberReply{Err: "already_in_channel", Seq: 9},
 		Typing{Channel: "C1", User: "U1"},
@@ -222,6 +224,7 @@ func (e *echoChannel) Publish(r Request, m Publish) {
 	Answer(r, PublishReply{Seq: uint64(m.ThreadTS)})
 }
 func (e *echoChannel) Member(r Request, m Member) { Answer(r, MemberReply{Err: "not_in_channel"}) }
+func (e *echoChannel) Change(r Request, m Change) { Answer(r, ChangeReply{Err: "message_not_found"}) }
 func (e *echoChannel) Typing(Typing)              {}
 func (e *echoChannel) LinkClosed(l *Link) {
 	e.mu.Lock()

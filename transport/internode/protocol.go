@@ -28,10 +28,15 @@ const (
 	// Version2 adds PostedAt, a Posted with its commit time (issue 17:
 	// the gateways' delivery latency).
 	Version2 uint16 = 2
+	// Version3 adds Change and Publish's More (issue 14). Publish's body
+	// changed, so a Version3 node does not speak the versions before it:
+	// a cluster moves to it with a full restart, not a rolling one
+	// (nodes of different versions refuse to link, naming them).
+	Version3 uint16 = 3
 )
 
 // Versions are the protocol versions this build speaks, lowest first.
-var Versions = []uint16{Version1, Version2}
+var Versions = []uint16{Version3}
 
 // Kind says what an envelope carries.
 type Kind byte
@@ -52,6 +57,7 @@ const (
 	KindPublish     Kind = 12 // Publish -> PublishReply
 	KindMember      Kind = 13 // Member -> MemberReply
 	KindTyping      Kind = 14 // Typing, one-way
+	KindChange      Kind = 15 // Change -> ChangeReply
 
 	// Channel events (owner -> subscribed gateway), in the order the
 	// owner produced them.
@@ -81,7 +87,7 @@ const (
 var kindNames = map[Kind]string{
 	KindHello: "hello", KindProof: "proof", KindReply: "reply",
 	KindSubscribe: "subscribe", KindUnsubscribe: "unsubscribe", KindPublish: "publish",
-	KindMember: "member", KindTyping: "typing",
+	KindMember: "member", KindTyping: "typing", KindChange: "change",
 	KindPosted: "posted", KindResubscribe: "resubscribe", KindChannelEvent: "channel event",
 	KindPostedAt: "posted at",
 	KindReport:   "report", KindWatch: "watch", KindUnwatch: "unwatch", KindQuery: "query",
@@ -148,6 +154,30 @@ type Publish struct {
 	Text        string
 	ThreadTS    chat.TS // 0: not in a thread
 	ClientMsgID string  // "": none; else a retry with the same id returns the original
+	// More is a message's subtype (thread_broadcast), blocks and
+	// attachments as JSON (empty: a plain message).
+	More []byte
+}
+
+// Change asks the owner to check and commit an edit, a delete or a
+// reaction (chat.Kind) of the message at Target by User.
+type Change struct {
+	Op          chat.Kind
+	Channel     string
+	User        string
+	Target      chat.TS
+	Text        string // an edit's new text
+	Name        string // a reaction's name
+	Blocks      string // an edit's blocks, a JSON array ("": none)
+	Attachments string // an edit's attachments, a JSON array ("": none)
+}
+
+// ChangeReply answers a Change once its entry is durable: the entry's
+// seq and ts.
+type ChangeReply struct {
+	Err string
+	Seq uint64
+	TS  chat.TS
 }
 
 // PublishReply answers a Publish once the message is durable: its seq
@@ -166,6 +196,7 @@ const (
 	MemberJoin   MemberOp = 1 // Actor joins
 	MemberLeave  MemberOp = 2 // Actor leaves
 	MemberInvite MemberOp = 3 // Actor adds Users
+	MemberKick   MemberOp = 4 // Actor removes Users[0] (Version3)
 )
 
 // Member changes a channel's member set, durably, at its owner.
@@ -405,13 +436,48 @@ func (m Publish) AppendBody(b []byte) []byte {
 	b = appendStr(b, m.User)
 	b = appendStr(b, m.Text)
 	b = binary.AppendVarint(b, int64(m.ThreadTS))
-	return appendStr(b, m.ClientMsgID)
+	b = appendStr(b, m.ClientMsgID)
+	return appendStr(b, string(m.More))
 }
 func (m *Publish) Decode(body []byte) error {
 	d := decoder{b: body}
 	m.Channel, m.User, m.Text = d.str(), d.str(), d.str()
 	m.ThreadTS, m.ClientMsgID = chat.TS(d.varint()), d.str()
+	if more := d.str(); more != "" { // a copy: the frame's buffer is reused
+		m.More = []byte(more)
+	}
 	return d.done(KindPublish)
+}
+
+func (Change) Kind() Kind { return KindChange }
+func (m Change) AppendBody(b []byte) []byte {
+	b = append(b, byte(m.Op))
+	b = appendStr(b, m.Channel)
+	b = appendStr(b, m.User)
+	b = binary.AppendVarint(b, int64(m.Target))
+	b = appendStr(b, m.Text)
+	b = appendStr(b, m.Name)
+	b = appendStr(b, m.Blocks)
+	return appendStr(b, m.Attachments)
+}
+func (m *Change) Decode(body []byte) error {
+	d := decoder{b: body}
+	m.Op = chat.Kind(d.byte())
+	m.Channel, m.User, m.Target = d.str(), d.str(), chat.TS(d.varint())
+	m.Text, m.Name, m.Blocks, m.Attachments = d.str(), d.str(), d.str(), d.str()
+	return d.done(KindChange)
+}
+
+func (ChangeReply) Kind() Kind { return KindReply }
+func (m ChangeReply) AppendBody(b []byte) []byte {
+	b = appendStr(b, m.Err)
+	b = binary.AppendUvarint(b, m.Seq)
+	return binary.AppendVarint(b, int64(m.TS))
+}
+func (m *ChangeReply) Decode(body []byte) error {
+	d := decoder{b: body}
+	m.Err, m.Seq, m.TS = d.str(), d.uvarint(), chat.TS(d.varint())
+	return d.done(KindReply)
 }
 
 func (PublishReply) Kind() Kind { return KindReply }

@@ -165,6 +165,9 @@ func appendError(b []byte, code int, msg string) []byte {
 // AppendMessage appends the message event of m to b: the one encoding
 // every recipient of m receives. seq is ringcast's addition.
 func AppendMessage(b []byte, m *chat.Message, team string) []byte {
+	if m.More != nil {
+		return appendEntry(b, m, team)
+	}
 	n := 160 + len(m.Channel) + len(m.User) + len(m.Text) + len(m.Text)/8 + len(team) + len(m.ClientMsgID)
 	b = slices.Grow(b, n) // grown once unless the text needs many escapes
 	b = append(b, `{"type":"message","channel":`...)
