@@ -74,7 +74,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.presence, float64(n.presence.Tracked()))
 	}
 	ready := 0.0
-	if n.readiness().Ready {
+	if n.Readiness().Ready {
 		ready = 1
 	}
 	gauge(c.ready, ready)

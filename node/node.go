@@ -661,7 +661,7 @@ func (n *Node) serveDrain(w http.ResponseWriter, r *http.Request) {
 func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 	v := n.members.View()
 	shares := v.Ring(ring.RoleChannel).Shares()
-	st := Status{OK: true, Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region, Ready: n.readiness().Ready}
+	st := Status{OK: true, Node: n.cfg.Name, Version: n.version, Roles: n.cfg.Roles, Region: n.cfg.Region, Ready: n.Readiness().Ready}
 	if r.URL.Query().Get("local") == "" { // not another node asking for this one's own part
 		for _, name := range slices.Sorted(maps.Keys(v.Members)) {
 			m := v.Members[name]

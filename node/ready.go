@@ -20,12 +20,12 @@ type Readiness struct {
 // readyStoreTimeout bounds /readyz's store read.
 const readyStoreTimeout = time.Second
 
-// readiness checks that the node runs, has joined, and that every role
+// Readiness checks that the node runs, has joined, and that every role
 // it runs has what it needs: the store answers a read, the channel and
 // presence rings have owners (this node among the channel owners when it
 // has the role), and a gateway is not draining. /healthz, by contrast,
 // only says the process answers.
-func (n *Node) readiness() Readiness {
+func (n *Node) Readiness() Readiness {
 	r := Readiness{Ready: true, Checks: map[string]string{}}
 	check := func(name string, ok bool, why string) {
 		if ok {
@@ -61,7 +61,7 @@ func (n *Node) readiness() Readiness {
 // checks as JSON. It needs no key: it says no more than a load balancer
 // must know.
 func (n *Node) serveReady(w http.ResponseWriter, r *http.Request) {
-	rd := n.readiness()
+	rd := n.Readiness()
 	w.Header().Set("Content-Type", "application/json")
 	if !rd.Ready {
 		w.WriteHeader(http.StatusServiceUnavailable)

@@ -1,11 +1,13 @@
 package node_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
+	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/ring"
@@ -56,5 +58,36 @@ func TestReadiness(t *testing.T) {
 		if v != "ok" {
 			t.Fatalf("ready with check %s = %q", name, v)
 		}
+	}
+}
+
+// TestReadinessFlipsWithRun: a node is not ready between New and Run
+// (its roles are not running), ready while Run serves, and not ready
+// once Run has begun to stop.
+func TestReadinessFlipsWithRun(t *testing.T) {
+	cfg := config.Default()
+	cfg.Name, cfg.DataDir, cfg.Gossip = "flip", t.TempDir(), nodetest.FastGossip()
+	cfg.HTTPAddr, cfg.GossipAddr = "127.0.50.81:0", "127.0.50.81:0"
+	cfg.DrainWindow = 0
+	n, err := node.New(cfg, "test", nodetest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := n.Readiness(); r.Ready || r.Checks["running"] == "ok" {
+		t.Fatalf("before Run: %+v", r)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	nodetest.WaitFor(t, 10*time.Second, "ready once Run serves", func() bool { return n.Readiness().Ready })
+	if code, _ := readyz(t, n); code != http.StatusOK {
+		t.Fatalf("/readyz %d while ready", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if r := n.Readiness(); r.Ready || r.Checks["running"] == "ok" {
+		t.Fatalf("after Run: %+v", r)
 	}
 }
