@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/ring"
 )
@@ -56,13 +57,20 @@ func TestMetricsMove(t *testing.T) {
 		t.Fatal("a post to no channel succeeded")
 	}
 	r.Close()
+	// A close code of the client's own making is counted as "other".
+	r2 := nodetest.Connect(t, alice, gw.HTTPAddr(), nil)
+	r2.Conn.Close(websocket.StatusCode(4321), "mine")
 
 	delta := func(before, after map[string]float64, key string) float64 { return after[key] - before[key] }
 	var g1, c1 map[string]float64
 	nodetest.WaitFor(t, 10*time.Second, "the gateway to count the session's end", func() bool {
 		g1 = nodetest.Scrape(t, gw)
-		return delta(g0, g1, `ringcast_gateway_disconnects_total{code="1000"}`) == 1
+		return delta(g0, g1, `ringcast_gateway_disconnects_total{code="1000"}`) == 1 &&
+			delta(g0, g1, `ringcast_gateway_disconnects_total{code="other"}`) == 1
 	})
+	if _, ok := g1[`ringcast_gateway_disconnects_total{code="4321"}`]; ok {
+		t.Error("a client's own close code became a label value")
+	}
 	c1 = nodetest.Scrape(t, core)
 	want := []struct {
 		node          string
@@ -70,7 +78,7 @@ func TestMetricsMove(t *testing.T) {
 		key           string
 		delta         float64
 	}{
-		{"gw", g0, g1, "ringcast_gateway_connects_total", 1},
+		{"gw", g0, g1, "ringcast_gateway_connects_total", 2},
 		{"gw", g0, g1, "ringcast_gateway_messages_fanned_out_total", posts},
 		{"gw", g0, g1, "ringcast_gateway_delivery_latency_seconds_count", posts},
 		{"gw", g0, g1, `ringcast_gateway_delivery_latency_seconds_bucket{le="+Inf"}`, posts},

@@ -44,7 +44,7 @@ func newGatewayMetrics(r prometheus.Registerer, g *Gateway) *gatewayMetrics {
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{Name: name("gateway", "reconnects_total"),
 			Help: "Websocket sessions that resumed channels (?resume=): clients coming back."}),
 		disconnects: prometheus.NewCounterVec(prometheus.CounterOpts{Name: name("gateway", "disconnects_total"),
-			Help: "Websocket sessions ended, by the close code they ended with (1006: no close frame)."}, []string{"code"}),
+			Help: "Websocket sessions ended, by the close code they ended with (1006: no close frame; other: a code outside RFC 6455's)."}, []string{"code"}),
 		slow: prometheus.NewCounter(prometheus.CounterOpts{Name: name("gateway", "slow_consumers_total"),
 			Help: "Sessions closed because their outgoing queue overflowed (1008)."}),
 		refused: map[string]prometheus.Counter{},
@@ -75,11 +75,18 @@ func newGatewayMetrics(r prometheus.Registerer, g *Gateway) *gatewayMetrics {
 // The methods below count one event each; a nil *gatewayMetrics (a
 // Gateway put together by a test) counts nothing.
 
-// ended counts a session's end by its close code.
+// ended counts a session's end by its close code: RFC 6455's codes by
+// number, any other (a client may close with 3000-4999) as "other", so
+// that clients cannot mint series.
 func (m *gatewayMetrics) ended(code wsframe.StatusCode) {
-	if m != nil {
-		m.disconnects.WithLabelValues(strconv.Itoa(int(code))).Inc()
+	if m == nil {
+		return
 	}
+	label := "other"
+	if code >= 1000 && code <= 1015 {
+		label = strconv.Itoa(int(code))
+	}
+	m.disconnects.WithLabelValues(label).Inc()
 }
 
 // refuse counts a refusal by limit l.
