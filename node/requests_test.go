@@ -88,15 +88,20 @@ func TestRequestAndSessionLogs(t *testing.T) {
 	if started := logged(&logs, "session started"); len(started) != 1 || started[0]["user"] != uid {
 		t.Fatalf("session started lines %v", started)
 	}
+	// The upgrade's line is written when its handler returns, which
+	// races with the client's first frames.
 	var post, upgrade map[string]any
-	for _, l := range logged(&logs, "request") {
-		switch {
-		case l["request_id"] == id:
-			post = l
-		case strings.HasPrefix(l["path"].(string), "/rtm/"):
-			upgrade = l
+	nodetest.WaitFor(t, 10*time.Second, "the upgrade's request line", func() bool {
+		for _, l := range logged(&logs, "request") {
+			switch {
+			case l["request_id"] == id:
+				post = l
+			case strings.HasPrefix(l["path"].(string), "/rtm/"):
+				upgrade = l
+			}
 		}
-	}
+		return upgrade != nil
+	})
 	if post == nil || post["path"] != "/api/chat.postMessage" || post["status"] != float64(404) && post["status"] != float64(200) {
 		t.Fatalf("the post's request line %v", post)
 	}
