@@ -281,6 +281,72 @@ func TestChat(t *testing.T) {
 		}
 	})
 
+	step(t, "edit, react, thread, delete", func() {
+		// Up-arrow in bob's empty composer edits his last message.
+		bo.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent(kb.ArrowUp))
+		bo.wait("the last message in the composer", `document.getElementById('composer-input').value === 'Promoting.' && !document.getElementById('editing').hidden`,
+			`document.getElementById('composer-input').value`, 5*time.Second)
+		bo.do(chromedp.KeyEvent(" to 100%"), enter())
+		a.waitMessage("Promoting. to 100% (edited)", 5*time.Second)
+		bo.waitMessage("Promoting. to 100% (edited)", 5*time.Second)
+		if got := texts(a); slices.Contains(got, "Promoting.") {
+			t.Errorf("alice still shows the message before its edit: %q", got[len(got)-4:])
+		}
+		// Bob reacts to alice's message; she sees it, and toggles her own.
+		ask := msgSel(bo, "Yes, at 3pm. I'll post the checklist here.")
+		bo.do(chromedp.Click(chromedp.CSS(ask + ` button[data-act="pick"]`)))
+		bo.do(chromedp.Click(chromedp.CSS(ask + ` .picker button[data-name="+1"]`)))
+		aask := msgSel(a, "Yes, at 3pm. I'll post the checklist here.")
+		reaction := func(sel string, count int, mine bool) string {
+			return fmt.Sprintf(`(() => { const r = document.querySelector(%q); return r && r.textContent === '👍%d' && r.getAttribute('aria-pressed') === '%v'; })()`,
+				sel+` button.reaction[data-name="+1"]`, count, mine)
+		}
+		a.wait("bob's 👍", reaction(aask, 1, false), `document.querySelector(`+"`"+aask+"`"+`).innerText`, 5*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(aask + ` button.reaction[data-name="+1"]`)))
+		bo.wait("two 👍, one his", reaction(ask, 2, true), `document.querySelector(`+"`"+ask+"`"+`).innerText`, 5*time.Second)
+		a.wait("two 👍, one hers", reaction(aask, 2, true), `document.querySelector(`+"`"+aask+"`"+`).innerText`, 5*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(aask + ` button.reaction[data-name="+1"]`)))
+		bo.wait("one 👍 again", reaction(ask, 1, true), `document.querySelector(`+"`"+ask+"`"+`).innerText`, 5*time.Second)
+		a.shot("reactions")
+
+		// Alice replies in a thread: the reply is in the panel, not the channel.
+		canary := msgSel(a, "Canary is green.")
+		a.do(chromedp.Click(chromedp.CSS(canary + ` button[data-act="thread"]`)))
+		a.wait("the thread panel", `!document.getElementById('thread').hidden && document.querySelector('#thread-list .msg .text')?.textContent === 'Canary is green.'`, `document.getElementById('thread').innerText`, 5*time.Second)
+		a.do(chromedp.Focus(chromedp.ID("thread-input")), chromedp.KeyEvent("Nice, I'm watching the error rate."), enter())
+		threadTexts := `[...document.querySelectorAll('#thread-list .msg:not(.pending):not(.failed) .text')].map(e => e.textContent)`
+		a.wait("the reply in the panel", threadTexts+`.includes("Nice, I'm watching the error rate.")`, threadTexts, 5*time.Second)
+		bcanary := msgSel(bo, "Canary is green.")
+		bo.wait("1 reply under the parent", `document.querySelector(`+"`"+bcanary+` button.replies`+"`"+`)?.textContent === '1 reply'`, jsBody, 5*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(bcanary + ` button.replies`)))
+		bo.wait("the reply in bob's panel", threadTexts+`.includes("Nice, I'm watching the error rate.")`, threadTexts, 5*time.Second)
+		// Bob's reply goes to the channel too.
+		bo.do(chromedp.Click(chromedp.ID("thread-broadcast")), chromedp.Focus(chromedp.ID("thread-input")), chromedp.KeyEvent("All green at 100%."), enter())
+		a.wait("bob's reply in the panel", threadTexts+`.includes("All green at 100%.")`, threadTexts, 5*time.Second)
+		a.waitMessage("All green at 100%.", 5*time.Second)
+		a.wait("2 replies", `document.querySelector(`+"`"+canary+` button.replies`+"`"+`)?.textContent === '2 replies'`, jsBody, 5*time.Second)
+		for _, p := range []*page{a, bo} {
+			if got := texts(p); slices.Contains(got, "Nice, I'm watching the error rate.") {
+				t.Errorf("%s: a reply without broadcast shows in the channel: %q", p.name, got[len(got)-4:])
+			}
+		}
+		a.shot("thread")
+		bo.shot("thread")
+		a.do(chromedp.Click(chromedp.ID("thread-close")))
+		bo.do(chromedp.Click(chromedp.ID("thread-close")))
+		a.wait("the panel closed", `document.getElementById('thread').hidden`, jsBody, 5*time.Second)
+
+		// Bob deletes a message (two clicks): it goes from both pages.
+		bo.send("wrong channel, sorry")
+		a.waitMessage("wrong channel, sorry", 5*time.Second)
+		bo.waitMessage("wrong channel, sorry", 5*time.Second)
+		oops := msgSel(bo, "wrong channel, sorry")
+		bo.do(chromedp.Click(chromedp.CSS(oops+` button[data-act="delete"]`)), chromedp.Click(chromedp.CSS(oops+` button[data-act="delete"]`)))
+		for _, p := range []*page{a, bo} {
+			p.wait("the message gone", `!`+jsTexts+`.includes('wrong channel, sorry')`, jsTexts+`.slice(-3).join(' | ')`, 5*time.Second)
+		}
+	})
+
 	step(t, "format", func() {
 		// Typed: a mention, a bare link, a code span. Posted through the
 		// API (as a bot would): a channel link and a labelled link.
@@ -502,6 +568,17 @@ func TestChat(t *testing.T) {
 		a.do(chromedp.Click(chromedp.ID("signout-button")))
 		a.wait("the sign-in form", `!document.getElementById('signin').hidden && document.getElementById('app').hidden && !localStorage.getItem('ringcast.token')`, jsBody, 10*time.Second)
 	})
+}
+
+// msgSel answers a CSS selector of the message of the channel shown
+// whose text is text.
+func msgSel(p *page, text string) string {
+	p.t.Helper()
+	ts := eval[string](p, fmt.Sprintf(`[...document.querySelectorAll('#message-list .msg')].find(li => li.querySelector('.text').textContent === %q)?.dataset.ts ?? ''`, text))
+	if ts == "" {
+		p.t.Fatalf("%s: no message %q", p.name, text)
+	}
+	return fmt.Sprintf(`#message-list li[data-ts="%s"]`, ts)
 }
 
 // memberActive: the member list shows name with an active (or away) dot.

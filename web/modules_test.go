@@ -111,6 +111,14 @@ func testEncode(t *testing.T, p *page) {
 			t.Errorf("encode(%q) = %q, want %q", c.Typed, got[i], c.Wire)
 		}
 	}
+	// An edit starts from what was typed: typed undoes encode.
+	run(p, "format.js", `const names = {U1: 'alice', U2: 'bob_x'};
+		return c.map(({Wire}) => m.typed(Wire, (id) => names[id]));`, cases, &got)
+	for i, c := range cases {
+		if got[i] != c.Typed {
+			t.Errorf("typed(%q) = %q, want %q", c.Wire, got[i], c.Typed)
+		}
+	}
 }
 
 func testTimeline(t *testing.T, p *page) {
@@ -146,6 +154,33 @@ func testTimeline(t *testing.T, p *page) {
 	if tl.Empty != nil || tl.Loaded == nil || *tl.Loaded != 0 || tl.Acked == nil || *tl.Acked != 0 {
 		t.Errorf("lastSeq of an empty timeline = %v, of an empty loaded one = %v, of a loaded one with only an ack = %v; want none, 0, 0 (from the start)",
 			tl.Empty, tl.Loaded, tl.Acked)
+	}
+
+	// Changes: an edit changes a held message (and its rev), a delete
+	// removes it, once; the seq of a change or a reply (which the channel's
+	// timeline does not hold) moves the resume point on.
+	var ch struct {
+		Changed, Missing, Removed, Again bool
+		Text                             string
+		Rev                              int
+		TS                               []string
+		LastSeq, Unloaded                *int
+	}
+	run(p, "timeline.js", `
+		const t = new m.Timeline();
+		t.add({ts: '1700000001.000000', text: 'a', seq: 1}); t.add({ts: '1700000002.000000', text: 'b', seq: 2});
+		const changed = t.change('1700000001.000000', (x) => { x.text = 'a2'; });
+		const missing = t.change('1700000009.000000', () => {});
+		t.saw(5); t.saw(3);
+		const removed = t.remove('1700000002.000000'), again = t.remove('1700000002.000000');
+		const u = new m.Timeline(); u.saw(7);
+		return {Changed: changed, Missing: missing, Removed: removed, Again: again, Text: t.get('1700000001.000000').text,
+			Rev: t.get('1700000001.000000').rev, TS: t.msgs.map((x) => x.ts), LastSeq: t.lastSeq(), Unloaded: u.lastSeq()};`, nil, &ch)
+	if !ch.Changed || ch.Missing || !ch.Removed || ch.Again || ch.Text != "a2" || ch.Rev != 1 || fmt.Sprint(ch.TS) != "[1700000001.000000]" {
+		t.Errorf("change/remove: %+v", ch)
+	}
+	if ch.LastSeq == nil || *ch.LastSeq != 5 || ch.Unloaded == nil || *ch.Unloaded != 7 {
+		t.Errorf("lastSeq after changes seen up to 5 = %v, of a timeline that saw only 7 = %v; want 5, 7", ch.LastSeq, ch.Unloaded)
 	}
 
 	// Layout: a separator per day, a message grouped under the previous

@@ -10,11 +10,11 @@ import { ApiError } from './api.js';
 import { Connection } from './rtm.js';
 import { Outbox } from './outbox.js';
 import { Timeline } from './timeline.js';
-import { encode } from './format.js';
-import { MessageList } from './messages.js';
+import { encode, typed } from './format.js';
+import { ChannelMessages, ThreadMessages } from './messages.js';
 import { Sidebar, isDM } from './sidebar.js';
 import { ChannelView } from './channel.js';
-import { Composer } from './composer.js';
+import { Composer, ThreadComposer } from './composer.js';
 
 // pageSize: messages per conversations.history page.
 const pageSize = 50;
@@ -40,6 +40,9 @@ export class App {
   presence = new Map(); // user id -> 'active' | 'away'
   typing = new Map(); // channel id -> Map user id -> until (ms)
   current = null; // the channel shown
+  thread = null; // the thread shown beside it: {channel, ts}
+  threads = new Map(); // "channel/ts" -> Timeline of a thread (its parent first)
+  editing = null; // the message the composer edits: {channel, ts}
   status = 'connecting';
   ready = false; // users and channels loaded
   error = ''; // the last failed action, shown in the header
@@ -60,7 +63,9 @@ export class App {
       onFatal: (code) => onSignOut(`Signed out: ${code}`),
     });
     this.views = {
-      messages: new MessageList(this),
+      messages: new ChannelMessages(this),
+      thread: new ThreadMessages(this),
+      threadComposer: new ThreadComposer(this),
       sidebar: new Sidebar(this),
       header: new ChannelView(this),
       composer: new Composer(this),
@@ -88,6 +93,10 @@ export class App {
     if (d.has('header') || d.has('members')) v.header.render();
     if (d.has('composer') || d.has('typing')) v.composer.render();
     if (d.has('messages')) v.messages.render();
+    if (d.has('thread')) {
+      v.thread.render();
+      v.threadComposer.render();
+    }
   }
 
   // --- what views read
@@ -158,7 +167,7 @@ export class App {
 
   #live(first) {
     if (first) {
-      this.outbox = new Outbox(this.conn, this.self.id, {
+      this.outbox = new Outbox(this.conn, this.api, this.self.id, {
         onAck: (item, ack) => this.#acked(item, ack),
         onChange: (item) => { if (item.channel === this.current) this.changed('messages'); },
       });
@@ -276,8 +285,46 @@ export class App {
   }
 
   #acked(item, ack) {
-    this.timeline(item.channel).add({ type: 'message', user: item.user, text: ack.text ?? item.text, ts: ack.ts, client_msg_id: item.client_msg_id });
+    const m = { type: 'message', user: item.user, text: ack.text ?? item.text, ts: ack.ts, client_msg_id: item.client_msg_id };
+    if (item.thread_ts) {
+      m.thread_ts = item.thread_ts;
+      if (item.broadcast) m.subtype = 'thread_broadcast';
+      this.#reply(item.channel, m);
+    }
+    if (!item.thread_ts || item.broadcast) this.timeline(item.channel).add(m);
     if (item.channel === this.current) this.changed('messages');
+  }
+
+  // threadOf answers the timeline of a thread, if held.
+  threadOf(channel, ts) {
+    return this.threads.get(`${channel}/${ts}`);
+  }
+
+  // reply puts a reply (m, of its channel) in its thread, if held, and
+  // counts it on its parent once.
+  #reply(channel, m) {
+    this.threadOf(channel, m.thread_ts)?.add({ ...m });
+    const bump = (p) => {
+      if (p.latest_reply && p.latest_reply >= m.ts) return;
+      p.reply_count = (p.reply_count || 0) + 1;
+      p.latest_reply = m.ts;
+      p.reply_users = [...new Set([...(p.reply_users || []), m.user])];
+    };
+    this.timelines.get(channel)?.change(m.thread_ts, bump);
+    this.threadOf(channel, m.thread_ts)?.change(m.thread_ts, bump);
+    if (channel === this.current) this.changed('messages');
+    if (this.thread?.channel === channel && this.thread.ts === m.thread_ts) this.changed('thread');
+  }
+
+  // changeMessage applies f to message ts of channel wherever it is held
+  // (the channel's timeline, threads); seq is the change's.
+  #changeMessage(channel, ts, seq, f) {
+    const tl = this.timelines.get(channel);
+    tl?.saw(seq);
+    tl?.change(ts, f);
+    for (const [key, t] of this.threads) if (key.startsWith(`${channel}/`)) t.change(ts, f);
+    if (channel === this.current) this.changed('messages');
+    if (this.thread?.channel === channel) this.changed('thread');
   }
 
   // newDM learns of a DM someone opened with us: what it is and how much
@@ -295,6 +342,27 @@ export class App {
     } catch (e) {
       this.#failed(e);
     }
+  }
+
+  // removeMessage drops a deleted message wherever it is held.
+  #removeMessage(channel, ts, seq) {
+    const tl = this.timelines.get(channel);
+    tl?.saw(seq);
+    tl?.remove(ts);
+    for (const [key, t] of this.threads) {
+      if (!key.startsWith(`${channel}/`)) continue;
+      const m = t.get(ts);
+      if (m && m.thread_ts && m.thread_ts !== ts) {
+        const parent = (p) => { p.reply_count = Math.max(0, (p.reply_count || 1) - 1); };
+        t.change(m.thread_ts, parent);
+        tl?.change(m.thread_ts, parent);
+      }
+      t.remove(ts);
+    }
+    if (this.thread?.channel === channel && this.thread.ts === ts) this.thread = null;
+    if (this.editing?.ts === ts) this.editing = null;
+    if (channel === this.current) this.changed('messages', 'composer');
+    if (this.thread?.channel === channel || !this.thread) this.changed('thread');
   }
 
   // forget drops what we hold of a channel we are no longer in.
@@ -331,6 +399,8 @@ export class App {
     if (this.current === id) return;
     this.current = id;
     this.error = '';
+    if (this.thread && this.thread.channel !== id) this.closeThread();
+    this.editing = null;
     const c = this.channels.get(id);
     if (c.unread) {
       c.unread = 0;
@@ -381,13 +451,117 @@ export class App {
     }
   }
 
-  // send posts what the user typed in the channel shown.
-  send(typed) {
-    const id = this.current;
+  #encode(text) {
     const byName = new Map([...this.users.values()].map((u) => [u.name, u.id]));
-    this.outbox.send(id, encode(typed, (n) => byName.get(n)));
+    return encode(text, (n) => byName.get(n));
+  }
+
+  // send posts what the user typed in the channel shown.
+  send(text) {
+    const id = this.current;
+    this.outbox.send(id, this.#encode(text));
     this.views.messages.stick();
     this.changed('messages');
+  }
+
+  // sendReply posts what the user typed in the thread shown, also to the
+  // channel when broadcast.
+  sendReply(text, broadcast) {
+    const t = this.thread;
+    if (!t) return;
+    this.outbox.send(t.channel, this.#encode(text), { ts: t.ts, broadcast });
+    this.views.thread.stick();
+    this.changed('thread', 'messages');
+  }
+
+  // lastOwn is the newest message of ours in the channel shown (what
+  // up-arrow edits).
+  lastOwn() {
+    const msgs = this.timelines.get(this.current)?.msgs || [];
+    for (let i = msgs.length - 1; i >= 0; i--) {
+      const m = msgs[i];
+      if (m.user === this.self?.id && (!m.subtype || m.subtype === 'thread_broadcast')) return m;
+    }
+    return null;
+  }
+
+  // startEdit puts message ts of the channel shown in the composer.
+  startEdit(ts) {
+    const m = this.timelines.get(this.current)?.get(ts);
+    if (!m || m.user !== this.self?.id) return;
+    this.editing = { channel: this.current, ts };
+    this.views.composer.edit(typed(m.text, (id) => this.users.get(id)?.name));
+    this.changed('messages', 'composer');
+  }
+
+  stopEdit() {
+    this.editing = null;
+    this.changed('messages', 'composer');
+  }
+
+  // saveEdit saves what the composer holds as the edited message.
+  async saveEdit(text) {
+    const e = this.editing;
+    if (!e) return;
+    this.editing = null;
+    this.changed('messages', 'composer');
+    try {
+      const res = await this.api.call('chat.update', { channel: e.channel, ts: e.ts, text: this.#encode(text) });
+      this.#changeMessage(e.channel, e.ts, null, (m) => {
+        m.text = res.text ?? m.text;
+        m.edited ??= { user: this.self.id, ts: '' };
+      });
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  async deleteMessage(channel, ts) {
+    try {
+      await this.api.call('chat.delete', { channel, ts });
+      this.#removeMessage(channel, ts, null);
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  // react adds our reaction name to a message, or takes it back.
+  async react(channel, ts, name) {
+    const m = this.timelines.get(channel)?.get(ts) || [...this.threads.values()].map((t) => t.get(ts)).find(Boolean);
+    const mine = m?.reactions?.find((r) => r.name === name)?.users?.includes(this.self.id);
+    try {
+      await this.api.call(mine ? 'reactions.remove' : 'reactions.add', { channel, timestamp: ts, name });
+    } catch (err) {
+      if (err.code !== 'already_reacted' && err.code !== 'no_reaction') this.#failed(err);
+    }
+  }
+
+  // openThread shows a thread beside the channel, loading its replies.
+  async openThread(channel, ts) {
+    this.thread = { channel, ts };
+    this.changed('thread');
+    const key = `${channel}/${ts}`;
+    if (this.threads.has(key)) return;
+    const tl = new Timeline();
+    this.threads.set(key, tl);
+    try {
+      let cursor = '';
+      do {
+        const res = await this.api.call('conversations.replies', { channel, ts, limit: 200, cursor });
+        for (const m of res.messages) tl.add(m);
+        cursor = res.response_metadata?.next_cursor || '';
+      } while (cursor);
+      tl.loaded = true;
+    } catch (err) {
+      this.threads.delete(key);
+      this.#failed(err);
+    }
+    this.changed('thread');
+  }
+
+  closeThread() {
+    this.thread = null;
+    this.changed('thread');
   }
 
   retry(clientMsgID) {
@@ -473,7 +647,28 @@ export class App {
   // The RTM events the page follows, by type.
   static handlers = {
     message(ev) {
-      if (ev.hidden || !ev.ts || !ev.channel) return; // hidden: a change to another message
+      if (!ev.channel) return;
+      if (ev.subtype === 'message_changed' && ev.message?.ts) {
+        const n = ev.message;
+        this.#changeMessage(ev.channel, n.ts, ev.seq, (m) => {
+          m.text = n.text;
+          m.edited = n.edited;
+        });
+        return;
+      }
+      if (ev.subtype === 'message_deleted' && ev.deleted_ts) {
+        this.#removeMessage(ev.channel, ev.deleted_ts, ev.seq);
+        return;
+      }
+      if (ev.hidden || !ev.ts) return; // hidden: a change we do not show
+      if (ev.thread_ts && ev.thread_ts !== ev.ts) {
+        this.#reply(ev.channel, ev);
+        if (ev.client_msg_id && this.outbox?.confirmed(ev.client_msg_id)) this.changed('messages', 'thread');
+        if (!inChannel(ev)) {
+          this.timeline(ev.channel).saw(ev.seq);
+          return;
+        }
+      }
       const tl = this.timeline(ev.channel);
       if (tl.add(ev)) {
         const c = this.channels.get(ev.channel);
@@ -506,6 +701,22 @@ export class App {
       this.channels.set(ev.channel.id, { ...ev.channel, is_member: true, unread: 0 });
       this.changed('sidebar');
       if (!this.current) this.open(ev.channel.id);
+    },
+    reaction_added(ev) {
+      handlers.reaction_removed.call(this, ev, true);
+    },
+    reaction_removed(ev, added = false) {
+      const item = ev.item;
+      if (item?.type !== 'message') return;
+      this.#changeMessage(item.channel, item.ts, ev.seq, (m) => {
+        const rs = m.reactions ? m.reactions.map((r) => ({ ...r, users: [...(r.users || [])] })) : [];
+        let r = rs.find((x) => x.name === ev.reaction);
+        if (added && !r) rs.push((r = { name: ev.reaction, users: [], count: 0 }));
+        if (!r || r.users.includes(ev.user) === added) return; // seen already (a replay)
+        r.users = added ? [...r.users, ev.user] : r.users.filter((u) => u !== ev.user);
+        r.count = Math.max(0, (r.count || 0) + (added ? 1 : -1));
+        m.reactions = rs.filter((x) => x.count > 0);
+      });
     },
     im_created(ev) {
       this.#newDM(ev.channel.id);

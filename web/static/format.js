@@ -129,3 +129,22 @@ function sequence(inner, names) {
   if (href) return link(href, label || decode(target));
   return decode(`<${inner}>`); // not a sequence we know: the text as typed
 }
+
+// typed turns a message's wire text back into what its author would type
+// (to edit it): mentions as @name (handle(id) answers a user's name, as
+// encode takes it), entities decoded; links stay as sent.
+export function typed(text, handle) {
+  const out = text.replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (m, id) => {
+    const name = handle(id);
+    return name ? `@${name}` : m;
+  });
+  return decode(out);
+}
+
+// emoji are the reactions offered, by Slack's names, and how each looks.
+export const emoji = {
+  '+1': '👍', heart: '❤️', joy: '😂', tada: '🎉', eyes: '👀', white_check_mark: '✅', rocket: '🚀', pray: '🙏',
+};
+
+// emojiText shows a reaction: its picture when known, else :name:.
+export const emojiText = (name) => emoji[name] ?? `:${name}:`;

@@ -1,28 +1,35 @@
-// The message list of the channel shown: rows from timeline.js, kept as
-// DOM elements by key so that a render changes only what changed, and a
-// scroll position that stays put (at the bottom, or on what the reader
-// is looking at while older pages load above it).
+// The message lists (the channel shown, the thread beside it): rows from
+// timeline.js, kept as DOM elements by key so that a render changes only
+// what changed, and a scroll position that stays put (at the bottom, or
+// on what the reader is looking at while older pages load above it).
+// Each message has its reactions (click to toggle), its replies and its
+// actions (react, reply in thread, edit and delete our own).
 
 import { $, h, replace } from './dom.js';
-import { rows } from './timeline.js';
-import { render } from './format.js';
+import { rows, tsDate } from './timeline.js';
+import { render, emoji, emojiText } from './format.js';
 
 // Older messages load when the reader is this close to the top (px).
 const nearTop = 400;
 
 const timeFmt = { hour: 'numeric', minute: '2-digit' };
 
-export class MessageList {
+// MessageList is a list of messages in a scroller: the channel's
+// (ChannelMessages) or a thread's (ThreadMessages). A subclass says what
+// it shows (source()) and may load older pages (older()).
+class MessageList {
   #els = new Map(); // row key -> element
-  #shown = null; // the channel the elements are of
+  #shown = null; // what the elements are of
   #stick = true; // scroll to the bottom on the next render
   #atBottom = true; // the reader is at the bottom
+  picking = null; // the ts of the message whose reaction picker is open
+  confirming = null; // the ts of the message whose delete awaits a second click
 
-  constructor(app) {
+  constructor(app, scroller, list, top) {
     this.app = app;
-    this.scroller = $('messages');
-    this.list = $('message-list');
-    this.top = $('history-status');
+    this.scroller = scroller;
+    this.list = list;
+    this.top = top;
     this.scroller.addEventListener('scroll', () => {
       this.#atBottom = this.#isAtBottom();
       this.#maybeOlder();
@@ -32,10 +39,7 @@ export class MessageList {
     new ResizeObserver(() => {
       if (this.#atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
     }).observe(this.scroller);
-    this.list.addEventListener('click', (e) => {
-      const b = e.target.closest('button.retry');
-      if (b) app.retry(b.dataset.id);
-    });
+    this.list.addEventListener('click', (e) => this.#click(e));
   }
 
   // stick scrolls to the bottom on the next render (we just sent).
@@ -44,23 +48,20 @@ export class MessageList {
   }
 
   render() {
-    const app = this.app;
-    const id = app.current;
-    if (id !== this.#shown) {
-      this.#shown = id;
+    const src = this.source();
+    if (src.key !== this.#shown) {
+      this.#shown = src.key;
       this.#els.clear();
       this.list.replaceChildren();
       this.#stick = true;
+      this.picking = this.confirming = null;
     }
-    const tl = id && app.timelines.get(id);
-    const name = app.title(id);
-    this.scroller.setAttribute('aria-label', name ? `Messages in ${name}` : 'Messages');
-    const items = tl ? [...tl.msgs, ...(app.outbox?.inChannel(id) ?? [])] : [];
+    this.scroller.setAttribute('aria-label', src.label);
     const sc = this.scroller;
     const atBottom = this.#stick || this.#isAtBottom();
     const anchor = atBottom ? null : this.#firstVisible();
-    replace(this.top, this.#status(id, tl, name));
-    this.#reconcile(rows(items));
+    replace(this.top, src.status);
+    this.#reconcile(rows(src.items));
     if (atBottom) {
       sc.scrollTop = sc.scrollHeight;
     } else if (anchor) {
@@ -74,15 +75,37 @@ export class MessageList {
     this.#maybeOlder();
   }
 
-  // status is the line above the messages.
-  #status(id, tl, name) {
-    if (!id) {
-      return ['You are in no channel yet.',
-        h('button', { type: 'button', onclick: () => $('add-channel').click() }, 'Create or join a channel')];
+  older() {}
+
+  // channel is the conversation the listed messages are of.
+  get channel() {
+    return this.app.current;
+  }
+
+  #click(e) {
+    const app = this.app;
+    const b = e.target.closest('button');
+    if (!b) return;
+    const { act, ts, name } = b.dataset;
+    const ch = this.channel;
+    switch (act) {
+      case 'retry': app.retry(b.dataset.id); return;
+      case 'react': app.react(ch, ts, name); this.picking = null; break;
+      case 'pick': this.picking = this.picking === ts ? null : ts; break;
+      case 'thread': app.openThread(ch, ts); return;
+      case 'edit': app.startEdit(ts); return;
+      case 'delete':
+        if (this.confirming !== ts) {
+          this.confirming = ts;
+          break;
+        }
+        this.confirming = null;
+        app.deleteMessage(ch, ts);
+        break;
+      default: return;
     }
-    if (!tl?.loaded) return 'Loading…';
-    if (tl.loading) return 'Loading older messages…';
-    return tl.more ? '' : `This is the very beginning of ${name}.`;
+    this.render();
+    if (act === 'pick' && this.picking) this.list.querySelector(`li[data-ts="${CSS.escape(ts)}"] .picker button`)?.focus();
   }
 
   #isAtBottom() {
@@ -103,7 +126,7 @@ export class MessageList {
   }
 
   #maybeOlder() {
-    if (this.scroller.scrollTop < nearTop) this.app.older();
+    if (this.scroller.scrollTop < nearTop) this.older();
   }
 
   // reconcile makes the list's children the rows' elements, in order,
@@ -133,7 +156,15 @@ export class MessageList {
   #signature(r) {
     if (r.kind === 'day') return r.label;
     const m = r.item;
-    return JSON.stringify([r.grouped, m.text, m.state, m.error, this.app.usersVersion]);
+    const app = this.app;
+    return JSON.stringify([r.grouped, m.text, m.state, m.error, m.rev, app.usersVersion, this.picking === m.ts,
+      this.confirming === m.ts, this.#editing(m)]);
+  }
+
+  // editing: the composer edits m.
+  #editing(m) {
+    const e = this.app.editing;
+    return !!e && !!m.ts && e.ts === m.ts && e.channel === this.channel;
   }
 
   #day(r) {
@@ -149,15 +180,118 @@ export class MessageList {
     if (m.state === 'pending') state = h('div', { class: 'state' }, 'Sending…');
     if (m.state === 'failed') {
       state = h('div', { class: 'state', role: 'alert' }, `Not sent (${m.error}). `,
-        h('button', { class: 'retry', type: 'button', dataset: { id: m.client_msg_id } }, 'Retry'));
+        h('button', { class: 'retry', type: 'button', dataset: { act: 'retry', id: m.client_msg_id } }, 'Retry'));
     }
     const author = app.userName(m.user);
-    return h('li', { class: `msg${r.grouped ? ' grouped' : ''}${m.state ? ` ${m.state}` : ''}`, dataset: { ts: m.ts || '', user: m.user } },
+    const editing = this.#editing(m);
+    const cls = ['msg', r.grouped && 'grouped', m.state, editing && 'editing'].filter(Boolean).join(' ');
+    return h('li', { class: cls, dataset: { ts: m.ts || '', user: m.user } },
       r.grouped ? h('div', { class: 'gutter' }, time)
         : [h('div', { class: `avatar ${colour(author)}`, 'aria-hidden': 'true' }, [...author][0] || '?'),
           h('div', { class: 'meta' }, h('span', { class: 'author' }, author), time)],
-      h('div', { class: 'text' }, render(m.text, app.names)),
+      h('div', { class: 'text' }, render(m.text, app.names),
+        m.edited ? h('span', { class: 'edited', title: m.edited.ts ? `Edited ${tsDate(m.edited.ts).toLocaleString()}` : 'Edited' }, ' (edited)') : null),
+      m.subtype === 'thread_broadcast' && this.inChannel ? h('div', { class: 'broadcast' }, 'replied to a thread') : null,
+      m.ts ? this.#reactions(m) : null,
+      m.ts && this.inChannel && m.reply_count ? h('button', { type: 'button', class: 'replies link', dataset: { act: 'thread', ts: m.ts } },
+        m.reply_count === 1 ? '1 reply' : `${m.reply_count} replies`) : null,
+      m.ts && !m.state ? this.#actions(m) : null,
       state);
+  }
+
+  #reactions(m) {
+    const me = this.app.self?.id;
+    const rs = (m.reactions || []).filter((r) => r.count > 0);
+    const picker = this.picking === m.ts
+      ? h('div', { class: 'picker', role: 'group', 'aria-label': 'Pick a reaction' }, Object.keys(emoji).map((name) =>
+        h('button', { type: 'button', dataset: { act: 'react', ts: m.ts, name }, 'aria-label': `React with ${name}`, title: `:${name}:` }, emojiText(name))))
+      : null;
+    if (!rs.length && !picker) return null;
+    return h('div', { class: 'reactions' }, rs.map((r) => {
+      const mine = r.users?.includes(me);
+      return h('button', { type: 'button', class: 'reaction', 'aria-pressed': mine ? 'true' : 'false', dataset: { act: 'react', ts: m.ts, name: r.name },
+        'aria-label': `${r.name}: ${r.count}${mine ? ', yours: click to take it back' : ''}`, title: `:${r.name}:` },
+      h('span', { class: 'emoji' }, emojiText(r.name)), h('span', { class: 'count' }, String(r.count)));
+    }), picker);
+  }
+
+  #actions(m) {
+    const own = m.user === this.app.self?.id && (!m.subtype || m.subtype === 'thread_broadcast');
+    const top = !m.thread_ts || m.thread_ts === m.ts;
+    return h('div', { class: 'actions' },
+      h('button', { type: 'button', dataset: { act: 'pick', ts: m.ts }, 'aria-label': 'Add a reaction', 'aria-expanded': this.picking === m.ts ? 'true' : 'false', title: 'Add a reaction' }, '☺'),
+      this.inChannel && top ? h('button', { type: 'button', dataset: { act: 'thread', ts: m.ts }, 'aria-label': 'Reply in thread', title: 'Reply in thread' }, '💬') : null,
+      own && this.inChannel ? h('button', { type: 'button', dataset: { act: 'edit', ts: m.ts }, 'aria-label': 'Edit message', title: 'Edit message' }, '✎') : null,
+      own ? h('button', { type: 'button', class: this.confirming === m.ts ? 'danger' : null, dataset: { act: 'delete', ts: m.ts },
+        'aria-label': this.confirming === m.ts ? 'Really delete this message?' : 'Delete message', title: 'Delete message' },
+      this.confirming === m.ts ? 'Delete?' : '🗑') : null);
+  }
+}
+
+// ChannelMessages is the message list of the channel shown.
+export class ChannelMessages extends MessageList {
+  inChannel = true;
+
+  constructor(app) {
+    super(app, $('messages'), $('message-list'), $('history-status'));
+  }
+
+  source() {
+    const app = this.app;
+    const id = app.current;
+    const tl = id && app.timelines.get(id);
+    const name = app.title(id);
+    return {
+      key: id,
+      label: name ? `Messages in ${name}` : 'Messages',
+      status: this.#status(id, tl, name),
+      items: tl ? [...tl.msgs, ...(app.outbox?.inChannel(id) ?? [])] : [],
+    };
+  }
+
+  older() {
+    this.app.older();
+  }
+
+  // status is the line above the messages.
+  #status(id, tl, name) {
+    if (!id) {
+      return ['You are in no channel yet.',
+        h('button', { type: 'button', onclick: () => $('add-channel').click() }, 'Create or join a channel')];
+    }
+    if (!tl?.loaded) return 'Loading…';
+    if (tl.loading) return 'Loading older messages…';
+    return tl.more ? '' : `This is the very beginning of ${name}.`;
+  }
+}
+
+// ThreadMessages is the thread panel's list: the parent, then replies.
+export class ThreadMessages extends MessageList {
+  inChannel = false;
+
+  constructor(app) {
+    super(app, $('thread-messages'), $('thread-list'), $('thread-status'));
+    $('thread-close').addEventListener('click', () => app.closeThread());
+  }
+
+  get channel() {
+    return this.app.thread?.channel;
+  }
+
+  source() {
+    const app = this.app;
+    const t = app.thread;
+    $('thread').hidden = !t;
+    document.body.classList.toggle('thread-open', !!t);
+    if (!t) return { key: null, label: 'Thread', status: '', items: [] };
+    const tl = app.threadOf(t.channel, t.ts);
+    replace($('thread-channel'), app.title(t.channel));
+    return {
+      key: `${t.channel}/${t.ts}`,
+      label: `Thread in ${app.title(t.channel)}`,
+      status: tl?.loaded ? '' : 'Loading…',
+      items: tl ? [...tl.msgs, ...(app.outbox?.inThread(t.channel, t.ts) ?? [])] : [],
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 // Messages the user sent that the server has not confirmed yet.
 
 import { AckError } from './rtm.js';
+import { ApiError } from './api.js';
 
 // sendWithin: a message not acked this long after it was sent (or
 // retried) is shown as failed, with a retry button.
@@ -21,21 +22,23 @@ function clientMsgID() {
 // posts a message once however often it is sent: a message whose socket
 // died before its ack is simply sent again on the next one.
 //
-// An item is {client_msg_id, channel, user, text, at, state, error},
-// state 'pending' or 'failed'. onAck(item, ack) is told when one is
+// An item is {client_msg_id, channel, user, text, thread_ts, broadcast,
+// at, state, error}, state 'pending' or 'failed'; thread_ts makes it a
+// reply (broadcast: also to the channel). onAck(item, ack) is told when one is
 // confirmed (and it leaves the outbox); onChange(item) when one changes.
 export class Outbox {
   items = new Map(); // by client_msg_id, in sending order
 
-  constructor(conn, user, { onAck, onChange }) {
+  constructor(conn, api, user, { onAck, onChange }) {
     this.conn = conn;
+    this.api = api;
     this.user = user;
     this.onAck = onAck;
     this.onChange = onChange;
   }
 
-  send(channel, text) {
-    const item = { client_msg_id: clientMsgID(), channel, user: this.user, text };
+  send(channel, text, thread = null) {
+    const item = { client_msg_id: clientMsgID(), channel, user: this.user, text, thread_ts: thread?.ts, broadcast: !!thread?.broadcast };
     this.items.set(item.client_msg_id, item);
     this.#attempt(item);
     return item;
@@ -60,8 +63,13 @@ export class Outbox {
     return this.items.delete(id);
   }
 
+  // inChannel: the items shown in the channel (not replies but broadcast ones).
   inChannel(channel) {
-    return [...this.items.values()].filter((i) => i.channel === channel);
+    return [...this.items.values()].filter((i) => i.channel === channel && (!i.thread_ts || i.broadcast));
+  }
+
+  inThread(channel, ts) {
+    return [...this.items.values()].filter((i) => i.channel === channel && i.thread_ts === ts);
   }
 
   #attempt(item) {
@@ -77,7 +85,19 @@ export class Outbox {
   #send(item) {
     if (!this.conn.live) return; // flush sends it
     const frame = { type: 'message', channel: item.channel, text: item.text, client_msg_id: item.client_msg_id };
-    this.conn.request(frame).then(
+    if (item.thread_ts) frame.thread_ts = item.thread_ts;
+    let sent;
+    if (item.broadcast) {
+      // RTM has no reply_broadcast: chat.postMessage has, and the same
+      // client_msg_id makes a second attempt harmless there too.
+      sent = this.api.call('chat.postMessage', { channel: item.channel, text: item.text, client_msg_id: item.client_msg_id, thread_ts: item.thread_ts, reply_broadcast: true })
+        .then((res) => ({ ts: res.ts, text: res.message?.text }), (err) => {
+          throw err instanceof ApiError && err.code !== 'network_error' ? new AckError({ msg: err.code }) : err;
+        });
+    } else {
+      sent = this.conn.request(frame);
+    }
+    sent.then(
       (ack) => {
         if (!this.items.delete(item.client_msg_id)) return;
         clearTimeout(item.timer);

@@ -9,6 +9,7 @@
 export class Timeline {
   msgs = [];
   #byTs = new Map();
+  #seq = null; // the highest seq of a change (edit, delete, reaction, reply) seen
   // loaded: the newest page was fetched; until then msgs holds only what
   // arrived live. more: older messages exist before msgs[0].
   loaded = false;
@@ -30,16 +31,49 @@ export class Timeline {
     return true;
   }
 
+  get(ts) {
+    return this.#byTs.get(ts);
+  }
+
+  // change applies f to the message ts (if held) and answers whether it
+  // was; rev counts a message's changes, for the views.
+  change(ts, f) {
+    const m = this.#byTs.get(ts);
+    if (!m) return false;
+    f(m);
+    m.rev = (m.rev || 0) + 1;
+    return true;
+  }
+
+  // remove drops the message ts; it answers whether it was held.
+  remove(ts) {
+    if (!this.#byTs.delete(ts)) return false;
+    this.msgs.splice(this.msgs.findIndex((m) => m.ts === ts), 1);
+    return true;
+  }
+
+  // saw notes the seq of an entry of the channel's log that is not a
+  // message of this timeline (a change to one, a thread reply): a resume
+  // starts after it too.
+  saw(seq) {
+    if (seq != null && (this.#seq == null || seq > this.#seq)) this.#seq = seq;
+  }
+
   // lastSeq is where a resume starts: everything after it is wanted. It
-  // is the highest seq held: what is held is contiguous up to it, since
-  // history pages are and the live stream and its resumes are. A loaded
-  // channel with no seq yet (empty, or only acks) resumes from the start;
-  // one holding nothing is not resumed (its history is read when shown).
+  // is the highest seq held or seen: what is held is contiguous up to it,
+  // since history pages are and the live stream and its resumes are. A
+  // loaded channel with no seq yet (empty, or only acks) resumes from the
+  // start; one holding nothing is not resumed (its history is read when
+  // shown).
   lastSeq() {
+    let seq = this.#seq;
     for (let i = this.msgs.length - 1; i >= 0; i--) {
-      if (this.msgs[i].seq != null) return this.msgs[i].seq;
+      if (this.msgs[i].seq != null) {
+        if (seq == null || this.msgs[i].seq > seq) seq = this.msgs[i].seq;
+        break;
+      }
     }
-    return this.loaded ? 0 : null;
+    return seq ?? (this.loaded ? 0 : null);
   }
 
   oldestTs() {
