@@ -286,9 +286,9 @@ func TestChat(t *testing.T) {
 		bo.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent(kb.ArrowUp))
 		bo.wait("the last message in the composer", `document.getElementById('composer-input').value === 'Promoting.' && !document.getElementById('editing').hidden`,
 			`document.getElementById('composer-input').value`, 5*time.Second)
-		bo.do(chromedp.KeyEvent(" to 100%"), enter())
-		a.waitMessage("Promoting. to 100% (edited)", 5*time.Second)
-		bo.waitMessage("Promoting. to 100% (edited)", 5*time.Second)
+		bo.do(chromedp.KeyEvent(kb.Backspace), chromedp.KeyEvent(" to 100%."), enter())
+		a.waitMessage("Promoting to 100%. (edited)", 5*time.Second)
+		bo.waitMessage("Promoting to 100%. (edited)", 5*time.Second)
 		if got := texts(a); slices.Contains(got, "Promoting.") {
 			t.Errorf("alice still shows the message before its edit: %q", got[len(got)-4:])
 		}
