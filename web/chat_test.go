@@ -419,6 +419,16 @@ func TestChat(t *testing.T) {
 		bo.do(chromedp.Reload())
 		bo.wait("live after reload", jsLive+` && `+jsChannel+` === '#general'`, jsBody, 10*time.Second)
 		bo.waitMessage("Yes, at 3pm. I'll post the checklist here.", 10*time.Second)
+		// The history has the edit, the reaction, the replies' count, and
+		// neither the deleted message nor the reply that was not broadcast.
+		bo.waitMessage("Promoting to 100%. (edited)", 10*time.Second)
+		bo.wait("the reaction and the replies after a reload", `(() => {
+			const li = (text) => [...document.querySelectorAll('#message-list .msg')].find(li => li.querySelector('.text').textContent === text);
+			return li("Yes, at 3pm. I'll post the checklist here.")?.querySelector('button.reaction')?.textContent === '👍1'
+				&& li('Canary is green.')?.querySelector('button.replies')?.textContent === '2 replies'; })()`, jsTexts+`.slice(-12).join(' | ')`, 5*time.Second)
+		if got := texts(bo); slices.Contains(got, "wrong channel, sorry") || slices.Contains(got, "Nice, I'm watching the error rate.") {
+			t.Errorf("after a reload bob shows a deleted message or a reply: %q", got)
+		}
 		if n := len(texts(bo)); n > 60 {
 			t.Errorf("%d messages after a reload, want a page (50)", n)
 		}
