@@ -92,7 +92,7 @@ class MessageList {
       case 'retry': app.retry(b.dataset.id); return;
       case 'react': app.react(ch, ts, name); this.picking = null; break;
       case 'pick': this.picking = this.picking === ts ? null : ts; break;
-      case 'thread': app.openThread(ch, ts); return;
+      case 'thread': app.openThread(ch, ts); queueMicrotask(() => $('thread-input').focus()); return;
       case 'edit': app.startEdit(ts); return;
       case 'delete':
         if (this.confirming !== ts) {
@@ -272,6 +272,12 @@ export class ThreadMessages extends MessageList {
   constructor(app) {
     super(app, $('thread-messages'), $('thread-list'), $('thread-status'));
     $('thread-close').addEventListener('click', () => app.closeThread());
+    // Escape in the panel closes it, back to the channel's composer.
+    $('thread').addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape') return;
+      app.closeThread();
+      $('composer-input').focus();
+    });
   }
 
   get channel() {
