@@ -161,6 +161,31 @@ func TestDevPrintsAdminKeyOnce(t *testing.T) {
 	}
 }
 
+// TestSecretInArgvWarns: a secret given as a flag works but the node
+// says that every local user can read it (finding 4); from the
+// environment it says nothing.
+func TestSecretInArgvWarns(t *testing.T) {
+	const key = "xoxa-argv-admin-key-5Vb8Nq2Wz7Lk4Rt1Yc9Hm3Px6Jd0Sf"
+	const warning = "a secret on the command line is visible to every local user"
+	for _, tt := range []struct {
+		name  string
+		extra []string
+		env   []string
+		warns bool
+	}{
+		{"flag", []string{"--admin-key", key}, nil, true},
+		{"environment", nil, []string{"RINGCAST_ADMIN_KEY=" + key}, false},
+	} {
+		p := proctest.Start(t, bin, proctest.Options{Name: "argv", Host: "127.0.23.3", Data: t.TempDir(), Extra: tt.extra, Env: tt.env})
+		if err := p.Stop(20 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(p.Log(), warning); got != tt.warns {
+			t.Fatalf("admin key by %s: warning %v, want %v:\n%s", tt.name, got, tt.warns, p.Log())
+		}
+	}
+}
+
 // TestBenchBadProfilePath: a --cpuprofile that cannot be written stops
 // bench before it loads anything.
 func TestBenchBadProfilePath(t *testing.T) {

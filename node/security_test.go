@@ -220,36 +220,44 @@ func rtmURL(t *testing.T, api *client.API) string {
 }
 
 // TestStatusNeedsAdminKey: /status lists every node's internal
-// addresses; it answers only the admin key.
+// addresses, /debug/pprof/ (with --pprof) serves the process's insides;
+// both answer only the admin key as a bearer token. /healthz stays open.
 func TestStatusNeedsAdminKey(t *testing.T) {
-	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.22.5"})
-	u := "http://" + c.First().HTTPAddr() + "/status"
-	for _, tt := range []struct{ header, code string }{{"", "not_authed"}, {"Bearer wrong", "invalid_auth"}, {"Basic " + c.First().AdminKey(), "not_authed"}} {
-		req, _ := http.NewRequest("GET", u, nil)
-		if tt.header != "" {
-			req.Header.Set("Authorization", tt.header)
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.22.5", Tune: func(cfg *config.Config) { cfg.Pprof = true }})
+	get := func(path, header string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+c.First().HTTPAddr()+path, nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var body map[string]any
-		json.NewDecoder(resp.Body).Decode(&body)
-		resp.Body.Close()
-		if resp.StatusCode != 401 || body["error"] != tt.code || body["members"] != nil {
-			t.Fatalf("/status with %q: %d %v", tt.header, resp.StatusCode, body)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	for _, path := range []string{"/status", "/debug/pprof/", "/debug/pprof/goroutine?debug=1"} {
+		for _, tt := range []struct{ header, code string }{{"", "not_authed"}, {"Bearer wrong", "invalid_auth"}, {"Basic " + c.First().AdminKey(), "not_authed"}} {
+			resp, b := get(path, tt.header)
+			var body map[string]any
+			json.Unmarshal(b, &body)
+			if resp.StatusCode != 401 || body["error"] != tt.code || len(body) != 2 {
+				t.Fatalf("%s with %q: %d %.200s", path, tt.header, resp.StatusCode, b)
+			}
 		}
 	}
-	req, _ := http.NewRequest("GET", u, nil)
-	req.Header.Set("Authorization", "Bearer "+c.First().AdminKey())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, b := get("/status", "Bearer "+c.First().AdminKey())
 	var st struct{ Members []any }
-	if err := json.NewDecoder(resp.Body).Decode(&st); resp.StatusCode != 200 || err != nil || len(st.Members) != 1 {
+	if err := json.Unmarshal(b, &st); resp.StatusCode != 200 || err != nil || len(st.Members) != 1 {
 		t.Fatalf("/status with the key: %d %+v %v", resp.StatusCode, st, err)
+	}
+	if resp, b := get("/debug/pprof/goroutine?debug=1", "Bearer "+c.First().AdminKey()); resp.StatusCode != 200 || !strings.Contains(string(b), "goroutine profile") {
+		t.Fatalf("/debug/pprof/goroutine with the key: %d %.200s", resp.StatusCode, b)
+	}
+	if resp, b := get("/healthz", ""); resp.StatusCode != 200 || string(b) != "ok\n" {
+		t.Fatalf("/healthz: %d %q", resp.StatusCode, b)
 	}
 }
 
@@ -293,10 +301,24 @@ func TestHTTPTimeouts(t *testing.T) {
 	alive(t, r)
 }
 
-// TestDataDirIsPrivate: a data directory and database an older ringcast
-// left readable by every local user are made private at start.
+// TestDataDirIsPrivate: a new data directory and database are private
+// (0700, 0600); ones an older ringcast left readable by every local user
+// are made private at start.
 func TestDataDirIsPrivate(t *testing.T) {
 	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.22.7"})
+	modes := func(when string) {
+		t.Helper()
+		for p, want := range map[string]os.FileMode{c.Dir: 0o700, c.StorePath(): 0o600, c.StorePath() + "-wal": 0o600} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("%s: %s mode %04o, want %04o", when, filepath.Base(p), fi.Mode().Perm(), want)
+			}
+		}
+	}
+	modes("new")
 	c.Stop("solo")
 	for _, p := range []string{c.Dir, c.StorePath()} {
 		if err := os.Chmod(p, 0o755); err != nil {
@@ -306,15 +328,7 @@ func TestDataDirIsPrivate(t *testing.T) {
 	os.Chmod(c.StorePath(), 0o644)
 	c.Add(nodetest.Spec{Name: "solo", Host: "127.0.22.7"})
 	c.WaitConverged()
-	for p, want := range map[string]os.FileMode{c.Dir: 0o700, c.StorePath(): 0o600, c.StorePath() + "-wal": 0o600} {
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != want {
-			t.Errorf("%s: mode %04o, want %04o", filepath.Base(p), fi.Mode().Perm(), want)
-		}
-	}
+	modes("narrowed")
 }
 
 // TestTwoClustersDifferentSecrets: two clusters on one machine, each with

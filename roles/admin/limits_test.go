@@ -109,6 +109,51 @@ func TestRateLimits(t *testing.T) {
 	})
 }
 
+// TestRateTiers: the methods of a tier share one bucket per user, as
+// docs/SECURITY.md lists them; a call over it changes nothing (the
+// join is not made, the token not revoked), and other tiers go on.
+func TestRateTiers(t *testing.T) {
+	e := limited(t, func(l *limit.Config) {
+		l.Tier2 = limit.Rate{N: 2, Per: time.Hour}
+		l.Tier3 = limit.Rate{N: 2, Per: time.Hour}
+	})
+	ch := url.Values{"channel": {e.ch}}
+	e.ok(e.alice, "conversations.join", ch, nil)
+	e.ok(e.alice, "conversations.leave", ch, nil)
+	e.rateLimited(e.alice, "conversations.join", ch)
+	for _, m := range []struct {
+		method string
+		args   url.Values
+	}{
+		{"conversations.create", url.Values{"name": {"more"}}},
+		{"conversations.invite", url.Values{"channel": {e.ch}, "users": {e.aliceID}}},
+		{"users.setPresence", url.Values{"presence": {"away"}}},
+		{"auth.revoke", nil},
+	} {
+		e.rateLimited(e.alice, m.method, m.args)
+	}
+	e.ok(e.alice, "conversations.list", nil, nil)
+	e.ok(e.alice, "users.list", nil, nil)
+	for _, method := range []string{"conversations.history", "conversations.members", "conversations.list", "users.list"} {
+		e.rateLimited(e.alice, method, ch)
+	}
+	// Nothing changed, and tier 4 is its own.
+	var members struct{ Members []string }
+	e.ok(e.bob, "conversations.members", ch, &members)
+	if len(members.Members) != 1 {
+		t.Fatalf("members %v, want bob alone", members.Members)
+	}
+	var presence struct {
+		ManualAway bool `json:"manual_away"`
+	}
+	e.ok(e.alice, "users.getPresence", nil, &presence)
+	if presence.ManualAway {
+		t.Fatal("users.setPresence over the limit set away")
+	}
+	e.ok(e.alice, "auth.test", nil, nil) // the token was not revoked
+	e.ok(e.bob, "conversations.join", ch, nil)
+}
+
 func userID(t *testing.T, e *env, api *client.API) string {
 	var me struct {
 		UserID string `json:"user_id"`
