@@ -164,6 +164,54 @@ func TestSetInactiveEverywhere(t *testing.T) {
 	alive(t, b)
 }
 
+// TestRevokedTicketOpensNothing: an rtm.connect URL handed out before
+// auth.revoke (or admin.users.setInactive) opens no session after it:
+// the websocket gets the revocation's error event, no hello, and close
+// 1008. Before, a ticket issued up to 30 s before the revocation opened
+// a session that lived on with the revoked token.
+func TestRevokedTicketOpensNothing(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.23.4"})
+	api := c.APIAt("solo", "")
+	_, aliceID := c.User("alice")
+	_, _ = c.User("bob")
+	for _, tt := range []struct {
+		why    string
+		revoke func(tok string)
+	}{
+		{"token_revoked", func(tok string) { nodetest.Call(t, as(api, tok), "auth.revoke", nil, nil) }},
+		{"account_inactive", func(string) {
+			nodetest.Call(t, as(api, c.First().AdminKey()), "admin.users.setInactive", url.Values{"user_id": {aliceID}}, nil)
+		}},
+	} {
+		tok := c.Token(t, "alice")
+		// A session of the token tells when the gateway has read the
+		// revocation: it is closed then.
+		watch := nodetest.Connect(t, as(api, tok), "", nil)
+		ticket := rtmURL(t, as(api, tok))
+		tt.revoke(tok)
+		closedWith(t, watch, tt.why, websocket.StatusPolicyViolation)
+
+		r, err := client.Dial(t.Context(), ticket, nil)
+		if err != nil {
+			t.Fatalf("%s: dial: %v", tt.why, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ev, err := r.Next(ctx)
+		if err != nil || ev.Type != "error" || ev.Error == nil || ev.Error.Msg != tt.why || ev.Error.Code != 12 {
+			t.Fatalf("%s: a ticket from before the revocation: first %v %v, want the error event", tt.why, ev, err)
+		}
+		_, err = r.Next(ctx)
+		cancel()
+		if got := websocket.CloseStatus(err); got != websocket.StatusPolicyViolation {
+			t.Fatalf("%s: then %v (close %d), want close 1008", tt.why, err, got)
+		}
+		nodetest.WaitFor(t, 10*time.Second, "no session open", func() bool { return sessions(t, c) == 0 })
+	}
+	// Other users connect as before.
+	bob := as(api, c.Token(t, "bob"))
+	alive(t, nodetest.Connect(t, bob, "", nil))
+}
+
 func isCode(err error, code string) bool {
 	var ae *client.APIError
 	return errors.As(err, &ae) && ae.Code == code

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/limit"
@@ -237,11 +238,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resume != nil {
 		g.met.reconnected()
 	}
-	if err := g.reg.register(s); err != nil {
-		if err == errFull {
+	if err := g.reg.register(s, tk.Expires.Add(-rtm.TicketTTL)); err != nil {
+		var revoked chat.Error
+		switch {
+		case errors.As(err, &revoked):
+			s.refuseNew(revoked) // as if it had been open when the revocation came
+		case err == errFull:
 			g.met.refuse(limitSocketsGateway)
 			s.end(wsframe.StatusTryAgainLater, err.Error(), false) // no hello: the close alone
-		} else {
+		default:
 			g.met.refuse(limitDraining)
 			s.end(wsframe.StatusServiceRestart, err.Error(), true)
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/transport/rtm"
@@ -22,16 +23,37 @@ type registry struct {
 	life *lifecycle.Group
 	max  int // sessions at most (0: no limit)
 
-	mu       sync.Mutex           // guards sessions, byUser, used, draining
-	sessions map[*session]bool    // -> counted in byUser
-	byUser   map[string]int       // admitted sessions per user
-	used     map[uint64]time.Time // ticket nonces seen, until they expire
+	mu       sync.Mutex               // guards sessions, byUser, used, revoked, draining
+	sessions map[*session]bool        // -> counted in byUser
+	byUser   map[string]int           // admitted sessions per user
+	used     map[uint64]time.Time     // ticket nonces seen, until they expire
+	revoked  map[revocation]time.Time // revocations learnt (-> when), until every ticket issued before them has expired
 	draining bool
 }
 
 func newRegistry(life *lifecycle.Group, max int) *registry {
-	return &registry{life: life, max: max, sessions: map[*session]bool{}, byUser: map[string]int{}, used: map[uint64]time.Time{}}
+	return &registry{life: life, max: max, sessions: map[*session]bool{}, byUser: map[string]int{},
+		used: map[uint64]time.Time{}, revoked: map[revocation]time.Time{}}
 }
+
+// revocation is what a revocation stops: the sessions of one token of a
+// user, or of all the user's tokens.
+type revocation struct {
+	user  string
+	token rtm.TokenID
+	all   bool
+}
+
+// covers reports whether rv stops session s.
+func (rv revocation) covers(s *session) bool {
+	return s.user == rv.user && (rv.all || s.token == rv.token)
+}
+
+// revocationMargin is how long after this gateway learns of a
+// revocation a ticket issued before it may still be issued: by an
+// admin node that learns of it from the same log up to a poll later;
+// and a ticket's issue time is known to the second (its expiry's).
+const revocationMargin = 2 * time.Second
 
 // Why register refuses a session.
 var (
@@ -39,11 +61,25 @@ var (
 	errFull     = errors.New("too many connections on this gateway")
 )
 
-// register adds a session unless new ones are refused (errDraining) or
-// the gateway holds its most (errFull).
-func (r *registry) register(s *session) error {
+// register adds a session unless new ones are refused (errDraining),
+// the gateway holds its most (errFull), or its ticket, issued at issued,
+// predates a revocation of its token or its user (chat.ErrTokenRevoked,
+// chat.ErrAccountInactive): the ticket's rtm.connect was answered before
+// the revocation, and the session must not outlive it.
+func (r *registry) register(s *session, issued time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, c := range [...]struct {
+		rv  revocation
+		err chat.Error
+	}{
+		{revocation{user: s.user, token: s.token}, chat.ErrTokenRevoked},
+		{revocation{user: s.user, all: true}, chat.ErrAccountInactive},
+	} {
+		if at, ok := r.revoked[c.rv]; ok && issued.Before(at.Add(revocationMargin)) {
+			return c.err
+		}
+	}
 	if r.max > 0 && len(r.sessions) >= r.max {
 		return errFull
 	}
@@ -99,6 +135,20 @@ func (r *registry) claim(t rtm.Ticket) bool {
 	return true
 }
 
+// revoke records rv, learnt at now, and calls fn for every session it
+// covers, under mu: a session registers either before (and fn ends it)
+// or after (and register refuses it).
+func (r *registry) revoke(rv revocation, now time.Time, fn func(*session)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked[rv] = now
+	for s := range r.sessions {
+		if rv.covers(s) {
+			fn(s)
+		}
+	}
+}
+
 // accepting reports whether new sessions are taken.
 func (r *registry) accepting() bool {
 	r.mu.Lock()
@@ -149,8 +199,8 @@ func (r *registry) stop(fn func(*session)) {
 	r.each(fn)
 }
 
-// expire forgets ticket nonces (their tickets have expired) until ctx
-// ends.
+// expire forgets ticket nonces (their tickets have expired) and
+// revocations no unexpired ticket predates, until ctx ends.
 func (r *registry) expire(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
@@ -163,6 +213,11 @@ func (r *registry) expire(ctx context.Context) {
 			for n, exp := range r.used {
 				if now.After(exp) {
 					delete(r.used, n)
+				}
+			}
+			for rv, at := range r.revoked {
+				if now.Sub(at) > rtm.TicketTTL+revocationMargin+time.Second {
+					delete(r.revoked, rv)
 				}
 			}
 			r.mu.Unlock()
