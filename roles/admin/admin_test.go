@@ -123,6 +123,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"bad form", "POST", "chat.postMessage", "application/x-www-form-urlencoded", `a=%zz`, "invalid_form_data"},
 		{"unknown method", "POST", "chat.launchRockets", "", ``, "unknown_method"},
 		{"wrong verb", "PUT", "auth.test", "", ``, "invalid_post_type"},
+		{"body over 1 MiB", "POST", "chat.postMessage", "application/x-www-form-urlencoded",
+			"channel=" + e.ch + "&text=x&pad=" + strings.Repeat("p", 1<<20), "request_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
