@@ -189,3 +189,67 @@ func TestDerivedCAIsDeterministic(t *testing.T) {
 		t.Fatal("two secrets, one CA name")
 	}
 }
+
+// opsCA is an operator's CA for the tests: it signs node certificates.
+type opsCA struct {
+	cert *x509.Certificate
+	key  ed25519.PrivateKey
+	der  []byte
+}
+
+func newOpsCA(t *testing.T, name string) opsCA {
+	pub, key := must2(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der := must(x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, key))
+	return opsCA{cert: must(x509.ParseCertificate(der)), key: key, der: der}
+}
+
+// operatorNode is node name's Trust with a certificate signed by signer
+// and a --tls-ca bundle of the CAs in bundle.
+func operatorNode(t *testing.T, name string, signer opsCA, bundle ...opsCA) *Trust {
+	dir := t.TempDir()
+	pub, key := must2(t)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}}
+	der := must(x509.CreateCertificate(rand.Reader, tmpl, signer.cert, pub, signer.key))
+	var pems []byte
+	for _, ca := range bundle {
+		pems = append(pems, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.der})...)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pems, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return must(New(Config{Self: name, CertFile: writePEM(t, dir, "node.pem", "CERTIFICATE", der),
+		KeyFile: writePEM(t, dir, "node.key", "PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(key))), CAFile: caFile}))
+}
+
+// TestOperatorCARotation: the operator's CA is replaced as docs/SECURITY.md
+// says, with a node on one step and a node on the next linking at every
+// step: both CAs in every bundle, then each node's certificate from the
+// new CA, then the old CA out of the bundles. Skipping the first step
+// partitions the cluster.
+func TestOperatorCARotation(t *testing.T) {
+	prev, next := newOpsCA(t, "ops CA 2025"), newOpsCA(t, "ops CA 2026")
+	steps := []func(name string) *Trust{
+		func(n string) *Trust { return operatorNode(t, n, prev, prev) },       // 0. before
+		func(n string) *Trust { return operatorNode(t, n, prev, prev, next) }, // 1. both CAs trusted
+		func(n string) *Trust { return operatorNode(t, n, next, prev, next) }, // 2. certificates from the new CA
+		func(n string) *Trust { return operatorNode(t, n, next, next) },       // 3. the old CA dropped
+	}
+	links := func(a, b *Trust) bool {
+		serr, cerr, _, _ := pair(t, a, b, "a")
+		serr2, cerr2, _, _ := pair(t, b, a, "b")
+		return serr == nil && cerr == nil && serr2 == nil && cerr2 == nil
+	}
+	for i := 1; i < len(steps); i++ {
+		if !links(steps[i-1]("a"), steps[i]("b")) {
+			t.Fatalf("a node on step %d and one on step %d do not link", i-1, i)
+		}
+	}
+	if links(steps[0]("a"), steps[2]("b")) {
+		t.Fatal("a node with only the old CA linked with one whose certificate is from the new CA")
+	}
+}
