@@ -231,3 +231,26 @@ func TestDeadPeerNoticed(t *testing.T) {
 		t.Fatalf("the silent client: %v, want close 1008", err)
 	}
 }
+
+// TestRTMInflightCap: one websocket has at most 256 messages sent and
+// not yet acknowledged; the next gets the rate-limit error ack (-1), is
+// not stored, and the user may send again once acks come back. The
+// owner holds its commits for up to a second here, so a burst piles up.
+func TestRTMInflightCap(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.23.5", Tune: func(cfg *config.Config) { cfg.CommitWindow = time.Second }})
+	alice, _ := c.UserWith(url.Values{"name": {"alice"}, "limit_class": {"unlimited"}})
+	ch := createChannel(t, alice, "general")
+	r := nodetest.Connect(t, alice, "", nil)
+	codes := acks(t, r, ch, 600)
+	acked, limited := count(codes, 0), count(codes, -1)
+	t.Logf("600 sent at once: %d acked, %d refused", acked, limited)
+	if limited == 0 || acked+limited != 600 {
+		t.Fatalf("600 sent at once: %d acked, %d refused (-1), the rest %v", acked, limited, codes)
+	}
+	if n := historyLen(t, alice, ch); n != acked {
+		t.Fatalf("history has %d messages, %d were acked", n, acked)
+	}
+	if codes := acks(t, r, ch, 1); codes[0] != 0 {
+		t.Fatalf("once the acks came back: %v", codes)
+	}
+}
