@@ -36,6 +36,8 @@ func TestPrivateChannelIsNotFoundToNonMembers(t *testing.T) {
 			{"chat.postMessage", url.Values{}},                                                   // no text: the channel's error comes first
 			{"chat.postMessage", url.Values{"text": {"x"}, "thread_ts": {"not-a-ts"}}},           // likewise
 			{"chat.postMessage", url.Values{"text": {"x"}, "client_msg_id": {"retry-me-later"}}}, // idempotent path
+			{"conversations.mark", url.Values{"ts": {"1700000000.000001"}}},
+			{"chat.getPermalink", url.Values{"message_ts": {"1700000000.000001"}}},
 		} {
 			args := url.Values{"channel": {ref}}
 			for k, v := range call.args {
