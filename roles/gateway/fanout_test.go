@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -270,5 +271,40 @@ func TestPacer(t *testing.T) {
 				t.Errorf("%s, round %d: next = %v, want %v", c.name, i, got.Sub(t0), want.Sub(t0))
 			}
 		}
+	}
+}
+
+// TestSlowClientIsClosed: a client that does not read has its frames
+// queued up to MaxQueue; the next one closes the session at once (its
+// queue dropped, the connection closed, since a frame is half written):
+// a stalled reader costs the gateway a bounded queue, not memory without
+// end.
+func TestSlowClientIsClosed(t *testing.T) {
+	g := &Gateway{cfg: Config{MaxQueue: 8}}
+	s, peer := testSession(t, g, 4096) // the client reads nothing
+	f := wsframe.Text(bytes.Repeat([]byte("x"), 256<<10))
+	for i := 0; ; i++ {
+		s.pushFrame(f)
+		s.mu.Lock()
+		ending, queued, closeMsg := s.ending, len(s.queue), s.closeMsg
+		s.mu.Unlock()
+		if ending {
+			// The writer may have taken the close frame already.
+			if i < 8 || len(closeMsg) >= 4 && binary.BigEndian.Uint16(closeMsg[2:]) != uint16(wsframe.StatusPolicyViolation) {
+				t.Fatalf("ended after %d frames with close frame % x, want 1008 once 8 are queued", i+1, closeMsg)
+			}
+			break
+		}
+		if queued > 8 {
+			t.Fatalf("%d frames queued, over MaxQueue", queued)
+		}
+		if i > 1000 {
+			t.Fatal("a client that reads nothing was never closed")
+		}
+	}
+	s.writers.Wait()
+	peer.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, peer); err != nil {
+		t.Fatalf("the connection was not closed: %v", err)
 	}
 }
