@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -602,4 +603,50 @@ func TestBadPeersAreThrottledInTheLog(t *testing.T) {
 	// The node is none the worse: it still serves.
 	alice, _ := c.User("alice")
 	nodetest.Call(t, alice, "auth.test", nil, nil)
+}
+
+// TestHTTPWriteTimeout: a client that asks for a large response and
+// does not read it holds the connection only until --http-write-timeout;
+// the response is cut there, not written for as long as the client
+// likes.
+func TestHTTPWriteTimeout(t *testing.T) {
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Host: "127.0.23.6", Tune: func(cfg *config.Config) {
+		cfg.Limits.HTTPWrite = 300 * time.Millisecond
+		cfg.Limits.MaxResponse = 16 << 20
+	}})
+	alice, _ := c.UserWith(url.Values{"name": {"alice"}, "limit_class": {"unlimited"}})
+	ch := createChannel(t, alice, "big")
+	worst := strings.Repeat("<", 4000) // \u003c each: 24 000 bytes of JSON
+	for range 300 {
+		nodetest.Call(t, alice, "chat.postMessage", url.Values{"channel": {ch}, "text": {worst}}, nil)
+	}
+	// A reader with a small window, and a response of 7.2 MB: more than
+	// the socket buffers hold (the server's grows to 4 MB, ~2.8 MB of
+	// data, with Linux's default net.ipv4.tcp_wmem).
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return nil
+	}}
+	nc, err := d.Dial("tcp", c.First().HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	fmt.Fprintf(nc, "GET /api/conversations.history?channel=%s&limit=999 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", ch, alice.Token)
+	time.Sleep(time.Second) // the client reads nothing for three write timeouts: nothing to poll for
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		return // cut before the headers were read: also fine
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Fatalf("the whole %d-byte response was written to a client that did not read for %v", n, time.Second)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server kept the connection open: %v", err)
+	}
+	t.Logf("cut after %d bytes: %v", n, err)
 }
