@@ -63,8 +63,9 @@ func (a *API) addUnread(c *call, ch chat.Channel, obj map[string]any) error {
 }
 
 // unread counts the messages of channel after last as history shows
-// them (unread), and those of them not the caller's own (display: what
-// a badge shows), both up to unreadCap.
+// them (no thread replies but those sent to the channel too; a
+// tombstone is no news) (unread), and those of them not the caller's own
+// (display: what a badge shows), both up to unreadCap.
 func (a *API) unread(c *call, channel string, last chat.TS) (unread, display int, err error) {
 	msgs, _, err := a.cfg.Store.History(c.ctx, channel, store.HistoryQuery{Oldest: last, Limit: unreadCap})
 	if err != nil {
@@ -72,8 +73,8 @@ func (a *API) unread(c *call, channel string, last chat.TS) (unread, display int
 	}
 	for i := range msgs {
 		m := &msgs[i]
-		if m.ThreadTS != 0 && m.ThreadTS != m.TS {
-			continue // a reply: in its thread, not the channel
+		if m.Subtype() == chat.SubtypeTombstone {
+			continue
 		}
 		unread++
 		if m.User != c.user.ID {

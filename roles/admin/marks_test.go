@@ -81,6 +81,19 @@ func TestMarkAndUnread(t *testing.T) {
 	} else if u, d := unread(c); u != 0 || d != 0 {
 		t.Fatalf("all read: unread %d/%d", u, d)
 	}
+	// A thread reply is not in the channel's unread count; one also sent
+	// to the channel is.
+	e.ok(e.alice, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"aside"}, "thread_ts": {ts1}}, nil)
+	if u, d := unread(e.info(e.bob, e.ch)); u != 0 || d != 0 {
+		t.Fatalf("after a thread reply: unread %d/%d, want 0/0", u, d)
+	}
+	var bc struct{ TS string }
+	e.ok(e.alice, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"to all"}, "thread_ts": {ts1}, "reply_broadcast": {"true"}}, &bc)
+	if u, d := unread(e.info(e.bob, e.ch)); u != 1 || d != 1 {
+		t.Fatalf("after a broadcast reply: unread %d/%d, want 1/1", u, d)
+	}
+	e.ok(e.bob, "conversations.mark", url.Values{"channel": {e.ch}, "ts": {bc.TS}}, nil)
+	ts3 = bc.TS
 	// Refused marks change nothing.
 	for _, tt := range []struct {
 		api  *client.API
@@ -102,10 +115,10 @@ func TestMarkAndUnread(t *testing.T) {
 	if c := e.info(e.carol, e.ch); c.UnreadCount != nil || c.LastRead != "" {
 		t.Fatalf("non-member's info = %+v", c)
 	}
-	// Marking back makes messages unread again.
+	// Marking back makes messages unread again (two, three, the broadcast).
 	e.ok(e.bob, "conversations.mark", url.Values{"channel": {e.ch}, "ts": {ts1}}, nil)
-	if u, _ := unread(e.info(e.bob, e.ch)); u != 2 {
-		t.Fatalf("after marking back: unread %d, want 2", u)
+	if u, _ := unread(e.info(e.bob, e.ch)); u != 3 {
+		t.Fatalf("after marking back: unread %d, want 3", u)
 	}
 
 	// A DM's mark is im_marked; its info carries the counts too.
@@ -154,6 +167,18 @@ func TestGetPermalink(t *testing.T) {
 	if res.Channel != e.ch || res.Permalink != want {
 		t.Fatalf("permalink = %+v, want %s", res, want)
 	}
+	// A thread reply's link names its thread; a deleted message has none.
+	var reply struct{ TS string }
+	e.ok(e.bob, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"in the thread"}, "thread_ts": {ts}}, &reply)
+	e.ok(e.alice, "chat.getPermalink", url.Values{"channel": {e.ch}, "message_ts": {reply.TS}}, &res)
+	if want := e.alice.Base + "/archives/" + e.ch + "/p" + strings.Replace(reply.TS, ".", "", 1) +
+		"?cid=" + e.ch + "&thread_ts=" + url.QueryEscape(ts); res.Permalink != want {
+		t.Fatalf("reply's permalink = %s, want %s", res.Permalink, want)
+	}
+	gone := e.post(e.bob, e.ch, "soon gone")
+	e.ok(e.bob, "chat.delete", url.Values{"channel": {e.ch}, "ts": {gone}}, nil)
+	e.fails(e.alice, "chat.getPermalink", url.Values{"channel": {e.ch}, "message_ts": {gone}}, "message_not_found")
+
 	var priv struct{ Channel struct{ ID string } }
 	e.ok(e.bob, "conversations.create", url.Values{"name": {"inner"}, "is_private": {"true"}}, &priv)
 	pts := e.post(e.bob, priv.Channel.ID, "secret")

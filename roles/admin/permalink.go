@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 
@@ -29,17 +30,15 @@ func (a *API) getPermalink(c *call) (map[string]any, error) {
 	return map[string]any{"channel": ch.ID, "permalink": permalink(c.base, ch.ID, m)}, nil
 }
 
-// messageAt is the message of channel at ts: message_not_found when
-// there is none.
+// messageAt is the message of channel at ts in its current state (a
+// thread reply too): message_not_found when there is none, or it was
+// deleted.
 func messageAt(c *call, l store.Log, channel string, ts chat.TS) (chat.Message, error) {
-	msgs, _, err := l.History(c.ctx, channel, store.HistoryQuery{Oldest: ts, Latest: ts, Inclusive: true, Limit: 1})
-	if err != nil {
-		return chat.Message{}, err
-	}
-	if len(msgs) == 0 || msgs[0].TS != ts {
+	m, err := l.MessageAt(c.ctx, channel, ts)
+	if errors.Is(err, store.ErrNotFound) {
 		return chat.Message{}, chat.Error("message_not_found")
 	}
-	return msgs[0], nil
+	return m, err
 }
 
 // permalink is m's link under base.
