@@ -357,18 +357,9 @@ func (a *API) history(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := a.fitResponse(msgs); n < len(msgs) {
-		msgs, more = msgs[:n], true
-	}
-	out := make([]map[string]any, len(msgs))
-	for i := range msgs {
-		if out[i], err = a.messageObject(c, &msgs[i]); err != nil {
-			return nil, err
-		}
-	}
-	next := ""
-	if more && len(msgs) > 0 {
-		next = makeCursor("ts", msgs[len(msgs)-1].TS.String())
+	out, more, next, err := a.messagePage(c, msgs, more)
+	if err != nil {
+		return nil, err
 	}
 	latest := ""
 	if q.Latest != 0 {
@@ -376,6 +367,28 @@ func (a *API) history(c *call) (map[string]any, error) {
 	}
 	return map[string]any{"messages": out, "has_more": more, "pin_count": 0, "latest": latest,
 		"response_metadata": meta(next)}, nil
+}
+
+// messagePage is a page of history or replies as the Web API answers it:
+// msgs cut to the response cap (the rest left to the next page, so more
+// is then true), each as its message object, and the cursor of the next
+// page ("" when there is none).
+func (a *API) messagePage(c *call, msgs []chat.Message, more bool) ([]map[string]any, bool, string, error) {
+	if n := a.fitResponse(msgs); n < len(msgs) {
+		msgs, more = msgs[:n], true
+	}
+	out := make([]map[string]any, len(msgs))
+	for i := range msgs {
+		var err error
+		if out[i], err = a.messageObject(c, &msgs[i]); err != nil {
+			return nil, false, "", err
+		}
+	}
+	next := ""
+	if more && len(msgs) > 0 {
+		next = makeCursor("ts", msgs[len(msgs)-1].TS.String())
+	}
+	return out, more, next, nil
 }
 
 // fitResponse is how many of msgs a history page holds within the

@@ -240,18 +240,9 @@ func (a *API) replies(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := a.fitResponse(msgs); n < len(msgs) {
-		msgs, more = msgs[:n], true
-	}
-	out := make([]map[string]any, len(msgs))
-	for i := range msgs {
-		if out[i], err = a.messageObject(c, &msgs[i]); err != nil {
-			return nil, err
-		}
-	}
-	next := ""
-	if more && len(msgs) > 0 {
-		next = makeCursor("ts", msgs[len(msgs)-1].TS.String())
+	out, more, next, err := a.messagePage(c, msgs, more)
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"messages": out, "has_more": more, "response_metadata": meta(next)}, nil
 }
