@@ -97,7 +97,7 @@ type Apps struct {
 	draining    bool
 	hosts       cluster.AppHosts // of the last view hosted asked about
 	dispatchers map[string]*dispatcher
-	tickets     map[uint64]time.Time // nonces of used tickets, until they expire
+	tickets     rtm.Used // tickets that opened a connection
 }
 
 // New validates cfg and makes the role; Run starts it.
@@ -133,7 +133,7 @@ func New(cfg Config) (*Apps, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Apps{cfg: cfg, log: cfg.Logger.With("role", "apps"), life: lifecycle.NewGroup(),
-		dispatchers: map[string]*dispatcher{}, tickets: map[uint64]time.Time{}}
+		dispatchers: map[string]*dispatcher{}, tickets: rtm.Used{}}
 	if cfg.Links.Self != "" {
 		a.wake = newWaker(a)
 	}
@@ -246,12 +246,7 @@ func (a *Apps) reconcile(ctx context.Context) {
 			d.stop()
 		}
 	}
-	now := time.Now()
-	for n, exp := range a.tickets {
-		if now.After(exp) {
-			delete(a.tickets, n)
-		}
-	}
+	a.tickets.Forget(time.Now())
 }
 
 // dispatcher returns the running dispatcher of app, starting it first;
@@ -274,11 +269,7 @@ func (a *Apps) dispatcher(app chat.App) *dispatcher {
 func (a *Apps) claim(tk rtm.Ticket) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, used := a.tickets[tk.Nonce]; used {
-		return false
-	}
-	a.tickets[tk.Nonce] = tk.Expires
-	return true
+	return a.tickets.Claim(tk)
 }
 
 // refuse answers a request that cannot become a connection, as Slack's

@@ -138,7 +138,7 @@ func (w *waker) subscribe(ctx context.Context, v *ring.View) {
 	var need []string
 	for ch, s := range w.chans {
 		owner, ok := v.Owner(ring.RoleChannel, ch)
-		if ok && (s.link == nil || !up(s.link) || s.link.Peer() != owner.Name) {
+		if ok && (s.link == nil || !s.link.Up() || s.link.Peer() != owner.Name) {
 			need = append(need, ch)
 		}
 	}
@@ -165,14 +165,5 @@ func (w *waker) subscribe(ctx context.Context, v *ring.View) {
 			internode.Send(l.Link, internode.Unsubscribe{Channel: ch})
 		}
 		w.mu.Unlock()
-	}
-}
-
-func up(c *internode.Client) bool {
-	select {
-	case <-c.Done():
-		return false
-	default:
-		return true
 	}
 }

@@ -26,14 +26,14 @@ type registry struct {
 	mu       sync.Mutex               // guards sessions, byUser, used, revoked, draining
 	sessions map[*session]bool        // -> counted in byUser
 	byUser   map[string]int           // admitted sessions per user
-	used     map[uint64]time.Time     // ticket nonces seen, until they expire
+	used     rtm.Used                 // tickets that opened a session
 	revoked  map[revocation]time.Time // revocations learnt (-> when), until every ticket issued before them has expired
 	draining bool
 }
 
 func newRegistry(life *lifecycle.Group, max int) *registry {
 	return &registry{life: life, max: max, sessions: map[*session]bool{}, byUser: map[string]int{},
-		used: map[uint64]time.Time{}, revoked: map[revocation]time.Time{}}
+		used: rtm.Used{}, revoked: map[revocation]time.Time{}}
 }
 
 // revocation is what a revocation stops: the sessions of one token of a
@@ -128,11 +128,7 @@ func (r *registry) unregister(s *session) {
 func (r *registry) claim(t rtm.Ticket) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.used[t.Nonce]; ok {
-		return false
-	}
-	r.used[t.Nonce] = t.Expires
-	return true
+	return r.used.Claim(t)
 }
 
 // revoke records rv, learnt at now, and calls fn for every session it
@@ -210,11 +206,7 @@ func (r *registry) expire(ctx context.Context) {
 			return
 		case now := <-t.C:
 			r.mu.Lock()
-			for n, exp := range r.used {
-				if now.After(exp) {
-					delete(r.used, n)
-				}
-			}
+			r.used.Forget(now)
 			for rv, at := range r.revoked {
 				if now.Sub(at) > rtm.TicketTTL+revocationMargin+time.Second {
 					delete(r.revoked, rv)

@@ -672,14 +672,14 @@ func (u *subscriptions) subscribeOne(ctx context.Context, id string) {
 		return
 	}
 	c.mu.Lock()
-	if c.gone || (c.link != nil && c.link.Peer() == owner.Name && isUp(c.link)) {
+	if c.gone || (c.link != nil && c.link.Peer() == owner.Name && c.link.Up()) {
 		c.mu.Unlock()
 		return // already subscribed at the owner
 	}
 	old := c.link
 	c.link = nil
 	c.mu.Unlock()
-	if old != nil && isUp(old) {
+	if old != nil && old.Up() {
 		internode.Send(old.Link, internode.Unsubscribe{Channel: id})
 	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -698,15 +698,6 @@ func (u *subscriptions) subscribeOne(ctx context.Context, id string) {
 	c.mu.Unlock()
 	internode.Go(link, internode.Subscribe{Channel: id},
 		func(f internode.Frame, err error) { u.onSubscribed(c, link, f, err) })
-}
-
-func isUp(c *internode.Client) bool {
-	select {
-	case <-c.Done():
-		return false
-	default:
-		return true
-	}
 }
 
 // followView re-subscribes every channel whose owner changed.

@@ -56,6 +56,16 @@ func (l *Link) Version() uint16 { return l.version }
 // Done is closed when the link has ended.
 func (l *Link) Done() <-chan struct{} { return l.done }
 
+// Up says whether the link has not ended yet.
+func (l *Link) Up() bool {
+	select {
+	case <-l.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // Err says why the link ended (nil while it is up).
 func (l *Link) Err() error {
 	l.mu.Lock()

@@ -32,6 +32,29 @@ type Ticket struct {
 	Nonce   uint64
 }
 
+// Used holds the nonces of the tickets that have opened a connection,
+// each until its ticket expires, so that a ticket opens one. Its owner's
+// lock guards it.
+type Used map[uint64]time.Time
+
+// Claim marks t used; false when it already was.
+func (u Used) Claim(t Ticket) bool {
+	if _, used := u[t.Nonce]; used {
+		return false
+	}
+	u[t.Nonce] = t.Expires
+	return true
+}
+
+// Forget drops the nonces of the tickets expired at now.
+func (u Used) Forget(now time.Time) {
+	for n, exp := range u {
+		if now.After(exp) {
+			delete(u, n)
+		}
+	}
+}
+
 // TokenID names a token in a ticket and a session: the first 8 bytes of
 // the token's SHA-256 (the hash the store keeps), enough to find the
 // sessions a revocation must close.

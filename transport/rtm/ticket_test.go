@@ -47,3 +47,20 @@ func FuzzParseTicket(f *testing.F) {
 		_, _ = ParseTicket(s, key, time.Unix(0, 0))
 	})
 }
+
+func TestUsedClaimsATicketOnceUntilItExpires(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	a := NewTicket("U1", 0, "gw-1", 1, now)
+	b := NewTicket("U1", 0, "gw-1", 1, now.Add(TicketTTL))
+	u := Used{}
+	if !u.Claim(a) || !u.Claim(b) {
+		t.Fatal("a fresh ticket was refused")
+	}
+	if u.Claim(a) {
+		t.Fatal("a ticket was claimed twice")
+	}
+	u.Forget(now.Add(TicketTTL + time.Second)) // a has expired, b has not
+	if len(u) != 1 || u.Claim(b) {
+		t.Fatalf("after Forget: %d nonces kept, b claimable again: want 1 kept and b still used", len(u))
+	}
+}
