@@ -248,6 +248,33 @@ func (r *stateReader) strs() []string {
 	return out
 }
 
+// Rows is a query result (database/sql's and pgx's both are).
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// EachState calls f with the state of each (ts, body) row of a channel's
+// state query while f returns true. The caller closes rows.
+func EachState(rows Rows, channel string, f func(chat.Message) bool) error {
+	for rows.Next() {
+		var ts int64
+		var body []byte
+		if err := rows.Scan(&ts, &body); err != nil {
+			return err
+		}
+		m, err := DecodeState(channel, chat.TS(ts), body)
+		if err != nil {
+			return err
+		}
+		if !f(m) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
 // DecodeState reads a state row of the message at (channel, ts). Every
 // string shares one copy of the body.
 func DecodeState(channel string, ts chat.TS, body []byte) (chat.Message, error) {

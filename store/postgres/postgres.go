@@ -536,7 +536,8 @@ func (r reader) States(ctx context.Context, channel string, from, to chat.TS, f 
 	if err != nil {
 		return err
 	}
-	return eachState(rows, channel, func(m chat.Message) bool { f(m); return true })
+	defer rows.Close()
+	return store.EachState(rows, channel, func(m chat.Message) bool { f(m); return true })
 }
 
 // Thread implements store.StateReader.
@@ -546,27 +547,8 @@ func (r reader) Thread(ctx context.Context, channel string, thread, from chat.TS
 	if err != nil {
 		return err
 	}
-	return eachState(rows, channel, f)
-}
-
-// eachState calls f with each (ts, body) row's state while it returns true.
-func eachState(rows pgx.Rows, channel string, f func(chat.Message) bool) error {
 	defer rows.Close()
-	for rows.Next() {
-		var ts int64
-		var body []byte
-		if err := rows.Scan(&ts, &body); err != nil {
-			return err
-		}
-		m, err := store.DecodeState(channel, chat.TS(ts), body)
-		if err != nil {
-			return err
-		}
-		if !f(m) {
-			return nil
-		}
-	}
-	return rows.Err()
+	return store.EachState(rows, channel, f)
 }
 
 // txState is an Append's transaction as a store.StateTx.

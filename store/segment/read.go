@@ -1,13 +1,12 @@
 package segment
 
-import "github.com/ringcast/ringcast/chat"
+import (
+	"github.com/ringcast/ringcast/chat"
+	"github.com/ringcast/ringcast/store"
+)
 
 // Rows is a query result (database/sql's and pgx's both are).
-type Rows interface {
-	Scanner
-	Next() bool
-	Err() error
-}
+type Rows = store.Rows
 
 // Each calls f with the messages of each segment of rows (columns first,
 // last, first_ts, ts_span, body) that fall in [from, to], in the rows'
