@@ -221,54 +221,42 @@ func storeFile(cmd *cobra.Command, data string) (string, error) {
 }
 
 func backupCmd() *cobra.Command {
-	data, to := config.Default().DataDir, ""
-	cmd := &cobra.Command{
-		Use:   "backup",
-		Short: "copy the embedded store, consistent, while nodes run on it (PostgreSQL: use pg_dump, docs/DEPLOY.md)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if to == "" {
-				return errors.New("--to is required")
-			}
-			path, err := storeFile(cmd, data)
-			if err != nil {
-				return err
-			}
-			if err := sqlite.Backup(cmd.Context(), path, to); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s\n", path, to)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&data, "data", data, "data directory of the embedded store")
-	cmd.Flags().StringVar(&to, "to", "", "the backup file to write (must not exist)")
-	return cmd
+	return storeFileCmd("backup", "copy the embedded store, consistent, while nodes run on it (PostgreSQL: use pg_dump, docs/DEPLOY.md)",
+		"to", "the backup file to write (must not exist)", "backed up %s to %s\n",
+		func(ctx context.Context, store, file string) error { return sqlite.Backup(ctx, store, file) })
 }
 
 func restoreCmd() *cobra.Command {
-	data, from := config.Default().DataDir, ""
+	return storeFileCmd("restore", "replace the embedded store by a backup (every node on the data directory stopped)",
+		"from", "the backup file", "restored %s from %s\n",
+		func(ctx context.Context, store, file string) error { return sqlite.Restore(ctx, file, store) })
+}
+
+// storeFileCmd is a command that copies between the embedded store of
+// --data and the file named by its flag fileFlag (backup, restore).
+func storeFileCmd(use, short, fileFlag, fileHelp, done string, transfer func(ctx context.Context, store, file string) error) *cobra.Command {
+	data, file := config.Default().DataDir, ""
 	cmd := &cobra.Command{
-		Use:   "restore",
-		Short: "replace the embedded store by a backup (every node on the data directory stopped)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if from == "" {
-				return errors.New("--from is required")
+			if file == "" {
+				return fmt.Errorf("--%s is required", fileFlag)
 			}
 			path, err := storeFile(cmd, data)
 			if err != nil {
 				return err
 			}
-			if err := sqlite.Restore(cmd.Context(), from, path); err != nil {
+			if err := transfer(cmd.Context(), path, file); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "restored %s from %s\n", path, from)
+			fmt.Fprintf(cmd.OutOrStdout(), done, path, file)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", data, "data directory of the embedded store")
-	cmd.Flags().StringVar(&from, "from", "", "the backup file")
+	cmd.Flags().StringVar(&file, fileFlag, "", fileHelp)
 	return cmd
 }
 
