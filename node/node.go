@@ -409,8 +409,8 @@ func (n *Node) Run(ctx context.Context) error {
 // reach every node: one that was cut off catches up when it reads.
 const revocationPoll = 250 * time.Millisecond
 
-// followRevocations applies the revocation log to the node's API and
-// gateway until ctx ends. It starts from the beginning of the log (a
+// followRevocations applies the revocation log to the node's API,
+// gateway and apps role until ctx ends. It starts from the beginning of the log (a
 // day of entries at most): applying an old entry to a fresh process
 // changes nothing.
 func (n *Node) followRevocations(ctx context.Context) error {
@@ -429,6 +429,9 @@ func (n *Node) followRevocations(ctx context.Context) error {
 			}
 			if n.gateway != nil {
 				n.gateway.Revoked(r)
+			}
+			if n.apps != nil {
+				n.apps.Revoked(r)
 			}
 			after = r.ID
 		}

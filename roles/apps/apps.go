@@ -15,6 +15,7 @@ import (
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/apierror"
 	"github.com/ringcast/ringcast/transport/appevent"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
@@ -93,11 +94,12 @@ type Apps struct {
 	life *lifecycle.Group
 	wake *waker // nil without Config.Links
 
-	mu          sync.Mutex // guards dispatchers, tickets, draining and hosts
+	mu          sync.Mutex // guards dispatchers, tickets, revoked, draining and hosts
 	draining    bool
 	hosts       cluster.AppHosts // of the last view hosted asked about
 	dispatchers map[string]*dispatcher
-	tickets     rtm.Used // tickets that opened a connection
+	tickets     rtm.Used    // tickets that opened a connection
+	revoked     rtm.Revoked // revocations learnt, until the tickets issued before them expire
 }
 
 // New validates cfg and makes the role; Run starts it.
@@ -133,7 +135,7 @@ func New(cfg Config) (*Apps, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Apps{cfg: cfg, log: cfg.Logger.With("role", "apps"), life: lifecycle.NewGroup(),
-		dispatchers: map[string]*dispatcher{}, tickets: rtm.Used{}}
+		dispatchers: map[string]*dispatcher{}, tickets: rtm.Used{}, revoked: rtm.Revoked{}}
 	if cfg.Links.Self != "" {
 		a.wake = newWaker(a)
 	}
@@ -247,6 +249,7 @@ func (a *Apps) reconcile(ctx context.Context) {
 		}
 	}
 	a.tickets.Forget(time.Now())
+	a.revoked.Forget(time.Now())
 }
 
 // dispatcher returns the running dispatcher of app, starting it first;
@@ -272,12 +275,32 @@ func (a *Apps) claim(tk rtm.Ticket) bool {
 	return a.tickets.Claim(tk)
 }
 
-// refuse answers a request that cannot become a connection, as Slack's
-// JSON error.
-func refuse(w http.ResponseWriter, status int, code string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write([]byte(`{"ok":false,"error":"` + code + `"}`))
+// Revoked closes the Socket Mode connections a revocation names: those
+// opened with a revoked app-level token (the token id their ticket
+// carried; an app's token is the app's own, so the revocation's user is
+// the app's id). Each is told disconnect, link_disabled, and closed with
+// 1008, within the revocation log's polling interval; a URL that
+// apps.connections.open returned before the revocation opens nothing
+// after it. The node calls it for every entry of the store's revocation
+// log.
+func (a *Apps) Revoked(r store.Revocation) {
+	rv := rtm.Revocation{User: r.User, Token: rtm.TokenIDOf(r.Token), All: r.Token == nil}
+	a.mu.Lock()
+	a.revoked.Add(rv, time.Now())
+	d := a.dispatchers[r.User]
+	a.mu.Unlock()
+	if d != nil {
+		d.revoke(rv)
+	}
+}
+
+// stopped reports whether a revocation learnt since tk was issued stops
+// it.
+func (a *Apps) stopped(tk rtm.Ticket) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.revoked.Stops(tk)
+	return ok
 }
 
 // ServeHTTP accepts a Socket Mode websocket at /apps/socket/<ticket>.
@@ -287,26 +310,30 @@ func (a *Apps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = rtm.ErrBadTicket // for another node, of an earlier process, or reused
 	}
 	if err != nil {
-		refuse(w, http.StatusUnauthorized, "invalid_auth")
+		apierror.Refuse(w, http.StatusUnauthorized, "invalid_auth")
+		return
+	}
+	if a.stopped(tk) {
+		apierror.Refuse(w, http.StatusUnauthorized, string(chat.ErrTokenRevoked))
 		return
 	}
 	app, err := a.cfg.Store.App(r.Context(), tk.User)
 	if err != nil {
-		refuse(w, http.StatusUnauthorized, "invalid_auth")
+		apierror.Refuse(w, http.StatusUnauthorized, "invalid_auth")
 		return
 	}
 	if !a.hosted(app.ID) {
-		refuse(w, http.StatusServiceUnavailable, "service_unavailable") // the client opens a new URL
+		apierror.Refuse(w, http.StatusServiceUnavailable, "service_unavailable") // the client opens a new URL
 		return
 	}
 	if !a.life.Enter() {
-		refuse(w, http.StatusServiceUnavailable, "service_unavailable")
+		apierror.Refuse(w, http.StatusServiceUnavailable, "service_unavailable")
 		return
 	}
 	defer a.life.Leave()
 	d := a.dispatcher(app)
 	if d == nil {
-		refuse(w, http.StatusServiceUnavailable, "service_unavailable")
+		apierror.Refuse(w, http.StatusServiceUnavailable, "service_unavailable")
 		return
 	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -317,6 +344,6 @@ func (a *Apps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept wrote the error response
 	}
 	ws.SetReadLimit(appevent.MaxAck)
-	c := newConn(a, d, ws)
+	c := newConn(a, d, ws, tk)
 	c.serve(a.life.Context())
 }

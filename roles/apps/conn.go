@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/transport/appevent"
+	"github.com/ringcast/ringcast/transport/rtm"
 )
 
 // conn is one Socket Mode connection. Its handler goroutine reads (acks
@@ -18,6 +20,7 @@ type conn struct {
 	ws     *websocket.Conn
 	out    chan out // to the writer; never closed
 	opened time.Time
+	ticket rtm.Ticket // that opened it: its app and token
 }
 
 // out is a frame for the writer, or (close set) the end of the socket.
@@ -31,8 +34,8 @@ type out struct {
 // writeTimeout bounds one write to a client.
 const writeTimeout = 10 * time.Second
 
-func newConn(a *Apps, d *dispatcher, ws *websocket.Conn) *conn {
-	return &conn{a: a, d: d, ws: ws, out: make(chan out, outQueue), opened: time.Now()}
+func newConn(a *Apps, d *dispatcher, ws *websocket.Conn, tk rtm.Ticket) *conn {
+	return &conn{a: a, d: d, ws: ws, out: make(chan out, outQueue), opened: time.Now(), ticket: tk}
 }
 
 // send queues a frame without blocking; a connection too far behind is
@@ -54,6 +57,14 @@ func (c *conn) shut(code websocket.StatusCode, reason string) {
 	default:
 		c.ws.CloseNow()
 	}
+}
+
+// revoked tells the client its token was revoked (disconnect,
+// link_disabled: Socket Mode is off for it) and closes the socket with
+// 1008 (policy violation), as the gateway closes a revoked RTM session.
+func (c *conn) revoked() {
+	c.send(appevent.Disconnect(appevent.ReasonLinkDisabled, c.a.cfg.Self))
+	c.shut(websocket.StatusPolicyViolation, string(chat.ErrTokenRevoked))
 }
 
 // serve runs the connection until it ends: registered with the

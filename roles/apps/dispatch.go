@@ -13,6 +13,7 @@ import (
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/appevent"
+	"github.com/ringcast/ringcast/transport/rtm"
 )
 
 // dispatcher delivers one app's events. Its run goroutine owns every
@@ -23,6 +24,7 @@ type dispatcher struct {
 	reg  chan *conn
 	gone chan *conn
 	acks chan ackOf
+	revs chan rtm.Revocation
 	res  chan httpResult
 	quit chan struct{} // closed by stop
 	done chan struct{} // closed when run returns
@@ -77,7 +79,8 @@ type item struct {
 
 func newDispatcher(a *Apps, app chat.App) *dispatcher {
 	return &dispatcher{a: a, app: app, reg: make(chan *conn), gone: make(chan *conn), acks: make(chan ackOf, 64),
-		res: make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		revs: make(chan rtm.Revocation),
+		res:  make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		woken: map[string]struct{}{}, wakeCh: make(chan struct{}, 1),
 		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]botIDs{}, dirty: map[string]uint64{}}
 }
@@ -106,6 +109,14 @@ func (d *dispatcher) unregister(c *conn) {
 func (d *dispatcher) ack(c *conn, id string) {
 	select {
 	case d.acks <- ackOf{c, id}:
+	case <-d.done:
+	}
+}
+
+// revoke closes the connections rv covers.
+func (d *dispatcher) revoke(rv rtm.Revocation) {
+	select {
+	case d.revs <- rv:
 	case <-d.done:
 	}
 }
@@ -148,6 +159,10 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.flush(ctx)
 			return
 		case c := <-d.reg:
+			if d.a.stopped(c.ticket) { // revoked after ServeHTTP checked
+				c.revoked()
+				continue
+			}
 			if len(d.conns) >= MaxConnections {
 				c.shut(websocket.StatusTryAgainLater, "too many connections for this app")
 				continue
@@ -156,13 +171,14 @@ func (d *dispatcher) run(ctx context.Context) {
 			c.send(appevent.Hello(len(d.conns), d.app.ID, d.a.cfg.Self, time.Hour))
 			d.resend(time.Now(), false) // what waited for a connection
 		case c := <-d.gone:
-			d.conns = slices.DeleteFunc(d.conns, func(x *conn) bool { return x == c })
-			for _, it := range d.byEnv {
-				if it.to == c {
-					it.to, it.due = nil, time.Now() // to another connection, at once
+			d.drop(c)
+		case rv := <-d.revs:
+			for _, c := range slices.Clone(d.conns) {
+				if rv.Covers(c.ticket.User, c.ticket.Token) {
+					c.revoked()
+					d.drop(c)
 				}
 			}
-			d.resend(time.Now(), false)
 		case a := <-d.acks:
 			d.acked(a.id)
 		case r := <-d.res:
@@ -197,6 +213,18 @@ func (d *dispatcher) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// drop forgets c (gone, or closing) and sends what waited for its ack
+// to the other connections at once.
+func (d *dispatcher) drop(c *conn) {
+	d.conns = slices.DeleteFunc(d.conns, func(x *conn) bool { return x == c })
+	for _, it := range d.byEnv {
+		if it.to == c {
+			it.to, it.due = nil, time.Now()
+		}
+	}
+	d.resend(time.Now(), false)
 }
 
 // bye tells every connection to reconnect and closes it.

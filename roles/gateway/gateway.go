@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 	"github.com/ringcast/ringcast/metrics"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/store"
+	"github.com/ringcast/ringcast/transport/apierror"
 	"github.com/ringcast/ringcast/transport/internode"
 	"github.com/ringcast/ringcast/transport/rtm"
 	"github.com/ringcast/ringcast/transport/wsframe"
@@ -209,17 +209,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = rtm.ErrBadTicket // reused
 	}
 	if err != nil {
-		refuse(w, http.StatusUnauthorized, "invalid_auth")
+		apierror.Refuse(w, http.StatusUnauthorized, "invalid_auth")
 		return
 	}
 	resume, err := parseResume(r.URL.Query().Get("resume"))
 	if err != nil {
-		refuse(w, http.StatusBadRequest, "invalid_arguments")
+		apierror.Refuse(w, http.StatusBadRequest, "invalid_arguments")
 		return
 	}
 	if !g.reg.accepting() {
 		g.met.refuse(limitDraining)
-		refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
+		apierror.Refuse(w, http.StatusServiceUnavailable, "migration_in_progress")
 		return
 	}
 	// coder/websocket does the handshake and nothing else: from here on
@@ -238,7 +238,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if resume != nil {
 		g.met.reconnected()
 	}
-	if err := g.reg.register(s, tk.Expires.Add(-rtm.TicketTTL)); err != nil {
+	if err := g.reg.register(s, tk); err != nil {
 		var revoked chat.Error
 		switch {
 		case errors.As(err, &revoked):
@@ -308,12 +308,6 @@ func (h *hijackCapture) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // smallReadBuffer is the read buffer of a websocket.
 const smallReadBuffer = 512
-
-func refuse(w http.ResponseWriter, status int, code string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
-}
 
 // parseResume reads "C1:5,C2:9": the last seq the client saw per channel.
 func parseResume(s string) (map[string]uint64, error) {

@@ -23,37 +23,18 @@ type registry struct {
 	life *lifecycle.Group
 	max  int // sessions at most (0: no limit)
 
-	mu       sync.Mutex               // guards sessions, byUser, used, revoked, draining
-	sessions map[*session]bool        // -> counted in byUser
-	byUser   map[string]int           // admitted sessions per user
-	used     rtm.Used                 // tickets that opened a session
-	revoked  map[revocation]time.Time // revocations learnt (-> when), until every ticket issued before them has expired
+	mu       sync.Mutex        // guards sessions, byUser, used, revoked, draining
+	sessions map[*session]bool // -> counted in byUser
+	byUser   map[string]int    // admitted sessions per user
+	used     rtm.Used          // tickets that opened a session
+	revoked  rtm.Revoked       // revocations learnt, until the tickets issued before them expire
 	draining bool
 }
 
 func newRegistry(life *lifecycle.Group, max int) *registry {
 	return &registry{life: life, max: max, sessions: map[*session]bool{}, byUser: map[string]int{},
-		used: rtm.Used{}, revoked: map[revocation]time.Time{}}
+		used: rtm.Used{}, revoked: rtm.Revoked{}}
 }
-
-// revocation is what a revocation stops: the sessions of one token of a
-// user, or of all the user's tokens.
-type revocation struct {
-	user  string
-	token rtm.TokenID
-	all   bool
-}
-
-// covers reports whether rv stops session s.
-func (rv revocation) covers(s *session) bool {
-	return s.user == rv.user && (rv.all || s.token == rv.token)
-}
-
-// revocationMargin is how long after this gateway learns of a
-// revocation a ticket issued before it may still be issued: by an
-// admin node that learns of it from the same log up to a poll later;
-// and a ticket's issue time is known to the second (its expiry's).
-const revocationMargin = 2 * time.Second
 
 // Why register refuses a session.
 var (
@@ -62,23 +43,18 @@ var (
 )
 
 // register adds a session unless new ones are refused (errDraining),
-// the gateway holds its most (errFull), or its ticket, issued at issued,
-// predates a revocation of its token or its user (chat.ErrTokenRevoked,
+// the gateway holds its most (errFull), or its ticket tk predates a
+// revocation of its token or its user (chat.ErrTokenRevoked,
 // chat.ErrAccountInactive): the ticket's rtm.connect was answered before
 // the revocation, and the session must not outlive it.
-func (r *registry) register(s *session, issued time.Time) error {
+func (r *registry) register(s *session, tk rtm.Ticket) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, c := range [...]struct {
-		rv  revocation
-		err chat.Error
-	}{
-		{revocation{user: s.user, token: s.token}, chat.ErrTokenRevoked},
-		{revocation{user: s.user, all: true}, chat.ErrAccountInactive},
-	} {
-		if at, ok := r.revoked[c.rv]; ok && issued.Before(at.Add(revocationMargin)) {
-			return c.err
+	if rv, ok := r.revoked.Stops(tk); ok {
+		if rv.All {
+			return chat.ErrAccountInactive
 		}
+		return chat.ErrTokenRevoked
 	}
 	if r.max > 0 && len(r.sessions) >= r.max {
 		return errFull
@@ -134,12 +110,12 @@ func (r *registry) claim(t rtm.Ticket) bool {
 // revoke records rv, learnt at now, and calls fn for every session it
 // covers, under mu: a session registers either before (and fn ends it)
 // or after (and register refuses it).
-func (r *registry) revoke(rv revocation, now time.Time, fn func(*session)) {
+func (r *registry) revoke(rv rtm.Revocation, now time.Time, fn func(*session)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.revoked[rv] = now
+	r.revoked.Add(rv, now)
 	for s := range r.sessions {
-		if rv.covers(s) {
+		if rv.Covers(s.user, s.token) {
 			fn(s)
 		}
 	}
@@ -207,11 +183,7 @@ func (r *registry) expire(ctx context.Context) {
 		case now := <-t.C:
 			r.mu.Lock()
 			r.used.Forget(now)
-			for rv, at := range r.revoked {
-				if now.Sub(at) > rtm.TicketTTL+revocationMargin+time.Second {
-					delete(r.revoked, rv)
-				}
-			}
+			r.revoked.Forget(now)
 			r.mu.Unlock()
 		}
 	}

@@ -22,7 +22,7 @@ func (g *Gateway) Revoked(r store.Revocation) {
 	if r.Token != nil {
 		why = chat.ErrTokenRevoked
 	}
-	rv := revocation{user: r.User, token: rtm.TokenIDOf(r.Token), all: r.Token == nil}
+	rv := rtm.Revocation{User: r.User, Token: rtm.TokenIDOf(r.Token), All: r.Token == nil}
 	g.reg.revoke(rv, time.Now(), func(s *session) { s.refuse(why) })
 }
 

@@ -12,6 +12,7 @@
 package apierror
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -68,4 +69,13 @@ func Of(err error) (p Presentation, known bool) {
 		return p, true
 	}
 	return row(e, http.StatusOK, rtm.CodeBadRequest), true
+}
+
+// Refuse answers an HTTP request that is refused before it becomes a
+// connection (a websocket upgrade with a bad ticket...) with status and
+// Slack's error body, {"ok":false,"error":code}.
+func Refuse(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
 }

@@ -64,3 +64,34 @@ func TestUsedClaimsATicketOnceUntilItExpires(t *testing.T) {
 		t.Fatalf("after Forget: %d nonces kept, b claimable again: want 1 kept and b still used", len(u))
 	}
 }
+
+func TestRevokedStopsTicketsIssuedBeforeIt(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	r := Revoked{}
+	r.Add(Revocation{User: "A1", Token: 7}, now)
+	r.Add(Revocation{User: "U2", All: true}, now)
+	for _, tt := range []struct {
+		name string
+		tk   Ticket
+		want bool
+	}{
+		{"the revoked token, issued before", NewTicket("A1", 7, "gw", 1, now.Add(-time.Second)), true},
+		{"the revoked token, within the margin", NewTicket("A1", 7, "gw", 1, now.Add(RevocationMargin-time.Second)), true},
+		{"the revoked token, issued after", NewTicket("A1", 7, "gw", 1, now.Add(RevocationMargin+time.Second)), false},
+		{"another token of the app", NewTicket("A1", 8, "gw", 1, now), false},
+		{"a deactivated user's any token", NewTicket("U2", 9, "gw", 1, now), true},
+		{"someone else", NewTicket("U3", 7, "gw", 1, now), false},
+	} {
+		if rv, got := r.Stops(tt.tk); got != tt.want || (got && !rv.Covers(tt.tk.User, tt.tk.Token)) {
+			t.Errorf("%s: Stops = %v, %v; want %v", tt.name, rv, got, tt.want)
+		}
+	}
+	r.Forget(now.Add(TicketTTL + RevocationMargin)) // a ticket issued before may still be unexpired
+	if len(r) != 2 {
+		t.Fatalf("forgot too early: %d kept", len(r))
+	}
+	r.Forget(now.Add(TicketTTL + RevocationMargin + 2*time.Second))
+	if len(r) != 0 {
+		t.Fatalf("after every earlier ticket expired: %d kept", len(r))
+	}
+}
