@@ -310,6 +310,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 	} {
 		fs.Var(r.rate, r.name, r.help+"; N/s, N/m or N/h, 0 for none (bots: ×10, class unlimited: none)")
 	}
+	fs.Var(&l.AppsConnect, "limit-apps-connect", "apps.connections.open per app (Slack's tier 1); N/s, N/m or N/h, 0 for none")
 	fs.IntVar(&l.SocketsPerUser, "limit-sockets-per-user", l.SocketsPerUser, "websockets of one user on one gateway (bots ×10, class unlimited: any; 0: no limit)")
 	fs.IntVar(&l.SocketsPerGateway, "limit-sockets", l.SocketsPerGateway, "websockets on one gateway (0: no limit)")
 	fs.DurationVar(&l.RTMPing, "rtm-ping", l.RTMPing, "ping a websocket silent this long; close it after twice as long")

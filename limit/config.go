@@ -15,6 +15,10 @@ type Config struct {
 	Tier2, Tier3, Tier4 Rate
 	// RTMConnect limits rtm.connect per user (Slack's tier 1).
 	RTMConnect Rate
+	// AppsConnect limits apps.connections.open per app (Slack's tier 1,
+	// as rtm.connect), whatever its bot user's class: the app-level token
+	// is the app's, not a user's.
+	AppsConnect Rate
 	// Messages limits the messages one user posts, by chat.postMessage
 	// and over RTM together.
 	Messages Rate
@@ -58,6 +62,7 @@ func Default() Config {
 		Tier3:             Rate{300, time.Minute},
 		Tier4:             Rate{600, time.Minute},
 		RTMConnect:        Rate{30, time.Minute},
+		AppsConnect:       Rate{30, time.Minute},
 		Messages:          Rate{60, time.Minute},
 		ChannelsCreated:   Rate{30, time.Hour},
 		RTMMessages:       Rate{60, time.Minute},

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
+	"github.com/ringcast/ringcast/limit"
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/ringcast/ringcast/roles/apps"
 )
@@ -61,7 +62,10 @@ func readFrame(t *testing.T, ws *websocket.Conn) map[string]any {
 // forged socket URLs, acks of unknown envelopes and garbage frames each
 // get a clear error and change nothing.
 func TestAppsBadInput(t *testing.T) {
-	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Tune: func(cfg *config.Config) { cfg.AppAckTimeout = 500 * time.Millisecond }})
+	c := nodetest.Start(t, nodetest.Spec{Name: "solo", Tune: func(cfg *config.Config) {
+		cfg.AppAckTimeout = 500 * time.Millisecond
+		cfg.Limits.AppsConnect = limit.Rate{} // "too many connections" opens them as fast as it can
+	}})
 	alice, _ := c.User("alice")
 	admin := c.API(c.First().AdminKey())
 	app := createApp(t, c, url.Values{"name": {"bad-bot"}, "events": {"message.channels"}})

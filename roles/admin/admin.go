@@ -69,6 +69,7 @@ type API struct {
 
 	tiers    [tier4 + 1]*limit.Limiter // per user and tier
 	connects *limit.Limiter            // rtm.connect, per user
+	opens    *limit.Limiter            // apps.connections.open, per app
 	messages *limit.Limiter            // per user
 	creates  *limit.Limiter            // channels created, per user
 	calls    *calls
@@ -133,7 +134,7 @@ func New(cfg Config) (*API, error) {
 	}
 	l := cfg.Limits
 	a := &API{cfg: cfg, log: cfg.Logger.With("role", "admin"), tokens: map[[32]byte]cachedToken{},
-		connects: limit.New(l.RTMConnect), messages: cfg.Messages, creates: limit.New(l.ChannelsCreated),
+		connects: limit.New(l.RTMConnect), opens: limit.New(l.AppsConnect), messages: cfg.Messages, creates: limit.New(l.ChannelsCreated),
 		http: &http.Client{Timeout: appevent.Timeout}}
 	if a.messages == nil {
 		a.messages = limit.New(l.Messages)
@@ -239,6 +240,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.admin = err == nil
 	case m.auth == authApp:
 		c.app, c.token, err = a.appOf(ctx, tok)
+		if err == nil {
+			err = allow(a.opens, c.app.ID, limit.Person)
+		}
 	default:
 		c.user, c.token, err = a.authenticate(ctx, tok)
 		if err == nil {
@@ -256,7 +260,13 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // limit takes one call of c's user from l: ratelimited (HTTP 429, with
 // Retry-After) when the user is over it.
 func (a *API) limit(l *limit.Limiter, c *call) error {
-	if ok, wait := l.Allow(c.user.ID, limit.ClassOf(c.user), time.Now()); !ok {
+	return allow(l, c.user.ID, limit.ClassOf(c.user))
+}
+
+// allow takes one call of key, of class, from l: ratelimited when key is
+// over it.
+func allow(l *limit.Limiter, key string, class limit.Class) error {
+	if ok, wait := l.Allow(key, class, time.Now()); !ok {
 		return rateLimited(wait)
 	}
 	return nil

@@ -47,6 +47,7 @@ func TestRateLimits(t *testing.T) {
 		l.Messages = limit.Rate{N: 3, Per: time.Minute}
 		l.ChannelsCreated = limit.Rate{N: 2, Per: time.Hour} // bob made one in setup
 		l.RTMConnect = limit.Rate{N: 2, Per: time.Minute}
+		l.AppsConnect = limit.Rate{N: 2, Per: time.Minute}
 	})
 	channels := func() int {
 		var l struct{ Channels []any }
@@ -85,6 +86,22 @@ func TestRateLimits(t *testing.T) {
 			e.ok(e.alice, "rtm.connect", nil, nil)
 		}
 		e.rateLimited(e.alice, "rtm.connect", nil)
+	})
+	t.Run("apps.connections.open", func(t *testing.T) {
+		// Per app, and no bot's ×10: the app-level token is the app's.
+		admin := e.c.API(e.c.First().AdminKey())
+		var one, two struct {
+			AppToken string `json:"app_token"`
+		}
+		e.ok(admin, "admin.apps.create", url.Values{"name": {"limited-one"}}, &one)
+		e.ok(admin, "admin.apps.create", url.Values{"name": {"limited-two"}}, &two)
+		app := &client.API{Base: e.alice.Base, Token: one.AppToken}
+		for range 2 {
+			e.ok(app, "apps.connections.open", nil, nil)
+		}
+		e.rateLimited(app, "apps.connections.open", nil)
+		e.ok(&client.API{Base: e.alice.Base, Token: two.AppToken}, "apps.connections.open", nil, nil)
+		e.ok(e.bob, "rtm.connect", nil, nil) // rtm.connect has a bucket of its own
 	})
 	t.Run("bots get more", func(t *testing.T) {
 		bot, _ := e.c.UserWith(url.Values{"name": {"ci"}, "is_bot": {"true"}})
