@@ -498,6 +498,178 @@ func TestChat(t *testing.T) {
 		bo.shot("keyboard")
 	})
 
+	var group string // the group DM of alice, bob and carol
+	step(t, "group dm", func() {
+		// Carol joins after both pages loaded: bob's people dialog still
+		// offers her. He ticks alice and carol and starts one conversation.
+		var res struct{ Token string }
+		call(t, &client.API{Base: c.alice.Base, Token: adminKey}, "admin.users.create", url.Values{"name": {"carol"}}, &res)
+		carol := &client.API{Base: c.alice.Base, Token: res.Token}
+		bo.do(chromedp.Click(chromedp.ID("add-dm")))
+		pick := func(name string) string {
+			return fmt.Sprintf(`[...document.querySelectorAll('#people-list label.pick')].find(l => l.textContent.trim() === %q)?.querySelector('input')`, name)
+		}
+		bo.wait("carol to pick", pick("carol"), `document.getElementById('people-list').innerText`, 5*time.Second)
+		for _, p := range []*page{bo} {
+			if unnamed := eval[[]string](p, jsUnnamed); len(unnamed) > 0 {
+				t.Errorf("%s: people dialog: controls without an accessible name: %q", p.name, unnamed)
+			}
+		}
+		bo.do(chromedp.Evaluate[chromedp.Void](pick("alice")+`.click()`), chromedp.Evaluate[chromedp.Void](pick("carol")+`.click()`))
+		bo.wait("the group button", `document.getElementById('people-group').textContent === 'Message alice, carol' && !document.getElementById('people-group').disabled`,
+			`document.getElementById('people-group').outerHTML`, 5*time.Second)
+		bo.shot("group-pick")
+		bo.do(chromedp.Click(chromedp.ID("people-group")))
+		bo.wait("the group DM", jsChannel+`.trim() === 'alice, carol' && document.getElementById('history-status').textContent.startsWith('This is the very beginning')`, jsBody, 10*time.Second)
+		group = eval[string](bo, `location.hash.slice(1)`)
+		bo.send("group: who has the pager tonight?")
+		// Alice is in #general: the group DM appears live, with a badge.
+		a.wait("the group DM in alice's sidebar, 1 unread", jsSidebar+`.includes('bob, carol 1')`, jsSidebar, 10*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#dm-list a[href="#` + group + `"]`)))
+		a.wait("the group DM", jsChannel+`.trim() === 'bob, carol'`, jsBody, 5*time.Second)
+		a.waitMessage("group: who has the pager tonight?", 5*time.Second)
+		a.send("group: I do.")
+		// Bob reads it and goes at once: leaving marks it read.
+		bo.waitMessage("group: I do.", 5*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		// Carol has it too, with both messages.
+		var convs struct{ Channels []struct{ ID string } }
+		call(t, carol, "users.conversations", url.Values{"types": {"mpim"}}, &convs)
+		if len(convs.Channels) != 1 || convs.Channels[0].ID != group {
+			t.Errorf("carol's group DMs: %+v, want %s", convs.Channels, group)
+		}
+		var hist struct{ Messages []struct{ Text string } }
+		call(t, carol, "conversations.history", url.Values{"channel": {group}}, &hist)
+		if len(hist.Messages) != 2 || hist.Messages[0].Text != "group: I do." {
+			t.Errorf("carol reads %+v", hist.Messages)
+		}
+		a.shot("group-dm")
+		for _, p := range []*page{a, bo} {
+			p.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+			p.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+		}
+	})
+
+	step(t, "topic", func() {
+		// Alice sets #general's topic and purpose in its details; bob's
+		// header follows live. What she typed is text, @bob a mention.
+		a.do(chromedp.Click(chromedp.ID("details-button")))
+		a.wait("the details, focus on the topic", `document.getElementById('details-dialog').open && document.activeElement?.id === 'topic-input'`, `document.activeElement?.outerHTML`, 5*time.Second)
+		if unnamed := eval[[]string](a, jsUnnamed); len(unnamed) > 0 {
+			t.Errorf("details dialog: controls without an accessible name: %q", unnamed)
+		}
+		topic := `Deploys at 3pm <b onmouseover="window.pwned=8">sharp</b>, ask @bob`
+		a.do(chromedp.KeyEvent(topic), chromedp.Focus(chromedp.ID("purpose-input")), chromedp.KeyEvent("Releases & incidents"))
+		a.shot("details")
+		a.do(chromedp.Click(chromedp.CSS(`#details-form button[type=submit]`)))
+		shown := `Deploys at 3pm <b onmouseover="window.pwned=8">sharp</b>, ask @bob`
+		for _, p := range []*page{a, bo} {
+			p.wait("the topic in the header", fmt.Sprintf(`document.getElementById('channel-topic').textContent === %q`, shown),
+				`document.getElementById('channel-topic').outerHTML`, 5*time.Second)
+			if bad := eval[bool](p, `!!document.querySelector('#channel-topic b, #channel-topic [onmouseover]')`); bad {
+				t.Errorf("%s: the topic's markup became elements", p.name)
+			}
+			p.waitMessage("@alice set the channel topic: "+shown, 5*time.Second)
+			p.waitMessage("@alice set the channel purpose: Releases & incidents", 5*time.Second)
+			if !eval[bool](p, `[...document.querySelectorAll('#message-list .msg.event .text')].some(e => e.textContent.startsWith('@alice set the channel topic'))`) {
+				t.Errorf("%s: the topic's change is not shown as an event of the channel", p.name)
+			}
+		}
+		if !eval[bool](bo, `document.querySelector('#channel-topic .mention.self')?.textContent === '@bob'`) {
+			t.Errorf("bob's header: the topic's mention of him is %q", eval[string](bo, `document.getElementById('channel-topic').innerHTML`))
+		}
+		var info struct {
+			Channel struct{ Topic, Purpose struct{ Value string } }
+		}
+		call(t, c.alice, "conversations.info", url.Values{"channel": {c.general}}, &info)
+		if info.Channel.Topic.Value != "Deploys at 3pm &lt;b onmouseover=\"window.pwned=8\"&gt;sharp&lt;/b&gt;, ask <@"+userID(t, c.alice, "bob")+">" ||
+			info.Channel.Purpose.Value != "Releases &amp; incidents" {
+			t.Errorf("on the server: topic %q, purpose %q", info.Channel.Topic.Value, info.Channel.Purpose.Value)
+		}
+		// A reload reads it from conversations.list.
+		bo.do(chromedp.Reload())
+		bo.wait("the topic after a reload", jsLive+fmt.Sprintf(` && document.getElementById('channel-topic').textContent === %q`, shown), jsBody, 10*time.Second)
+		// The group DM bob read only briefly was marked read when he left it.
+		boAPI := &client.API{Base: c.alice.Base, Token: eval[string](bo, `localStorage.getItem('ringcast.token')`)}
+		var info2 struct {
+			Channel struct {
+				UnreadDisplay int `json:"unread_count_display"`
+			}
+		}
+		call(t, boAPI, "conversations.info", url.Values{"channel": {group}}, &info2)
+		if info2.Channel.UnreadDisplay != 0 {
+			t.Errorf("the group DM bob read has %d unread for him", info2.Channel.UnreadDisplay)
+		}
+		bo.shot("topic")
+	})
+
+	step(t, "archive", func() {
+		// Alice joins bob's #random-things again; both look at it.
+		var random struct{ Channel struct{ ID string } }
+		call(t, c.alice, "conversations.join", url.Values{"channel": {eval[string](bo, `[...document.querySelectorAll('#channel-list a')].find(a => a.textContent === '#random-things').getAttribute('href').slice(1)`)}}, &random)
+		randomSel := `#channel-list a[href="#` + random.Channel.ID + `"]`
+		for _, p := range []*page{a, bo} {
+			p.wait("#random-things in the sidebar", `document.querySelector('`+randomSel+`')`, jsSidebar, 10*time.Second)
+			p.do(chromedp.Click(chromedp.CSS(randomSel)))
+			p.wait("#random-things", jsChannel+` === '#random-things' && !document.getElementById('composer-input').disabled`, jsBody, 5*time.Second)
+		}
+		// Bob's gateway stalls: his page hears nothing while alice archives
+		// the channel, and posts into it as if it were not.
+		if err := c.n2.Freeze(); err != nil {
+			t.Fatal(err)
+		}
+		thawed := false
+		defer func() {
+			if !thawed {
+				c.n2.Thaw()
+			}
+		}()
+		a.do(chromedp.Click(chromedp.ID("details-button")))
+		a.wait("the archive button", `document.getElementById('archive-button').textContent === 'Archive the channel'`, `document.getElementById('details-dialog').innerText`, 5*time.Second)
+		a.do(chromedp.Click(chromedp.ID("archive-button")))
+		a.wait("alice's composer off, with the note", `document.getElementById('composer-input').disabled && !document.getElementById('archived-note').hidden && document.getElementById('details-dialog').open === false`,
+			`document.getElementById('archived-note').outerHTML`, 10*time.Second)
+		bo.send("is anyone still here?")
+		bo.wait("pending", `document.querySelector('#message-list .msg.pending')`, jsBody, 5*time.Second)
+		thawed = true
+		if err := c.n2.Thaw(); err != nil {
+			t.Fatal(err)
+		}
+		// The server refuses it, and bob's page says why; his composer is
+		// off, with the note, and the sidebar says archived.
+		bo.wait("refused: archived", `document.querySelector('#message-list .msg.failed .state')?.textContent === 'Not sent: the channel is archived. Retry'`, jsBody, 15*time.Second)
+		bo.wait("bob's composer off, with the note", `document.getElementById('composer-input').disabled && document.getElementById('send-button').disabled && document.getElementById('archived-text').textContent.includes('#random-things, an archived channel')`,
+			`document.getElementById('archived-note').outerHTML`, 10*time.Second)
+		for _, p := range []*page{a, bo} {
+			p.waitMessage("@alice archived the channel", 5*time.Second)
+			p.wait("archived in the sidebar", `document.querySelector('`+randomSel+`').textContent === '#random-thingsarchived'`, jsSidebar, 5*time.Second)
+			if n := eval[int](p, `document.querySelectorAll('#message-list .msg .actions').length`); n != 0 {
+				t.Errorf("%s: %d messages of an archived channel offer actions", p.name, n)
+			}
+		}
+		var hist struct{ Messages []struct{ Text string } }
+		call(t, c.alice, "conversations.history", url.Values{"channel": {random.Channel.ID}, "limit": {"1"}}, &hist)
+		if len(hist.Messages) != 1 || !strings.HasSuffix(hist.Messages[0].Text, "> archived the channel") {
+			t.Errorf("#random-things' last message: %+v, want the archive's", hist.Messages)
+		}
+		bo.shot("archived")
+		// Bob unarchives it from the note; alice can post again, live, and
+		// bob's retry goes through.
+		bo.do(chromedp.Click(chromedp.ID("unarchive-button")))
+		a.wait("alice's composer on again", `!document.getElementById('composer-input').disabled && document.getElementById('archived-note').hidden && !document.querySelector('`+randomSel+`').textContent.includes('archived')`,
+			`document.getElementById('archived-note').outerHTML`, 10*time.Second)
+		a.waitMessage("@bob un-archived the channel", 5*time.Second)
+		bo.wait("bob's composer on again", `!document.getElementById('composer-input').disabled && document.getElementById('archived-note').hidden`, jsBody, 10*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(`#message-list .msg.failed button.retry`)))
+		a.waitMessage("is anyone still here?", 5*time.Second)
+		a.send("I am.")
+		bo.waitMessage("I am.", 5*time.Second)
+		for _, p := range []*page{a, bo} {
+			p.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+			p.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+		}
+	})
+
 	step(t, "phone", func() {
 		bo.viewport(phoneW, phoneH)
 		defer bo.viewport(deskW, deskH)
@@ -578,6 +750,20 @@ func TestChat(t *testing.T) {
 		a.do(chromedp.Click(chromedp.ID("signout-button")))
 		a.wait("the sign-in form", `!document.getElementById('signin').hidden && document.getElementById('app').hidden && !localStorage.getItem('ringcast.token')`, jsBody, 10*time.Second)
 	})
+}
+
+// userID answers the id of the user called name (users.list).
+func userID(t *testing.T, api *client.API, name string) string {
+	t.Helper()
+	var list struct{ Members []struct{ ID, Name string } }
+	call(t, api, "users.list", nil, &list)
+	for _, u := range list.Members {
+		if u.Name == name {
+			return u.ID
+		}
+	}
+	t.Fatalf("no user %q", name)
+	return ""
 }
 
 // msgSel answers a CSS selector of the message of the channel shown

@@ -129,12 +129,12 @@ export class App {
   }
 
   // label names a conversation as the sidebar does: a channel's name, a
-  // DM's other person, a group DM's other people.
+  // DM's other person, a group DM's other people (by name).
   label(c) {
     if (c.is_im) return c.user ? this.userName(c.user) : c.id;
     if (c.is_mpim) {
       const names = (c.name || '').replace(/^mpdm-/, '').replace(/-\d+$/, '').split('--');
-      return names.filter((n) => n !== this.self?.name).join(', ') || c.id;
+      return names.filter((n) => n !== this.self?.name).sort().join(', ') || c.id;
     }
     return c.name || c.id;
   }
@@ -183,7 +183,7 @@ export class App {
   async #sync() {
     try {
       const wasReady = this.ready;
-      if (!wasReady) await this.#loadUsers();
+      if (!wasReady) await this.loadUsers();
       await this.#loadChannels();
       this.ready = true;
       this.error = '';
@@ -204,7 +204,8 @@ export class App {
     }
   }
 
-  async #loadUsers() {
+  // loadUsers reads everyone (users.list).
+  async loadUsers() {
     for (const u of await this.api.all('users.list', { limit: 200 }, 'members')) this.users.set(u.id, u);
     this.usersVersion++;
     this.changed('messages', 'members', 'sidebar');
@@ -215,7 +216,7 @@ export class App {
   // resume replays what it missed, which counts it.
   async #loadChannels() {
     const list = await this.api.all('conversations.list',
-      { limit: 999, exclude_archived: true, types: 'public_channel,private_channel,mpim,im' }, 'channels');
+      { limit: 999, types: 'public_channel,private_channel,mpim,im' }, 'channels');
     const old = this.channels;
     this.channels = new Map(list.map((c) => {
       const o = old.get(c.id);
@@ -244,13 +245,22 @@ export class App {
     if (this.#marking.has(id)) return;
     this.#marking.set(id, setTimeout(() => {
       this.#marking.delete(id);
-      const c = this.channels.get(id);
-      const tl = this.timelines.get(id);
-      const ts = tl?.msgs.at(-1)?.ts;
-      if (id !== this.current || !c || !tl?.loaded || !ts || ts <= (c.last_read || '')) return;
-      c.last_read = ts;
-      this.api.call('conversations.mark', { channel: id, ts }).catch((e) => this.#failed(e));
+      if (id === this.current) this.#mark(id);
     }, markAfter));
+  }
+
+  // mark marks channel id read up to its newest message held, if it is
+  // not already: called for the channel shown, and for the one left when
+  // another is opened (it was read, however briefly).
+  #mark(id) {
+    clearTimeout(this.#marking.get(id));
+    this.#marking.delete(id);
+    const c = this.channels.get(id);
+    const tl = this.timelines.get(id);
+    const ts = tl?.msgs.at(-1)?.ts;
+    if (!c || !tl?.loaded || !ts || ts <= (c.last_read || '')) return;
+    c.last_read = ts;
+    this.api.call('conversations.mark', { channel: id, ts }).catch((e) => this.#failed(e));
   }
 
   async #loadMembers(id) {
@@ -397,6 +407,7 @@ export class App {
     }
     if (location.hash !== `#${id}`) history.replaceState(null, '', `#${id}`);
     if (this.current === id) return;
+    if (this.current) this.#mark(this.current);
     this.current = id;
     this.error = '';
     if (this.thread && this.thread.channel !== id) this.closeThread();
@@ -597,15 +608,32 @@ export class App {
     }
   }
 
-  // openDM opens (creating it if new) the DM with a person, and shows it.
-  async openDM(userID) {
-    const { channel } = await this.api.call('conversations.open', { users: userID, return_im: true });
+  // openDM opens (creating it if new) the DM with a person, or the group
+  // DM with several, and shows it.
+  async openDM(userIDs) {
+    const { channel } = await this.api.call('conversations.open', { users: userIDs.join(','), return_im: true });
     const c = { ...this.channels.get(channel.id), ...channel, is_member: true };
     c.unread ??= 0;
     this.channels.set(channel.id, c);
     this.#subscribePresence();
     this.changed('sidebar');
     location.hash = channel.id;
+  }
+
+  // setTopic and setPurpose change the channel shown's; what the user
+  // typed is sent as a message's text is.
+  async setTopic(topic) {
+    await this.api.call('conversations.setTopic', { channel: this.current, topic: this.#encode(topic) });
+  }
+
+  async setPurpose(purpose) {
+    await this.api.call('conversations.setPurpose', { channel: this.current, purpose: this.#encode(purpose) });
+  }
+
+  // archive archives the channel shown (or, with false, unarchives it);
+  // its event changes the page.
+  async archive(archived = true) {
+    await this.api.call(archived ? 'conversations.archive' : 'conversations.unarchive', { channel: this.current });
   }
 
   async invite(userID) {
@@ -661,6 +689,14 @@ export class App {
         return;
       }
       if (ev.hidden || !ev.ts) return; // hidden: a change we do not show
+      if (ev.subtype === 'channel_topic' || ev.subtype === 'channel_purpose') {
+        const c = this.channels.get(ev.channel);
+        const key = ev.subtype.slice('channel_'.length);
+        if (c && ev[key] !== undefined && ev.ts >= (c[key]?.ts || '')) {
+          c[key] = { value: ev[key], creator: ev.user, ts: ev.ts };
+          this.changed('header');
+        }
+      }
       if (ev.thread_ts && ev.thread_ts !== ev.ts) {
         this.#reply(ev.channel, ev);
         if (ev.client_msg_id && this.outbox?.confirmed(ev.client_msg_id)) this.changed('messages', 'thread');
@@ -701,6 +737,27 @@ export class App {
       this.channels.set(ev.channel.id, { ...ev.channel, is_member: true, unread: 0 });
       this.changed('sidebar');
       if (!this.current) this.open(ev.channel.id);
+    },
+    // An archived channel stays in the sidebar and shows its history;
+    // nobody can post in it. The change is an entry of the channel's log,
+    // shown as the history shows it.
+    channel_archive(ev, archived = true) {
+      const c = this.channels.get(ev.channel);
+      if (!c) return;
+      this.timelines.get(ev.channel)?.add({ type: 'message', subtype: ev.type, user: ev.user, ts: ev.ts, seq: ev.seq,
+        text: `<@${ev.user}> ${archived ? 'archived' : 'un-archived'} the channel` });
+      c.is_archived = archived;
+      this.changed('sidebar', 'header', 'composer', 'messages', 'thread');
+    },
+    channel_unarchive(ev) {
+      handlers.channel_archive.call(this, ev, false);
+    },
+    channel_rename(ev) {
+      const c = this.channels.get(ev.channel?.id);
+      if (!c) return;
+      c.name = ev.channel.name;
+      this.timelines.get(c.id)?.saw(ev.seq);
+      this.changed('sidebar', 'header', 'composer', 'messages');
     },
     reaction_added(ev) {
       handlers.reaction_removed.call(this, ev, true);

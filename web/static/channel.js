@@ -1,8 +1,19 @@
-// The channel's header (name, connection state, members, leave) and its
-// member panel (who is in it, their presence, adding people).
+// The channel's header (name, topic, connection state, members, details,
+// leave), its member panel (who is in it, their presence, adding people)
+// and its details dialog (topic, purpose, archive).
 
 import { $, h, replace } from './dom.js';
 import { dot, isDM } from './sidebar.js';
+import { render, typed } from './format.js';
+
+// Why a change to the channel was refused, in words.
+const changeErrors = {
+  too_long: 'That is too long: at most 250 characters.',
+  is_archived: 'The channel is archived.',
+  not_in_channel: 'You are not in this channel.',
+  already_archived: 'The channel is archived already.',
+  not_archived: 'The channel is not archived.',
+};
 
 const statusText = {
   connecting: 'Connecting…',
@@ -27,6 +38,10 @@ export class ChannelView {
     });
     $('members-close').addEventListener('click', () => $('members-button').click());
     $('leave-button').addEventListener('click', () => app.leave());
+    $('details-button').addEventListener('click', () => this.#details('topic-input'));
+    $('details-close').addEventListener('click', () => $('details-dialog').close());
+    $('details-form').addEventListener('submit', (e) => this.#saveDetails(e));
+    $('archive-button').addEventListener('click', () => this.#archive());
     $('invite-form').addEventListener('submit', (e) => this.#invite(e));
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && document.body.classList.contains('nav-open')) {
@@ -51,7 +66,13 @@ export class ChannelView {
     replace($('header-error'), app.error ? `Something failed: ${app.error}` : '');
     const members = app.members.get(app.current);
     $('members-button').hidden = !c;
-    $('leave-button').hidden = $('invite-form').hidden = !c || isDM(c);
+    $('leave-button').hidden = $('invite-form').hidden = $('details-button').hidden = !c || isDM(c);
+    // The topic, as its messages show it (links work); without one, a
+    // way to add it.
+    const topic = c && !isDM(c) ? c.topic?.value || '' : '';
+    replace($('channel-topic'), topic ? render(topic, app.names)
+      : c && !isDM(c) && !c.is_archived ? h('button', { type: 'button', class: 'link', onclick: () => this.#details('topic-input') }, 'Add a topic') : null);
+    if ($('details-dialog').open) this.#detailsState();
     replace($('member-count'), members ? String(members.size) : '');
     $('members-button').setAttribute('aria-label', members ? `Members: ${members.size}` : 'Members');
     const ids = [...(members || [])].sort((a, b) => app.userName(a).localeCompare(app.userName(b)));
@@ -65,9 +86,69 @@ export class ChannelView {
       .map((u) => h('option', { value: u.name })));
   }
 
+  // details opens the channel's details, the focus in the field named.
+  #details(focus) {
+    const app = this.app;
+    const c = app.channels.get(app.current);
+    if (!c) return;
+    const names = (id) => app.users.get(id)?.name;
+    $('topic-input').value = typed(c.topic?.value || '', names);
+    $('purpose-input').value = typed(c.purpose?.value || '', names);
+    replace($('details-error'));
+    this.#detailsState();
+    $('details-dialog').showModal();
+    $(focus).focus();
+  }
+
+  // detailsState shows what the details dialog allows for the channel
+  // shown: nothing changes in an archived channel but its archiving.
+  #detailsState() {
+    const app = this.app;
+    const c = app.channels.get(app.current);
+    if (!c) {
+      $('details-dialog').close();
+      return;
+    }
+    replace($('details-title'), `About ${app.title(c.id)}`);
+    for (const el of $('details-form').elements) el.disabled = !!c.is_archived;
+    replace($('details-archived'), c.is_archived ? 'This channel is archived: it keeps its history, and nobody can post in it until it is unarchived.'
+      : c.is_general ? 'Everyone is in this channel: it cannot be archived.' : 'Archiving keeps the history and stops all posting.');
+    const b = $('archive-button');
+    b.hidden = !!c.is_general;
+    b.textContent = c.is_archived ? 'Unarchive the channel' : 'Archive the channel';
+    b.classList.toggle('danger', !c.is_archived);
+  }
+
+  async #saveDetails(e) {
+    e.preventDefault();
+    const app = this.app;
+    const c = app.channels.get(app.current);
+    const names = (id) => app.users.get(id)?.name;
+    try {
+      const topic = $('topic-input').value.trim();
+      const purpose = $('purpose-input').value.trim();
+      if (topic !== typed(c.topic?.value || '', names)) await app.setTopic(topic);
+      if (purpose !== typed(c.purpose?.value || '', names)) await app.setPurpose(purpose);
+      $('details-dialog').close();
+      $('composer-input').focus();
+    } catch (err) {
+      replace($('details-error'), changeErrors[err.code] || `Could not save: ${err.code || err}`);
+    }
+  }
+
+  async #archive() {
+    const c = this.app.channels.get(this.app.current);
+    try {
+      await this.app.archive(!c.is_archived);
+      $('details-dialog').close();
+    } catch (err) {
+      replace($('details-error'), changeErrors[err.code] || `Could not change the channel: ${err.code || err}`);
+    }
+  }
+
   async #dm(id) {
     try {
-      await this.app.openDM(id);
+      await this.app.openDM([id]);
       if (matchMedia('(max-width: 700px)').matches) $('members-button').click(); // the drawer covers the DM
     } catch (err) {
       replace($('invite-error'), `Could not open a DM: ${err.code || err.message}`);

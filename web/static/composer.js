@@ -1,6 +1,7 @@
 // The composers: the channel's (Enter sends, Shift+Enter is a new line,
 // up-arrow on an empty one edits our last message) with the
-// "X is typing…" line under it, and the thread panel's.
+// "X is typing…" line under it, and the thread panel's. Neither takes
+// anything in an archived channel: a note says so instead.
 
 import { $, replace } from './dom.js';
 import { typingText } from './timeline.js';
@@ -72,6 +73,14 @@ export class Composer extends Input {
       e.preventDefault();
       this.submit();
     });
+    $('unarchive-button').addEventListener('click', async () => {
+      try {
+        await app.archive(false);
+        this.input.focus();
+      } catch (err) {
+        replace($('composer-error'), `Could not unarchive the channel: ${err.code || err}`);
+      }
+    });
     $('edit-cancel').addEventListener('click', () => {
       app.stopEdit();
       this.input.value = this.#draft;
@@ -90,11 +99,14 @@ export class Composer extends Input {
   render() {
     const app = this.app;
     const c = app.channels.get(app.current);
-    const label = !c ? 'Message' : app.editing ? 'Edit your message' : `Message ${app.title(c.id)}`;
+    const archived = !!c?.is_archived;
+    const label = !c ? 'Message' : archived ? `${app.title(c.id)} is archived` : app.editing ? 'Edit your message' : `Message ${app.title(c.id)}`;
     this.input.placeholder = label;
     this.input.setAttribute('aria-label', label);
-    this.input.disabled = !c;
-    $('send-button').disabled = !c;
+    this.input.disabled = !c || archived;
+    $('send-button').disabled = !c || archived;
+    $('archived-note').hidden = !archived;
+    if (archived) replace($('archived-text'), `You are viewing ${app.title(c.id)}, an archived channel: nobody can post in it. `);
     $('send-button').textContent = app.editing ? 'Save' : 'Send';
     $('send-button').setAttribute('aria-label', app.editing ? 'Save the edit' : 'Send');
     $('editing').hidden = !app.editing;
@@ -123,6 +135,9 @@ export class ThreadComposer extends Input {
 
   render() {
     const t = this.app.thread;
+    const archived = !!t && !!this.app.channels.get(t.channel)?.is_archived;
+    this.input.disabled = $('thread-send').disabled = $('thread-broadcast').disabled = archived;
+    this.input.placeholder = archived ? 'The channel is archived' : 'Reply…';
     const label = t ? `Also send to ${this.app.title(t.channel)}` : 'Also send to the channel';
     replace($('thread-broadcast-label'), label);
   }

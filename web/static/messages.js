@@ -14,6 +14,18 @@ const nearTop = 400;
 
 const timeFmt = { hour: 'numeric', minute: '2-digit' };
 
+// channelEvents: the subtypes of a change to the channel (shown muted).
+const channelEvents = new Set(['channel_topic', 'channel_purpose', 'channel_name', 'channel_archive', 'channel_unarchive']);
+
+// sendErrors: why the server refused a message, in words (else its code).
+const sendErrors = {
+  is_archived: 'the channel is archived',
+  not_in_channel: 'you are not in this channel',
+  channel_not_found: 'the conversation is gone',
+  msg_too_long: 'it is too long',
+  rate_limited: 'too many messages, try again in a moment',
+};
+
 // MessageList is a list of messages in a scroller: the channel's
 // (ChannelMessages) or a thread's (ThreadMessages). A subclass says what
 // it shows (source()) and may load older pages (older()).
@@ -158,7 +170,13 @@ class MessageList {
     const m = r.item;
     const app = this.app;
     return JSON.stringify([r.grouped, m.text, m.state, m.error, m.rev, app.usersVersion, this.picking === m.ts,
-      this.confirming === m.ts, this.#editing(m)]);
+      this.confirming === m.ts, this.#editing(m), this.#archived()]);
+  }
+
+  // archived: the list's channel is archived, so its messages take no
+  // reactions, replies, edits or deletes.
+  #archived() {
+    return !!this.app.channels.get(this.channel)?.is_archived;
   }
 
   // editing: the composer edits m.
@@ -179,12 +197,12 @@ class MessageList {
     let state = null;
     if (m.state === 'pending') state = h('div', { class: 'state' }, 'Sending…');
     if (m.state === 'failed') {
-      state = h('div', { class: 'state', role: 'alert' }, `Not sent (${m.error}). `,
+      state = h('div', { class: 'state', role: 'alert' }, `Not sent: ${sendErrors[m.error] || m.error}. `,
         h('button', { class: 'retry', type: 'button', dataset: { act: 'retry', id: m.client_msg_id } }, 'Retry'));
     }
     const author = app.userName(m.user);
     const editing = this.#editing(m);
-    const cls = ['msg', r.grouped && 'grouped', m.state, editing && 'editing'].filter(Boolean).join(' ');
+    const cls = ['msg', r.grouped && 'grouped', m.state, editing && 'editing', channelEvents.has(m.subtype) && 'event'].filter(Boolean).join(' ');
     return h('li', { class: cls, dataset: { ts: m.ts || '', user: m.user } },
       r.grouped ? h('div', { class: 'gutter' }, time)
         : [h('div', { class: `avatar ${colour(author)}`, 'aria-hidden': 'true' }, [...author][0] || '?'),
@@ -195,7 +213,7 @@ class MessageList {
       m.ts ? this.#reactions(m) : null,
       m.ts && this.inChannel && m.reply_count ? h('button', { type: 'button', class: 'replies link', dataset: { act: 'thread', ts: m.ts } },
         m.reply_count === 1 ? '1 reply' : `${m.reply_count} replies`) : null,
-      m.ts && !m.state ? this.#actions(m) : null,
+      m.ts && !m.state && !this.#archived() ? this.#actions(m) : null,
       state);
   }
 
@@ -209,7 +227,7 @@ class MessageList {
     if (!rs.length && !picker) return null;
     return h('div', { class: 'reactions' }, rs.map((r) => {
       const mine = r.users?.includes(me);
-      return h('button', { type: 'button', class: 'reaction', 'aria-pressed': mine ? 'true' : 'false', dataset: { act: 'react', ts: m.ts, name: r.name },
+      return h('button', { type: 'button', class: 'reaction', 'aria-pressed': mine ? 'true' : 'false', disabled: this.#archived(), dataset: { act: 'react', ts: m.ts, name: r.name },
         'aria-label': `${r.name}: ${r.count}${mine ? ', yours: click to take it back' : ''}`, title: `:${r.name}:` },
       h('span', { class: 'emoji' }, emojiText(r.name)), h('span', { class: 'count' }, String(r.count)));
     }), picker);

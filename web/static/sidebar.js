@@ -1,6 +1,6 @@
 // The sidebar (team, our channels and DMs with their unread badges,
 // ourselves), the channel dialog (create a channel, browse and join the
-// others) and the people dialog (open a DM).
+// others) and the people dialog (open a DM, or a group DM with several).
 
 import { $, h, replace } from './dom.js';
 
@@ -18,6 +18,7 @@ export const isDM = (c) => !!(c?.is_im || c?.is_mpim);
 
 export class Sidebar {
   sig = '';
+  picked = new Set(); // the people ticked in the people dialog
 
   constructor(app) {
     this.app = app;
@@ -27,6 +28,14 @@ export class Sidebar {
     $('add-dm').addEventListener('click', () => this.#openPeople());
     $('people-close').addEventListener('click', () => $('people-dialog').close());
     $('people-filter').addEventListener('input', () => this.#people());
+    $('people-list').addEventListener('change', (e) => {
+      const box = e.target.closest('input[type=checkbox]');
+      if (!box) return;
+      if (box.checked) this.picked.add(box.value);
+      else this.picked.delete(box.value);
+      this.#groupButton();
+    });
+    $('people-group').addEventListener('click', () => this.#dm([...this.picked]));
     $('create-form').addEventListener('submit', (e) => this.#create(e));
     $('away-button').addEventListener('click', () => app.setAway(app.presence.get(app.self?.id) !== 'away'));
     $('signout-button').addEventListener('click', () => app.signOut());
@@ -46,13 +55,14 @@ export class Sidebar {
     // someone tabbing through it.
     const dms = app.myDMs();
     const presence = (c) => (c.is_im && app.presence.get(c.user) === 'active' ? 'active' : 'away');
-    const sig = JSON.stringify([app.current, app.usersVersion, mine.map((c) => [c.id, c.name, c.unread]),
+    const sig = JSON.stringify([app.current, app.usersVersion, mine.map((c) => [c.id, c.name, c.unread, c.is_archived]),
       dms.map((c) => [c.id, c.unread, presence(c)])]);
     if (sig !== this.sig) {
       this.sig = sig;
       const item = (c, icon) => h('li', {},
-        h('a', { href: `#${c.id}`, class: c.unread ? 'unread' : null, 'aria-current': c.id === app.current ? 'page' : null },
+        h('a', { href: `#${c.id}`, class: [c.unread && 'unread', c.is_archived && 'archived'].filter(Boolean).join(' ') || null, 'aria-current': c.id === app.current ? 'page' : null },
           icon, h('span', { class: 'label' }, app.label(c)),
+          c.is_archived ? h('span', { class: 'tag' }, 'archived') : null,
           c.unread ? h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null));
       replace($('channel-list'), mine.map((c) => item(c, h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'))));
       replace($('dm-list'), dms.map((c) => item(c, c.is_im ? dot(presence(c)) : h('span', { class: 'hash', 'aria-hidden': 'true' }, '∗'))));
@@ -67,7 +77,7 @@ export class Sidebar {
     replace($('browse-list'), h('li', {}, 'Loading…'));
     this.dialog.showModal();
     try {
-      const others = (await this.app.listChannels()).filter((c) => !c.is_member).sort((a, b) => a.name.localeCompare(b.name));
+      const others = (await this.app.listChannels()).filter((c) => !c.is_member && !c.is_archived && !isDM(c)).sort((a, b) => a.name.localeCompare(b.name));
       replace($('browse-list'), others.length ? others.map((c) => h('li', {},
         h('span', { class: 'name' }, `#${c.name}`),
         h('button', { type: 'button', 'aria-label': `Join #${c.name}`, onclick: () => this.#join(c.id) }, 'Join')))
@@ -77,14 +87,24 @@ export class Sidebar {
     }
   }
 
-  #openPeople() {
+  // openPeople shows the people dialog, with everyone: the list is read
+  // again, since people join after the page loaded.
+  async #openPeople() {
     $('people-filter').value = '';
+    this.picked.clear();
     replace($('people-error'));
     this.#people();
     $('people-dialog').showModal();
+    try {
+      await this.app.loadUsers();
+      this.#people();
+    } catch (err) {
+      replace($('people-error'), `Could not list people: ${err.code || err}`);
+    }
   }
 
-  // people lists everyone but us whose name has the filter's text.
+  // people lists everyone but us whose name has the filter's text: a box
+  // to tick each (for a group conversation) and a button to message them.
   #people() {
     const app = this.app;
     const f = $('people-filter').value.trim().toLowerCase().replace(/^@/, '');
@@ -92,14 +112,24 @@ export class Sidebar {
       .filter((u) => u.id !== app.self?.id && !u.deleted && app.userName(u.id).toLowerCase().includes(f))
       .sort((a, b) => app.userName(a.id).localeCompare(app.userName(b.id)));
     replace($('people-list'), users.length ? users.map((u) => h('li', {},
-      h('span', { class: 'name' }, app.userName(u.id)),
-      h('button', { type: 'button', 'aria-label': `Message ${app.userName(u.id)}`, onclick: () => this.#dm(u.id) }, 'Message')))
+      h('label', { class: 'pick' }, h('input', { type: 'checkbox', value: u.id, checked: this.picked.has(u.id) }), ' ',
+        h('span', { class: 'name' }, app.userName(u.id))),
+      h('button', { type: 'button', 'aria-label': `Message ${app.userName(u.id)}`, onclick: () => this.#dm([u.id]) }, 'Message')))
       : h('li', {}, 'Nobody by that name.'));
+    this.#groupButton();
   }
 
-  async #dm(id) {
+  // groupButton says whom the ticked people's conversation is with.
+  #groupButton() {
+    const b = $('people-group');
+    const names = [...this.picked].map((id) => this.app.userName(id)).sort();
+    b.disabled = names.length === 0;
+    b.textContent = names.length ? `Message ${names.join(', ')}` : 'Start a conversation';
+  }
+
+  async #dm(ids) {
     try {
-      await this.app.openDM(id);
+      await this.app.openDM(ids);
       $('people-dialog').close();
     } catch (err) {
       replace($('people-error'), `Could not open a DM: ${err.code || err}`);
