@@ -498,13 +498,16 @@ func TestChat(t *testing.T) {
 		bo.shot("keyboard")
 	})
 
-	var group string // the group DM of alice, bob and carol
+	var (
+		carol *client.API // a third person, with no page
+		group string      // the group DM of alice, bob and carol
+	)
 	step(t, "group dm", func() {
 		// Carol joins after both pages loaded: bob's people dialog still
 		// offers her. He ticks alice and carol and starts one conversation.
 		var res struct{ Token string }
 		call(t, &client.API{Base: c.alice.Base, Token: adminKey}, "admin.users.create", url.Values{"name": {"carol"}}, &res)
-		carol := &client.API{Base: c.alice.Base, Token: res.Token}
+		carol = &client.API{Base: c.alice.Base, Token: res.Token}
 		bo.do(chromedp.Click(chromedp.ID("add-dm")))
 		pick := func(name string) string {
 			return fmt.Sprintf(`[...document.querySelectorAll('#people-list label.pick')].find(l => l.textContent.trim() === %q)?.querySelector('input')`, name)
@@ -668,6 +671,42 @@ func TestChat(t *testing.T) {
 			p.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
 			p.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
 		}
+	})
+
+	step(t, "private, browse, drafts", func() {
+		// Bob makes a private channel: a lock, not a #, and alice's
+		// browser does not offer it; it offers carol's public one, with
+		// its purpose.
+		bo.do(chromedp.Click(chromedp.ID("add-channel")))
+		bo.wait("the dialog", `document.getElementById('channel-dialog').open`, jsBody, 5*time.Second)
+		bo.do(chromedp.SendKeys(chromedp.ID("create-name"), "ops-oncall"), chromedp.Click(chromedp.ID("create-private")), chromedp.Focus(chromedp.ID("create-name")), enter())
+		bo.wait("#ops-oncall, private", jsChannel+` === '🔒ops-oncall' && document.querySelector('#channel-title [aria-label=private]') && document.querySelector('#channel-list a[aria-current] [aria-label=private]')`, jsBody, 5*time.Second)
+		var design struct{ Channel struct{ ID string } }
+		call(t, carol, "conversations.create", url.Values{"name": {"design"}}, &design)
+		call(t, carol, "conversations.setPurpose", url.Values{"channel": {design.Channel.ID}, "purpose": {"Mockups & reviews"}}, nil)
+		a.do(chromedp.Click(chromedp.ID("add-channel")))
+		a.wait("the channels to join", `document.querySelector('#browse-list button[aria-label="Join #design"]')`, `document.getElementById('browse-list').innerText`, 5*time.Second)
+		if got := eval[[]string](a, `[...document.querySelectorAll('#browse-list li')].map(li => li.innerText.replace(/\s+/g, ' ').trim())`); !slices.Equal(got, []string{"#design Mockups & reviews Join"}) {
+			t.Errorf("alice may join %q, want only #design with its purpose", got)
+		}
+		a.do(chromedp.Click(chromedp.ID("dialog-close")))
+		bo.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		bo.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+
+		// What alice typed in #general and did not send stays with it.
+		a.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent("half a thought"))
+		a.do(chromedp.Click(chromedp.CSS(`#dm-list a[href="#` + group + `"]`)))
+		a.wait("the group DM, its composer empty", jsChannel+`.trim() === 'bob, carol' && document.getElementById('composer-input').value === ''`, `document.getElementById('composer-input').value`, 5*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		a.wait("#general, the draft back", jsChannel+` === '#general' && document.getElementById('composer-input').value === 'half a thought'`, `document.getElementById('composer-input').value`, 5*time.Second)
+		// Sent, it is a code block: its markup as text.
+		a.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent(":"), enter(chromedp.ModifierShift), chromedp.KeyEvent("```"), enter(chromedp.ModifierShift),
+			chromedp.KeyEvent("make deploy ENV=<prod> && echo ok"), enter(chromedp.ModifierShift), chromedp.KeyEvent("```"), enter())
+		bo.waitMessage("half a thought:\nmake deploy ENV=<prod> && echo ok\n", 5*time.Second)
+		if got := eval[string](bo, `[...document.querySelectorAll('#message-list .msg .text')].at(-1).querySelector('pre > code')?.textContent ?? ''`); got != "make deploy ENV=<prod> && echo ok\n" {
+			t.Errorf("the code block shows %q", got)
+		}
+		bo.shot("code-block")
 	})
 
 	step(t, "phone", func() {

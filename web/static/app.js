@@ -408,6 +408,7 @@ export class App {
     if (location.hash !== `#${id}`) history.replaceState(null, '', `#${id}`);
     if (this.current === id) return;
     if (this.current) this.#mark(this.current);
+    this.views.composer.switched(this.current, id);
     this.current = id;
     this.error = '';
     if (this.thread && this.thread.channel !== id) this.closeThread();
@@ -588,8 +589,8 @@ export class App {
     this.conn.notify({ type: 'typing', channel: id });
   }
 
-  async create(name) {
-    const { channel } = await this.api.call('conversations.create', { name });
+  async create(name, isPrivate) {
+    const { channel } = await this.api.call('conversations.create', { name, is_private: isPrivate });
     this.#joined(channel);
   }
 

@@ -3,7 +3,7 @@
 // and its details dialog (topic, purpose, archive).
 
 import { $, h, replace } from './dom.js';
-import { dot, isDM } from './sidebar.js';
+import { dot, isDM, sigil } from './sidebar.js';
 import { render, typed } from './format.js';
 
 // Why a change to the channel was refused, in words.
@@ -56,7 +56,7 @@ export class ChannelView {
     const c = app.channels.get(app.current);
     let title = '';
     if (c?.is_im) title = h('span', {}, dot(app.presence.get(c.user) === 'active' ? 'active' : 'away'), ' ', app.label(c));
-    else if (c) title = h('span', {}, isDM(c) ? null : h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'), app.label(c));
+    else if (c) title = h('span', {}, isDM(c) ? null : sigil(c), app.label(c));
     replace($('channel-title'), title);
     document.title = c ? `${app.title(c.id)} · ringcast` : 'ringcast';
     const banner = $('banner');

@@ -39,6 +39,7 @@ class Input {
 
 export class Composer extends Input {
   #draft = ''; // what the composer held before an edit began
+  #drafts = new Map(); // conversation id -> what was typed there and not sent
 
   constructor(app) {
     super($('composer-input'), $('composer-error'), (text) => {
@@ -86,6 +87,17 @@ export class Composer extends Input {
       this.input.value = this.#draft;
       this.input.focus();
     });
+  }
+
+  // switched keeps what the composer holds as the draft of the
+  // conversation left (from) and shows the draft of the one opened (to),
+  // as Slack does: nothing typed for one is sent to another.
+  switched(from, to) {
+    const text = this.app.editing ? this.#draft : this.input.value;
+    if (from && text.trim()) this.#drafts.set(from, text);
+    else this.#drafts.delete(from);
+    this.input.value = this.#drafts.get(to) ?? '';
+    replace($('composer-error'));
   }
 
   // edit puts a message's text in the composer, keeping the draft.

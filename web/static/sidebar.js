@@ -3,6 +3,7 @@
 // others) and the people dialog (open a DM, or a group DM with several).
 
 import { $, h, replace } from './dom.js';
+import { render } from './format.js';
 
 // Why conversations.create refused a name, in words.
 const nameErrors = {
@@ -55,7 +56,7 @@ export class Sidebar {
     // someone tabbing through it.
     const dms = app.myDMs();
     const presence = (c) => (c.is_im && app.presence.get(c.user) === 'active' ? 'active' : 'away');
-    const sig = JSON.stringify([app.current, app.usersVersion, mine.map((c) => [c.id, c.name, c.unread, c.is_archived]),
+    const sig = JSON.stringify([app.current, app.usersVersion, mine.map((c) => [c.id, c.name, c.unread, c.is_archived, c.is_private]),
       dms.map((c) => [c.id, c.unread, presence(c)])]);
     if (sig !== this.sig) {
       this.sig = sig;
@@ -64,7 +65,7 @@ export class Sidebar {
           icon, h('span', { class: 'label' }, app.label(c)),
           c.is_archived ? h('span', { class: 'tag' }, 'archived') : null,
           c.unread ? h('span', { class: 'badge', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null));
-      replace($('channel-list'), mine.map((c) => item(c, h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'))));
+      replace($('channel-list'), mine.map((c) => item(c, sigil(c))));
       replace($('dm-list'), dms.map((c) => item(c, c.is_im ? dot(presence(c)) : h('span', { class: 'hash', 'aria-hidden': 'true' }, '∗'))));
     }
     const away = app.presence.get(app.self?.id) === 'away';
@@ -79,7 +80,7 @@ export class Sidebar {
     try {
       const others = (await this.app.listChannels()).filter((c) => !c.is_member && !c.is_archived && !isDM(c)).sort((a, b) => a.name.localeCompare(b.name));
       replace($('browse-list'), others.length ? others.map((c) => h('li', {},
-        h('span', { class: 'name' }, `#${c.name}`),
+        h('span', { class: 'name' }, `#${c.name}`, c.purpose?.value ? h('span', { class: 'purpose' }, render(c.purpose.value, this.app.names)) : null),
         h('button', { type: 'button', 'aria-label': `Join #${c.name}`, onclick: () => this.#join(c.id) }, 'Join')))
         : h('li', {}, 'You are in every channel.'));
     } catch (e) {
@@ -142,8 +143,9 @@ export class Sidebar {
     // Slack's own page turns what people type into a valid name.
     const name = input.value.trim().toLowerCase().replace(/\s+/g, '-');
     try {
-      await this.app.create(name);
+      await this.app.create(name, $('create-private').checked);
       input.value = '';
+      $('create-private').checked = false;
       this.dialog.close();
     } catch (err) {
       replace($('create-error'), nameErrors[err.code] || `Could not create the channel: ${err.code || err}`);
@@ -158,6 +160,12 @@ export class Sidebar {
       replace($('browse-list'), h('li', { role: 'alert' }, `Could not join: ${err.code || err}`));
     }
   }
+}
+
+// sigil marks a channel: # for a public one, a lock for a private one.
+export function sigil(c) {
+  return c.is_private ? h('span', { class: 'hash', role: 'img', 'aria-label': 'private' }, '🔒')
+    : h('span', { class: 'hash', 'aria-hidden': 'true' }, '#');
 }
 
 // dot is a presence dot; its state is in words too, for screen readers.
