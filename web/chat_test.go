@@ -709,6 +709,42 @@ func TestChat(t *testing.T) {
 		bo.shot("code-block")
 	})
 
+	step(t, "keyboard in the messages", func() {
+		// The messages are one tab stop: Shift+Tab from the composer goes
+		// to the list, not through every message's buttons.
+		a.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent(kb.Tab, chromedp.KeyModifiers(chromedp.ModifierShift)))
+		if got := eval[string](a, `document.activeElement.id`); got != "messages" {
+			t.Fatalf("Shift+Tab from the composer: focus on %s, want the messages", eval[string](a, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+		// Up goes to the last message, again to the one before, down back;
+		// Tab to its first control: react, whose picker takes the keyboard too.
+		a.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.ArrowUp))
+		if !eval[bool](a, `document.activeElement === [...document.querySelectorAll('#message-list li.msg')].at(-2) && document.activeElement.matches(':focus-visible')`) {
+			t.Fatalf("two up arrows: focus on %s, want the last message but one, visibly", eval[string](a, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+		a.do(chromedp.KeyEvent(kb.ArrowDown))
+		want := `[...document.querySelectorAll('#message-list li.msg')].at(-1)`
+		if !eval[bool](a, `document.activeElement === `+want) {
+			t.Fatalf("down: focus on %s, want the last message", eval[string](a, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+		text := eval[string](a, want+`.querySelector('.text').textContent`)
+		a.do(chromedp.KeyEvent(kb.Tab))
+		if !eval[bool](a, `document.activeElement.dataset.act === 'pick' && `+want+`.contains(document.activeElement) && getComputedStyle(document.activeElement.closest('.actions')).opacity === '1'`) {
+			t.Fatalf("Tab from a message: focus on %s, want its visible react button", eval[string](a, `document.activeElement.outerHTML.slice(0, 120)`))
+		}
+		a.do(enter())
+		a.wait("the picker, focused", `document.activeElement?.closest('.picker') && document.activeElement.dataset.name === '+1'`, `document.activeElement?.outerHTML`, 5*time.Second)
+		a.do(enter())
+		bsel := msgSel(bo, text)
+		bo.wait("alice's 👍 by keyboard", `document.querySelector(`+"`"+bsel+` button.reaction[data-name="+1"]`+"`"+`)?.textContent === '👍1'`, `document.querySelector(`+"`"+bsel+"`"+`).innerText`, 5*time.Second)
+		// Only the focused message's controls are tab stops.
+		if n := eval[int](a, `[...document.querySelectorAll('#message-list li.msg :is(button, a[href])')].filter(e => e.tabIndex >= 0).length`); n > 8 {
+			t.Errorf("%d tab stops among the messages, want only the focused one's", n)
+		}
+		a.shot("keyboard-react")
+		a.do(chromedp.Focus(chromedp.ID("composer-input")))
+	})
+
 	step(t, "phone", func() {
 		bo.viewport(phoneW, phoneH)
 		defer bo.viewport(deskW, deskH)

@@ -14,7 +14,8 @@ const nearTop = 400;
 
 const timeFmt = { hour: 'numeric', minute: '2-digit' };
 
-// channelEvents: the subtypes of a change to the channel (shown muted).
+// channelEvents: the subtypes of a change to the channel (shown muted,
+// without actions: the server takes no reaction or reply to them).
 const channelEvents = new Set(['channel_topic', 'channel_purpose', 'channel_name', 'channel_archive', 'channel_unarchive']);
 
 // sendErrors: why the server refused a message, in words (else its code).
@@ -36,6 +37,7 @@ class MessageList {
   #atBottom = true; // the reader is at the bottom
   picking = null; // the ts of the message whose reaction picker is open
   confirming = null; // the ts of the message whose delete awaits a second click
+  #active = null; // the key of the row the keyboard is on (its controls are tab stops)
 
   constructor(app, scroller, list, top) {
     this.app = app;
@@ -52,6 +54,35 @@ class MessageList {
       if (this.#atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
     }).observe(this.scroller);
     this.list.addEventListener('click', (e) => this.#click(e));
+    // The keyboard: the list is one tab stop; up and down arrows go from
+    // message to message, and Tab reaches the controls of the one focused
+    // (only its controls are tab stops, not every message's).
+    this.list.addEventListener('focusin', (e) => {
+      const li = e.target.closest('li.msg');
+      const key = li && [...this.#els].find(([, el]) => el === li)?.[0];
+      if (key && key !== this.#active) {
+        this.#roving(this.#els.get(this.#active), false);
+        this.#active = key;
+        this.#roving(li, true);
+      }
+    });
+    this.scroller.addEventListener('keydown', (e) => {
+      if ((e.key !== 'ArrowUp' && e.key !== 'ArrowDown') || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      if (e.target !== this.scroller && e.target.closest('.picker')) return;
+      const rows = [...this.list.querySelectorAll('li.msg')];
+      const at = rows.indexOf(e.target.closest('li.msg'));
+      const up = e.key === 'ArrowUp';
+      const to = rows[at < 0 ? (up ? rows.length - 1 : 0) : at + (up ? -1 : 1)];
+      if (!to) return;
+      e.preventDefault();
+      to.focus();
+    });
+  }
+
+  // roving makes a row's controls tab stops (on) or not.
+  #roving(el, on) {
+    if (!el) return;
+    for (const c of el.querySelectorAll('button, a[href]')) c.tabIndex = on ? 0 : -1;
   }
 
   // stick scrolls to the bottom on the next render (we just sent).
@@ -66,7 +97,7 @@ class MessageList {
       this.#els.clear();
       this.list.replaceChildren();
       this.#stick = true;
-      this.picking = this.confirming = null;
+      this.picking = this.confirming = this.#active = null;
     }
     this.scroller.setAttribute('aria-label', src.label);
     const sc = this.scroller;
@@ -151,10 +182,20 @@ class MessageList {
       if (!el || el.dataset.sig !== sig) {
         el = r.kind === 'day' ? this.#day(r) : this.#message(r);
         el.dataset.sig = sig;
+        if (r.kind === 'msg') {
+          el.tabIndex = -1;
+          this.#roving(el, r.key === this.#active);
+        }
       }
       next.set(r.key, el);
     }
-    for (const [key, el] of this.#els) if (next.get(key) !== el) el.remove();
+    // A rebuilt row that had the focus gives it to its new element.
+    let refocus = null;
+    for (const [key, el] of this.#els) {
+      if (next.get(key) === el) continue;
+      if (el.contains(document.activeElement)) refocus = next.get(key);
+      el.remove();
+    }
     let prev = null;
     for (const el of next.values()) {
       const want = prev ? prev.nextSibling : this.list.firstChild;
@@ -162,6 +203,7 @@ class MessageList {
       prev = el;
     }
     this.#els = next;
+    refocus?.focus({ preventScroll: true });
   }
 
   // signature is what a row's element shows: it is rebuilt when it changes.
@@ -213,7 +255,7 @@ class MessageList {
       m.ts ? this.#reactions(m) : null,
       m.ts && this.inChannel && m.reply_count ? h('button', { type: 'button', class: 'replies link', dataset: { act: 'thread', ts: m.ts } },
         m.reply_count === 1 ? '1 reply' : `${m.reply_count} replies`) : null,
-      m.ts && !m.state && !this.#archived() ? this.#actions(m) : null,
+      m.ts && !m.state && !this.#archived() && !channelEvents.has(m.subtype) ? this.#actions(m) : null,
       state);
   }
 
