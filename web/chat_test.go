@@ -745,6 +745,29 @@ func TestChat(t *testing.T) {
 		a.do(chromedp.Focus(chromedp.ID("composer-input")))
 	})
 
+	step(t, "mention picker", func() {
+		// @ and the start of a name lists people, the channel's members
+		// first; arrows choose, Enter and Tab put the name in (and send
+		// nothing), and the mention goes out as one.
+		options := `[...document.querySelectorAll('#composer-input-mentions li')].map(li => li.textContent + (li.getAttribute('aria-selected') === 'true' ? '*' : '')).join(', ')`
+		bo.do(chromedp.Focus(chromedp.ID("composer-input")), chromedp.KeyEvent("Thanks @c"))
+		bo.wait("ci, then carol", options+` === 'ci*, carol'`, options, 5*time.Second)
+		bo.shot("mention-picker")
+		bo.do(chromedp.KeyEvent(kb.ArrowDown))
+		bo.wait("carol chosen", options+` === 'ci, carol*'`, options, 5*time.Second)
+		bo.do(enter())
+		bo.wait("@carol in", `document.getElementById('composer-input').value === 'Thanks @carol ' && document.getElementById('composer-input-mentions').hidden`,
+			`document.getElementById('composer-input').value`, 5*time.Second)
+		bo.do(chromedp.KeyEvent("and @al"), chromedp.KeyEvent(kb.Tab))
+		bo.wait("@alice in", `document.getElementById('composer-input').value === 'Thanks @carol and @alice ' && document.activeElement.id === 'composer-input'`,
+			`document.getElementById('composer-input').value`, 5*time.Second)
+		bo.do(chromedp.KeyEvent("for the pager"), enter())
+		a.waitMessage("Thanks @carol and @alice for the pager", 5*time.Second)
+		if got := eval[string](a, `[...document.querySelectorAll('#message-list .msg .text')].at(-1).querySelectorAll('.mention').length + ' ' + [...document.querySelectorAll('#message-list .msg .text')].at(-1).querySelector('.mention.self')?.textContent`); got != "2 @alice" {
+			t.Errorf("alice's page shows the mentions as %q, want 2, hers highlighted", got)
+		}
+	})
+
 	step(t, "phone", func() {
 		bo.viewport(phoneW, phoneH)
 		defer bo.viewport(deskW, deskH)

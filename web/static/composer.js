@@ -1,10 +1,12 @@
 // The composers: the channel's (Enter sends, Shift+Enter is a new line,
-// up-arrow on an empty one edits our last message) with the
+// up-arrow on an empty one edits our last message, @ offers people to
+// mention) with the
 // "X is typing…" line under it, and the thread panel's. Neither takes
 // anything in an archived channel: a note says so instead.
 
 import { $, replace } from './dom.js';
 import { typingText } from './timeline.js';
+import { MentionPicker } from './mentions.js';
 
 // maxText is the server's limit, in characters of the text as sent.
 const maxText = 4000;
@@ -53,6 +55,7 @@ export class Composer extends Input {
       return true;
     });
     this.app = app;
+    this.mentions = new MentionPicker(app, this.input, () => app.current);
     this.input.addEventListener('keydown', (e) => {
       if (e.key === 'ArrowUp' && !this.input.value && !app.editing && !e.isComposing) {
         const m = app.lastOwn();
@@ -97,6 +100,7 @@ export class Composer extends Input {
     if (from && text.trim()) this.#drafts.set(from, text);
     else this.#drafts.delete(from);
     this.input.value = this.#drafts.get(to) ?? '';
+    this.mentions.close();
     replace($('composer-error'));
   }
 
@@ -138,6 +142,7 @@ export class ThreadComposer extends Input {
       return true;
     });
     this.app = app;
+    this.mentions = new MentionPicker(app, this.input, () => app.thread?.channel);
     this.input.addEventListener('input', () => replace($('thread-error')));
     $('thread-composer').addEventListener('submit', (e) => {
       e.preventDefault();
