@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -22,7 +24,9 @@ import (
 
 // The chat test's cluster: three processes on loopback addresses of
 // their own, in the web client's range 127.0.60-69.x (fixed ports, as
-// proctest runs them).
+// proctest runs them), three in a row picked at random among free ones
+// (chatHosts), so that a targeted run beside a full make test does not
+// collide with it.
 //
 //	web-1  every role, region a, --dev   alice's page; the only gateway left at the end
 //	web-2  gateway, region b             bob's websocket (rtm.connect on web-3 prefers region b);
@@ -33,10 +37,48 @@ import (
 // meanwhile keeps bob's page from reconnecting long enough for a send to
 // fail.
 const (
-	host1, host2, host3 = "127.0.60.1", "127.0.60.2", "127.0.60.3"
-	adminKey            = "xoxa-web-test-3Jk8Pq1Zm6Vx4Rt9Nc2Bw7Ly5Hs0Dg"
-	historySize         = 120 // more than two pages
+	adminKey    = "xoxa-web-test-3Jk8Pq1Zm6Vx4Rt9Nc2Bw7Ly5Hs0Dg"
+	historySize = 120 // more than two pages
 )
+
+// chatHosts picks three loopback addresses in a row, 127.0.6X.Y to Y+2,
+// on which proctest's ports (HTTP 8080, gossip 7946 over TCP and UDP)
+// are free.
+func chatHosts(t *testing.T) [3]string {
+	t.Helper()
+	for range 200 {
+		x, y := rand.IntN(10), 1+rand.IntN(250)
+		var hosts [3]string
+		ok := true
+		for i := range hosts {
+			hosts[i] = fmt.Sprintf("127.0.%d.%d", 60+x, y+i)
+			ok = ok && free(hosts[i])
+		}
+		if ok {
+			return hosts
+		}
+	}
+	t.Fatal("no three free loopback addresses in a row in 127.0.60-69.x")
+	return [3]string{}
+}
+
+// free reports whether host's ports 8080/tcp, 7946/tcp and 7946/udp are
+// free now.
+func free(host string) bool {
+	for _, port := range []string{":8080", ":7946"} {
+		l, err := net.Listen("tcp", host+port)
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	pc, err := net.ListenPacket("udp", host+":7946")
+	if err != nil {
+		return false
+	}
+	pc.Close()
+	return true
+}
 
 type chat struct {
 	t          *testing.T
@@ -60,9 +102,10 @@ func startChat(t *testing.T) *chat {
 		return proctest.Start(t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: join, Data: data, Extra: extra})
 	}
 	c := &chat{t: t}
-	c.n1 = start("web-1", host1, "", "a", "", true)
-	c.n2 = start("web-2", host2, "gateway", "b", c.n1.Gossip, false)
-	c.n3 = start("web-3", host3, "admin", "b", c.n1.Gossip, true)
+	hosts := chatHosts(t)
+	c.n1 = start("web-1", hosts[0], "", "a", "", true)
+	c.n2 = start("web-2", hosts[1], "gateway", "b", c.n1.Gossip, false)
+	c.n3 = start("web-3", hosts[2], "admin", "b", c.n1.Gossip, true)
 	for _, p := range []*proctest.Proc{c.n1, c.n2, c.n3} {
 		c.waitStatus(p, "3 members", func(st node.Status) bool { return len(st.Members) == 3 })
 	}
@@ -167,7 +210,7 @@ func TestChat(t *testing.T) {
 	var tok struct{ Token string }
 	call(t, &client.API{Base: c.alice.Base, Token: adminKey}, "admin.users.createToken", url.Values{"name": {"alice"}}, &tok)
 	a := b.page("alice")
-	a.open("http://" + host1 + ":8080/")
+	a.open("http://" + c.n1.HTTP + "/")
 	a.wait("the sign-in form", `!document.getElementById('signin').hidden`, jsBody, 10*time.Second)
 	a.do(chromedp.SendKeys(chromedp.ID("token-input"), "xoxp-not-a-token"), enter())
 	a.wait("the token refused", `document.getElementById('signin-error').textContent === 'That token was not accepted.'`, jsBody, 10*time.Second)
@@ -177,7 +220,7 @@ func TestChat(t *testing.T) {
 
 	// Bob signs in on web-3 as a new user, in dev mode, and joins general.
 	bo := b.page("bob")
-	bo.open("http://" + host3 + ":8080/")
+	bo.open("http://" + c.n3.HTTP + "/")
 	bo.wait("the dev sign-in", `!document.getElementById('dev-signin').hidden`, jsBody, 10*time.Second)
 	bo.shot("signin")
 	bo.do(chromedp.SendKeys(chromedp.ID("dev-name"), "bob"), enter())
@@ -528,8 +571,11 @@ func TestChat(t *testing.T) {
 		bo.send("group: who has the pager tonight?")
 		// Alice is in #general: the group DM appears live, with a badge.
 		a.wait("the group DM in alice's sidebar, 1 unread", jsSidebar+`.includes('bob, carol 1')`, jsSidebar, 10*time.Second)
+		if got := eval[string](a, `document.title`); got != "(1) #general · ringcast" {
+			t.Errorf("alice's tab title %q, want the unread count first", got)
+		}
 		a.do(chromedp.Click(chromedp.CSS(`#dm-list a[href="#` + group + `"]`)))
-		a.wait("the group DM", jsChannel+`.trim() === 'bob, carol'`, jsBody, 5*time.Second)
+		a.wait("the group DM, nothing unread", jsChannel+`.trim() === 'bob, carol' && document.title === 'bob, carol · ringcast'`, `document.title`, 5*time.Second)
 		a.waitMessage("group: who has the pager tonight?", 5*time.Second)
 		a.send("group: I do.")
 		// Bob reads it and goes at once: leaving marks it read.

@@ -58,7 +58,6 @@ export class ChannelView {
     if (c?.is_im) title = h('span', {}, dot(app.presence.get(c.user) === 'active' ? 'active' : 'away'), ' ', app.label(c));
     else if (c) title = h('span', {}, isDM(c) ? null : sigil(c), app.label(c));
     replace($('channel-title'), title);
-    document.title = c ? `${app.title(c.id)} · ringcast` : 'ringcast';
     const banner = $('banner');
     banner.dataset.state = app.status;
     replace(banner, statusText[app.status]);

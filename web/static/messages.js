@@ -38,6 +38,7 @@ class MessageList {
   picking = null; // the ts of the message whose reaction picker is open
   confirming = null; // the ts of the message whose delete awaits a second click
   #active = null; // the key of the row the keyboard is on (its controls are tab stops)
+  #sized = ''; // the scroller's size at the last scroll or resize (#size)
 
   constructor(app, scroller, list, top) {
     this.app = app;
@@ -45,13 +46,19 @@ class MessageList {
     this.list = list;
     this.top = top;
     this.scroller.addEventListener('scroll', () => {
-      this.#atBottom = this.#isAtBottom();
+      // A scroll the layout made (the list resized, its lines rewrapped,
+      // before the observer below hears of it) says nothing of where
+      // the reader is: only one at an unchanged size does.
+      const size = this.#size();
+      if (size === this.#sized) this.#atBottom = this.#isAtBottom();
+      this.#sized = size;
       this.#maybeOlder();
     }, { passive: true });
     // A reader at the bottom stays there when the page changes size (a
     // phone turned, its keyboard shown).
     new ResizeObserver(() => {
       if (this.#atBottom) this.scroller.scrollTop = this.scroller.scrollHeight;
+      this.#sized = this.#size();
     }).observe(this.scroller);
     this.list.addEventListener('click', (e) => this.#click(e));
     // The keyboard: the list is one tab stop; up and down arrows go from
@@ -149,6 +156,11 @@ class MessageList {
     }
     this.render();
     if (act === 'pick' && this.picking) this.list.querySelector(`li[data-ts="${CSS.escape(ts)}"] .picker button`)?.focus();
+  }
+
+  #size() {
+    const sc = this.scroller;
+    return `${sc.clientWidth}x${sc.clientHeight}/${sc.scrollHeight}`;
   }
 
   #isAtBottom() {

@@ -20,6 +20,7 @@ export const isDM = (c) => !!(c?.is_im || c?.is_mpim);
 export class Sidebar {
   sig = '';
   picked = new Set(); // the people ticked in the people dialog
+  peopleSig = ''; // what the people list shows (rebuilt only when it changes)
 
   constructor(app) {
     this.app = app;
@@ -68,6 +69,9 @@ export class Sidebar {
       replace($('channel-list'), mine.map((c) => item(c, sigil(c))));
       replace($('dm-list'), dms.map((c) => item(c, c.is_im ? dot(presence(c)) : h('span', { class: 'hash', 'aria-hidden': 'true' }, '∗'))));
     }
+    // The tab's title counts what is unread, as Slack's does.
+    const unread = [...mine, ...dms].reduce((n, c) => n + (c.unread || 0), 0);
+    document.title = `${unread ? `(${unread}) ` : ''}${app.current ? `${app.title(app.current)} · ` : ''}ringcast`;
     const away = app.presence.get(app.self?.id) === 'away';
     replace($('self'), dot(away ? 'away' : app.status === 'live' ? 'active' : 'away'), h('span', { class: 'name' }, app.self?.name || ''));
     $('away-button').textContent = away ? 'Set yourself active' : 'Set yourself away';
@@ -93,6 +97,7 @@ export class Sidebar {
   async #openPeople() {
     $('people-filter').value = '';
     this.picked.clear();
+    this.peopleSig = '';
     replace($('people-error'));
     this.#people();
     $('people-dialog').showModal();
@@ -112,6 +117,11 @@ export class Sidebar {
     const users = [...app.users.values()]
       .filter((u) => u.id !== app.self?.id && !u.deleted && app.userName(u.id).toLowerCase().includes(f))
       .sort((a, b) => app.userName(a.id).localeCompare(app.userName(b.id)));
+    // Rebuilt only when it changed: the list read again on opening is
+    // usually the same, and a rebuild would lose the focus.
+    const sig = JSON.stringify(users.map((u) => [u.id, app.userName(u.id), this.picked.has(u.id)]));
+    if (sig === this.peopleSig) return;
+    this.peopleSig = sig;
     replace($('people-list'), users.length ? users.map((u) => h('li', {},
       h('label', { class: 'pick' }, h('input', { type: 'checkbox', value: u.id, checked: this.picked.has(u.id) }), ' ',
         h('span', { class: 'name' }, app.userName(u.id))),
