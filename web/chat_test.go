@@ -814,6 +814,38 @@ func TestChat(t *testing.T) {
 		}
 	})
 
+	step(t, "edit a reply", func() {
+		// Both open the thread; bob replies, then up-arrow in the thread's
+		// composer edits his reply there (not in the channel's composer).
+		threadTexts := `[...document.querySelectorAll('#thread-list .msg:not(.pending):not(.failed) .text')].map(e => e.textContent)`
+		for _, p := range []*page{a, bo} {
+			p.do(chromedp.Click(chromedp.CSS(msgSel(p, "Canary is green.") + ` button.replies`)))
+			p.wait("the thread", threadTexts+`.includes('All green at 100%.')`, threadTexts, 5*time.Second)
+		}
+		bo.do(chromedp.Focus(chromedp.ID("thread-input")), chromedp.KeyEvent("Rollback plan: non"), enter())
+		a.wait("bob's reply", threadTexts+`.includes('Rollback plan: non')`, threadTexts, 5*time.Second)
+		bo.wait("bob's reply acked", threadTexts+`.includes('Rollback plan: non')`, threadTexts, 5*time.Second)
+		bo.do(chromedp.KeyEvent(kb.ArrowUp))
+		bo.wait("the reply in the thread's composer", `document.getElementById('thread-input').value === 'Rollback plan: non' && !document.getElementById('thread-editing').hidden
+			&& document.getElementById('editing').hidden && document.getElementById('thread-send').textContent === 'Save' && document.querySelector('#thread-list .msg.editing')`,
+			`document.getElementById('thread').innerText`, 5*time.Second)
+		bo.shot("edit-reply")
+		bo.do(chromedp.KeyEvent("e needed."), enter())
+		for _, p := range []*page{a, bo} {
+			p.wait("the reply edited", threadTexts+`.includes('Rollback plan: none needed. (edited)')`, threadTexts, 5*time.Second)
+		}
+		if got := eval[string](bo, `document.getElementById('thread-input').value + '|' + document.getElementById('thread-editing').hidden`); got != "|true" {
+			t.Errorf("after saving, bob's thread composer: %q", got)
+		}
+		// Escape closes the panel when nothing is being edited.
+		bo.do(chromedp.KeyEvent(kb.Escape))
+		bo.wait("bob's panel closed", `document.getElementById('thread').hidden`, jsBody, 5*time.Second)
+		a.do(chromedp.Click(chromedp.ID("thread-close")))
+		if got := texts(a); slices.Contains(got, "Rollback plan: none needed. (edited)") {
+			t.Errorf("a reply shows in the channel: %q", got[len(got)-3:])
+		}
+	})
+
 	step(t, "phone", func() {
 		bo.viewport(phoneW, phoneH)
 		defer bo.viewport(deskW, deskH)

@@ -42,7 +42,7 @@ export class App {
   current = null; // the channel shown
   thread = null; // the thread shown beside it: {channel, ts}
   threads = new Map(); // "channel/ts" -> Timeline of a thread (its parent first)
-  editing = null; // the message the composer edits: {channel, ts}
+  editing = null; // the message a composer edits: {channel, ts, thread} (thread: the thread panel's)
   status = 'connecting';
   ready = false; // users and channels loaded
   error = ''; // the last failed action, shown in the header
@@ -486,10 +486,11 @@ export class App {
     this.changed('thread', 'messages');
   }
 
-  // lastOwn is the newest message of ours in the channel shown (what
-  // up-arrow edits).
-  lastOwn() {
-    const msgs = this.timelines.get(this.current)?.msgs || [];
+  // lastOwn is the newest message of ours in the channel shown, or with
+  // thread in the thread shown (what up-arrow edits).
+  lastOwn(thread = false) {
+    const t = this.thread;
+    const msgs = (thread ? t && this.threadOf(t.channel, t.ts) : this.timelines.get(this.current))?.msgs || [];
     for (let i = msgs.length - 1; i >= 0; i--) {
       const m = msgs[i];
       if (m.user === this.self?.id && (!m.subtype || m.subtype === 'thread_broadcast')) return m;
@@ -497,18 +498,24 @@ export class App {
     return null;
   }
 
-  // startEdit puts message ts of the channel shown in the composer.
-  startEdit(ts) {
-    const m = this.timelines.get(this.current)?.get(ts);
+  // startEdit puts message ts of the channel shown (with thread, of the
+  // thread shown) in that composer.
+  startEdit(ts, thread = false) {
+    const t = this.thread;
+    if (thread && !t) return;
+    const channel = thread ? t.channel : this.current;
+    const m = (thread ? this.threadOf(t.channel, t.ts) : this.timelines.get(channel))?.get(ts);
     if (!m || m.user !== this.self?.id) return;
-    this.editing = { channel: this.current, ts };
-    this.views.composer.edit(typed(m.text, (id) => this.users.get(id)?.name));
-    this.changed('messages', 'composer');
+    // The other composer's edit ends; this one keeps what it held.
+    if (this.editing && this.editing.thread !== thread) this.views[thread ? 'composer' : 'threadComposer'].cancelEdit();
+    this.views[thread ? 'threadComposer' : 'composer'].edit(typed(m.text, (id) => this.users.get(id)?.name));
+    this.editing = { channel, ts, thread };
+    this.changed('messages', 'composer', 'thread');
   }
 
   stopEdit() {
     this.editing = null;
-    this.changed('messages', 'composer');
+    this.changed('messages', 'composer', 'thread');
   }
 
   // saveEdit saves what the composer holds as the edited message.
@@ -516,7 +523,7 @@ export class App {
     const e = this.editing;
     if (!e) return;
     this.editing = null;
-    this.changed('messages', 'composer');
+    this.changed('messages', 'composer', 'thread');
     try {
       const res = await this.api.call('chat.update', { channel: e.channel, ts: e.ts, text: this.#encode(text) });
       this.#changeMessage(e.channel, e.ts, null, (m) => {
@@ -572,6 +579,7 @@ export class App {
   }
 
   closeThread() {
+    if (this.editing?.thread) this.editing = null;
     this.thread = null;
     this.changed('thread');
   }

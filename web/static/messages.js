@@ -143,7 +143,7 @@ class MessageList {
       case 'react': app.react(ch, ts, name); this.picking = null; break;
       case 'pick': this.picking = this.picking === ts ? null : ts; break;
       case 'thread': app.openThread(ch, ts); queueMicrotask(() => $('thread-input').focus()); return;
-      case 'edit': app.startEdit(ts); return;
+      case 'edit': app.startEdit(ts, !this.inChannel); return;
       case 'delete':
         if (this.confirming !== ts) {
           this.confirming = ts;
@@ -236,7 +236,7 @@ class MessageList {
   // editing: the composer edits m.
   #editing(m) {
     const e = this.app.editing;
-    return !!e && !!m.ts && e.ts === m.ts && e.channel === this.channel;
+    return !!e && !!m.ts && e.ts === m.ts && e.channel === this.channel && !!e.thread === !this.inChannel;
   }
 
   #day(r) {
@@ -293,7 +293,7 @@ class MessageList {
     return h('div', { class: 'actions' },
       h('button', { type: 'button', dataset: { act: 'pick', ts: m.ts }, 'aria-label': 'Add a reaction', 'aria-expanded': this.picking === m.ts ? 'true' : 'false', title: 'Add a reaction' }, '☺'),
       this.inChannel && top ? h('button', { type: 'button', dataset: { act: 'thread', ts: m.ts }, 'aria-label': 'Reply in thread', title: 'Reply in thread' }, '💬') : null,
-      own && this.inChannel ? h('button', { type: 'button', dataset: { act: 'edit', ts: m.ts }, 'aria-label': 'Edit message', title: 'Edit message' }, '✎') : null,
+      own ? h('button', { type: 'button', dataset: { act: 'edit', ts: m.ts }, 'aria-label': 'Edit message', title: 'Edit message' }, '✎') : null,
       own ? h('button', { type: 'button', class: this.confirming === m.ts ? 'danger' : null, dataset: { act: 'delete', ts: m.ts },
         'aria-label': this.confirming === m.ts ? 'Really delete this message?' : 'Delete message', title: 'Delete message' },
       this.confirming === m.ts ? 'Delete?' : '🗑') : null);
