@@ -83,8 +83,10 @@ type cachedToken struct {
 	expires time.Time
 }
 
-// tokenTTL is how long a token lookup is cached.
-const tokenTTL = 30 * time.Second
+// tokenTTL is how long a token lookup is cached. rtm.connect puts the
+// cached user's away flag and limit class in its ticket, so it is at
+// most rtm.TicketTTL (rtm.UserDataAge counts on it).
+const tokenTTL = rtm.TicketTTL
 
 // call is one request: its arguments and (for authenticated methods)
 // the caller.
@@ -457,6 +459,7 @@ func (a *API) rtmConnect(c *call) (map[string]any, error) {
 	}
 	gw := gws[rand.IntN(len(gws))]
 	tk := rtm.NewTicket(c.user.ID, rtm.TokenIDOf(c.token[:]), gw.Name, gw.Epoch, time.Now())
+	tk.Away, tk.Class = c.user.Away, string(limit.ClassOf(c.user)) // the gateway reads no user row
 	t := a.cfg.Team
 	return map[string]any{
 		"url":  "ws://" + gw.HTTP + "/rtm/" + tk.Sign(a.cfg.Key),

@@ -43,7 +43,8 @@ func (a *API) adminSetInactive(c *call) (map[string]any, error) {
 
 // adminSetLimitClass answers admin.users.setLimitClass (user, class:
 // person, bot or unlimited). It applies on each node when its cached
-// token lookups expire (tokenTTL).
+// token lookups expire (tokenTTL), and to the websockets opened with
+// the tickets rtm.connect issues from then on (open ones keep theirs).
 func (a *API) adminSetLimitClass(c *call) (map[string]any, error) {
 	class, err := limit.ParseClass(c.args["class"])
 	if err != nil {

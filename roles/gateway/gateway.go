@@ -235,6 +235,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s := newSession(g, tk.User, conn, hc.nc, hc.br)
 	s.token = tk.Token
+	s.class, _ = limit.ParseClass(tk.Class) // a name this build does not know: a person's
 	if resume != nil {
 		g.met.reconnected()
 	}
@@ -253,7 +254,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writers.Wait()
 		return
 	}
-	if !s.start(resume) {
+	if !s.start(resume, tk.Away) {
 		s.writers.Wait()
 		g.reg.unregister(s)
 		return

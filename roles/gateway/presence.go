@@ -55,7 +55,7 @@ func newPresenceAgent(view func() *ring.View, pool *internode.Pool, client *clus
 // presenceAgent.mu.
 type localUser struct {
 	sessions []*session
-	away     bool // set away (from the store, then from events)
+	away     bool // set away (from the first session's ticket, then from events)
 }
 
 // watch is one user that local sessions subscribed to with presence_sub.
@@ -438,11 +438,19 @@ func (p *presenceAgent) onUserNotice(m internode.UserNotice) {
 	}
 }
 
-// onAwayChange records that a user set away (or auto) and tells their
-// sessions.
+// onAwayChange records that a user set away (or auto), or that the
+// flag a new session's ticket carried was stale, and tells their
+// sessions when the flag changed: a SetAway that crossed the report
+// of a starting session comes twice (forwarded, then as the
+// correction), and is told once.
 func (p *presenceAgent) onAwayChange(m internode.AwayChange) {
+	changed := false
+	sessions := p.localSessions(m.User, func(u *localUser) { changed, u.away = u.away != m.Away, m.Away })
+	if !changed {
+		return
+	}
 	frame := rtm.ManualPresenceChange(cluster.PresenceName(!m.Away))
-	for _, s := range p.localSessions(m.User, func(u *localUser) { u.away = m.Away }) {
+	for _, s := range sessions {
 		s.push(frame)
 	}
 }

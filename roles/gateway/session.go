@@ -62,8 +62,8 @@ type session struct {
 	chans    []string
 	typed    map[string]time.Time // channel -> last typing sent (reader goroutine only)
 
-	// Limits, kept by the reader goroutine only (class is set by start,
-	// before the first frame is read).
+	// Limits, kept by the reader goroutine only (class is set from the
+	// ticket before the session starts).
 	class   limit.Class
 	frames  limit.Bucket // every frame of this connection
 	msgs    limit.Bucket // its messages
@@ -375,32 +375,21 @@ const reportWait = time.Second
 // start reports the session to presence, loads its channels, subscribes
 // them and queues hello once they are live (or helloWait passed). It
 // runs on the HTTP handler's goroutine; false when the session could not
-// start (the client was told).
+// start (the client was told). away is the user's away flag as the
+// ticket carried it (the presence node corrects it if it changed since).
 //
 // The report comes first: a channel the user joins while the session
 // starts is either in the channels read after the presence node has the
 // report, or its channel_joined, sent after the join, finds this session
 // through the presence node.
-func (s *session) start(resume map[string]uint64) bool {
+func (s *session) start(resume map[string]uint64, away bool) bool {
 	g := s.g
-	fail := func(err error) bool {
-		g.log.Error("session: load channels", "user", s.user, "err", err)
-		s.end(wsframe.StatusInternalError, "store unavailable", true)
-		return false
-	}
-	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	u, err := g.cfg.Store.User(lctx, s.user)
-	cancel()
-	if err != nil {
-		return fail(err)
-	}
-	s.class = limit.ClassOf(u)
 	if !g.reg.admitUser(s, g.cfg.Limits.SocketsPerUser) {
 		g.met.refuse(limitSocketsUser)
 		s.end(wsframe.StatusTryAgainLater, "too many connections for this user", false) // no hello: the close alone
 		return false
 	}
-	reported := g.pres.userUp(s, u.Away)
+	reported := g.pres.userUp(s, away)
 	wait := time.NewTimer(reportWait)
 	select {
 	case <-reported:
@@ -408,12 +397,14 @@ func (s *session) start(resume map[string]uint64) bool {
 	case <-g.life.Done():
 	}
 	wait.Stop()
-	lctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
 	cancel()
 	if err != nil {
 		g.pres.userDown(s)
-		return fail(err)
+		g.log.Error("session: load channels", "user", s.user, "err", err)
+		s.end(wsframe.StatusInternalError, "store unavailable", true)
+		return false
 	}
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {

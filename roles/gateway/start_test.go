@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
@@ -34,14 +35,15 @@ func (j *journal) list() []string {
 }
 
 // journalStore is a store that knows one user, in no channel, and notes
-// when the user's channels are read. The rest of store.Store is not
-// used by a session start.
+// when the user or the user's channels are read. The rest of
+// store.Store is not used by a session start.
 type journalStore struct {
 	store.Store
 	j *journal
 }
 
 func (s journalStore) User(_ context.Context, id string) (chat.User, error) {
+	s.j.note("user")
 	return chat.User{ID: id}, nil
 }
 
@@ -57,7 +59,9 @@ type presenceNode struct {
 	j                        *journal
 }
 
-func (p presenceNode) Report(_ *internode.Link, m internode.Report) { p.j.note("report " + m.User) }
+func (p presenceNode) Report(_ *internode.Link, m internode.Report) {
+	p.j.note(fmt.Sprintf("report %s away=%v", m.User, m.Away))
+}
 func (p presenceNode) Query(r internode.Request, _ internode.Query) {
 	p.j.note("query")
 	internode.Answer(r, internode.QueryReply{})
@@ -70,7 +74,8 @@ func (p presenceNode) LinkClosed(*internode.Link) {}
 // or its channel_joined (sent by way of the presence node after the
 // join) finds the session; reading first left a window in which the
 // join was in neither. With no presence node, start does not wait for
-// one.
+// one. The user's row is not read: the away flag the report carries is
+// the ticket's (start's argument).
 func TestStartReportsBeforeReadingChannels(t *testing.T) {
 	key := []byte("k")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -97,10 +102,10 @@ func TestStartReportsBeforeReadingChannels(t *testing.T) {
 
 		s, _ := testSession(t, g, 0)
 		s.user = "U1"
-		if !s.start(nil) {
+		if !s.start(nil, true) {
 			t.Fatal("start failed")
 		}
-		want := []string{"report U1", "query", "channels"}
+		want := []string{"report U1 away=true", "query", "channels"}
 		if !withPresence {
 			want = []string{"channels"}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/ringcast/ringcast/internal/lifecycle"
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
 )
 
 // Config configures a Server.
@@ -56,6 +57,7 @@ type entry struct {
 	last     int64     // unix seconds of the last session change
 	watchers []*internode.Link
 	movedAt  int64 // unix nanos since this node stopped owning the user; 0 while it owns
+	setAt    int64 // unix nanos of the user's last SetAway; the entry is kept rtm.UserDataAge after it
 }
 
 type gwCount struct {
@@ -262,6 +264,11 @@ func (s *Server) expire(now time.Time) {
 				delete(s.watching[l], u)
 			}
 			delete(s.users, u)
+			continue
+		}
+		if e.setAt != 0 && !e.held(now) {
+			e.setAt = 0
+			s.update(u, e) // forgotten now if nothing else refers to it
 		}
 	}
 	for name, g := range s.gws {
@@ -282,9 +289,16 @@ func (s *Server) update(u string, e *entry) {
 			internode.Send(l, ev)
 		}
 	}
-	if len(e.gws) == 0 && len(e.watchers) == 0 && !e.away {
+	if len(e.gws) == 0 && len(e.watchers) == 0 && !e.away && !e.held(time.Now()) {
 		delete(s.users, u)
 	}
+}
+
+// held reports whether e is kept for its last SetAway: a gateway may
+// still report the user with the away flag of a ticket issued before it
+// (up to rtm.UserDataAge old), and must be corrected (report).
+func (e *entry) held(now time.Time) bool {
+	return e.setAt != 0 && now.UnixNano()-e.setAt < int64(rtm.UserDataAge)
 }
 
 // get returns u's entry, creating it. s.mu must be held.
@@ -431,7 +445,7 @@ func (s *Server) SetAway(r internode.Request, m internode.SetAway) {
 	defer s.mu.Unlock()
 	s.touch(r.Link)
 	e := s.get(m.User)
-	e.away = m.Away
+	e.away, e.setAt = m.Away, time.Now().UnixNano()
 	// The user's gateways keep the flag too, so that a new owner
 	// rebuilds it from their reports.
 	forward(s, m.User, internode.AwayChange{User: m.User, Away: m.Away})
@@ -480,6 +494,12 @@ func (s *Server) report(l *internode.Link, u string, n int32, away bool, round u
 		// OpSetAway is the authority.
 		e = &entry{away: away}
 		s.users[u] = e
+	} else if n > 0 && away != e.away {
+		// The gateway took the flag from the rtm.connect ticket of a new
+		// session, issued before the user's last SetAway (it is up to
+		// rtm.UserDataAge old, and the entry is kept that long after
+		// one): it is told the flag, as on a SetAway.
+		internode.Send(l, internode.AwayChange{User: u, Away: e.away})
 	}
 	name := l.Peer()
 	i := slices.IndexFunc(e.gws, func(g gwCount) bool { return g.name == name })

@@ -68,16 +68,24 @@ func send(t *testing.T, r *client.RTM, v map[string]any) {
 	}
 }
 
+// watched makes users alice and bob, bob's session on gw-b subscribed to
+// alice's presence, and waits for its first state (away: not connected).
+func (e *env) watched() (alice *client.API, aliceID string, bob *client.API, watcher *client.RTM) {
+	e.t.Helper()
+	alice, aliceID = e.c.User("alice")
+	bob, _ = e.c.User("bob")
+	watcher = e.connectTo(bob, "gw-b")
+	send(e.t, watcher, map[string]any{"type": "presence_sub", "ids": []string{aliceID}})
+	until(e.t, watcher, presenceOf(aliceID, "away"))
+	return alice, aliceID, bob, watcher
+}
+
 // TestPresenceAcrossGatewaysAndDevices: a watcher on gateway B sees a
 // user on gateway A go active, stay active while a second device closes,
 // and go away when the last one does.
 func TestPresenceAcrossGatewaysAndDevices(t *testing.T) {
 	e := setup(t)
-	alice, aliceID := e.c.User("alice")
-	bob, _ := e.c.User("bob")
-	watcher := e.connectTo(bob, "gw-b")
-	send(t, watcher, map[string]any{"type": "presence_sub", "ids": []string{aliceID}})
-	until(t, watcher, presenceOf(aliceID, "away")) // initial state first
+	alice, aliceID, bob, watcher := e.watched()
 
 	tab1 := e.connectTo(alice, "gw-a")
 	until(t, watcher, presenceOf(aliceID, "active"))
@@ -136,6 +144,79 @@ func TestSetPresenceAway(t *testing.T) {
 	nodetest.Call(t, alice, "users.getPresence", nil, &self)
 	if self.Presence != "active" || self.ManualAway {
 		t.Fatalf("after bad input: %+v", self)
+	}
+}
+
+// dial opens the websocket of an rtm.connect URL got earlier.
+func dial(t *testing.T, u string) *client.RTM {
+	t.Helper()
+	r, err := client.Dial(ctx(t), u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Conn.CloseNow() })
+	if ev := nodetest.Next(t, r); ev.Type != "hello" {
+		t.Fatalf("first frame %s, want hello", ev.Raw)
+	}
+	return r
+}
+
+// TestAwayChangedAfterTheTicket: rtm.connect puts the user's away flag in
+// its ticket, and the gateway reads no user row; a users.setPresence
+// between rtm.connect and the websocket must still win. Its own session
+// is told (manual_presence_change, once), watchers and users.getPresence
+// see the flag set last. Away after the ticket is the admin's cached
+// token lookup's case too (the flag it caches predates the call).
+func TestAwayChangedAfterTheTicket(t *testing.T) {
+	e := setup(t)
+	alice, aliceID, _, watcher := e.watched()
+
+	type self struct {
+		Presence        string
+		Online          bool
+		ManualAway      bool `json:"manual_away"`
+		ConnectionCount int  `json:"connection_count"`
+	}
+	manual := func(ev *client.Event) bool { return ev.Type == "manual_presence_change" }
+
+	// The ticket says active, then the user sets away.
+	var res struct{ URL string }
+	nodetest.Call(t, alice, "rtm.connect", nil, &res)
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
+	tab := dial(t, res.URL)
+	if ev, _ := until(t, tab, manual); ev.Presence != "away" {
+		t.Fatalf("away set after the ticket: the session was told %s", ev.Raw)
+	}
+	var got self
+	nodetest.Call(t, alice, "users.getPresence", nil, &got)
+	if got != (self{Presence: "away", Online: true, ManualAway: true, ConnectionCount: 1}) {
+		t.Fatalf("away set after the ticket: users.getPresence = %+v", got)
+	}
+	// Told once: setting away again says nothing, auto is the next event.
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"auto"}}, nil)
+	if ev, _ := until(t, tab, manual); ev.Presence != "active" {
+		t.Fatalf("after away again, then auto: %s", ev.Raw)
+	}
+	until(t, watcher, presenceOf(aliceID, "active"))
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
+	until(t, watcher, presenceOf(aliceID, "away"))
+	tab.Conn.CloseNow()
+
+	// The ticket says away (a fresh token: the lookup reads the away
+	// flag), then the user, with no session left, sets auto: the
+	// presence node had nothing else to keep the user for.
+	alice.Token = e.c.Token(t, "alice")
+	nodetest.Call(t, alice, "rtm.connect", nil, &res)
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"auto"}}, nil)
+	tab = dial(t, res.URL)
+	if ev, _ := until(t, tab, manual); ev.Presence != "active" {
+		t.Fatalf("auto set after the ticket: the session was told %s", ev.Raw)
+	}
+	until(t, watcher, presenceOf(aliceID, "active"))
+	nodetest.Call(t, alice, "users.getPresence", nil, &got)
+	if got != (self{Presence: "active", Online: true, ConnectionCount: 1}) {
+		t.Fatalf("auto set after the ticket: users.getPresence = %+v", got)
 	}
 }
 

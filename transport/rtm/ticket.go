@@ -30,7 +30,20 @@ type Ticket struct {
 	Token   TokenID // the token rtm.connect was called with
 	Expires time.Time
 	Nonce   uint64
+	// What the session needs of the user, as rtm.connect knew it, so
+	// that the gateway does not read the user again: the away flag
+	// (users.setPresence) and the limit class's name. They are up to
+	// UserDataAge old when the gateway reads them; the presence node
+	// corrects a stale away flag (docs/ARCHITECTURE.md, "The away flag
+	// in the ticket").
+	Away  bool
+	Class string
 }
+
+// UserDataAge bounds how old a ticket's user data (Away, Class) is when
+// the ticket is used: rtm.connect takes it from a token lookup the admin
+// role caches up to TicketTTL, and the ticket lives TicketTTL more.
+const UserDataAge = 2 * TicketTTL
 
 // Used holds the nonces of the tickets that have opened a connection,
 // each until its ticket expires, so that a ticket opens one. Its owner's
@@ -77,6 +90,13 @@ func (t Ticket) Sign(key []byte) string {
 	b = binary.AppendUvarint(b, t.Nonce)
 	b = binary.AppendUvarint(b, t.Epoch)
 	b = binary.AppendUvarint(b, uint64(t.Token))
+	var flags uint64
+	if t.Away {
+		flags |= flagAway
+	}
+	b = binary.AppendUvarint(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(t.Class)))
+	b = append(b, t.Class...)
 	b = binary.AppendUvarint(b, uint64(len(t.User)))
 	b = append(b, t.User...)
 	b = append(b, t.Gateway...)
@@ -108,24 +128,40 @@ func ParseTicket(s string, key []byte, now time.Time) (Ticket, error) {
 		return Ticket{}, ErrBadTicket
 	}
 	body = body[n:]
-	var nums [3]uint64 // nonce, epoch, token
+	var nums [4]uint64 // nonce, epoch, token, flags
 	for i := range nums {
 		if nums[i], n = binary.Uvarint(body); n <= 0 {
 			return Ticket{}, ErrBadTicket
 		}
 		body = body[n:]
 	}
-	ulen, n := binary.Uvarint(body)
-	if n <= 0 || ulen > uint64(len(body)-n) {
+	class, body, ok := cutString(body)
+	if !ok {
 		return Ticket{}, ErrBadTicket
 	}
-	body = body[n:]
-	t := Ticket{User: string(body[:ulen]), Gateway: string(body[ulen:]), Expires: time.Unix(exp, 0),
-		Nonce: nums[0], Epoch: nums[1], Token: TokenID(nums[2])}
+	user, body, ok := cutString(body)
+	if !ok {
+		return Ticket{}, ErrBadTicket
+	}
+	t := Ticket{User: user, Gateway: string(body), Expires: time.Unix(exp, 0),
+		Nonce: nums[0], Epoch: nums[1], Token: TokenID(nums[2]), Away: nums[3]&flagAway != 0, Class: class}
 	if !now.Before(t.Expires) {
 		return Ticket{}, ErrBadTicket
 	}
 	return t, nil
+}
+
+// flagAway is the ticket's flags bit for Ticket.Away.
+const flagAway = 1
+
+// cutString reads a length-prefixed string off the front of b.
+func cutString(b []byte) (s string, rest []byte, ok bool) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return "", nil, false
+	}
+	b = b[n:]
+	return string(b[:l]), b[l:], true
 }
 
 func mac(key, b []byte) []byte {

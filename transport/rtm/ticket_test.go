@@ -1,6 +1,7 @@
 package rtm
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 )
@@ -9,6 +10,7 @@ func TestTicket(t *testing.T) {
 	key := []byte("k")
 	now := time.Unix(1_700_000_000, 0)
 	tk := NewTicket("U1", 0xfeedface, "gw-1", 42, now)
+	tk.Away, tk.Class = true, "unlimited"
 	s := tk.Sign(key)
 	got, err := ParseTicket(s, key, now.Add(time.Second))
 	if err != nil {
@@ -17,19 +19,25 @@ func TestTicket(t *testing.T) {
 	if got != tk {
 		t.Fatalf("parsed %+v, want %+v", got, tk)
 	}
+	plain := NewTicket("U1", 1, "gw-1", 42, now)
+	if got, err := ParseTicket(plain.Sign(key), key, now); err != nil || got != plain || got.Away || got.Class != "" {
+		t.Fatalf("a ticket of a person, not away: parsed %+v, %v", got, err)
+	}
 	bad := map[string]struct {
 		s   string
 		key []byte
 		at  time.Time
 	}{
-		"expired":     {s, key, now.Add(TicketTTL)},
-		"wrong key":   {s, []byte("other"), now},
-		"tampered":    {"A" + s[1:], key, now},
-		"no mac":      {"abc", key, now},
-		"garbage":     {"!!!.???", key, now},
-		"empty":       {"", key, now},
-		"truncated":   {s[:len(s)-2], key, now},
-		"body length": {Ticket{User: "U1"}.Sign(key)[:3] + "." + "AAAA", key, now},
+		"expired":            {s, key, now.Add(TicketTTL)},
+		"wrong key":          {s, []byte("other"), now},
+		"tampered":           {"A" + s[1:], key, now},
+		"no mac":             {"abc", key, now},
+		"garbage":            {"!!!.???", key, now},
+		"empty":              {"", key, now},
+		"truncated":          {s[:len(s)-2], key, now},
+		"body length":        {Ticket{User: "U1"}.Sign(key)[:3] + "." + "AAAA", key, now},
+		"class past the end": {signed(key, binary.AppendVarint(nil, now.Unix()+10), 1, 2, 3, 0, 200), key, now},
+		"user past the end":  {signed(key, binary.AppendVarint(nil, now.Unix()+10), 1, 2, 3, 0, 0, 200), key, now},
 	}
 	for name, b := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -38,6 +46,14 @@ func TestTicket(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signed is a ticket body of b and the uvarints nums, with a valid MAC.
+func signed(key, b []byte, nums ...uint64) string {
+	for _, n := range nums {
+		b = binary.AppendUvarint(b, n)
+	}
+	return enc.EncodeToString(b) + "." + enc.EncodeToString(mac(key, b))
 }
 
 func FuzzParseTicket(f *testing.F) {
