@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -220,10 +221,14 @@ func TestServerFrames(t *testing.T) {
 
 // FuzzRead: whatever a client sends, the reader returns a message or an
 // error, never panics, and never returns more than the limit.
+// FuzzRead's seeds are client frames in testdata/fuzz/FuzzRead (go
+// test runs each): a message, fragments with a ping between them, a
+// close, each length form, and frames the reader refuses (unmasked, a
+// reserved bit, over the limit).
 func FuzzRead(f *testing.F) {
-	f.Add(join(text("hi"), clientFrame{fin: true, op: OpPing, payload: []byte("x")}))
-	f.Add(join(clientFrame{op: OpText, payload: []byte("a")}, clientFrame{fin: true, op: OpContinuation, payload: []byte("b")}))
-	f.Add(clientFrame{fin: true, op: OpClose, payload: closePayload(1000, "ok")}.bytes())
+	if seeds, _ := filepath.Glob("testdata/fuzz/FuzzRead/*"); len(seeds) == 0 {
+		f.Fatal("no seeds in testdata/fuzz/FuzzRead")
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, _ := reader(in, 256)
 		for range 8 {
