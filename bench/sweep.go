@@ -36,6 +36,11 @@ type Step struct {
 // does worse, so the rest are not run. Each run is a full Run, with its
 // own channels, warmup, window and drain.
 func Sweep(ctx context.Context, cfg Config, rates []float64, maxP99 time.Duration, log *slog.Logger, progress io.Writer) (*SweepResult, error) {
+	return sweep(cfg, rates, maxP99, func(c Config) (*Result, error) { return Run(ctx, c, log, progress) })
+}
+
+// sweep is Sweep with the run of one rate given.
+func sweep(cfg Config, rates []float64, maxP99 time.Duration, run func(Config) (*Result, error)) (*SweepResult, error) {
 	if err := checkSweep(cfg, rates, maxP99); err != nil {
 		return nil, err
 	}
@@ -43,7 +48,7 @@ func Sweep(ctx context.Context, cfg Config, rates []float64, maxP99 time.Duratio
 	for _, rate := range rates {
 		c := cfg
 		c.Rate = rate
-		res, err := Run(ctx, c, log, progress)
+		res, err := run(c)
 		if err != nil {
 			return sr, err
 		}
