@@ -63,16 +63,29 @@ const adminKey = "xoxa-chaos-7Hq2mZ9vK4cR8tW1nB6yL3pF0sD5gJ"
 type cluster struct {
 	t     *testing.T
 	data  string
+	hosts []string // the loopback addresses of its processes, in start order
+	join  string   // every host's gossip address
 	procs []*proctest.Proc
 	admin *proctest.Proc
 }
 
-// allNodes is every node's gossip address: each node is given the whole
-// list, as a systemd deployment would be, so any of them can restart.
-const allNodes = "127.0.3.1:7946,127.0.3.2:7946,127.0.3.3:7946,127.0.3.4:7946,127.0.3.5:7946,127.0.3.6:7946"
+// newCluster makes a cluster for n processes, on a block of loopback
+// addresses of its own (proctest.Hosts: a concurrent make test or chaos
+// run has another). Each node is given every node's gossip address, as a
+// systemd deployment would be, so any of them can restart.
+func newCluster(t *testing.T, n int) *cluster {
+	c := &cluster{t: t, data: t.TempDir(), hosts: proctest.Hosts(t, n)}
+	gossip := make([]string, n)
+	for i, h := range c.hosts {
+		gossip[i] = h + ":7946"
+	}
+	c.join = strings.Join(gossip, ",")
+	return c
+}
 
-func (c *cluster) start(name, host, roles string) *proctest.Proc {
-	p := proctest.Start(c.t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: allNodes, Data: c.data,
+// start launches a node on the cluster's next host.
+func (c *cluster) start(name, roles string) *proctest.Proc {
+	p := proctest.Start(c.t, bin, proctest.Options{Name: name, Host: c.hosts[len(c.procs)], Roles: roles, Join: c.join, Data: c.data,
 		Extra: []string{"--admin-key", adminKey}})
 	c.procs = append(c.procs, p)
 	return p
@@ -344,13 +357,13 @@ func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos runs processes for a minute")
 	}
-	c := &cluster{t: t, data: t.TempDir()}
-	c.admin = c.start("adm-1", "127.0.3.1", "admin")
-	gws := []*proctest.Proc{c.start("gw-1", "127.0.3.2", "gateway"), c.start("gw-2", "127.0.3.3", "gateway")}
+	c := newCluster(t, 6)
+	c.admin = c.start("adm-1", "admin")
+	gws := []*proctest.Proc{c.start("gw-1", "gateway"), c.start("gw-2", "gateway")}
 	chs := []*proctest.Proc{
-		c.start("ch-1", "127.0.3.4", "channel"),
-		c.start("ch-2", "127.0.3.5", "channel"),
-		c.start("ch-3", "127.0.3.6", "channel"),
+		c.start("ch-1", "channel"),
+		c.start("ch-2", "channel"),
+		c.start("ch-3", "channel"),
 	}
 	c.converged(30 * time.Second)
 

@@ -98,8 +98,6 @@ func describe(ev []presenceEvent, t0 time.Time) string {
 	return b.String()
 }
 
-const presenceNodes = "127.0.4.1:7946,127.0.4.2:7946,127.0.4.3:7946,127.0.4.4:7946,127.0.4.5:7946"
-
 // TestPresenceUnderFailure: users online on gateway 1, a watcher on
 // gateway 2. A presence node is SIGKILLed and restarted: the watcher's
 // view stays correct, without flaps. Then gateway 1 is SIGKILLed: its
@@ -108,18 +106,12 @@ func TestPresenceUnderFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs processes")
 	}
-	c := &cluster{t: t, data: t.TempDir()}
-	start := func(name, host, roles string) *proctest.Proc {
-		p := proctest.Start(t, bin, proctest.Options{Name: name, Host: host, Roles: roles, Join: presenceNodes, Data: c.data,
-			Extra: []string{"--admin-key", adminKey}})
-		c.procs = append(c.procs, p)
-		return p
-	}
-	c.admin = start("core", "127.0.4.1", "admin,channel")
-	gw1 := start("gw-1", "127.0.4.2", "gateway")
-	gw2 := start("gw-2", "127.0.4.3", "gateway")
-	pr1 := start("pr-1", "127.0.4.4", "presence")
-	start("pr-2", "127.0.4.5", "presence")
+	c := newCluster(t, 5)
+	c.admin = c.start("core", "admin,channel")
+	gw1 := c.start("gw-1", "gateway")
+	gw2 := c.start("gw-2", "gateway")
+	pr1 := c.start("pr-1", "presence")
+	c.start("pr-2", "presence")
 	c.converged(30 * time.Second)
 
 	const online, offline = 16, 8

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -69,6 +71,50 @@ type Options struct {
 	// the test reaches the node) is served by something in front of it
 	// (a relay); the node then needs --advertise Host in Extra.
 	HTTPBind string
+}
+
+// Hosts returns n loopback addresses for one test's processes: a block
+// 127.A.B.1-n, A in 100-199 and B picked at random, whose every address
+// has the ports Start uses (8080, 7946) free. Tests that run processes
+// on fixed addresses collide when two runs overlap (two make test, make
+// chaos beside make test); two runs picking the same block of 25 600 is
+// left to chance and the check.
+func Hosts(t testing.TB, n int) []string {
+	t.Helper()
+	for range 50 {
+		a, b := 100+rand.IntN(100), rand.IntN(256)
+		hosts := make([]string, n)
+		for i := range hosts {
+			hosts[i] = fmt.Sprintf("127.%d.%d.%d", a, b, i+1)
+			if !free(hosts[i]) {
+				hosts = nil
+				break
+			}
+		}
+		if hosts != nil {
+			return hosts
+		}
+	}
+	t.Fatalf("no block of %d free loopback addresses found", n)
+	return nil
+}
+
+// free reports whether a node could listen on host: HTTP and gossip
+// (TCP and UDP).
+func free(host string) bool {
+	for _, addr := range []string{host + ":8080", host + ":7946"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	pc, err := net.ListenPacket("udp", host+":7946")
+	if err != nil {
+		return false
+	}
+	pc.Close()
+	return true
 }
 
 // Start launches a node and waits until it answers /healthz.
