@@ -299,9 +299,11 @@ func change(ctx context.Context, apis []*client.API, ch string, n int, ts map[in
 }
 
 // publisher posts to one channel at a steady rate, one message at a time,
-// retrying each (same client_msg_id) until it is acked. With several
-// admin endpoints, successive messages and retries take them in turn.
-func publish(ctx context.Context, apis []*client.API, ch string, every time.Duration, l *Ledger, sent *atomic.Int64) {
+// retrying each (same client_msg_id) until it is acked, and after some
+// makes a change (change). With several admin endpoints, successive
+// messages and retries take them in turn. It counts the messages and
+// the changes it sent.
+func publish(ctx context.Context, apis []*client.API, ch string, every time.Duration, l *Ledger, sent, changes *atomic.Int64) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	posted := map[int]string{} // tick -> ts of the message it posted
@@ -342,7 +344,7 @@ func publish(ctx context.Context, apis []*client.API, ch string, every time.Dura
 		case err != nil:
 			l.Failed() // a change given up on, or refused after a retry whose first try went through
 		default:
-			sent.Add(1)
+			changes.Add(1)
 			l.Acked(ch, seq, key, changedAt, time.Now())
 		}
 	}
@@ -395,14 +397,14 @@ func TestChaos(t *testing.T) {
 			go func() { defer wg.Done(); s.run(ctx) }()
 		}
 	}
-	var sent atomic.Int64
+	var sent, changes atomic.Int64
 	pubCtx, stopPub := context.WithCancel(ctx)
 	var pubWG sync.WaitGroup
 	for _, ch := range chans {
 		pubWG.Add(1)
 		go func() {
 			defer pubWG.Done()
-			publish(pubCtx, []*client.API{pub}, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent)
+			publish(pubCtx, []*client.API{pub}, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent, &changes)
 		}()
 	}
 	time.Sleep(2 * time.Second)
@@ -503,7 +505,8 @@ func TestChaos(t *testing.T) {
 		restarts += s.restarts.Load()
 		conns += s.conns.Load()
 	}
-	t.Logf("chaos: %d kills, %d freezes, rolling restart %v, publishes sent %d", *kills, *freezes, *rolling, sent.Load())
+	t.Logf("chaos: %d kills, %d freezes, rolling restart %v, messages sent %d, changes acked %d (edits, reactions added and removed, deletes)",
+		*kills, *freezes, *rolling, sent.Load(), changes.Load())
 	t.Logf("chaos: %v", r)
 	t.Logf("chaos: subscriber connections %d, goodbyes %d, closes with 1012 %d", conns, goodbyes, restarts)
 	t.Logf("chaos: failover (kill -> every owned channel acked again): %v", failovers)

@@ -217,14 +217,14 @@ func TestHosts(t *testing.T) {
 			go func() { defer wg.Done(); s.run(ctx) }()
 		}
 	}
-	var sent atomic.Int64
+	var sent, changes atomic.Int64
 	pubCtx, stopPub := context.WithCancel(ctx)
 	var pubWG sync.WaitGroup
 	for _, ch := range chans {
 		pubWG.Add(1)
 		go func() {
 			defer pubWG.Done()
-			publish(pubCtx, pubs, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent)
+			publish(pubCtx, pubs, ch, time.Duration(float64(time.Second) / *rate), ledger, &sent, &changes)
 		}()
 	}
 	t0 := time.Now()
@@ -371,7 +371,7 @@ func TestHosts(t *testing.T) {
 	stop()
 	wg.Wait()
 	r := ledger.Check()
-	t.Logf("hosts: publishes sent %d; %v", sent.Load(), r)
+	t.Logf("hosts: messages sent %d, changes acked %d; %v", sent.Load(), changes.Load(), r)
 	for _, f := range faults {
 		t.Logf("hosts: %-16s failover %-8v (%s); re-converged %-8v after the heal; every client live %v after the heal; %s. Injected: %s",
 			f.name, f.failover.Round(time.Millisecond), f.failoverWhat, f.converge.Round(time.Millisecond), f.live.Round(time.Millisecond), f.detail, f.injected)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,7 +51,7 @@ func chatHosts(t *testing.T) [3]string {
 		ok := true
 		for i := range hosts {
 			hosts[i] = fmt.Sprintf("127.0.%d.%d", 60+x, y+i)
-			ok = ok && free(hosts[i])
+			ok = ok && proctest.Free(hosts[i])
 		}
 		if ok {
 			return hosts
@@ -60,24 +59,6 @@ func chatHosts(t *testing.T) [3]string {
 	}
 	t.Fatal("no three free loopback addresses in a row in 127.0.60-69.x")
 	return [3]string{}
-}
-
-// free reports whether host's ports 8080/tcp, 7946/tcp and 7946/udp are
-// free now.
-func free(host string) bool {
-	for _, port := range []string{":8080", ":7946"} {
-		l, err := net.Listen("tcp", host+port)
-		if err != nil {
-			return false
-		}
-		l.Close()
-	}
-	pc, err := net.ListenPacket("udp", host+":7946")
-	if err != nil {
-		return false
-	}
-	pc.Close()
-	return true
 }
 
 type chat struct {

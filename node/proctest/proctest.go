@@ -86,7 +86,7 @@ func Hosts(t testing.TB, n int) []string {
 		hosts := make([]string, n)
 		for i := range hosts {
 			hosts[i] = fmt.Sprintf("127.%d.%d.%d", a, b, i+1)
-			if !free(hosts[i]) {
+			if !Free(hosts[i]) {
 				hosts = nil
 				break
 			}
@@ -99,9 +99,9 @@ func Hosts(t testing.TB, n int) []string {
 	return nil
 }
 
-// free reports whether a node could listen on host: HTTP and gossip
-// (TCP and UDP).
-func free(host string) bool {
+// Free reports whether a node could listen on host now: Start's HTTP
+// and gossip ports (8080/tcp, 7946/tcp and udp) are free.
+func Free(host string) bool {
 	for _, addr := range []string{host + ":8080", host + ":7946"} {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
