@@ -694,6 +694,17 @@ func TestChat(t *testing.T) {
 		a.waitMessage("is anyone still here?", 5*time.Second)
 		a.send("I am.")
 		bo.waitMessage("I am.", 5*time.Second)
+		// Alice renames it in its details; bob's page follows live. A name
+		// in use is refused, and said so.
+		a.do(chromedp.Click(chromedp.ID("details-button")))
+		a.wait("the details", `document.getElementById('name-input').value === 'random-things'`, `document.getElementById('details-dialog').innerText`, 5*time.Second)
+		a.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('name-input').value = ''`), chromedp.SendKeys(chromedp.ID("name-input"), "general"), chromedp.Click(chromedp.CSS(`#details-form button[type=submit]`)))
+		a.wait("name_taken said", `document.getElementById('details-error').textContent === 'That name is already taken.'`, `document.getElementById('details-dialog').innerText`, 5*time.Second)
+		a.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('name-input').value = ''`), chromedp.SendKeys(chromedp.ID("name-input"), "Launch Day"), chromedp.Click(chromedp.CSS(`#details-form button[type=submit]`)))
+		for _, p := range []*page{a, bo} {
+			p.wait("#launch-day", jsChannel+` === '#launch-day' && document.querySelector('`+randomSel+`').textContent === '#launch-day'`, jsSidebar, 5*time.Second)
+			p.waitMessage(`@alice renamed the channel to "launch-day"`, 5*time.Second)
+		}
 		for _, p := range []*page{a, bo} {
 			p.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
 			p.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)

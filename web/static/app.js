@@ -639,6 +639,11 @@ export class App {
     await this.api.call('conversations.setPurpose', { channel: this.current, purpose: this.#encode(purpose) });
   }
 
+  // rename renames the channel shown; its event changes the page.
+  async rename(name) {
+    await this.api.call('conversations.rename', { channel: this.current, name });
+  }
+
   // archive archives the channel shown (or, with false, unarchives it);
   // its event changes the page.
   async archive(archived = true) {
@@ -765,7 +770,8 @@ export class App {
       const c = this.channels.get(ev.channel?.id);
       if (!c) return;
       c.name = ev.channel.name;
-      this.timelines.get(c.id)?.saw(ev.seq);
+      this.timelines.get(c.id)?.add({ type: 'message', subtype: 'channel_name', user: ev.user, ts: ev.ts, seq: ev.seq,
+        text: `<@${ev.user}> renamed the channel to "${c.name}"` });
       this.changed('sidebar', 'header', 'composer', 'messages');
     },
     reaction_added(ev) {

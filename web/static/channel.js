@@ -1,9 +1,9 @@
 // The channel's header (name, topic, connection state, members, details,
 // leave), its member panel (who is in it, their presence, adding people)
-// and its details dialog (topic, purpose, archive).
+// and its details dialog (name, topic, purpose, archive).
 
 import { $, h, replace } from './dom.js';
-import { dot, isDM, sigil } from './sidebar.js';
+import { dot, isDM, nameErrors, sigil } from './sidebar.js';
 import { render, typed } from './format.js';
 
 // Why a change to the channel was refused, in words.
@@ -12,6 +12,7 @@ const changeErrors = {
   is_archived: 'The channel is archived.',
   not_in_channel: 'You are not in this channel.',
   already_archived: 'The channel is archived already.',
+  ...nameErrors,
   not_archived: 'The channel is not archived.',
 };
 
@@ -91,6 +92,7 @@ export class ChannelView {
     const c = app.channels.get(app.current);
     if (!c) return;
     const names = (id) => app.users.get(id)?.name;
+    $('name-input').value = c.name;
     $('topic-input').value = typed(c.topic?.value || '', names);
     $('purpose-input').value = typed(c.purpose?.value || '', names);
     replace($('details-error'));
@@ -124,6 +126,8 @@ export class ChannelView {
     const c = app.channels.get(app.current);
     const names = (id) => app.users.get(id)?.name;
     try {
+      const name = $('name-input').value.trim().toLowerCase().replace(/\s+/g, '-');
+      if (name !== c.name) await app.rename(name);
       const topic = $('topic-input').value.trim();
       const purpose = $('purpose-input').value.trim();
       if (topic !== typed(c.topic?.value || '', names)) await app.setTopic(topic);

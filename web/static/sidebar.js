@@ -5,8 +5,8 @@
 import { $, h, replace } from './dom.js';
 import { render } from './format.js';
 
-// Why conversations.create refused a name, in words.
-const nameErrors = {
+// Why conversations.create or rename refused a name, in words.
+export const nameErrors = {
   name_taken: 'That name is already taken.',
   invalid_name_required: 'Give the channel a name.',
   invalid_name_maxlength: 'Names are at most 80 characters.',
