@@ -286,6 +286,11 @@ func TestChat(t *testing.T) {
 		a.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
 		a.waitMessage("Promoting.", 5*time.Second)
 		a.wait("no badge", `!document.querySelector('#sidebar .badge')`, jsSidebar, 5*time.Second)
+		// A "New" line before what was unread, which stays while she reads.
+		if got := eval[string](a, `[...document.querySelectorAll('#message-list li.new')].map(li => li.nextElementSibling.querySelector('.author')?.textContent + ': ' + li.nextElementSibling.querySelector('.text').textContent).join()`); got != "bob: Canary is green." {
+			t.Errorf("the New line is before %q, want bob's first unread message", got)
+		}
+		a.shot("new-line")
 		// Reading it marked it read on the server (conversations.mark).
 		deadline := time.Now().Add(5 * time.Second)
 		for {

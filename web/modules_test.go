@@ -198,6 +198,17 @@ func testTimeline(t *testing.T, p *page) {
 		t.Errorf("rows\n got %q\nwant %q", rows, want)
 	}
 
+	// The "New" line: before the first message after the read mark that is
+	// not ours, which starts a group of its own.
+	run(p, "timeline.js", `
+		const at = (min) => (new Date(2026, 0, 6, 9, min).getTime() / 1000).toFixed(6);
+		const items = [{user: 'A', ts: at(0)}, {user: 'ME', ts: at(1)}, {user: 'A', ts: at(2)}, {user: 'A', ts: at(3)}];
+		return m.rows(items, new Date(2026, 0, 6, 12), {after: at(0), self: 'ME'}).map((r) => r.kind === 'msg' ? (r.grouped ? '  ' : '') + r.item.user : r.kind + ' ' + r.label);`, nil, &rows)
+	want = []string{"day Today", "A", "ME", "new New", "A", "  A"}
+	if fmt.Sprint(rows) != fmt.Sprint(want) {
+		t.Errorf("rows with a read mark\n got %q\nwant %q", rows, want)
+	}
+
 	var labels []string
 	run(p, "timeline.js", `const now = new Date(2026, 0, 6, 12);
 		return [new Date(2026, 0, 6, 0, 0), new Date(2026, 0, 5, 23), new Date(2026, 0, 2), new Date(2025, 11, 31)].map((d) => m.dayLabel(d, now))

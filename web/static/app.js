@@ -42,6 +42,7 @@ export class App {
   current = null; // the channel shown
   thread = null; // the thread shown beside it: {channel, ts}
   threads = new Map(); // "channel/ts" -> Timeline of a thread (its parent first)
+  unreadAfter = null; // the read mark of the conversation shown when it was opened with unread messages (where "New" goes)
   editing = null; // the message a composer edits: {channel, ts, thread} (thread: the thread panel's)
   status = 'connecting';
   ready = false; // users and channels loaded
@@ -414,6 +415,7 @@ export class App {
     if (this.thread && this.thread.channel !== id) this.closeThread();
     this.editing = null;
     const c = this.channels.get(id);
+    this.unreadAfter = c.unread ? c.last_read || '0' : null;
     if (c.unread) {
       c.unread = 0;
       this.changed('sidebar');

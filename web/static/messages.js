@@ -111,7 +111,7 @@ class MessageList {
     const atBottom = this.#stick || this.#isAtBottom();
     const anchor = atBottom ? null : this.#firstVisible();
     replace(this.top, src.status);
-    this.#reconcile(rows(src.items));
+    this.#reconcile(rows(src.items, undefined, src.unread));
     if (atBottom) {
       sc.scrollTop = sc.scrollHeight;
     } else if (anchor) {
@@ -192,7 +192,7 @@ class MessageList {
       const sig = this.#signature(r);
       let el = this.#els.get(r.key);
       if (!el || el.dataset.sig !== sig) {
-        el = r.kind === 'day' ? this.#day(r) : this.#message(r);
+        el = r.kind === 'day' ? this.#day(r) : r.kind === 'new' ? this.#newLine() : this.#message(r);
         el.dataset.sig = sig;
         if (r.kind === 'msg') {
           el.tabIndex = -1;
@@ -220,7 +220,7 @@ class MessageList {
 
   // signature is what a row's element shows: it is rebuilt when it changes.
   #signature(r) {
-    if (r.kind === 'day') return r.label;
+    if (r.kind !== 'msg') return r.label;
     const m = r.item;
     const app = this.app;
     return JSON.stringify([r.grouped, m.text, m.state, m.error, m.rev, app.usersVersion, this.picking === m.ts,
@@ -241,6 +241,12 @@ class MessageList {
 
   #day(r) {
     return h('li', { class: 'day' }, h('h2', { class: 'day-label' }, r.label));
+  }
+
+  // newLine marks where what was unread when the conversation was opened
+  // begins.
+  #newLine() {
+    return h('li', { class: 'new', role: 'separator', 'aria-label': 'New messages' }, h('span', { class: 'new-label', 'aria-hidden': 'true' }, 'New'));
   }
 
   #message(r) {
@@ -318,6 +324,7 @@ export class ChannelMessages extends MessageList {
       label: name ? `Messages in ${name}` : 'Messages',
       status: this.#status(id, tl, name),
       items: tl ? [...tl.msgs, ...(app.outbox?.inChannel(id) ?? [])] : [],
+      unread: app.unreadAfter ? { after: app.unreadAfter, self: app.self?.id } : null,
     };
   }
 

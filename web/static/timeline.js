@@ -103,18 +103,27 @@ export const groupWithin = 5 * 60;
 
 // rows lays messages out: a day separator before each day's first
 // message, and each message grouped (no author line) when it follows
-// the same author's message within groupWithin. Each row has a key that
-// stays the same while the row means the same thing. items have user
-// and ts; an item without ts (a message not yet sent) is dated at.
-export function rows(items, now = new Date()) {
+// the same author's message within groupWithin. With unread ({after,
+// self}: the read mark when the conversation was opened, and who we
+// are), a "New" line goes before the first message after it that is not
+// ours. Each row has a key that stays the same while the row means the
+// same thing. items have user and ts; an item without ts (a message not
+// yet sent) is dated at.
+export function rows(items, now = new Date(), unread = null) {
   const out = [];
   let prev = null;
+  let marked = !unread;
   for (const item of items) {
     const ts = item.ts ?? item.at;
     const d = tsDate(ts);
     const day = dayKey(d);
     if (prev?.day !== day) out.push({ kind: 'day', key: `d:${day}`, label: dayLabel(d, now) });
-    const grouped = prev?.day === day && prev.user === item.user && parseFloat(ts) - parseFloat(prev.ts) < groupWithin;
+    const isNew = !marked && item.ts && item.ts > unread.after && item.user !== unread.self;
+    if (isNew) {
+      marked = true;
+      out.push({ kind: 'new', key: 'new', label: 'New' });
+    }
+    const grouped = !isNew && prev?.day === day && prev.user === item.user && parseFloat(ts) - parseFloat(prev.ts) < groupWithin;
     out.push({ kind: 'msg', key: item.ts ? `m:${item.ts}` : `p:${item.client_msg_id}`, item, grouped, date: d });
     prev = { day, user: item.user, ts };
   }
