@@ -801,7 +801,14 @@ func TestChat(t *testing.T) {
 		bo.do(enter())
 		bo.wait("@carol in", `document.getElementById('composer-input').value === 'Thanks @carol ' && document.getElementById('composer-input-mentions').hidden`,
 			`document.getElementById('composer-input').value`, 5*time.Second)
-		bo.do(chromedp.KeyEvent("and @al"), chromedp.KeyEvent(kb.Tab))
+		// The caret moved away from the name closes the list; back, it opens.
+		bo.do(chromedp.KeyEvent("and @al"))
+		bo.wait("alice", options+` === 'alice*'`, options, 5*time.Second)
+		bo.do(chromedp.KeyEvent(kb.Home))
+		bo.wait("the list closed", `document.getElementById('composer-input-mentions').hidden`, options, 5*time.Second)
+		bo.do(chromedp.KeyEvent(kb.End))
+		bo.wait("alice again", options+` === 'alice*'`, options, 5*time.Second)
+		bo.do(chromedp.KeyEvent(kb.Tab))
 		bo.wait("@alice in", `document.getElementById('composer-input').value === 'Thanks @carol and @alice ' && document.activeElement.id === 'composer-input'`,
 			`document.getElementById('composer-input').value`, 5*time.Second)
 		bo.do(chromedp.KeyEvent("for the pager"), enter())

@@ -22,6 +22,11 @@ export class MentionPicker {
     input.setAttribute('aria-autocomplete', 'list');
     input.setAttribute('aria-controls', this.list.id);
     input.addEventListener('input', () => this.#update());
+    // The caret moved without typing: what precedes it is another word.
+    input.addEventListener('click', () => this.#update());
+    input.addEventListener('keyup', (e) => {
+      if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(e.key)) this.#update();
+    });
     input.addEventListener('blur', () => this.close());
     // Before the composer's own keys (Enter sends, up-arrow edits).
     input.addEventListener('keydown', (e) => this.#key(e), { capture: true });
