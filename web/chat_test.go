@@ -929,6 +929,11 @@ func TestChat(t *testing.T) {
 	step(t, "sign out", func() {
 		a.do(chromedp.Click(chromedp.ID("signout-button")))
 		a.wait("the sign-in form", `!document.getElementById('signin').hidden && document.getElementById('app').hidden && !localStorage.getItem('ringcast.token')`, jsBody, 10*time.Second)
+		// web-1 runs with --dev: its sign-in offers everyone by name. The
+		// tab signs in as carol by picking her, and has her group DM.
+		a.wait("carol to pick", `document.querySelector('#dev-users button[aria-label="Sign in as carol"]')`, jsBody, 10*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#dev-users button[aria-label="Sign in as carol"]`)))
+		a.wait("carol, live, with the group DM", jsLive+` && document.querySelector('#self .name')?.textContent === 'carol' && `+jsSidebar+`.includes('alice, bob')`, jsSidebar, 10*time.Second)
 	})
 }
 
