@@ -372,8 +372,14 @@ func (a *API) Revoked(r store.Revocation) {
 		}
 		return
 	}
+	a.forgetLocked(r.User)
+}
+
+// forgetLocked drops the cached lookups of user's tokens. a.tokensMu
+// must be held.
+func (a *API) forgetLocked(user string) {
 	for h, ct := range a.tokens {
-		if ct.user.ID == r.User {
+		if ct.user.ID == user {
 			delete(a.tokens, h)
 		}
 	}
@@ -600,6 +606,12 @@ func (a *API) setPresence(c *call) (map[string]any, error) {
 	if err := a.cfg.Store.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
 		return nil, err
 	}
+	// The next rtm.connect here reads the flag again for its ticket
+	// (another node's cached lookup has it within tokenTTL; the presence
+	// node corrects a ticket's stale flag).
+	a.tokensMu.Lock()
+	a.forgetLocked(c.user.ID)
+	a.tokensMu.Unlock()
 	if err := a.cfg.Presence.SetAway(c.ctx, c.user.ID, p == "away"); err != nil {
 		return nil, chat.ErrUnavailable
 	}

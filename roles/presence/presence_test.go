@@ -218,6 +218,21 @@ func TestAwayChangedAfterTheTicket(t *testing.T) {
 	if got != (self{Presence: "active", Online: true, ConnectionCount: 1}) {
 		t.Fatalf("auto set after the ticket: users.getPresence = %+v", got)
 	}
+	tab.Conn.CloseNow()
+
+	// Away set before rtm.connect on the same admin node: its ticket
+	// has the flag (setPresence dropped the cached lookup), so nothing
+	// is corrected: the first manual_presence_change is the next set's.
+	alice.Token = e.c.Token(t, "alice")
+	nodetest.Call(t, alice, "auth.test", nil, nil) // the lookup cached: not away
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"away"}}, nil)
+	until(t, watcher, presenceOf(aliceID, "away"))
+	nodetest.Call(t, alice, "rtm.connect", nil, &res)
+	tab = dial(t, res.URL)
+	nodetest.Call(t, alice, "users.setPresence", url.Values{"presence": {"auto"}}, nil)
+	if ev, _ := until(t, tab, manual); ev.Presence != "active" {
+		t.Fatalf("away set before rtm.connect: the session was told %s first", ev.Raw)
+	}
 }
 
 func TestPresenceSubBadInput(t *testing.T) {
