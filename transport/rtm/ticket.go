@@ -166,7 +166,9 @@ func cutString(b []byte) (s string, rest []byte, ok bool) {
 
 func mac(key, b []byte) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("ringcast-rtm-ticket\x00"))
+	// The domain names the format: a ticket of another format (v1,
+	// before Away and Class) fails the MAC instead of being misread.
+	m.Write([]byte("ringcast-rtm-ticket-v2\x00"))
 	m.Write(b)
 	return m.Sum(nil)[:16]
 }

@@ -1,6 +1,8 @@
 package rtm
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"testing"
 	"time"
@@ -38,6 +40,9 @@ func TestTicket(t *testing.T) {
 		"body length":        {Ticket{User: "U1"}.Sign(key)[:3] + "." + "AAAA", key, now},
 		"class past the end": {signed(key, binary.AppendVarint(nil, now.Unix()+10), 1, 2, 3, 0, 200), key, now},
 		"user past the end":  {signed(key, binary.AppendVarint(nil, now.Unix()+10), 1, 2, 3, 0, 0, 200), key, now},
+		// A ticket of the format before, whose user's bytes read as this
+		// format's flags, class and a user U1.
+		"the format before": {v1(key, now.Add(TicketTTL), "\x00\x02U1", "gw-1"), key, now},
 	}
 	for name, b := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -54,6 +59,20 @@ func signed(key, b []byte, nums ...uint64) string {
 		b = binary.AppendUvarint(b, n)
 	}
 	return enc.EncodeToString(b) + "." + enc.EncodeToString(mac(key, b))
+}
+
+// v1 is a ticket in the format before Away and Class, signed as it was:
+// a gateway of this build must refuse it, not misread it.
+func v1(key []byte, exp time.Time, user, gateway string) string {
+	b := binary.AppendVarint(nil, exp.Unix())
+	for _, n := range []uint64{1, 2, 3, uint64(len(user))} { // nonce, epoch, token, the user's length
+		b = binary.AppendUvarint(b, n)
+	}
+	b = append(append(b, user...), gateway...)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("ringcast-rtm-ticket\x00"))
+	m.Write(b)
+	return enc.EncodeToString(b) + "." + enc.EncodeToString(m.Sum(nil)[:16])
 }
 
 func FuzzParseTicket(f *testing.F) {
