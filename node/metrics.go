@@ -11,7 +11,7 @@ import (
 type nodeCollector struct {
 	n *Node
 
-	info, members, owners, gossip, health, departed, bytes, presence, ready *prometheus.Desc
+	info, members, owners, gossip, health, suspicions, departed, bytes, presence, ready *prometheus.Desc
 }
 
 func newNodeCollector(n *Node) *nodeCollector {
@@ -19,20 +19,22 @@ func newNodeCollector(n *Node) *nodeCollector {
 		return prometheus.NewDesc(metrics.Name(part, name), help, labels, nil)
 	}
 	return &nodeCollector{n: n,
-		info:     d("node", "info", "This node: its name, version, region and roles (always 1).", "node", "version", "region", "roles"),
-		members:  d("ring", "members", "Members with each role in this node's view.", "role"),
-		owners:   d("ring", "owners_missing", "1 when a role's ring has no member at all: its keys have no owner (channel: no channel can be published to).", "role"),
-		gossip:   d("gossip", "members", "Members memberlist counts as alive or suspect."),
-		health:   d("gossip", "health_score", "memberlist's awareness of its own health: 0 is healthy, higher when its probes go unanswered (members suspected)."),
-		departed: d("gossip", "departures_total", "Members that memberlist declared dead or that left, since this node started.", "state"),
-		bytes:    d("internode", "bytes_total", "Bytes carried by this node's internode links.", "direction"),
-		presence: d("presence", "users", "Users whose presence this node tracks."),
-		ready:    d("node", "ready", "1 when /readyz says ready."),
+		info:    d("node", "info", "This node: its name, version, region and roles (always 1).", "node", "version", "region", "roles"),
+		members: d("ring", "members", "Members with each role in this node's view.", "role"),
+		owners:  d("ring", "owners_missing", "1 when a role's ring has no member at all: its keys have no owner (channel: no channel can be published to).", "role"),
+		gossip: d("gossip", "members", "Members by state in this node's memberlist: alive, suspect (this node's probe of it failed), "+
+			"dead or left (remembered for 30 s after their departure).", "state"),
+		health:     d("gossip", "health_score", "memberlist's awareness of its own health: 0 is healthy, higher when its probes go unanswered (members suspected)."),
+		suspicions: d("gossip", "suspicions_total", "Members this node came to suspect (a probe unanswered), since it started."),
+		departed:   d("gossip", "departures_total", "Members that memberlist declared dead or that left, since this node started.", "state"),
+		bytes:      d("internode", "bytes_total", "Bytes carried by this node's internode links.", "direction"),
+		presence:   d("presence", "users", "Users whose presence this node tracks."),
+		ready:      d("node", "ready", "1 when /readyz says ready."),
 	}
 }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.info, c.members, c.owners, c.gossip, c.health, c.departed, c.bytes, c.presence, c.ready} {
+	for _, d := range []*prometheus.Desc{c.info, c.members, c.owners, c.gossip, c.health, c.suspicions, c.departed, c.bytes, c.presence, c.ready} {
 		ch <- d
 	}
 }
@@ -64,10 +66,14 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.owners, missing, string(r))
 	}
 	g := n.members.GossipState()
-	gauge(c.gossip, float64(g.Members))
+	gauge(c.gossip, float64(g.Alive), "alive")
+	gauge(c.gossip, float64(g.Suspect), "suspect")
+	gauge(c.gossip, float64(g.Dead), "dead")
+	gauge(c.gossip, float64(g.Left), "left")
 	gauge(c.health, float64(g.Health))
-	counter(c.departed, g.Dead, "dead")
-	counter(c.departed, g.Left, "left")
+	counter(c.suspicions, g.Suspicions)
+	counter(c.departed, g.Deaths, "dead")
+	counter(c.departed, g.Leaves, "left")
 	counter(c.bytes, n.traffic.Sent.Load(), "sent")
 	counter(c.bytes, n.traffic.Received.Load(), "received")
 	if n.presence != nil {

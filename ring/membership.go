@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -34,6 +35,10 @@ type Meta struct {
 	// Draining: a gateway moving its clients off before it leaves;
 	// rtm.connect hands it out no more.
 	Draining bool `json:"d,omitempty"`
+	// Leaving: the node is about to leave the cluster gracefully (set
+	// just before memberlist's leave), so that the others count it as
+	// left rather than dead (memberlist does not tell them which).
+	Leaving bool `json:"l,omitempty"`
 }
 
 // Has reports whether the member runs role r.
@@ -132,9 +137,10 @@ type Membership struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex // guards view, leaving
+	mu      sync.Mutex // guards view, leaving, closed
 	view    *View
 	leaving bool
+	closed  bool // memberlist is shut down: it panics on a Leave
 
 	closeOnce sync.Once
 }
@@ -188,9 +194,11 @@ func Start(opts Options) (*Membership, error) {
 	}
 	m.meta = &metaDelegate{meta: meta, value: opts.Meta}
 	conf.Delegate = m.meta
-	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}, addrs: map[string]bool{}, addr: map[string]string{}}
+	m.events = &eventDelegate{wake: m.wake, nodes: map[string][]byte{}, addrs: map[string]bool{}, addr: map[string]string{},
+		states: newGossipStates(conf.GossipToTheDeadTime)}
 	conf.Events = m.events
-	conf.Logger = log.New(&logWriter{logger: opts.Logger}, "", 0)
+	conf.Ping = m.events.states
+	conf.Logger = log.New(&logWriter{logger: opts.Logger, suspect: m.events.suspected}, "", 0)
 	m.view = NewView(opts.Name, nil)
 
 	ml, err := memberlist.Create(conf)
@@ -354,25 +362,12 @@ func sameMembers(a, b *View) bool {
 	return true
 }
 
-// GossipState is what memberlist knows of its members, for the metrics.
-type GossipState struct {
-	Members int // alive or suspect (memberlist counts both until the suspicion times out)
-	// Health is memberlist's awareness of its own health: 0 is healthy;
-	// it rises as this node's probes go unanswered (members suspected).
-	Health int
-	// Dead and Left count the members declared dead, and those that
-	// left, since this node started.
-	Dead, Left uint64
-}
-
-// GossipState reports what memberlist knows of its members. memberlist keeps
-// no safe way to read one member's state (suspect or alive) outside its
-// own lock, so the suspect shows in Health and, once declared, in Dead.
+// GossipState reports the members by state as this node's memberlist
+// has them (see gossipStates for how they are known), memberlist's
+// health score, and the suspicions and departures since the start.
 func (m *Membership) GossipState() GossipState {
-	g := GossipState{Members: m.ml.NumMembers(), Health: m.ml.GetHealthScore()}
-	m.events.mu.Lock()
-	g.Dead, g.Left = m.events.dead, m.events.left
-	m.events.mu.Unlock()
+	g := m.events.states.read(time.Now())
+	g.Health = m.ml.GetHealthScore()
 	return g
 }
 
@@ -381,9 +376,18 @@ func (m *Membership) GossipState() GossipState {
 // timeout. The gossip keeps running until Close.
 func (m *Membership) Leave(timeout time.Duration) error {
 	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return errors.New("gossip already stopped")
+	}
 	m.leaving = true
 	m.mu.Unlock()
 	m.refresh()
+	// Meta.Leaving first: the others then count this node as left, not
+	// dead, when its leave arrives.
+	if err := m.updateMeta(func(v *Meta) { v.Leaving = true }, timeout); err != nil {
+		m.logger.Debug("gossip: tell the cluster this node leaves", "err", err)
+	}
 	return m.ml.Leave(timeout)
 }
 
@@ -392,6 +396,9 @@ func (m *Membership) Leave(timeout time.Duration) error {
 func (m *Membership) Close() error {
 	var err error
 	m.closeOnce.Do(func() {
+		m.mu.Lock()
+		m.closed = true
+		m.mu.Unlock()
 		close(m.done)
 		m.wg.Wait()
 		err = m.ml.Shutdown()
@@ -419,8 +426,14 @@ func (d *metaDelegate) MergeRemoteState(buf []byte, join bool)     {}
 // SetDraining tells the cluster this node is draining (Meta.Draining),
 // waiting up to timeout for the update to be gossiped.
 func (m *Membership) SetDraining(timeout time.Duration) error {
+	return m.updateMeta(func(v *Meta) { v.Draining = true }, timeout)
+}
+
+// updateMeta changes this node's metadata and gossips it, waiting up to
+// timeout for the update to be sent.
+func (m *Membership) updateMeta(change func(*Meta), timeout time.Duration) error {
 	m.meta.mu.Lock()
-	m.meta.value.Draining = true
+	change(&m.meta.value)
 	b, err := json.Marshal(m.meta.value)
 	if err == nil {
 		m.meta.meta = b
@@ -442,9 +455,8 @@ type eventDelegate struct {
 	nodes map[string][]byte // name -> metadata
 	addrs map[string]bool   // gossip addresses of the live nodes
 	addr  map[string]string // name -> its gossip address
-	// dead and left count the members memberlist declared dead (failed
-	// to answer probes through the suspicion timeout) or that left.
-	dead, left uint64
+	// states counts the members by state; its own lock, taken under mu.
+	states *gossipStates
 }
 
 // set records an event. memberlist calls it holding its node lock, the
@@ -456,7 +468,14 @@ func (e *eventDelegate) set(n *memberlist.Node, alive bool) {
 		e.nodes[n.Name] = slices.Clone(n.Meta)
 		e.addr[n.Name] = n.Address()
 		e.addrs[n.Address()] = true
+		e.states.alive(n.Name)
 	} else {
+		// memberlist's Node.State is always StateAlive here (hashicorp/
+		// memberlist#293): whether the member left is read from the
+		// Leaving flag of its last metadata.
+		var meta Meta
+		json.Unmarshal(e.nodes[n.Name], &meta)
+		e.states.departed(n.Name, meta.Leaving, time.Now())
 		delete(e.nodes, n.Name)
 		delete(e.addr, n.Name)
 	}
@@ -480,17 +499,18 @@ func (e *eventDelegate) snapshot() map[string][]byte {
 	return maps.Clone(e.nodes)
 }
 
-func (e *eventDelegate) NotifyJoin(n *memberlist.Node) { e.set(n, true) }
-func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
+// suspected records that this node's probe of the live member name
+// failed (memberlist's log line; it has marked the member suspect).
+func (e *eventDelegate) suspected(name string) {
 	e.mu.Lock()
-	if n.State == memberlist.StateLeft {
-		e.left++
-	} else {
-		e.dead++
+	defer e.mu.Unlock()
+	if _, live := e.nodes[name]; live {
+		e.states.suspect(name)
 	}
-	e.mu.Unlock()
-	e.set(n, false)
 }
+
+func (e *eventDelegate) NotifyJoin(n *memberlist.Node)   { e.set(n, true) }
+func (e *eventDelegate) NotifyLeave(n *memberlist.Node)  { e.set(n, false) }
 func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { e.set(n, true) }
 
 // logWriter routes memberlist's "[LEVEL] memberlist: msg" lines into slog
@@ -498,7 +518,14 @@ func (e *eventDelegate) NotifyUpdate(n *memberlist.Node) { e.set(n, true) }
 // as the "remote" attribute, by which the node throttles them per
 // source (limit.Throttle): a peer without the key sending packets makes
 // a line now and then, not one per packet.
-type logWriter struct{ logger *slog.Logger }
+//
+// A line saying this node's probe of a member failed ("Suspect NAME has
+// failed, no acks received": memberlist marks it suspect) is also passed
+// to suspect, when set.
+type logWriter struct {
+	logger  *slog.Logger
+	suspect func(name string)
+}
 
 var _ io.Writer = (*logWriter)(nil)
 
@@ -515,6 +542,9 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		}
 	}
 	line = strings.TrimPrefix(line, "memberlist: ")
+	if name, ok := suspectLine(line); ok && w.suspect != nil {
+		w.suspect(name)
+	}
 	attrs := []any{"component", "memberlist"}
 	if _, from, ok := strings.Cut(line, "from="); ok {
 		from, _, _ = strings.Cut(from, " ")
