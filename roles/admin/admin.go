@@ -223,6 +223,9 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody+1)
 	args, err := parseArgs(r)
 	if err != nil {
+		if err == errRequestTooLarge {
+			a.calls.refuse(limitRequestBody)
+		}
 		a.reply(w, name, nil, err)
 		return
 	}
@@ -243,12 +246,12 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case m.auth == authApp:
 		c.app, c.token, err = a.appOf(ctx, tok)
 		if err == nil {
-			err = allow(a.opens, c.app.ID, limit.Person)
+			err = a.allow(limitAppsConnect, a.opens, c.app.ID, limit.Person)
 		}
 	default:
 		c.user, c.token, err = a.authenticate(ctx, tok)
 		if err == nil {
-			err = a.limit(a.tiers[m.tier], c)
+			err = a.limit(tierLimits[m.tier], a.tiers[m.tier], c)
 		}
 	}
 	if err != nil {
@@ -259,16 +262,17 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.reply(w, name, body, err)
 }
 
-// limit takes one call of c's user from l: ratelimited (HTTP 429, with
-// Retry-After) when the user is over it.
-func (a *API) limit(l *limit.Limiter, c *call) error {
-	return allow(l, c.user.ID, limit.ClassOf(c.user))
+// limit takes one call of c's user from l, the limit named name:
+// ratelimited (HTTP 429, with Retry-After) when the user is over it.
+func (a *API) limit(name string, l *limit.Limiter, c *call) error {
+	return a.allow(name, l, c.user.ID, limit.ClassOf(c.user))
 }
 
-// allow takes one call of key, of class, from l: ratelimited when key is
-// over it.
-func allow(l *limit.Limiter, key string, class limit.Class) error {
+// allow takes one call of key, of class, from l, the limit named name:
+// ratelimited when key is over it (counted as refused by name).
+func (a *API) allow(name string, l *limit.Limiter, key string, class limit.Class) error {
 	if ok, wait := l.Allow(key, class, time.Now()); !ok {
+		a.calls.refuse(name)
 		return rateLimited(wait)
 	}
 	return nil
@@ -311,6 +315,7 @@ func (a *API) reply(w http.ResponseWriter, name string, body map[string]any, err
 	if max := a.cfg.Limits.MaxResponse; max > 0 && buf.Len() > max {
 		a.log.Warn("api response over the cap", "bytes", buf.Len(), "cap", max)
 		status, code = http.StatusOK, "response_too_large"
+		a.calls.refuse(limitResponse)
 		buf.Reset()
 		json.NewEncoder(buf).Encode(map[string]any{"ok": false, "error": "response_too_large"})
 	}
@@ -447,7 +452,7 @@ func (a *API) authTest(c *call) (map[string]any, error) {
 // rtmConnect hands out a single-use websocket URL on a live gateway, in
 // this node's region when one is there.
 func (a *API) rtmConnect(c *call) (map[string]any, error) {
-	if err := a.limit(a.connects, c); err != nil {
+	if err := a.limit(limitRTMConnect, a.connects, c); err != nil {
 		return nil, err
 	}
 	gws := slices.DeleteFunc(a.cfg.View().WithRole(ring.RoleGateway), func(g ring.Member) bool { return g.Draining })

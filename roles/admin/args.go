@@ -41,7 +41,7 @@ func parseArgs(r *http.Request) (args, error) {
 		return nil, chat.Error("request_timeout")
 	}
 	if len(body) > maxBody {
-		return nil, chat.Error("request_too_large")
+		return nil, errRequestTooLarge
 	}
 	if len(body) == 0 {
 		return a, nil

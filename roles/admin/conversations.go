@@ -107,7 +107,7 @@ func (a *API) create(c *call) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := a.limit(a.creates, c); err != nil {
+	if err := a.limit(limitChannelsCreated, a.creates, c); err != nil {
 		return nil, err
 	}
 	ch := chat.Channel{ID: chat.NewID('C'), Name: name, Creator: c.user.ID, Created: time.Now().Unix(), IsPrivate: private}
@@ -480,7 +480,7 @@ func moreObject(o map[string]any, x *chat.More) {
 }
 
 func (a *API) postMessage(c *call) (map[string]any, error) {
-	if err := a.limit(a.messages, c); err != nil {
+	if err := a.limit(limitMessages, a.messages, c); err != nil {
 		return nil, err
 	}
 	ref := c.args["channel"]

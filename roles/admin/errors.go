@@ -12,3 +12,6 @@ type rateLimited time.Duration
 func (rateLimited) Error() string { return string(chat.ErrRateLimited) }
 
 func (rateLimited) Unwrap() error { return chat.ErrRateLimited }
+
+// errRequestTooLarge answers a request body over maxBody.
+const errRequestTooLarge chat.Error = "request_too_large"

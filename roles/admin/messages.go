@@ -118,7 +118,7 @@ type changed struct {
 }
 
 func (a *API) chatUpdate(c *call) (map[string]any, error) {
-	if err := a.limit(a.messages, c); err != nil {
+	if err := a.limit(limitMessages, a.messages, c); err != nil {
 		return nil, err
 	}
 	var edit cluster.Change
@@ -152,7 +152,7 @@ func (a *API) chatUpdate(c *call) (map[string]any, error) {
 }
 
 func (a *API) chatDelete(c *call) (map[string]any, error) {
-	if err := a.limit(a.messages, c); err != nil {
+	if err := a.limit(limitMessages, a.messages, c); err != nil {
 		return nil, err
 	}
 	d, err := a.change(c, chat.KindDelete, "ts", nil)
