@@ -374,19 +374,23 @@ func (n *Node) Run(ctx context.Context) error {
 		cancel()
 	}
 	n.log.Info("shutting down: leaving the cluster")
+	if n.owner != nil {
+		// Hand the channels over: out of this node's own view first (it
+		// sequences nothing more; callers retry, and reach the new owner
+		// as soon as their view has this node gone), then what it took
+		// commits, and only then do the others move its channels, loading
+		// them from the store with every message it acked.
+		n.members.StepOut()
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n.owner.Quiesce(dctx)
+		cancel()
+	}
 	if lerr := n.members.Leave(2 * time.Second); lerr != nil {
 		n.log.Warn("gossip leave", "err", lerr)
 	}
 	if n.apps != nil {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		n.apps.Drain(dctx)
-		cancel()
-	}
-	if n.owner != nil {
-		// New publishes now go to the new owners; let what was queued
-		// here commit before the committer stops.
-		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		n.owner.Quiesce(dctx)
 		cancel()
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -332,6 +332,9 @@ func (m *Membership) refresh() {
 			m.logger.Warn("ignoring member with unreadable metadata", "member", name, "err", err)
 			continue
 		}
+		if meta.Leaving {
+			continue // as good as gone: its leave follows
+		}
 		members = append(members, Member{Name: name, Meta: meta})
 	}
 	v := NewView(m.self, members)
@@ -371,20 +374,30 @@ func (m *Membership) GossipState() GossipState {
 	return g
 }
 
-// Leave takes this node out of its own View at once, then tells the
-// cluster it is leaving, so owners move without waiting for a failure
-// timeout. The gossip keeps running until Close.
-func (m *Membership) Leave(timeout time.Duration) error {
+// StepOut takes this node out of its own View: its roles own no keys
+// from now on (a channel owner sequences nothing more; callers retry at
+// the new owner once their View has this node gone), while the others
+// still see it. Leave then tells them. Safe to call more than once.
+func (m *Membership) StepOut() {
 	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return errors.New("gossip already stopped")
-	}
 	m.leaving = true
 	m.mu.Unlock()
 	m.refresh()
-	// Meta.Leaving first: the others then count this node as left, not
-	// dead, when its leave arrives.
+}
+
+// Leave takes this node out of its own View (StepOut) and tells the
+// cluster it leaves, so owners move without waiting for a failure
+// timeout: first by its metadata (Meta.Leaving: the others drop it from
+// their Views at once, and count it as left rather than dead), then by
+// memberlist's leave. The gossip keeps running until Close.
+func (m *Membership) Leave(timeout time.Duration) error {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return errors.New("gossip already stopped")
+	}
+	m.StepOut()
 	if err := m.updateMeta(func(v *Meta) { v.Leaving = true }, timeout); err != nil {
 		m.logger.Debug("gossip: tell the cluster this node leaves", "err", err)
 	}
