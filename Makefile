@@ -6,7 +6,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-short test-race-procs test-hosts bench-hosts lint bench chaos clean fuzz
+.PHONY: run build test test-short test-drain test-race-procs test-hosts bench-hosts lint bench chaos clean fuzz
 
 ## run: one node with every role on 127.0.0.1:8080, data in ./data; prints a dev token
 run:
@@ -20,6 +20,10 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+## test-drain: the issue's drain test at full size: a gateway with 2000 websocket clients drained over a 10 s window (no race detector: make test runs it with 400 under -race)
+test-drain:
+	$(GO) test -count=1 -v -run 'TestDrainSpreadsReconnects$$' -timeout 5m ./node -args -drain-clients 2000 2>&1 | grep -E 'drain_test|^(ok|FAIL|---|panic)'
 
 ## test-short: the same without the race detector (faster)
 test-short:

@@ -21,8 +21,8 @@ import (
 
 // drainClients is how many clients TestDrainSpreadsReconnects moves:
 // 400 by default (a race build of the cluster and all its clients in one
-// process on two shared cores); the issue's 2000 with
-// `go test ./node -run TestDrainSpreadsReconnects -args -drain-clients 2000`.
+// process on two shared cores); the issue's 2000 in `make test-drain`
+// (CI runs it: a build without the race detector, -drain-clients 2000).
 var drainClients = flag.Int("drain-clients", 400, "clients TestDrainSpreadsReconnects drains")
 
 // drainRate is the reconnect rate the test's window asks of the other
@@ -254,20 +254,39 @@ func TestDrainSpreadsReconnects(t *testing.T) {
 			t.Errorf("quarter %d of the window (%v-%v): %d of %d clients closed, want about a quarter", q, lo, hi, n, total)
 		}
 	}
-	// gw-b's connect rate: in any 250 ms, at most four times what the
-	// window implies (total*250ms/window), plus a slice: the clients all
-	// run in this one process on two shared cores, and a busy moment
-	// bunches their redials (all at once would be every client within a
-	// few ms; the quarters above are what tells the two apart).
+	// gw-b's connect rate against what the window implies (drainRate a
+	// second): at most six times it in any 250 ms, plus a slice, and
+	// three times it in any second. All at once would be every client
+	// within a few ms. The margins are the harness's, not the drain's:
+	// the gateway says goodbye on schedule, but the clients all run in
+	// this one process on two cores shared with other builds, and a
+	// starved moment bunches their redials (measured with 2000 clients,
+	// no race detector, at load averages of 7-9: 2.6-5.2x in 250 ms,
+	// 1.4-2.2x in a second).
+	peak := func(bucket time.Duration) (int, time.Duration) {
+		most, at := 0, time.Duration(0)
+		for i, j := 0, 0; i < len(backs); i++ {
+			for backs[i]-backs[j] > bucket {
+				j++
+			}
+			if n := i - j + 1; n > most {
+				most, at = n, backs[i]
+			}
+		}
+		return most, at
+	}
 	const bucket = 250 * time.Millisecond
-	limit := 4*total*int(bucket)/int(drainWindow) + total/int(drainWindow/(50*time.Millisecond)) + 5
-	for i, j := 0, 0; i < len(backs); i++ {
-		for backs[i]-backs[j] > bucket {
-			j++
-		}
-		if n := i - j + 1; n > limit {
-			t.Fatalf("gw-b took %d connections within %v (ending %v after the drain began), want at most %d", n, bucket, backs[i], limit)
-		}
+	limit := 6*total*int(bucket)/int(drainWindow) + total/int(drainWindow/(50*time.Millisecond)) + 5
+	perBucket, atBucket := peak(bucket)
+	perSecond, atSecond := peak(time.Second)
+	t.Logf("gw-b's connect rate: the window implies %d/s; at most %d in any second (ending %v), %d in any 250 ms (ending %v)",
+		drainRate, perSecond, atSecond.Round(time.Millisecond), perBucket, atBucket.Round(time.Millisecond))
+	if perBucket > limit {
+		t.Errorf("gw-b took %d connections within %v (ending %v after the drain began), want at most %d", perBucket, bucket, atBucket, limit)
+	}
+	if perSecond > 3*drainRate {
+		t.Errorf("gw-b took %d connections within a second (ending %v after the drain began), want at most %d (three times the window's rate)",
+			perSecond, atSecond, 3*drainRate)
 	}
 }
 
