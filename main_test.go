@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/node/nodetest"
@@ -327,6 +328,31 @@ func TestMultiProcess(t *testing.T) {
 		}
 		last[ch] = ev.Seq
 		n++
+	}
+
+	// ringcast drain --node, asked of another node: the gateway says
+	// goodbye to alice's session and closes it with 1012 (service
+	// restart), then leaves the cluster and exits on its own.
+	drainOut, err := exec.Command(bin, "drain", "--http", first.HTTP, "--admin-key", key, "--node", "gateway-1").CombinedOutput()
+	if err != nil || !strings.Contains(string(drainOut), "node gateway-1 drains") {
+		t.Fatalf("ringcast drain --node gateway-1: %v\n%s", err, drainOut)
+	}
+	bye := false
+	for {
+		ev, err := r.Next(ctx)
+		if err != nil {
+			if code := websocket.CloseStatus(err); !bye || code != websocket.StatusServiceRestart {
+				t.Fatalf("alice's session ended with %v (close code %d), goodbye seen: %v; want goodbye, then 1012", err, code, bye)
+			}
+			break
+		}
+		bye = bye || ev.Type == "goodbye"
+	}
+	for !strings.Contains(procs[1].Log(), "node stopped") {
+		if ctx.Err() != nil {
+			t.Fatal("gateway-1 did not stop after its drain")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	r.Conn.CloseNow()
 	for i := len(procs) - 1; i >= 0; i-- {
