@@ -1,9 +1,11 @@
 package node_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/ringcast/ringcast/client"
 	"github.com/ringcast/ringcast/config"
 	"github.com/ringcast/ringcast/node"
 	"github.com/ringcast/ringcast/node/nodetest"
@@ -44,12 +46,16 @@ func TestGossipMembersByState(t *testing.T) {
 	g3.Members().Close()
 	t0 := time.Now()
 	var suspectAt, deadAt time.Duration
+	statusSuspect := false // ringcast status said so
 	nodetest.WaitFor(t, 20*time.Second, "g3 suspect, then dead, on g1 and g2", func() bool {
 		dead := 0
 		for _, n := range []*node.Node{g1, g2} {
 			m := nodetest.Scrape(t, n)
 			if state(m, "suspect") == 1 && suspectAt == 0 {
 				suspectAt = time.Since(t0)
+			}
+			if state(m, "suspect") == 1 && !statusSuspect {
+				statusSuspect = memberState(t, n, "g3") == "suspect"
 			}
 			if state(m, "dead") == 1 && state(m, "alive") == 2 && state(m, "suspect") == 0 {
 				dead++
@@ -62,6 +68,9 @@ func TestGossipMembersByState(t *testing.T) {
 	})
 	if suspectAt == 0 {
 		t.Fatalf("g3 declared dead after %v without a scrape showing it suspect", deadAt)
+	}
+	if !statusSuspect {
+		t.Errorf("/status never said g3 is suspect while /metrics did")
 	}
 	t.Logf("g3 suspect after %v, dead on both after %v", suspectAt.Round(time.Millisecond), deadAt.Round(time.Millisecond))
 	after := nodetest.Scrape(t, g1)
@@ -85,4 +94,20 @@ func TestGossipMembersByState(t *testing.T) {
 	if d := m[`ringcast_gossip_departures_total{state="dead"}`] - after[`ringcast_gossip_departures_total{state="dead"}`]; d != 0 {
 		t.Errorf("g2's graceful stop counted as dead (%v)", d)
 	}
+}
+
+// memberState is member's state in n's /status ("" when absent).
+func memberState(t *testing.T, n *node.Node, member string) string {
+	t.Helper()
+	api := &client.API{Base: "http://" + n.HTTPAddr(), Token: n.AdminKey()}
+	var st node.Status
+	if err := api.Call(context.Background(), "/status", nil, &st); err != nil {
+		t.Fatalf("/status: %v", err)
+	}
+	for _, m := range st.Members {
+		if m.Name == member {
+			return m.State
+		}
+	}
+	return ""
 }

@@ -639,8 +639,9 @@ type MemberStatus struct {
 	Region       string      `json:"region,omitempty"`
 	Version      string      `json:"version,omitempty"`
 	ChannelShare float64     `json:"channel_share"` // rounded to 0.1%
-	// State is the member's gossip state as this node sees it: alive, or
-	// draining (a gateway moving its clients off).
+	// State is the member's gossip state as this node sees it: alive,
+	// draining (a gateway moving its clients off), or suspect (this
+	// node's last probe of it went unanswered).
 	State string `json:"state"`
 	// What the member reports of itself (its own /status): sessions,
 	// channels loaded, ready; Error when it could not be asked.
@@ -673,7 +674,10 @@ func (n *Node) serveStatus(w http.ResponseWriter, r *http.Request) {
 		for _, name := range slices.Sorted(maps.Keys(v.Members)) {
 			m := v.Members[name]
 			state := "alive"
-			if m.Draining {
+			switch {
+			case n.members.Suspect(m.Name):
+				state = "suspect" // this node's last probe of it went unanswered
+			case m.Draining:
 				state = "draining"
 			}
 			st.Members = append(st.Members, MemberStatus{Name: m.Name, Roles: m.Roles, HTTP: m.HTTP,

@@ -99,6 +99,13 @@ func (g *gossipStates) departed(name string, left bool, now time.Time) {
 	g.mu.Unlock()
 }
 
+// suspected reports whether member name is suspect.
+func (g *gossipStates) suspected(name string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.members[name].state == stateSuspect
+}
+
 // read counts the members by state at now, forgetting the departed ones
 // memberlist no longer remembers.
 func (g *gossipStates) read(now time.Time) GossipState {

@@ -374,6 +374,10 @@ func (m *Membership) GossipState() GossipState {
 	return g
 }
 
+// Suspect reports whether this node suspects member name: its last
+// probe of the member went unanswered (see GossipState).
+func (m *Membership) Suspect(name string) bool { return m.events.states.suspected(name) }
+
 // StepOut takes this node out of its own View: its roles own no keys
 // from now on (a channel owner sequences nothing more; callers retry at
 // the new owner once their View has this node gone), while the others
