@@ -36,8 +36,9 @@ type Meta struct {
 	// rtm.connect hands it out no more.
 	Draining bool `json:"d,omitempty"`
 	// Leaving: the node is about to leave the cluster gracefully (set
-	// just before memberlist's leave), so that the others count it as
-	// left rather than dead (memberlist does not tell them which).
+	// just before memberlist's leave). The others drop it from their
+	// Views on it, and count it as left rather than dead when the leave
+	// comes (memberlist does not tell them which).
 	Leaving bool `json:"l,omitempty"`
 }
 
