@@ -172,7 +172,11 @@ func TestChannelNodeHandsOver(t *testing.T) {
 	sort.Slice(gaps, func(i, j int) bool { return gaps[i] < gaps[j] })
 	t.Logf("%d channels, %d moved off ch-2; ch-2 out of the view %v after the drain began; longest wait for an ack: moved channels %v (each: %v), the others %v",
 		len(chans), len(moved), left.Round(time.Millisecond), worstMoved.Round(time.Millisecond), gaps, worstStayed.Round(time.Millisecond))
-	if worstMoved > time.Second {
-		t.Errorf("a moved channel waited %v for an ack: the handover is not faster than a crash's failover", worstMoved)
+	// The handover adds little to what a busy machine does to every
+	// channel (the others' longest wait), and stays under a crash's
+	// failover.
+	if worstMoved > worstStayed+500*time.Millisecond || worstMoved >= 2*time.Second {
+		t.Errorf("a moved channel waited %v for an ack (the others %v): the handover is not faster than a crash's failover",
+			worstMoved, worstStayed)
 	}
 }
