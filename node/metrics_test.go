@@ -51,14 +51,22 @@ func TestMetricsMove(t *testing.T) {
 		nodetest.Call(t, bob, "chat.postMessage", url.Values{"channel": {id}, "text": {fmt.Sprint("m", i)}}, nil)
 	}
 	collect(t, r, posts)
+	// While the session is open: one session, one subscription (its
+	// channel), its user's presence tracked.
+	gm, cm := nodetest.Scrape(t, gw), nodetest.Scrape(t, core)
+	if gm["ringcast_gateway_sessions"] != 1 || gm["ringcast_gateway_subscriptions"] != 1 || cm["ringcast_presence_users"] < 1 {
+		t.Errorf("with one session open: gw sessions %v, subscriptions %v; core presence users %v; want 1, 1, at least 1",
+			gm["ringcast_gateway_sessions"], gm["ringcast_gateway_subscriptions"], cm["ringcast_presence_users"])
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := bob.Call(ctx, "chat.postMessage", url.Values{"channel": {"CNOSUCH"}, "text": {"x"}}, nil); err == nil {
 		t.Fatal("a post to no channel succeeded")
 	}
 	r.Close()
-	// A close code of the client's own making is counted as "other".
-	r2 := nodetest.Connect(t, alice, gw.HTTPAddr(), nil)
+	// A close code of the client's own making is counted as "other"; the
+	// session resumes the channel, a reconnect.
+	r2 := nodetest.Connect(t, alice, gw.HTTPAddr(), map[string]uint64{id: posts})
 	r2.Conn.Close(websocket.StatusCode(4321), "mine")
 
 	delta := func(before, after map[string]float64, key string) float64 { return after[key] - before[key] }
@@ -79,6 +87,7 @@ func TestMetricsMove(t *testing.T) {
 		delta         float64
 	}{
 		{"gw", g0, g1, "ringcast_gateway_connects_total", 2},
+		{"gw", g0, g1, "ringcast_gateway_reconnects_total", 1},
 		{"gw", g0, g1, "ringcast_gateway_messages_fanned_out_total", posts},
 		{"gw", g0, g1, "ringcast_gateway_delivery_latency_seconds_count", posts},
 		{"gw", g0, g1, `ringcast_gateway_delivery_latency_seconds_bucket{le="+Inf"}`, posts},

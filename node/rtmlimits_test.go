@@ -20,6 +20,18 @@ func limitedNode(t *testing.T, host string, tune func(*limit.Config)) *nodetest.
 	return nodetest.Start(t, nodetest.Spec{Name: "solo", Host: host, Tune: func(c *config.Config) { tune(&c.Limits) }})
 }
 
+// refusedBy checks the gateway's count of refusals by each limit
+// (ringcast_gateway_refused_total, from the node's start) in /metrics.
+func refusedBy(t *testing.T, c *nodetest.Cluster, want map[string]float64) {
+	t.Helper()
+	m := nodetest.Scrape(t, c.First())
+	for _, l := range []string{"rtm_frames", "rtm_messages", "user_messages", "inflight", "sockets_per_user", "sockets_per_gateway", "draining"} {
+		if got := m[`ringcast_gateway_refused_total{limit="`+l+`"}`]; got != want[l] {
+			t.Errorf("ringcast_gateway_refused_total{limit=%q} = %v, want %v", l, got, want[l])
+		}
+	}
+}
+
 // acks sends n messages to ch on r and returns the error code of each
 // answer (0 for an ack).
 func acks(t *testing.T, r *client.RTM, ch string, n int) []int {
@@ -102,6 +114,7 @@ func TestRTMMessageRate(t *testing.T) {
 	if codes := acks(t, rb, ch, 31); count(codes, 0) != 30 || codes[30] != -1 {
 		t.Fatalf("a bot, 31 messages at 30 an hour: %v", codes)
 	}
+	refusedBy(t, c, map[string]float64{"rtm_messages": 2, "user_messages": 1})
 }
 
 // TestRTMFrameFlood: every frame counts; frames over the rate are
@@ -141,6 +154,7 @@ func TestRTMFrameFlood(t *testing.T) {
 	if pongs != 5 || refused != 100 {
 		t.Fatalf("%d pongs, %d refusals before the close; want 5 and 100", pongs, refused)
 	}
+	refusedBy(t, c, map[string]float64{"rtm_frames": 100})
 }
 
 // TestSocketCaps: a user's websockets past --limit-sockets-per-user, and
@@ -179,6 +193,7 @@ func TestSocketCaps(t *testing.T) {
 	nodetest.Connect(t, bob, "", nil)
 	nodetest.Connect(t, bob, "", nil) // 24: the gateway is full
 	refused(carol)
+	refusedBy(t, c, map[string]float64{"sockets_per_user": 2, "sockets_per_gateway": 1})
 	a1.Close()
 	nodetest.WaitFor(t, 10*time.Second, "alice's session to go", func() bool { return sessions(t, c) == 23 })
 	nodetest.Connect(t, carol, "", nil)
@@ -250,6 +265,7 @@ func TestRTMInflightCap(t *testing.T) {
 	if n := historyLen(t, alice, ch); n != acked {
 		t.Fatalf("history has %d messages, %d were acked", n, acked)
 	}
+	refusedBy(t, c, map[string]float64{"inflight": float64(limited)})
 	if codes := acks(t, r, ch, 1); codes[0] != 0 {
 		t.Fatalf("once the acks came back: %v", codes)
 	}
