@@ -21,6 +21,17 @@ type App struct {
 	Created    int64 // unix seconds
 }
 
+// Bot is what an app's bot user's messages carry of the app: bot_id,
+// app_id and bot_profile (Bolt ignores its own messages by them).
+type Bot struct {
+	ID    string `json:"id"` // B…
+	AppID string `json:"app_id"`
+	Name  string `json:"name"`
+}
+
+// Bot is the app's bot profile.
+func (a *App) Bot() Bot { return Bot{ID: a.BotID, AppID: a.ID, Name: a.Name} }
+
 // Subscribes reports whether the app subscribed to event type ev.
 func (a *App) Subscribes(ev string) bool { return slices.Contains(a.Events, ev) }
 

@@ -135,6 +135,12 @@ type More struct {
 	Author   string `json:"au,omitempty"`
 	PrevText string `json:"pt,omitempty"`
 
+	// Bot is a bot's post's app (bot_id, app_id, bot_profile): the
+	// publisher, which knows its caller, sets it; the channel's owner
+	// puts it in the message's live event. It is not stored: reads of
+	// the log look the author's app up (store.Apps.AppByBot).
+	Bot *Bot `json:"bot,omitempty"`
+
 	// A message's current state (never in a log entry).
 	Edited      *Edited    `json:"e,omitempty"`
 	Reactions   []Reaction `json:"r,omitempty"`

@@ -3,7 +3,6 @@ package node_test
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/ringcast/ringcast/node/nodetest"
 	"github.com/slack-go/slack"
@@ -27,52 +26,7 @@ func TestSlackGoMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rtm := alice.NewRTM()
-	go rtm.ManageConnection()
-	defer rtm.Disconnect()
-	events := make(chan any, 64)
-	hello := make(chan struct{})
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		for {
-			var ev slack.RTMEvent
-			select {
-			case <-done:
-				return
-			case ev = <-rtm.IncomingEvents:
-			}
-			switch d := ev.Data.(type) {
-			case *slack.HelloEvent:
-				select {
-				case <-hello: // a reconnect's
-				default:
-					close(hello)
-				}
-			case *slack.MessageEvent, *slack.ReactionAddedEvent, *slack.ReactionRemovedEvent:
-				select {
-				case events <- d:
-				case <-done:
-					return
-				}
-			}
-		}
-	}()
-	select {
-	case <-hello:
-	case <-time.After(15 * time.Second):
-		t.Fatal("no hello")
-	}
-	next := func() any {
-		t.Helper()
-		select {
-		case ev := <-events:
-			return ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event")
-			return nil
-		}
-	}
+	next := slackRTM(t, alice)
 
 	_, parent, err := bob.PostMessage(ch.ID, slack.MsgOptionText("parent", false))
 	if err != nil {

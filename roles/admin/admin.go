@@ -438,12 +438,12 @@ func (a *API) authTest(c *call) (map[string]any, error) {
 		"team_id": t.ID, "user_id": c.user.ID, "is_enterprise_install": false,
 	}
 	if c.user.IsBot {
-		botID, appID, err := a.bots.of(c.ctx, a.cfg.Store, c.user.ID)
+		bot, err := a.bots.of(c.ctx, a.cfg.Store, c.user.ID)
 		if err != nil {
 			return nil, err
 		}
-		if botID != "" {
-			out["bot_id"], out["app_id"] = botID, appID
+		if bot.ID != "" {
+			out["bot_id"], out["app_id"] = bot.ID, bot.AppID
 		}
 	}
 	return out, nil

@@ -137,38 +137,42 @@ func (a *API) appsConnectionsOpen(c *call) (map[string]any, error) {
 	return map[string]any{"url": "ws://" + host.HTTP + "/apps/socket/" + tk.Sign(a.cfg.Key)}, nil
 }
 
-// bots maps bot users to their app's bot and app ids, for the bot_id and
-// app_id of the messages they post. Safe for concurrent use.
+// bots maps bot users to their app's bot profile, for the bot_id,
+// app_id and bot_profile of the messages they post. Safe for concurrent
+// use.
 type bots struct {
 	mu   sync.Mutex
 	byID map[string]botEntry
 }
 
 type botEntry struct {
-	botID, appID string // "" for a user who is no app's bot
-	expires      time.Time
+	bot     chat.Bot // zero for a user who is no app's bot
+	expires time.Time
 }
 
-// of returns user's bot and app ids ("" when the user is no app's
+// of returns user's app's bot profile (zero when the user is no app's
 // bot), cached for tokenTTL.
-func (b *bots) of(ctx context.Context, st store.Store, user string) (botID, appID string, err error) {
+func (b *bots) of(ctx context.Context, st store.Store, user string) (chat.Bot, error) {
 	now := time.Now()
 	b.mu.Lock()
 	e, ok := b.byID[user]
 	b.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.botID, e.appID, nil
+		return e.bot, nil
 	}
 	app, err := st.AppByBot(ctx, user)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", "", err
+		return chat.Bot{}, err
 	}
-	e = botEntry{botID: app.BotID, appID: app.ID, expires: now.Add(tokenTTL)}
+	e = botEntry{expires: now.Add(tokenTTL)}
+	if err == nil {
+		e.bot = app.Bot()
+	}
 	b.mu.Lock()
 	if b.byID == nil || len(b.byID) > 100_000 {
 		b.byID = map[string]botEntry{}
 	}
 	b.byID[user] = e
 	b.mu.Unlock()
-	return e.botID, e.appID, nil
+	return e.bot, nil
 }

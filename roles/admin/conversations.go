@@ -410,18 +410,18 @@ func (a *API) fitResponse(msgs []chat.Message) int {
 }
 
 // messageObject is Slack's message object; a message an app's bot
-// posted carries bot_id and app_id (Bolt ignores its own messages by
-// them).
+// posted carries bot_id, app_id and bot_profile (Bolt ignores its own
+// messages by them).
 func (a *API) messageObject(c *call, m *chat.Message) (map[string]any, error) {
 	o := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS.String(),
 		"team": a.cfg.Team.ID, "seq": m.Seq}
 	if m.User != c.user.ID || c.user.IsBot { // a person's own post (the hot path) needs no lookup
-		botID, appID, err := a.bots.of(c.ctx, a.cfg.Store, m.User)
+		bot, err := a.bots.of(c.ctx, a.cfg.Store, m.User)
 		if err != nil {
 			return nil, err
 		}
-		if botID != "" {
-			o["bot_id"], o["app_id"] = botID, appID
+		if bot.ID != "" {
+			rtm.BotFields(o, bot, a.cfg.Team.ID)
 		}
 	}
 	if m.ThreadTS != 0 {
@@ -494,6 +494,19 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 		p.More = &chat.More{Blocks: blocks, Attachments: attachments}
 		if broadcast {
 			p.More.Subtype = chat.SubtypeThreadBroadcast
+		}
+	}
+	if c.user.IsBot {
+		// Its live event carries its app (chat.More.Bot).
+		bot, err := a.bots.of(c.ctx, a.cfg.Store, c.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		if bot.ID != "" {
+			if p.More == nil {
+				p.More = &chat.More{}
+			}
+			p.More.Bot = &bot
 		}
 	}
 	if bad == nil {

@@ -38,22 +38,20 @@ type dispatcher struct {
 	next     int // round robin over conns
 	chans    map[string]*chanState
 	byEnv    map[string]*item
-	bots     map[string]botIDs // authors' bot and app ids
-	listedAt time.Time         // the last listing of the bot's channels
-	dirty    map[string]uint64 // positions to store
-	flushed  time.Time         // when positions were last stored
-	posting  bool              // an Events API request is out
-	queue    []*item           // Events API: waiting for the poster, in order
-	failures int               // Events API requests failed in a row
-	paused   time.Time         // failing: no request before this
+	bots     map[string]chat.Bot // authors' apps (zero: no app's bot)
+	listedAt time.Time           // the last listing of the bot's channels
+	dirty    map[string]uint64   // positions to store
+	flushed  time.Time           // when positions were last stored
+	posting  bool                // an Events API request is out
+	queue    []*item             // Events API: waiting for the poster, in order
+	failures int                 // Events API requests failed in a row
+	paused   time.Time           // failing: no request before this
 }
 
 type ackOf struct {
 	c  *conn
 	id string
 }
-
-type botIDs struct{ bot, app string }
 
 // chanState is the app's delivery state of one channel.
 type chanState struct {
@@ -82,7 +80,7 @@ func newDispatcher(a *Apps, app chat.App) *dispatcher {
 		revs: make(chan rtm.Revocation),
 		res:  make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		woken: map[string]struct{}{}, wakeCh: make(chan struct{}, 1),
-		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]botIDs{}, dirty: map[string]uint64{}}
+		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]chat.Bot{}, dirty: map[string]uint64{}}
 }
 
 // stop ends run; the caller holds a.mu, so it does not wait.
@@ -473,16 +471,19 @@ func (d *dispatcher) flush(ctx context.Context) {
 	clear(d.dirty)
 }
 
-// botOf returns a message author's bot and app ids.
-func (d *dispatcher) botOf(ctx context.Context, user string) botIDs {
+// botOf returns a message author's app's bot profile (zero: none).
+func (d *dispatcher) botOf(ctx context.Context, user string) chat.Bot {
 	if b, ok := d.bots[user]; ok {
 		return b
 	}
 	app, err := d.a.cfg.Store.AppByBot(ctx, user)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return botIDs{}
+		return chat.Bot{}
 	}
-	b := botIDs{app.BotID, app.ID}
+	var b chat.Bot
+	if err == nil {
+		b = app.Bot()
+	}
 	if len(d.bots) > 10_000 {
 		clear(d.bots)
 	}

@@ -37,7 +37,7 @@ func (d *dispatcher) events(ctx context.Context, ch chat.Channel, m *chat.Messag
 	if d.app.Subscribes("app_mention") && m.User != d.app.BotUser && strings.Contains(m.Text, "<@"+d.app.BotUser+">") {
 		ev := map[string]any{"type": "app_mention", "user": m.User, "text": m.Text, "ts": m.TS.String(),
 			"channel": m.Channel, "event_ts": m.TS.String(), "team": d.a.cfg.Team}
-		decorate(ev, m, bot)
+		decorate(ev, m, bot, d.a.cfg.Team)
 		b, _ := json.Marshal(ev)
 		out = append(out, appevent.Event{ID: eventID(m, 'A'), Time: int64(m.TS) / 1e6, Body: b})
 	}
@@ -75,18 +75,17 @@ func eventID(m *chat.Message, kind byte) string {
 }
 
 // messageEvent is the Events API's message event.
-func messageEvent(m *chat.Message, team, chType string, bot botIDs) []byte {
+func messageEvent(m *chat.Message, team, chType string, bot chat.Bot) []byte {
 	ev := map[string]any{"type": "message", "channel": m.Channel, "user": m.User, "text": m.Text,
 		"ts": m.TS.String(), "event_ts": m.TS.String(), "channel_type": chType, "team": team}
-	decorate(ev, m, bot)
+	decorate(ev, m, bot, team)
 	b, _ := json.Marshal(ev)
 	return b
 }
 
 // decorate adds what a message may have: its thread, client_msg_id, and
-// the bot and app ids of a bot's (Bolt ignores its own messages by
-// them).
-func decorate(ev map[string]any, m *chat.Message, bot botIDs) {
+// a bot's app (Bolt ignores its own messages by its bot_id).
+func decorate(ev map[string]any, m *chat.Message, bot chat.Bot, team string) {
 	if m.ThreadTS != 0 {
 		ev["thread_ts"] = m.ThreadTS.String()
 	}
@@ -104,8 +103,7 @@ func decorate(ev map[string]any, m *chat.Message, bot botIDs) {
 			ev["attachments"] = json.RawMessage(x.Attachments)
 		}
 	}
-	if bot.bot != "" {
-		ev["bot_id"], ev["app_id"] = bot.bot, bot.app
-		ev["bot_profile"] = map[string]any{"id": bot.bot, "app_id": bot.app, "deleted": false}
+	if bot.ID != "" {
+		rtm.BotFields(ev, bot, team)
 	}
 }

@@ -158,8 +158,24 @@ func (o *Owner) Publish(p cluster.Post, reply func(chat.Message, error)) {
 		st.sequence(&m)
 		st.remember(&m)
 		o.cache.met.published.Inc()
-		o.commits.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, &m, o.cfg.Team), reply: reply})
+		o.commits.enqueue(pending{st: st, msg: m, event: rtm.AppendMessage(nil, withBot(&m, p.More), o.cfg.Team), reply: reply})
 	})
+}
+
+// withBot is m as its live event shows it: with the post's bot, which
+// is not stored (chat.More.Bot).
+func withBot(m *chat.Message, x *chat.More) *chat.Message {
+	if x == nil || x.Bot == nil {
+		return m
+	}
+	e := *m
+	more := chat.More{}
+	if m.More != nil {
+		more = *m.More
+	}
+	more.Bot = x.Bot
+	e.More = &more
+	return &e
 }
 
 // richOf keeps of a post's More only what a post may set: blocks,

@@ -65,6 +65,7 @@ type session struct {
 	// Limits, kept by the reader goroutine only (class is set from the
 	// ticket before the session starts).
 	class   limit.Class
+	bot     *chat.More   // an app's bot's: its posts' More, with the app (nil: no app's bot)
 	frames  limit.Bucket // every frame of this connection
 	msgs    limit.Bucket // its messages
 	refused int          // frames refused in a row
@@ -384,6 +385,24 @@ const reportWait = time.Second
 // through the presence node.
 func (s *session) start(resume map[string]uint64, away bool) bool {
 	g := s.g
+	if s.class == limit.Bot {
+		// An app's bot's messages carry its app in their live event
+		// (chat.More.Bot): read once here, not per message, and only for
+		// a bot (an app's bot user is of class bot unless an operator
+		// changed it).
+		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		app, err := g.cfg.Store.AppByBot(lctx, s.user)
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			g.log.Error("session: read the bot's app", "user", s.user, "err", err)
+			s.end(wsframe.StatusInternalError, "store unavailable", true)
+			return false
+		}
+		if err == nil {
+			bot := app.Bot()
+			s.bot = &chat.More{Bot: &bot}
+		}
+	}
 	if !g.reg.admitUser(s, g.cfg.Limits.SocketsPerUser) {
 		g.met.refuse(limitSocketsUser)
 		s.end(wsframe.StatusTryAgainLater, "too many connections for this user", false) // no hello: the close alone
@@ -641,7 +660,7 @@ func (s *session) send(req *rtm.Request) {
 		s.push(rtm.Reply(req, rtm.CodeRateLimited, slowDown))
 		return
 	}
-	p := cluster.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID}
+	p := cluster.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID, More: s.bot}
 	acked := req.ID != nil // the callback keeps no reference to req (nor to its frame)
 	s.g.cfg.Channels.Go(p, func(m chat.Message, err error) {
 		s.inflight.Add(-1)

@@ -122,6 +122,9 @@ func appendEntry(b []byte, m *chat.Message, team string) []byte {
 			b = AppendString(b, x.Name)
 		}
 		b = appendRich(b, x)
+		if x.Bot != nil {
+			b = appendBot(b, x.Bot, team)
+		}
 	}
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, m.Seq, 10)
@@ -153,6 +156,32 @@ func appendRich(b []byte, x *chat.More) []byte {
 		b = append(b, x.Attachments...)
 	}
 	return b
+}
+
+// appendBot appends a bot's message's bot_id, app_id and bot_profile
+// (the shape BotFields gives a message object).
+func appendBot(b []byte, bot *chat.Bot, team string) []byte {
+	b = append(b, `,"bot_id":`...)
+	b = AppendString(b, bot.ID)
+	b = append(b, `,"app_id":`...)
+	b = AppendString(b, bot.AppID)
+	b = append(b, `,"bot_profile":{"id":`...)
+	b = AppendString(b, bot.ID)
+	b = append(b, `,"app_id":`...)
+	b = AppendString(b, bot.AppID)
+	b = append(b, `,"name":`...)
+	b = AppendString(b, bot.Name)
+	b = append(b, `,"team_id":`...)
+	b = AppendString(b, team)
+	return append(b, `,"deleted":false}`...)
+}
+
+// BotFields adds a bot's message's bot_id, app_id and bot_profile to a
+// message object (the Web API's, an app's event), as Slack sends them:
+// Bolt ignores its own messages by bot_id.
+func BotFields(o map[string]any, bot chat.Bot, team string) {
+	o["bot_id"], o["app_id"] = bot.ID, bot.AppID
+	o["bot_profile"] = map[string]any{"id": bot.ID, "app_id": bot.AppID, "name": bot.Name, "team_id": team, "deleted": false}
 }
 
 // appendTS appends ,"key":"<ts>".
