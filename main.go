@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -380,35 +381,43 @@ func tokenCmd() *cobra.Command {
 func appCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "app", Short: "manage Slack apps (Socket Mode, the Events API)"}
 	addr := "127.0.0.1:8080"
-	var name, events, requestURL string
+	var name, events, requestURL, appID string
 	var key config.ClientKey
+	// call calls an admin.apps method; the admin API's refusals come back
+	// as their Slack error code.
+	call := func(cmd *cobra.Command, method string, args url.Values, out any) error {
+		api, err := operator(addr, &key)
+		if err != nil {
+			return err
+		}
+		err = api.Call(cmd.Context(), method, args, out)
+		if ae := (*client.APIError)(nil); errors.As(err, &ae) {
+			return fmt.Errorf("admin API: %s", ae.Code)
+		}
+		return err
+	}
+	type appRes struct {
+		AppID         string   `json:"app_id"`
+		BotUserID     string   `json:"bot_user_id"`
+		BotID         string   `json:"bot_id"`
+		Name          string   `json:"name"`
+		Events        []string `json:"events"`
+		RequestURL    string   `json:"request_url"`
+		BotToken      string   `json:"bot_token"`
+		AppToken      string   `json:"app_token"`
+		SigningSecret string   `json:"signing_secret"`
+	}
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "register an app and its bot user, and print its tokens and signing secret",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			api, err := operator(addr, &key)
-			if err != nil {
-				return err
-			}
 			if name == "" {
 				return errors.New("--name is required")
 			}
-			var res struct {
-				AppID         string `json:"app_id"`
-				BotUserID     string `json:"bot_user_id"`
-				BotID         string `json:"bot_id"`
-				BotToken      string `json:"bot_token"`
-				AppToken      string `json:"app_token"`
-				SigningSecret string `json:"signing_secret"`
-			}
+			var res appRes
 			args := url.Values{"name": {name}, "events": {events}, "request_url": {requestURL}}
-			err = api.Call(cmd.Context(), "admin.apps.create", args, &res)
-			var ae *client.APIError
-			if errors.As(err, &ae) {
-				return fmt.Errorf("admin API: %s", ae.Code)
-			}
-			if err != nil {
+			if err := call(cmd, "admin.apps.create", args, &res); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "app %s %s\nbot_user %s\nbot_id %s\nbot_token %s\napp_token %s\nsigning_secret %s\n",
@@ -416,11 +425,64 @@ func appCmd() *cobra.Command {
 			return nil
 		},
 	}
-	create.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
-	key.Bind(create.Flags())
+	update := &cobra.Command{
+		Use:   "update",
+		Short: "change an app's name, events or request URL (the flags given), and print the app",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if appID == "" {
+				return errors.New("--app-id is required")
+			}
+			args := url.Values{"app_id": {appID}}
+			for flag, arg := range map[string]string{"name": "name", "events": "events", "request-url": "request_url"} {
+				if cmd.Flags().Changed(flag) {
+					v, _ := cmd.Flags().GetString(flag)
+					if arg == "events" && v == "" {
+						v = "[]" // none: an empty argument counts as absent
+					}
+					args.Set(arg, v)
+				}
+			}
+			if len(args) == 1 {
+				return errors.New("nothing to change: give --name, --events or --request-url")
+			}
+			var res appRes
+			if err := call(cmd, "admin.apps.update", args, &res); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "app %s %s\nevents %s\nrequest_url %s\n",
+				res.Name, res.AppID, strings.Join(res.Events, ","), cmp.Or(res.RequestURL, "none"))
+			return nil
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete",
+		Short: "delete an app: its tokens revoked, its bot user deactivated, its connections closed, its deliveries stopped",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if appID == "" {
+				return errors.New("--app-id is required")
+			}
+			if err := call(cmd, "admin.apps.delete", url.Values{"app_id": {appID}}, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", appID)
+			return nil
+		},
+	}
+	for _, c := range []*cobra.Command{create, update, del} {
+		c.Flags().StringVar(&addr, "http", addr, "HTTP address of an admin node")
+		key.Bind(c.Flags())
+	}
 	create.Flags().StringVar(&name, "name", "", "the app's name (its bot user's too)")
 	create.Flags().StringVar(&events, "events", "message.channels,app_mention", "event subscriptions, comma-separated")
 	create.Flags().StringVar(&requestURL, "request-url", "", "Events API request URL (answered url_verification); none: Socket Mode")
-	cmd.AddCommand(create)
+	for _, c := range []*cobra.Command{update, del} {
+		c.Flags().StringVar(&appID, "app-id", "", "the app's id (A…)")
+	}
+	update.Flags().StringVar(&name, "name", "", "the app's new name (its bot user's too)")
+	update.Flags().StringVar(&events, "events", "", "the new event subscriptions, comma-separated (empty: none)")
+	update.Flags().StringVar(&requestURL, "request-url", "", "the new Events API request URL (answers url_verification first); none: Socket Mode only")
+	cmd.AddCommand(create, update, del)
 	return cmd
 }

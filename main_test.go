@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -267,6 +268,32 @@ func TestMultiProcess(t *testing.T) {
 	appAPI := &client.API{Base: "http://" + first.HTTP, Token: printed["app_token"]}
 	if err := appAPI.Call(ctx, "apps.connections.open", nil, &opened); err != nil || !strings.Contains(opened.URL, "/apps/socket/") {
 		t.Fatalf("apps.connections.open with the app token: %+v, %v", opened, err)
+	}
+	// ringcast app update and delete name the app by its id; the admin
+	// API's refusal is their error.
+	appCmd := func(args ...string) (string, error) {
+		out, err := exec.Command(bin, append([]string{"app", args[0], "--http", first.HTTP, "--admin-key", key}, args[1:]...)...).CombinedOutput()
+		return string(out), err
+	}
+	appID := strings.Fields(printed["app"])[1]
+	if out, err := appCmd("update", "--app-id", appID, "--events", "app_mention", "--name", "cli-bot-2"); err != nil ||
+		!strings.Contains(out, "app cli-bot-2 "+appID+"\nevents app_mention\nrequest_url none\n") {
+		t.Fatalf("ringcast app update: %v %s", err, out)
+	}
+	for _, args := range [][]string{
+		{"update", "--app-id", "ANOSUCH", "--name", "x"},
+		{"delete", "--app-id", "ANOSUCH"},
+	} {
+		if out, err := appCmd(args...); err == nil || !strings.Contains(out, "admin API: app_not_found") {
+			t.Fatalf("ringcast app %v: %v %s", args, err, out)
+		}
+	}
+	if out, err := appCmd("delete", "--app-id", appID); err != nil || out != "deleted "+appID+"\n" {
+		t.Fatalf("ringcast app delete: %v %s", err, out)
+	}
+	var ae *client.APIError
+	if err := appAPI.Call(ctx, "apps.connections.open", nil, nil); !errors.As(err, &ae) || ae.Code != "token_revoked" {
+		t.Fatalf("apps.connections.open after ringcast app delete: %v", err)
 	}
 
 	// Channels until every channel-role node owns at least one (ids are

@@ -19,18 +19,23 @@ type App struct {
 	// RequestURL is where Events API deliveries go ("" for Socket Mode).
 	RequestURL string
 	Created    int64 // unix seconds
+	// Deleted: its bot user is deactivated (admin.apps.delete): it gets
+	// no events and opens no connection, and its bot's messages say
+	// bot_profile.deleted.
+	Deleted bool
 }
 
 // Bot is what an app's bot user's messages carry of the app: bot_id,
 // app_id and bot_profile (Bolt ignores its own messages by them).
 type Bot struct {
-	ID    string `json:"id"` // B…
-	AppID string `json:"app_id"`
-	Name  string `json:"name"`
+	ID      string `json:"id"` // B…
+	AppID   string `json:"app_id"`
+	Name    string `json:"name"`
+	Deleted bool   `json:"deleted,omitempty"`
 }
 
 // Bot is the app's bot profile.
-func (a *App) Bot() Bot { return Bot{ID: a.BotID, AppID: a.ID, Name: a.Name} }
+func (a *App) Bot() Bot { return Bot{ID: a.BotID, AppID: a.ID, Name: a.Name, Deleted: a.Deleted} }
 
 // Subscribes reports whether the app subscribed to event type ev.
 func (a *App) Subscribes(ev string) bool { return slices.Contains(a.Events, ev) }

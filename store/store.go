@@ -154,15 +154,30 @@ type Log interface {
 // Apps holds the installed apps and, per app and channel, the seq up to
 // which the app's events were delivered and acknowledged. An app's
 // app-level token is a row of the token table whose user is the app's
-// id (PutToken, TokenUser, RevokeToken).
+// id (PutToken, TokenUser, RevokeToken). An app is deleted when its bot
+// user is deactivated (chat.App.Deleted).
 type Apps interface {
 	// CreateApp fails with ErrNameTaken when the name is in use.
 	CreateApp(ctx context.Context, a chat.App) error
 	App(ctx context.Context, id string) (chat.App, error)
 	// AppByBot returns the app whose bot user is user.
 	AppByBot(ctx context.Context, user string) (chat.App, error)
-	// ListApps returns up to limit apps with id > after, by id.
+	// ListApps returns up to limit apps with id > after, by id; deleted
+	// ones are left out.
 	ListApps(ctx context.Context, after string, limit int) ([]chat.App, error)
+	// UpdateApp sets the name, events and request URL of app a.ID, and
+	// renames its bot user to the name, in one transaction: ErrNotFound
+	// when there is no such app, ErrNameTaken when the name is an
+	// app's or a user's.
+	UpdateApp(ctx context.Context, a chat.App) error
+	// DeleteApp deletes app id (admin.apps.delete) in one transaction:
+	// its bot user is deactivated, the tokens of the app and of its bot
+	// user are revoked, and both revocations are logged (a revocation of
+	// every token of the app's id, and of the bot user's). The app's row
+	// stays, so that its bot's messages keep their bot_id (App and
+	// AppByBot answer it with Deleted set). ErrNotFound when there is no
+	// such app, or it was deleted.
+	DeleteApp(ctx context.Context, id string) error
 	// Positions returns the app's delivered seq per channel.
 	Positions(ctx context.Context, app string) (map[string]uint64, error)
 	// SetPositions records the app's delivered seq of each channel in

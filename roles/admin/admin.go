@@ -182,6 +182,8 @@ func New(cfg Config) (*API, error) {
 		"admin.users.setInactive":   {authAdmin, noTier, w, (*API).adminSetInactive},
 		"admin.users.setLimitClass": {authAdmin, noTier, w, (*API).adminSetLimitClass},
 		"admin.apps.create":         {authAdmin, noTier, w, (*API).adminAppsCreate},
+		"admin.apps.update":         {authAdmin, noTier, w, (*API).adminAppsUpdate},
+		"admin.apps.delete":         {authAdmin, noTier, w, (*API).adminAppsDelete},
 		"admin.apps.revokeToken":    {authAdmin, noTier, w, (*API).adminAppsRevokeToken},
 		"apps.connections.open":     {authApp, noTier, w, (*API).appsConnectionsOpen},
 	}

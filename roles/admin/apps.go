@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,34 +34,16 @@ func newSecret() string { return strings.ToLower(crand.Text()) }
 // app-level token and a signing secret. Tokens are kept as hashes, the
 // signing secret in the clear (it signs every Events API request).
 func (a *API) adminAppsCreate(c *call) (map[string]any, error) {
-	name := strings.ToLower(c.args["name"])
-	if !validUserName(name) {
-		return nil, chat.Error("invalid_name")
-	}
-	events, err := c.args.list("events")
-	if err != nil {
+	now := time.Now().Unix()
+	app := chat.App{ID: chat.NewID('A'), BotID: chat.NewID('B'), SigningSecret: newSecret(), Created: now}
+	if err := a.appArgs(c, &app, ""); err != nil {
 		return nil, err
 	}
-	for _, ev := range events {
-		if !(&chat.App{Events: chat.AppEvents}).Subscribes(ev) {
-			return nil, chat.Error("invalid_event_type")
-		}
+	if app.Name == "" {
+		return nil, chat.Error("invalid_name")
 	}
-	reqURL := c.args["request_url"]
-	if reqURL != "" {
-		if u, err := url.Parse(reqURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, chat.Error("invalid_request_url")
-		}
-	}
-	now := time.Now().Unix()
-	bot := chat.User{ID: chat.NewID('U'), Name: name, RealName: name, IsBot: true, Created: now, LimitClass: string(limit.Bot)}
-	app := chat.App{ID: chat.NewID('A'), Name: name, BotUser: bot.ID, BotID: chat.NewID('B'), Events: events,
-		SigningSecret: newSecret(), RequestURL: reqURL, Created: now}
-	if reqURL != "" {
-		if err := appevent.VerifyURL(c.ctx, a.http, app.RequestURL, app.SigningSecret); err != nil {
-			return nil, chat.Error("url_verification_failed")
-		}
-	}
+	bot := chat.User{ID: chat.NewID('U'), Name: app.Name, RealName: app.Name, IsBot: true, Created: now, LimitClass: string(limit.Bot)}
+	app.BotUser = bot.ID
 	// The bot user first: its name is the app's, so a taken name stops
 	// here before anything is written.
 	if err := a.cfg.Store.CreateUser(c.ctx, bot); errors.Is(err, store.ErrNameTaken) {
@@ -80,10 +63,122 @@ func (a *API) adminAppsCreate(c *call) (map[string]any, error) {
 			return nil, err
 		}
 	}
-	return map[string]any{
-		"app_id": app.ID, "bot_user_id": bot.ID, "bot_id": app.BotID, "name": name, "events": events,
-		"request_url": reqURL, "bot_token": botTok, "app_token": appTok, "signing_secret": app.SigningSecret,
-	}, nil
+	out := appObject(&app)
+	out["bot_token"], out["app_token"], out["signing_secret"] = botTok, appTok, app.SigningSecret
+	return out, nil
+}
+
+// noURL as request_url turns an app's Events API off (an empty argument
+// counts as absent).
+const noURL = "none"
+
+// appArgs applies the arguments given of name, events and request_url
+// to app, each checked (invalid_name, invalid_event_type,
+// invalid_request_url); a request URL other than was, the app's before,
+// must answer the url_verification challenge (url_verification_failed).
+func (a *API) appArgs(c *call, app *chat.App, was string) error {
+	if name, ok := c.args["name"]; ok {
+		if app.Name = strings.ToLower(name); !validUserName(app.Name) {
+			return chat.Error("invalid_name")
+		}
+	}
+	if _, ok := c.args["events"]; ok {
+		events, err := c.args.list("events")
+		if err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if !slices.Contains(chat.AppEvents, ev) {
+				return chat.Error("invalid_event_type")
+			}
+		}
+		app.Events = events
+	}
+	if u, ok := c.args["request_url"]; ok {
+		if u == noURL {
+			u = ""
+		} else if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return chat.Error("invalid_request_url")
+		}
+		app.RequestURL = u
+	}
+	if app.RequestURL != "" && app.RequestURL != was {
+		if err := appevent.VerifyURL(c.ctx, a.http, app.RequestURL, app.SigningSecret); err != nil {
+			return chat.Error("url_verification_failed")
+		}
+	}
+	return nil
+}
+
+// appObject is what admin.apps.* answer of an app (no secrets).
+func appObject(app *chat.App) map[string]any {
+	events := app.Events
+	if events == nil {
+		events = []string{}
+	}
+	return map[string]any{"app_id": app.ID, "bot_user_id": app.BotUser, "bot_id": app.BotID, "name": app.Name,
+		"events": events, "request_url": app.RequestURL}
+}
+
+// liveApp is the app the call's app_id names: app_not_found when there
+// is none, or it was deleted.
+func (a *API) liveApp(c *call) (chat.App, error) {
+	id := c.args["app_id"]
+	if id == "" {
+		return chat.App{}, chat.Error("app_not_found")
+	}
+	app, err := a.cfg.Store.App(c.ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && app.Deleted) {
+		return chat.App{}, chat.Error("app_not_found")
+	}
+	return app, err
+}
+
+// adminAppsUpdate answers admin.apps.update (app_id; name, events,
+// request_url, each optional, request_url "none" for Socket Mode only):
+// the app after the change. A new request URL answers the
+// url_verification challenge first; the bot user is renamed with the
+// app. The node that hosts the app applies the change within a second
+// (a new request URL restarts its deliveries from the stored
+// positions).
+func (a *API) adminAppsUpdate(c *call) (map[string]any, error) {
+	app, err := a.liveApp(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.appArgs(c, &app, app.RequestURL); err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Store.UpdateApp(c.ctx, app); errors.Is(err, store.ErrNameTaken) {
+		return nil, chat.Error("name_taken")
+	} else if errors.Is(err, store.ErrNotFound) {
+		return nil, chat.Error("app_not_found")
+	} else if err != nil {
+		return nil, err
+	}
+	a.bots.forget(app.BotUser) // this node's; the others' within tokenTTL
+	return appObject(&app), nil
+}
+
+// adminAppsDelete answers admin.apps.delete (app_id): the app-level
+// and bot tokens are revoked and the bot user deactivated (its RTM
+// sessions closed), and on every node within the revocation log's
+// polling interval the app's Socket Mode connections are closed
+// (disconnect link_disabled) and its deliveries stop. Its bot's messages
+// keep their bot_id, with bot_profile.deleted.
+func (a *API) adminAppsDelete(c *call) (map[string]any, error) {
+	app, err := a.liveApp(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Store.DeleteApp(c.ctx, app.ID); errors.Is(err, store.ErrNotFound) {
+		return nil, chat.Error("app_not_found")
+	} else if err != nil {
+		return nil, err
+	}
+	a.Revoked(store.Revocation{User: app.BotUser})
+	a.bots.forget(app.BotUser)
+	return nil, nil
 }
 
 // adminAppsRevokeToken answers admin.apps.revokeToken (app_token): the
@@ -175,4 +270,11 @@ func (b *bots) of(ctx context.Context, st store.Store, user string) (chat.Bot, e
 	b.byID[user] = e
 	b.mu.Unlock()
 	return e.bot, nil
+}
+
+// forget drops user's cached profile (its app changed).
+func (b *bots) forget(user string) {
+	b.mu.Lock()
+	delete(b.byID, user)
+	b.mu.Unlock()
 }

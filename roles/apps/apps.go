@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -232,7 +233,7 @@ func (a *Apps) reconcile(ctx context.Context) {
 		for _, app := range list {
 			if a.hosted(app.ID) {
 				keep[app.ID] = true
-				a.dispatcher(app)
+				a.changed(a.dispatcher(app), app)
 			}
 		}
 		if len(list) < 500 {
@@ -250,6 +251,29 @@ func (a *Apps) reconcile(ctx context.Context) {
 	}
 	a.tickets.Forget(time.Now())
 	a.revoked.Forget(time.Now())
+}
+
+// changed gives d the app as listed when it changed (admin.apps.update):
+// a new name or events in place; a new request URL by a new dispatcher,
+// which reads from the stored positions (what was in flight is sent
+// again, with its event ids).
+func (a *Apps) changed(d *dispatcher, app chat.App) {
+	if d == nil || (d.listed.Name == app.Name && slices.Equal(d.listed.Events, app.Events) && d.listed.RequestURL == app.RequestURL) {
+		return
+	}
+	if d.listed.RequestURL == app.RequestURL {
+		d.listed = app
+		d.update(app)
+		return
+	}
+	a.mu.Lock()
+	if a.dispatchers[app.ID] == d {
+		delete(a.dispatchers, app.ID)
+		d.stop()
+	}
+	a.mu.Unlock()
+	<-d.done // its positions stored
+	a.dispatcher(app)
 }
 
 // dispatcher returns the running dispatcher of app, starting it first;
@@ -289,8 +313,19 @@ func (a *Apps) Revoked(r store.Revocation) {
 	a.revoked.Add(rv, time.Now())
 	d := a.dispatchers[r.User]
 	a.mu.Unlock()
-	if d != nil {
-		d.revoke(rv)
+	if d == nil {
+		return
+	}
+	d.revoke(rv)
+	if rv.All {
+		// Every token of the app: admin.apps.delete. Its deliveries stop
+		// now (the role's next listing leaves it out).
+		a.mu.Lock()
+		if a.dispatchers[r.User] == d {
+			delete(a.dispatchers, r.User)
+			d.stop()
+		}
+		a.mu.Unlock()
 	}
 }
 
@@ -318,6 +353,9 @@ func (a *Apps) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	app, err := a.cfg.Store.App(r.Context(), tk.User)
+	if err == nil && app.Deleted {
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		apierror.Refuse(w, http.StatusUnauthorized, "invalid_auth")
 		return

@@ -25,9 +25,14 @@ type dispatcher struct {
 	gone chan *conn
 	acks chan ackOf
 	revs chan rtm.Revocation
+	upd  chan chat.App // the app changed (not its request URL: a new dispatcher for that)
 	res  chan httpResult
 	quit chan struct{} // closed by stop
 	done chan struct{} // closed when run returns
+
+	// listed is the app as the role's supervisor last listed it (set
+	// when made, under Apps.mu; then the supervisor's alone).
+	listed chat.App
 
 	wakeMu sync.Mutex          // guards woken; a leaf lock (taken under waker.mu)
 	woken  map[string]struct{} // channels with new commits
@@ -76,9 +81,9 @@ type item struct {
 }
 
 func newDispatcher(a *Apps, app chat.App) *dispatcher {
-	return &dispatcher{a: a, app: app, reg: make(chan *conn), gone: make(chan *conn), acks: make(chan ackOf, 64),
-		revs: make(chan rtm.Revocation),
-		res:  make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
+	return &dispatcher{a: a, app: app, listed: app, reg: make(chan *conn), gone: make(chan *conn), acks: make(chan ackOf, 64),
+		revs: make(chan rtm.Revocation), upd: make(chan chat.App),
+		res: make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		woken: map[string]struct{}{}, wakeCh: make(chan struct{}, 1),
 		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]chat.Bot{}, dirty: map[string]uint64{}}
 }
@@ -115,6 +120,14 @@ func (d *dispatcher) ack(c *conn, id string) {
 func (d *dispatcher) revoke(rv rtm.Revocation) {
 	select {
 	case d.revs <- rv:
+	case <-d.done:
+	}
+}
+
+// update hands run the app's new name or events.
+func (d *dispatcher) update(app chat.App) {
+	select {
+	case d.upd <- app:
 	case <-d.done:
 	}
 }
@@ -170,6 +183,9 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.resend(time.Now(), false) // what waited for a connection
 		case c := <-d.gone:
 			d.drop(c)
+		case app := <-d.upd:
+			d.app = app
+			clear(d.bots) // its own bot's profile among them
 		case rv := <-d.revs:
 			for _, c := range slices.Clone(d.conns) {
 				if rv.Covers(c.ticket.User, c.ticket.Token) {

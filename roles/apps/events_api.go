@@ -37,9 +37,9 @@ func (d *dispatcher) post() {
 	d.posting = true
 	retry, reason := it.attempts, it.reason
 	it.attempts++
-	cfg := d.a.cfg
+	client, to, secret := d.a.cfg.HTTP, d.app.RequestURL, d.app.SigningSecret // d.app is run's
 	ok := d.a.life.Go(func(ctx context.Context) {
-		r := appevent.Post(ctx, cfg.HTTP, d.app.RequestURL, d.app.SigningSecret, it.payload, retry, reason)
+		r := appevent.Post(ctx, client, to, secret, it.payload, retry, reason)
 		select {
 		case d.res <- httpResult{it, r}:
 		case <-d.done:

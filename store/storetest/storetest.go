@@ -37,6 +37,7 @@ func Run(t *testing.T, fresh func(t *testing.T) func() (store.Store, error)) {
 		{"OpenDM", testOpenDM},
 		{"Marks", testMarks},
 		{"Apps", testApps},
+		{"AppUpdateDelete", testAppUpdateDelete},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

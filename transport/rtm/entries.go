@@ -173,7 +173,9 @@ func appendBot(b []byte, bot *chat.Bot, team string) []byte {
 	b = AppendString(b, bot.Name)
 	b = append(b, `,"team_id":`...)
 	b = AppendString(b, team)
-	return append(b, `,"deleted":false}`...)
+	b = append(b, `,"deleted":`...)
+	b = strconv.AppendBool(b, bot.Deleted)
+	return append(b, '}')
 }
 
 // BotFields adds a bot's message's bot_id, app_id and bot_profile to a
@@ -181,7 +183,7 @@ func appendBot(b []byte, bot *chat.Bot, team string) []byte {
 // Bolt ignores its own messages by bot_id.
 func BotFields(o map[string]any, bot chat.Bot, team string) {
 	o["bot_id"], o["app_id"] = bot.ID, bot.AppID
-	o["bot_profile"] = map[string]any{"id": bot.ID, "app_id": bot.AppID, "name": bot.Name, "team_id": team, "deleted": false}
+	o["bot_profile"] = map[string]any{"id": bot.ID, "app_id": bot.AppID, "name": bot.Name, "team_id": team, "deleted": bot.Deleted}
 }
 
 // appendTS appends ,"key":"<ts>".
