@@ -269,10 +269,13 @@ func TestMultiProcess(t *testing.T) {
 	if err := appAPI.Call(ctx, "apps.connections.open", nil, &opened); err != nil || !strings.Contains(opened.URL, "/apps/socket/") {
 		t.Fatalf("apps.connections.open with the app token: %+v, %v", opened, err)
 	}
-	// ringcast app update and delete name the app by its id; the admin
-	// API's refusal is their error.
+	// ringcast app update and delete name the app by its id (the admin
+	// key from RINGCAST_ADMIN_KEY here); the admin API's refusal is their
+	// error.
 	appCmd := func(args ...string) (string, error) {
-		out, err := exec.Command(bin, append([]string{"app", args[0], "--http", first.HTTP, "--admin-key", key}, args[1:]...)...).CombinedOutput()
+		cmd := exec.Command(bin, append([]string{"app", args[0], "--http", first.HTTP}, args[1:]...)...)
+		cmd.Env = append(os.Environ(), "RINGCAST_ADMIN_KEY="+key)
+		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
 	appID := strings.Fields(printed["app"])[1]

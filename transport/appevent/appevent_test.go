@@ -56,16 +56,52 @@ func TestFramesParse(t *testing.T) {
 	if !ok || !ok2 || cb.EventID != "Ev1" || cb.APIAppID != "A1" || am.Text != "<@U1> hi" || ev.TeamID != "T1" {
 		t.Fatalf("parsed %+v %+v %+v", ev, cb, am)
 	}
-	var env struct {
-		EnvelopeID   string          `json:"envelope_id"`
-		Type         string          `json:"type"`
-		RetryAttempt int             `json:"retry_attempt"`
-		RetryReason  string          `json:"retry_reason"`
-		Payload      json.RawMessage `json:"payload"`
+	var raw struct {
+		Type           string `json:"type"`
+		EventTime      int64  `json:"event_time"`
+		Authorizations []struct {
+			TeamID              string `json:"team_id"`
+			UserID              string `json:"user_id"`
+			IsBot               bool   `json:"is_bot"`
+			IsEnterpriseInstall *bool  `json:"is_enterprise_install"`
+		} `json:"authorizations"`
 	}
-	if err := json.Unmarshal(Envelope("e-1", 2, "timeout", payload), &env); err != nil ||
-		env.EnvelopeID != "e-1" || env.Type != "events_api" || env.RetryAttempt != 2 || env.RetryReason != "timeout" {
+	if err := json.Unmarshal(payload, &raw); err != nil || raw.Type != "event_callback" || raw.EventTime != 1700000000 ||
+		len(raw.Authorizations) != 1 || raw.Authorizations[0].UserID != "U1" || !raw.Authorizations[0].IsBot ||
+		raw.Authorizations[0].TeamID != "T1" || raw.Authorizations[0].IsEnterpriseInstall == nil {
+		t.Fatalf("payload %s: %+v, %v", payload, raw, err)
+	}
+	var env struct {
+		EnvelopeID     string          `json:"envelope_id"`
+		Type           string          `json:"type"`
+		AcceptsPayload *bool           `json:"accepts_response_payload"`
+		RetryAttempt   int             `json:"retry_attempt"`
+		RetryReason    string          `json:"retry_reason"`
+		Payload        json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(Envelope("e-1", 2, "timeout", payload), &env); err != nil || env.EnvelopeID != "e-1" ||
+		env.Type != "events_api" || env.AcceptsPayload == nil || *env.AcceptsPayload || env.RetryAttempt != 2 ||
+		env.RetryReason != "timeout" || string(env.Payload) != string(payload) {
 		t.Fatalf("envelope %+v, %v", env, err)
+	}
+	var hello struct {
+		Type           string `json:"type"`
+		NumConnections int    `json:"num_connections"`
+		DebugInfo      struct {
+			Host                      string `json:"host"`
+			ApproximateConnectionTime int    `json:"approximate_connection_time"`
+		} `json:"debug_info"`
+		ConnectionInfo struct {
+			AppID string `json:"app_id"`
+		} `json:"connection_info"`
+	}
+	if err := json.Unmarshal(Hello(3, "A1", "n1", time.Hour), &hello); err != nil || hello.Type != "hello" || hello.NumConnections != 3 ||
+		hello.DebugInfo.Host != "n1" || hello.DebugInfo.ApproximateConnectionTime != 3600 || hello.ConnectionInfo.AppID != "A1" {
+		t.Fatalf("hello %+v, %v", hello, err)
+	}
+	var bye struct{ Type, Reason string }
+	if err := json.Unmarshal(Disconnect(ReasonLinkDisabled, "n1"), &bye); err != nil || bye.Type != "disconnect" || bye.Reason != "link_disabled" {
+		t.Fatalf("disconnect %+v, %v", bye, err)
 	}
 	for _, tt := range []struct {
 		frame string
