@@ -37,6 +37,19 @@ type Bot struct {
 // Bot is the app's bot profile.
 func (a *App) Bot() Bot { return Bot{ID: a.BotID, AppID: a.ID, Name: a.Name, Deleted: a.Deleted} }
 
+// WithBot is m as its event shows it when a bot posted it: a copy with
+// b in its More (chat.More.Bot); m is unchanged.
+func (m *Message) WithBot(b *Bot) *Message {
+	e := *m
+	more := More{}
+	if m.More != nil {
+		more = *m.More
+	}
+	more.Bot = b
+	e.More = &more
+	return &e
+}
+
 // Subscribes reports whether the app subscribed to event type ev.
 func (a *App) Subscribes(ev string) bool { return slices.Contains(a.Events, ev) }
 

@@ -77,6 +77,40 @@ func TestRTMBotMessagesCarryBotID(t *testing.T) {
 		t.Fatalf("a person's message: %+v", m.Msg)
 	}
 
+	// Replayed from the store to a resuming session (seq 0: the whole
+	// log): the same.
+	resumed, err := (&client.API{Base: aliceAPI.Base, Token: aliceAPI.Token}).Connect(ctx, map[string]uint64{ch.ID: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resumed.Close()
+	replayed := map[string]string{} // text -> bot_id
+	for replayed["a person"] == "" {
+		ev, err := resumed.Next(ctx)
+		if err != nil {
+			t.Fatalf("replay: %v (so far %v)", err, replayed)
+		}
+		var m struct {
+			Type, Subtype, Text string
+			BotID               string `json:"bot_id"`
+			BotProfile          *struct {
+				AppID string `json:"app_id"`
+			} `json:"bot_profile"`
+		}
+		json.Unmarshal(ev.Raw, &m)
+		if m.Type != "message" || m.Subtype != "" {
+			continue
+		}
+		replayed[m.Text] = m.BotID + "/"
+		if m.BotProfile != nil {
+			replayed[m.Text] += m.BotProfile.AppID
+		}
+	}
+	want := app.BotID + "/" + app.AppID
+	if replayed["from the web api"] != want || replayed["over rtm"] != want || replayed["a person"] != "/" {
+		t.Fatalf("replayed bot_id/bot_profile.app_id by text: %v, want %s on the bot's", replayed, want)
+	}
+
 	// History shows the bot's messages the same way.
 	h, err := alice.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: ch.ID})
 	if err != nil || len(h.Messages) != 3 {

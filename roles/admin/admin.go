@@ -74,7 +74,7 @@ type API struct {
 	creates  *limit.Limiter            // channels created, per user
 	calls    *calls
 
-	bots bots         // bot users' bot and app ids
+	bots store.Bots   // authors' apps
 	http *http.Client // url_verification requests
 }
 
@@ -440,7 +440,7 @@ func (a *API) authTest(c *call) (map[string]any, error) {
 		"team_id": t.ID, "user_id": c.user.ID, "is_enterprise_install": false,
 	}
 	if c.user.IsBot {
-		bot, err := a.bots.of(c.ctx, a.cfg.Store, c.user.ID)
+		bot, err := a.bots.Of(c.ctx, a.cfg.Store, c.user.ID)
 		if err != nil {
 			return nil, err
 		}

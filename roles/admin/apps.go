@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
@@ -156,7 +155,7 @@ func (a *API) adminAppsUpdate(c *call) (map[string]any, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	a.bots.forget(app.BotUser) // this node's; the others' within tokenTTL
+	a.bots.Forget(app.BotUser) // this node's; the others' within store.DefaultBotsTTL
 	return appObject(&app), nil
 }
 
@@ -177,7 +176,7 @@ func (a *API) adminAppsDelete(c *call) (map[string]any, error) {
 		return nil, err
 	}
 	a.Revoked(store.Revocation{User: app.BotUser})
-	a.bots.forget(app.BotUser)
+	a.bots.Forget(app.BotUser)
 	return nil, nil
 }
 
@@ -230,51 +229,4 @@ func (a *API) appsConnectionsOpen(c *call) (map[string]any, error) {
 	}
 	tk := rtm.NewTicket(c.app.ID, rtm.TokenIDOf(c.token[:]), host.Name, host.Epoch, time.Now())
 	return map[string]any{"url": "ws://" + host.HTTP + "/apps/socket/" + tk.Sign(a.cfg.Key)}, nil
-}
-
-// bots maps bot users to their app's bot profile, for the bot_id,
-// app_id and bot_profile of the messages they post. Safe for concurrent
-// use.
-type bots struct {
-	mu   sync.Mutex
-	byID map[string]botEntry
-}
-
-type botEntry struct {
-	bot     chat.Bot // zero for a user who is no app's bot
-	expires time.Time
-}
-
-// of returns user's app's bot profile (zero when the user is no app's
-// bot), cached for tokenTTL.
-func (b *bots) of(ctx context.Context, st store.Store, user string) (chat.Bot, error) {
-	now := time.Now()
-	b.mu.Lock()
-	e, ok := b.byID[user]
-	b.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.bot, nil
-	}
-	app, err := st.AppByBot(ctx, user)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return chat.Bot{}, err
-	}
-	e = botEntry{expires: now.Add(tokenTTL)}
-	if err == nil {
-		e.bot = app.Bot()
-	}
-	b.mu.Lock()
-	if b.byID == nil || len(b.byID) > 100_000 {
-		b.byID = map[string]botEntry{}
-	}
-	b.byID[user] = e
-	b.mu.Unlock()
-	return e.bot, nil
-}
-
-// forget drops user's cached profile (its app changed).
-func (b *bots) forget(user string) {
-	b.mu.Lock()
-	delete(b.byID, user)
-	b.mu.Unlock()
 }

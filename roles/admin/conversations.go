@@ -416,7 +416,7 @@ func (a *API) messageObject(c *call, m *chat.Message) (map[string]any, error) {
 	o := map[string]any{"type": "message", "user": m.User, "text": m.Text, "ts": m.TS.String(),
 		"team": a.cfg.Team.ID, "seq": m.Seq}
 	if m.User != c.user.ID || c.user.IsBot { // a person's own post (the hot path) needs no lookup
-		bot, err := a.bots.of(c.ctx, a.cfg.Store, m.User)
+		bot, err := a.bots.Of(c.ctx, a.cfg.Store, m.User)
 		if err != nil {
 			return nil, err
 		}
@@ -498,7 +498,7 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 	}
 	if c.user.IsBot {
 		// Its live event carries its app (chat.More.Bot).
-		bot, err := a.bots.of(c.ctx, a.cfg.Store, c.user.ID)
+		bot, err := a.bots.Of(c.ctx, a.cfg.Store, c.user.ID)
 		if err != nil {
 			return nil, err
 		}

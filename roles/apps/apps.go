@@ -93,7 +93,8 @@ type Apps struct {
 	cfg  Config
 	log  *slog.Logger
 	life *lifecycle.Group
-	wake *waker // nil without Config.Links
+	wake *waker     // nil without Config.Links
+	bots store.Bots // authors' apps
 
 	mu          sync.Mutex // guards dispatchers, tickets, revoked, draining and hosts
 	draining    bool

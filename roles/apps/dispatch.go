@@ -11,7 +11,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/ringcast/ringcast/chat"
-	"github.com/ringcast/ringcast/store"
 	"github.com/ringcast/ringcast/transport/appevent"
 	"github.com/ringcast/ringcast/transport/rtm"
 )
@@ -43,14 +42,13 @@ type dispatcher struct {
 	next     int // round robin over conns
 	chans    map[string]*chanState
 	byEnv    map[string]*item
-	bots     map[string]chat.Bot // authors' apps (zero: no app's bot)
-	listedAt time.Time           // the last listing of the bot's channels
-	dirty    map[string]uint64   // positions to store
-	flushed  time.Time           // when positions were last stored
-	posting  bool                // an Events API request is out
-	queue    []*item             // Events API: waiting for the poster, in order
-	failures int                 // Events API requests failed in a row
-	paused   time.Time           // failing: no request before this
+	listedAt time.Time         // the last listing of the bot's channels
+	dirty    map[string]uint64 // positions to store
+	flushed  time.Time         // when positions were last stored
+	posting  bool              // an Events API request is out
+	queue    []*item           // Events API: waiting for the poster, in order
+	failures int               // Events API requests failed in a row
+	paused   time.Time         // failing: no request before this
 }
 
 type ackOf struct {
@@ -85,7 +83,7 @@ func newDispatcher(a *Apps, app chat.App) *dispatcher {
 		revs: make(chan rtm.Revocation), upd: make(chan chat.App),
 		res: make(chan httpResult, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		woken: map[string]struct{}{}, wakeCh: make(chan struct{}, 1),
-		chans: map[string]*chanState{}, byEnv: map[string]*item{}, bots: map[string]chat.Bot{}, dirty: map[string]uint64{}}
+		chans: map[string]*chanState{}, byEnv: map[string]*item{}, dirty: map[string]uint64{}}
 }
 
 // stop ends run; the caller holds a.mu, so it does not wait.
@@ -185,7 +183,7 @@ func (d *dispatcher) run(ctx context.Context) {
 			d.drop(c)
 		case app := <-d.upd:
 			d.app = app
-			clear(d.bots) // its own bot's profile among them
+			d.a.bots.Forget(app.BotUser)
 		case rv := <-d.revs:
 			for _, c := range slices.Clone(d.conns) {
 				if rv.Covers(c.ticket.User, c.ticket.Token) {
@@ -487,22 +485,9 @@ func (d *dispatcher) flush(ctx context.Context) {
 	clear(d.dirty)
 }
 
-// botOf returns a message author's app's bot profile (zero: none).
+// botOf returns a message author's app's bot profile (zero: none, or
+// the store failed).
 func (d *dispatcher) botOf(ctx context.Context, user string) chat.Bot {
-	if b, ok := d.bots[user]; ok {
-		return b
-	}
-	app, err := d.a.cfg.Store.AppByBot(ctx, user)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return chat.Bot{}
-	}
-	var b chat.Bot
-	if err == nil {
-		b = app.Bot()
-	}
-	if len(d.bots) > 10_000 {
-		clear(d.bots)
-	}
-	d.bots[user] = b
+	b, _ := d.a.bots.Of(ctx, d.a.cfg.Store, user)
 	return b
 }

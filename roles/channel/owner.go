@@ -168,14 +168,7 @@ func withBot(m *chat.Message, x *chat.More) *chat.Message {
 	if x == nil || x.Bot == nil {
 		return m
 	}
-	e := *m
-	more := chat.More{}
-	if m.More != nil {
-		more = *m.More
-	}
-	more.Bot = x.Bot
-	e.More = &more
-	return &e
+	return m.WithBot(x.Bot)
 }
 
 // richOf keeps of a post's More only what a post may set: blocks,

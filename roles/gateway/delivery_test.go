@@ -59,6 +59,11 @@ func (m *memStore) User(_ context.Context, id string) (chat.User, error) {
 
 func (m *memStore) UserChannels(context.Context, string) ([]string, error) { return nil, nil }
 
+// AppByBot: no user of these tests is an app's bot.
+func (m *memStore) AppByBot(context.Context, string) (chat.App, error) {
+	return chat.App{}, store.ErrNotFound
+}
+
 func (m *memStore) Messages(ctx context.Context, channel string, after uint64, limit int) ([]chat.Message, error) {
 	m.mu.Lock()
 	gate := m.gate

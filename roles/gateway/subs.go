@@ -41,6 +41,7 @@ const (
 type subscriptions struct {
 	team  string
 	store store.Store
+	bots  store.Bots // authors' apps, for the messages read from the store
 	view  func() *ring.View
 	pool  *internode.Pool
 	fan   *fanout
@@ -293,8 +294,9 @@ func (u *subscriptions) replay(c *chanSub, a *attachment, from, upto uint64) {
 			a.s.close(errStore)
 			return
 		}
+		bots := u.botsOf(msgs)
 		for i := range msgs {
-			a.s.pushLater(u.encode(&msgs[i]))
+			a.s.pushLater(u.encode(&msgs[i], bots))
 		}
 		from = msgs[len(msgs)-1].Seq
 	}
@@ -314,9 +316,28 @@ func (u *subscriptions) readLog(id string, after uint64, limit int) ([]chat.Mess
 	return u.store.Messages(ctx, id, after, limit)
 }
 
-// encode makes the websocket frame of a message read from the store.
-func (u *subscriptions) encode(m *chat.Message) []byte {
+// encode makes the websocket frame of a message read from the store; a
+// bot's carries its app, from bots (botsOf).
+func (u *subscriptions) encode(m *chat.Message, bots map[string]chat.Bot) []byte {
+	if b := bots[m.User]; b.ID != "" && m.Kind() == chat.KindMessage {
+		m = m.WithBot(&b)
+	}
 	return wsframe.Text(rtm.AppendMessage(nil, m, u.team))
+}
+
+// botsOf looks up the apps of msgs' authors (cached), before any lock
+// is taken: the log keeps only the author, and a bot's message carries
+// its app live too. A failed lookup leaves it out.
+func (u *subscriptions) botsOf(msgs []chat.Message) map[string]chat.Bot {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out := map[string]chat.Bot{}
+	for i := range msgs {
+		if _, ok := out[msgs[i].User]; !ok && msgs[i].Kind() == chat.KindMessage {
+			out[msgs[i].User], _ = u.bots.Of(ctx, u.store, msgs[i].User)
+		}
+	}
+	return out
 }
 
 // deliver hands message seq of c to every attached session, through the
@@ -568,12 +589,13 @@ func (u *subscriptions) fill(ctx context.Context, c *chanSub) {
 			backoff = min(2*backoff, time.Second)
 			continue
 		}
+		bots := u.botsOf(msgs) // store reads: before c.mu
 		c.mu.Lock()
 		slices.SortStableFunc(c.held, heldOrder)
 		for i := range msgs {
 			u.releaseHeld(c) // what is held before this message goes first
 			if msgs[i].Seq == c.next {
-				c.deliver(msgs[i].Seq, u.encode(&msgs[i]), 0)
+				c.deliver(msgs[i].Seq, u.encode(&msgs[i], bots), 0)
 			}
 		}
 		c.mu.Unlock()
