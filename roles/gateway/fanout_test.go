@@ -280,7 +280,8 @@ func TestPacer(t *testing.T) {
 // a stalled reader costs the gateway a bounded queue, not memory without
 // end.
 func TestSlowClientIsClosed(t *testing.T) {
-	g := &Gateway{cfg: Config{MaxQueue: 8}}
+	g := &Gateway{cfg: Config{MaxQueue: 8}, fan: newFanout()}
+	g.met = newGatewayMetrics(prometheus.NewRegistry(), g)
 	s, peer := testSession(t, g, 4096) // the client reads nothing
 	f := wsframe.Text(bytes.Repeat([]byte("x"), 256<<10))
 	for i := 0; ; i++ {
@@ -306,5 +307,20 @@ func TestSlowClientIsClosed(t *testing.T) {
 	peer.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.Copy(io.Discard, peer); err != nil {
 		t.Fatalf("the connection was not closed: %v", err)
+	}
+	reg := prometheus.NewRegistry() // the counter alone: the gauges read parts this test has not
+	reg.MustRegister(g.met.slow)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := -1.0
+	for _, mf := range mfs {
+		if mf.GetName() == "ringcast_gateway_slow_consumers_total" {
+			slow = mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if slow != 1 {
+		t.Fatalf("ringcast_gateway_slow_consumers_total = %v, want 1", slow)
 	}
 }
