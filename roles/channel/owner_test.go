@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/ringcast/ringcast/chat"
 	"github.com/ringcast/ringcast/cluster"
 	"github.com/ringcast/ringcast/ring"
@@ -385,6 +386,20 @@ func TestIdleStateIsEvicted(t *testing.T) {
 		t.Fatalf("after eviction: seq %d, %v", m.Seq, err)
 	}
 	_ = sub
+	// Counted: C1 and C2 loaded, C1 evicted, C1 loaded again.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(o.cache.met.loads, o.cache.met.evictions)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = mf.GetMetric()[0].GetCounter().GetValue()
+	}
+	if got["ringcast_channel_loads_total"] != 3 || got["ringcast_channel_evictions_total"] != 1 {
+		t.Fatalf("loads %v, evictions %v; want 3 and 1", got["ringcast_channel_loads_total"], got["ringcast_channel_evictions_total"])
+	}
 }
 
 // TestLosingOwnershipDropsState: when the view moves a channel away, its
