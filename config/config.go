@@ -300,7 +300,7 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 		name, help string
 	}{
 		{&l.Tier2, "limit-api-tier2", "Web API calls per user that change a channel or a setting (conversations.create|join|leave|invite, users.setPresence, auth.revoke)"},
-		{&l.Tier3, "limit-api-tier3", "Web API paged reads and read marks per user (conversations.history|list|members|open|mark, users.list|conversations)"},
+		{&l.Tier3, "limit-api-tier3", "Web API paged reads and read marks per user (conversations.history|list|members|open|mark, users.list|conversations, search.messages)"},
 		{&l.Tier4, "limit-api-tier4", "Web API cheap reads per user (auth.test, conversations.info, chat.getPermalink, users.info|getPresence)"},
 		{&l.RTMConnect, "limit-rtm-connect", "rtm.connect per user"},
 		{&l.Messages, "limit-messages", "messages per user, chat.postMessage and RTM together"},

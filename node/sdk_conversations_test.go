@@ -72,4 +72,18 @@ func TestSlackGoConversations(t *testing.T) {
 	if _, err := alice.GetPermalink(&slack.PermalinkParameters{Channel: dm.ID, Ts: "1500000000.000001"}); err == nil || err.Error() != "message_not_found" {
 		t.Fatalf("GetPermalink of nothing: %v", err)
 	}
+
+	params := slack.NewSearchParameters()
+	params.Count = 1
+	found, err := alice.SearchMessages("alice from:@bob", params)
+	if err != nil || found.Total != 1 || len(found.Matches) != 1 || found.Paging.Pages != 1 || found.Pagination.TotalCount != 1 {
+		t.Fatalf("SearchMessages = %+v, %v", found, err)
+	}
+	if m := found.Matches[0]; m.Text != "hi alice" || m.Timestamp != ts || m.User != bobID || m.Username != "bob" ||
+		m.Channel.ID != dm.ID || m.Permalink != link || m.Type != "message" {
+		t.Fatalf("SearchMessages match = %+v", m)
+	}
+	if _, err := alice.SearchMessages("", params); err == nil || err.Error() != "no_query" {
+		t.Fatalf("SearchMessages without a query: %v", err)
+	}
 }

@@ -40,6 +40,7 @@ type Store interface {
 	Log
 	Marks
 	Apps
+	Search
 	// Meta returns the value of a cluster-wide setting, storing value
 	// first when the key is absent (so concurrent callers agree).
 	Meta(ctx context.Context, key, value string) (string, error)

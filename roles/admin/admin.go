@@ -173,6 +173,7 @@ func New(cfg Config) (*API, error) {
 		"conversations.mark":        {authUser, tier3, w, (*API).mark},
 		"users.conversations":       {authUser, tier3, r, (*API).usersConversations},
 		"chat.getPermalink":         {authUser, tier4, r, (*API).getPermalink},
+		"search.messages":           {authUser, tier3, r, (*API).search},
 		"users.list":                {authUser, tier3, r, (*API).usersList},
 		"users.info":                {authUser, tier4, r, (*API).usersInfo},
 		"users.getPresence":         {authUser, tier4, r, (*API).getPresence},

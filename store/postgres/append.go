@@ -32,6 +32,8 @@ type columns struct {
 	channel, user, text, cmid []string
 	seq, ts, thread           []int64
 	more                      [][]byte
+	kind                      []chat.Kind     // each row's, for the search index (search.go)
+	docs                      docs            // the search index's rows
 	entries                   []*chat.Message // what changes state rows (ApplyEntry), in order
 }
 
@@ -88,6 +90,7 @@ func (s *Store) Append(ctx context.Context, msgs []chat.Message) ([]error, error
 		}
 	}
 	clear(a.cols.text) // let the texts go
+	a.cols.docs.reset()
 	return res, nil
 }
 
@@ -128,7 +131,7 @@ func (a *appender) tryAppend(ctx context.Context, s *Store, msgs []chat.Message)
 			if m.More != nil {
 				more, _ = json.Marshal(m.More) // plain values: cannot fail
 			}
-			c.more = append(c.more, more)
+			c.more, c.kind = append(c.more, more), append(c.kind, m.Kind())
 			if m.More != nil || m.ThreadTS != 0 {
 				c.entries = append(c.entries, &msgs[i])
 			}
@@ -157,7 +160,7 @@ func (a *appender) tryAppend(ctx context.Context, s *Store, msgs []chat.Message)
 				return err
 			}
 		}
-		return nil
+		return indexRows(ctx, tx, c)
 	})
 	a.next = 0
 	clear(a.row)
@@ -190,7 +193,7 @@ func (a *appender) narrow(ctx context.Context, s *Store) error {
 
 func (c *columns) reset() {
 	c.channel, c.user, c.text, c.cmid = c.channel[:0], c.user[:0], c.text[:0], c.cmid[:0]
-	c.seq, c.ts, c.thread = c.seq[:0], c.ts[:0], c.thread[:0]
+	c.seq, c.ts, c.thread, c.kind = c.seq[:0], c.ts[:0], c.thread[:0], c.kind[:0]
 	clear(c.more)
 	clear(c.entries)
 	c.more, c.entries = c.more[:0], c.entries[:0]

@@ -64,6 +64,8 @@ ALTER TABLE messages ADD COLUMN more bytea;
 CREATE TABLE message_state(channel text COLLATE "C" NOT NULL, ts bigint NOT NULL, thread_ts bigint NOT NULL,
 	body bytea NOT NULL, PRIMARY KEY(channel, ts));
 CREATE INDEX message_state_by_thread ON message_state(channel, thread_ts, ts);`},
+	// search.messages (issue 14), as in store/sqlite's step 8.
+	{"the full-text search index", searchSchema},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

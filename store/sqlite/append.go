@@ -109,6 +109,7 @@ func (s *Store) Append(ctx context.Context, msgs []chat.Message) ([]error, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.appended.Add(uint64(len(msgs)))
 	a := s.log
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -85,6 +85,9 @@ CREATE TABLE app_positions(app TEXT NOT NULL, channel TEXT NOT NULL, seq INTEGER
 CREATE TABLE msgstate(channel TEXT NOT NULL, ts INTEGER NOT NULL, thread_ts INTEGER NOT NULL, body BLOB NOT NULL,
 	PRIMARY KEY(channel, ts)) WITHOUT ROWID;
 CREATE INDEX msgstate_by_thread ON msgstate(channel, thread_ts, ts);`)},
+	// search.messages (issue 14): the full-text index (search.go), filled
+	// with what the log holds.
+	{"the full-text search index", addSearch},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringcast/ringcast/chat"
@@ -23,9 +24,13 @@ import (
 type Store struct {
 	w, r  *sql.DB
 	logDB *sql.DB // one connection, the appender's
+	idx   *sql.DB // one connection, the search indexer's
 	stop  chan struct{}
 	done  chan struct{}
-	once  sync.Once
+	// indexDone is closed when the search indexer (search.go) returns.
+	indexDone chan struct{}
+	once      sync.Once
+	appended  atomic.Uint64 // messages given to Append: the indexer yields while they come fast
 
 	log *appender // writes messages
 
@@ -43,7 +48,11 @@ const walPages = 2000
 var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database at path.
-func Open(path string) (*Store, error) {
+func Open(path string) (*Store, error) { return open(path, true) }
+
+// open is Open; without indexing no indexer runs (a benchmark of
+// searches from the log's tail alone).
+func open(path string, indexing bool) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
@@ -91,8 +100,23 @@ func Open(path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{w: w, r: r, logDB: logDB, log: log, stop: make(chan struct{}), done: make(chan struct{})}
+	// The search indexer's writes need no fsync of their own (search.go):
+	// a lost one is redone from the log.
+	idx, err := sql.Open("sqlite", dsn("_txlock=immediate", autoCheckpoint, "_pragma=synchronous(NORMAL)"))
+	if err != nil {
+		log.close()
+		errors.Join(log.conn.Close(), logDB.Close(), w.Close(), r.Close())
+		return nil, err
+	}
+	idx.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, idx: idx, logDB: logDB, log: log, stop: make(chan struct{}), done: make(chan struct{}),
+		indexDone: make(chan struct{})}
 	go s.checkpoints()
+	if indexing {
+		go s.indexer()
+	} else {
+		close(s.indexDone)
+	}
 	return s, nil
 }
 
@@ -118,11 +142,12 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
+		<-s.indexDone
 		for _, st := range s.reads {
 			st.Close()
 		}
 		s.log.close()
-		err = errors.Join(s.log.conn.Close(), s.logDB.Close(), s.w.Close(), s.r.Close())
+		err = errors.Join(s.log.conn.Close(), s.logDB.Close(), s.idx.Close(), s.w.Close(), s.r.Close())
 	})
 	return err
 }

@@ -306,3 +306,149 @@ INSERT INTO users VALUES('U1', 'alice', '', '', 0, 0, 0, 1, 1);`)
 		t.Fatalf("version %d, %v; want %d", v, err, SchemaVersion)
 	}
 }
+
+// TestSearchIndexer: a message is found the moment its Append returns
+// (from the log's unindexed tail), and the same once the indexer has
+// moved it into the index; a database from before the index has its
+// messages indexed once migrated.
+func TestSearchIndexer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []chat.Message
+	for i := range 300 { // more than one segment
+		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 1), TS: chat.TS(1_700_000_000_000_000 + i), User: "U1",
+			Text: fmt.Sprintf("message number %d", i)})
+	}
+	if _, err := s.Append(t.Context(), msgs); err != nil {
+		t.Fatal(err)
+	}
+	q := store.SearchQuery{Channels: []string{"C1"}, Words: []string{"number"}, Limit: 3, Offset: 1, ByTime: true}
+	check := func(when string) {
+		t.Helper()
+		r, err := s.Search(t.Context(), q)
+		if err != nil || r.Total != 300 || len(r.Messages) != 3 || r.Messages[0].Text != "message number 298" {
+			t.Fatalf("%s: %+v, %v", when, r, err)
+		}
+	}
+	check("at once")
+	indexed := func() bool {
+		var seg int64
+		s.r.QueryRow(`SELECT segment FROM search_state`).Scan(&seg)
+		var n int
+		s.r.QueryRow(`SELECT count(*) FROM search_docs`).Scan(&n)
+		return seg > 0 && n == 300
+	}
+	for !indexed() {
+		time.Sleep(10 * time.Millisecond) // the indexer's own tick: nothing to wait on
+	}
+	check("indexed")
+	s.Close()
+	// Back to the version before the index.
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`DROP TABLE search_fts; DROP TABLE search_docs; DROP TABLE search_state; DELETE FROM schema_migrations WHERE version = ?`,
+		SchemaVersion)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path)
+	check("migrated")
+	for !indexed() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	check("migrated and indexed")
+}
+
+// TestSearchIndexed: the search conformance test with every message in
+// the index (the conformance suite searches the log's tail, run before
+// the indexer's first tick).
+func TestSearchIndexed(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "indexed.db"))
+	storetest.SearchAfter(t, s, func() {
+		indexAll(t, s)
+		var indexed, last int64
+		s.r.QueryRow(`SELECT segment FROM search_state`).Scan(&indexed)
+		s.r.QueryRow(`SELECT max(rowid) FROM segments`).Scan(&last)
+		if indexed != last {
+			t.Fatalf("indexed up to segment %d of %d", indexed, last)
+		}
+	})
+}
+
+// TestSearchIndexerResumes: the indexer indexes a bounded chunk per
+// transaction; after a restart it resumes from the segment it recorded
+// (every message indexed once), and what it had not indexed when the
+// store closed (as after a crash between a commit and its indexing) is
+// searchable at once from the log's tail.
+func TestSearchIndexerResumes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resume.db")
+	s := openAt(t, path)
+	msgs := func(from, n int) []chat.Message {
+		var out []chat.Message
+		for i := from; i < from+n; i++ {
+			out = append(out, chat.Message{Channel: fmt.Sprintf("C%d", i%3), Seq: uint64(i/3 + 1),
+				TS: chat.TS(1_700_000_000_000_000 + i), User: "U1", Text: fmt.Sprintf("resume %d", i)})
+		}
+		return out
+	}
+	count := func(s *Store) (docs, fts int, seg, last int64) {
+		t.Helper()
+		s.r.QueryRow(`SELECT count(*) FROM search_docs`).Scan(&docs)
+		s.r.QueryRow(`SELECT count(*) FROM search_fts WHERE search_fts MATCH 'resume'`).Scan(&fts)
+		s.r.QueryRow(`SELECT segment FROM search_state`).Scan(&seg)
+		s.r.QueryRow(`SELECT coalesce(max(rowid), 0) FROM segments`).Scan(&last)
+		return
+	}
+	for i := 0; i < 3000; i += 300 { // many segments
+		if _, err := s.Append(t.Context(), msgs(i, 300)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close() // the indexer stops with it
+	// One chunk per transaction: appends wait for no more than that.
+	s = openAt(t, path)
+	docs0, _, _, _ := count(s)
+	_, more, err := s.index(t.Context())
+	if docs, _, _, _ := count(s); err != nil || !more || docs-docs0 <= 0 || docs-docs0 > indexChunk+300 {
+		t.Fatalf("one index call: %d -> %d messages indexed, more %v, %v", docs0, docs, more, err)
+	}
+	if _, err := s.Append(t.Context(), msgs(3000, 300)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // what was not indexed yet is in the tail
+	s = openAt(t, path)
+	q := store.SearchQuery{Channels: []string{"C0", "C1", "C2"}, Words: []string{"resume"}, ByTime: true, Limit: 1}
+	r, err := s.Search(t.Context(), q)
+	if err != nil || r.Total != 3300 || r.Messages[0].Text != "resume 3299" {
+		t.Fatalf("after the restart, at once: %+v, %v", r, err)
+	}
+	caughtUp := func() bool { _, _, seg, last := count(s); return seg == last }
+	for !caughtUp() {
+		time.Sleep(10 * time.Millisecond) // the indexer's own pace: nothing to wait on
+	}
+	if docs, fts, _, _ := count(s); docs != 3300 || fts != 3300 {
+		t.Fatalf("indexed %d rows, %d in FTS5; want 3300 (each once)", docs, fts)
+	}
+	if r, err := s.Search(t.Context(), q); err != nil || r.Total != 3300 || r.Messages[0].Text != "resume 3299" {
+		t.Fatalf("indexed: %+v, %v", r, err)
+	}
+}
+
+// indexAll indexes what the log has, now.
+func indexAll(tb testing.TB, s *Store) {
+	for {
+		_, more, err := s.index(tb.Context())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !more {
+			return
+		}
+	}
+}

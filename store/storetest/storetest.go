@@ -38,6 +38,8 @@ func Run(t *testing.T, fresh func(t *testing.T) func() (store.Store, error)) {
 		{"Marks", testMarks},
 		{"Apps", testApps},
 		{"AppUpdateDelete", testAppUpdateDelete},
+		{"Search", testSearch},
+		{"SearchSkipsRefused", testSearchSkipsRefused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
