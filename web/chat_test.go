@@ -376,6 +376,42 @@ func TestChat(t *testing.T) {
 		}
 	})
 
+	step(t, "search", func() {
+		results := `[...document.querySelectorAll('#search-list .result .text')].map(e => e.textContent)`
+		panel := `document.getElementById('search').innerText`
+		searchFor := func(q string) {
+			bo.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('search-input').value = ''`),
+				chromedp.SendKeys(chromedp.ID("search-input"), q), enter())
+		}
+		// What was just sent is found the moment it is acknowledged, and
+		// opens in its channel at the message.
+		bo.send("a zebracorn at the standup")
+		bo.waitMessage("a zebracorn at the standup", 5*time.Second) // acknowledged: no longer pending
+		searchFor("zebracorn")
+		bo.wait("the result", results+`.join() === 'a zebracorn at the standup'`, panel, 10*time.Second)
+		bo.shot("search")
+		bo.do(chromedp.Click(chromedp.CSS(`#search-list .result-open`)))
+		bo.wait("general, the message found", jsChannel+` === '#general' && document.querySelector('#message-list .msg.found .text')?.textContent === 'a zebracorn at the standup'`, jsBody, 10*time.Second)
+		// Words of earlier messages; a reply opens its thread.
+		searchFor("canary")
+		bo.wait("the results", results+`.includes('Ping me if the canary looks off.') && `+results+`.includes('Canary is green.')`, panel, 10*time.Second)
+		searchFor("error rate")
+		bo.wait("the reply's result", results+`.join() === "Nice, I'm watching the error rate."`, panel, 10*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(`#search-list .result-open`)))
+		bo.wait("its thread, its parent found", `!document.getElementById('thread').hidden && [...document.querySelectorAll('#thread-list .msg .text')].some(e => e.textContent === "Nice, I'm watching the error rate.") && document.querySelector('#message-list .msg.found .text')?.textContent === 'Canary is green.'`, jsBody, 10*time.Second)
+		bo.do(chromedp.Click(chromedp.ID("thread-close")))
+		// A DM's result opens the DM.
+		searchFor("psst")
+		bo.wait("the DM's result", results+`.join() === 'psst: the canary is mine today'`, panel, 10*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(`#search-list .result-open`)))
+		bo.wait("the DM, the message found", jsChannel+`.trim() === 'alice' && document.querySelector('#message-list .msg.found .text')?.textContent === 'psst: the canary is mine today'`, jsBody, 10*time.Second)
+		// Escape closes the panel.
+		bo.do(chromedp.Focus(chromedp.CSS(`#search-list .result-open`)), chromedp.KeyEvent(kb.Escape))
+		bo.wait("the panel closed", `document.getElementById('search').hidden`, panel, 5*time.Second)
+		bo.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		bo.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+	})
+
 	step(t, "format", func() {
 		// Typed: a mention, a bare link, a code span. Posted through the
 		// API (as a bot would): a channel link and a labelled link.

@@ -15,6 +15,7 @@ import { ChannelMessages, ThreadMessages } from './messages.js';
 import { Sidebar, isDM } from './sidebar.js';
 import { ChannelView } from './channel.js';
 import { Composer, ThreadComposer } from './composer.js';
+import { SearchView } from './search.js';
 
 // pageSize: messages per conversations.history page.
 const pageSize = 50;
@@ -67,6 +68,7 @@ export class App {
       messages: new ChannelMessages(this),
       thread: new ThreadMessages(this),
       threadComposer: new ThreadComposer(this),
+      search: new SearchView(this),
       sidebar: new Sidebar(this),
       header: new ChannelView(this),
       composer: new Composer(this),

@@ -35,6 +35,7 @@ class MessageList {
   #shown = null; // what the elements are of
   #stick = true; // scroll to the bottom on the next render
   #atBottom = true; // the reader is at the bottom
+  #reveal = null; // the ts of a message to bring into view once shown
   picking = null; // the ts of the message whose reaction picker is open
   confirming = null; // the ts of the message whose delete awaits a second click
   #active = null; // the key of the row the keyboard is on (its controls are tab stops)
@@ -97,6 +98,12 @@ class MessageList {
     this.#stick = true;
   }
 
+  // reveal brings message ts into view (and marks it) once it is shown.
+  reveal(ts) {
+    this.#reveal = ts;
+    this.app.changed('messages', 'thread');
+  }
+
   render() {
     const src = this.source();
     if (src.key !== this.#shown) {
@@ -121,6 +128,13 @@ class MessageList {
       if (text) sc.scrollTop += text.getBoundingClientRect().top - anchor.top;
     }
     this.#stick = false;
+    const found = this.#reveal && this.#els.get(`m:${this.#reveal}`);
+    if (found) {
+      this.#reveal = null;
+      for (const el of this.list.querySelectorAll('.found')) el.classList.remove('found');
+      found.classList.add('found');
+      found.scrollIntoView({ block: 'center' });
+    }
     this.#atBottom = this.#isAtBottom();
     this.#maybeOlder();
   }
