@@ -9,6 +9,7 @@ import (
 
 	"github.com/ringcast/ringcast/ring"
 	"github.com/ringcast/ringcast/transport/internode"
+	"github.com/ringcast/ringcast/transport/rtm"
 	"go.uber.org/goleak"
 )
 
@@ -82,6 +83,9 @@ func (g fakeGateway) PresenceChange(_ *internode.Client, m internode.PresenceCha
 	g.events <- event{internode.KindPresenceChange, m.User, m.Active}
 }
 func (g fakeGateway) Resync(*internode.Client) { g.events <- event{kind: internode.KindResync} }
+func (g fakeGateway) AwayChange(_ *internode.Client, m internode.AwayChange) {
+	g.events <- event{internode.KindAwayChange, m.User, !m.Away}
+}
 
 // gw dials the presence node as gateway name, collecting pushed events.
 func (f *fixture) gw(t *testing.T, name string) (*internode.Client, chan event) {
@@ -164,6 +168,47 @@ func TestLeaseExpiry(t *testing.T) {
 		case <-stop:
 			t.Fatal("U1 still active 2s after its gateway's 300ms lease")
 		}
+	}
+}
+
+// TestSetAwayIsKeptForTheTicketsAge: a user's entry outlives a SetAway
+// by rtm.UserDataAge even with nothing else to keep it (auto, no
+// session), and a gateway that reports the user with another flag (its
+// ticket predates the SetAway) is sent the entry's; a report with the
+// entry's flag is not answered.
+func TestSetAwayIsKeptForTheTicketsAge(t *testing.T) {
+	f := start(t, Config{}, members("p", "g1"), false)
+	g1, events := f.gw(t, "g1")
+	if _, err := internode.Call(context.Background(), g1, internode.SetAway{User: "U1", Away: false}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	f.s.expire(now.Add(rtm.UserDataAge - time.Second))
+	if n := f.s.Tracked(); n != 1 {
+		t.Fatalf("%d users tracked just after SetAway auto, want 1", n)
+	}
+	internode.Send(g1.Link, internode.Report{User: "U1", Sessions: 1, Away: true}) // a ticket's stale flag
+	select {
+	case ev := <-events:
+		if ev != (event{internode.KindAwayChange, "U1", true}) {
+			t.Fatalf("event %+v, want U1's away change to auto", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stale flag was not corrected")
+	}
+	internode.Send(g1.Link, internode.Report{User: "U1", Sessions: 2, Away: false})
+	internode.Send(g1.Link, internode.Report{User: "U1", Sessions: 0, Away: false})
+	barrier(t, g1)
+	select {
+	case ev := <-events:
+		if ev.kind == internode.KindAwayChange {
+			t.Fatalf("a report with the right flag was answered: %+v", ev)
+		}
+	default:
+	}
+	f.s.expire(now.Add(rtm.UserDataAge + time.Second))
+	if n := f.s.Tracked(); n != 0 {
+		t.Fatalf("%d users tracked after rtm.UserDataAge, want 0", n)
 	}
 }
 

@@ -353,7 +353,9 @@ type PresenceChange struct {
 type UserNotice UserEvent
 
 // AwayChange tells a gateway with sessions of User that they set away
-// (or back to auto).
+// (or back to auto), or that the flag it reported for them is not the
+// user's (a new session's rtm.connect ticket predates their last
+// SetAway).
 type AwayChange struct {
 	User string
 	Away bool
