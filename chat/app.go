@@ -58,4 +58,5 @@ var AppEvents = []string{
 	"message.channels", "message.groups", "message.im", "message.mpim", "app_mention",
 	// The changes of issue 14's log entries (roles/apps/events.go).
 	"reaction_added", "reaction_removed", "channel_rename", "channel_archive", "channel_unarchive",
+	"member_joined_channel", "member_left_channel",
 }

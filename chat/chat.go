@@ -108,7 +108,17 @@ const (
 	KindRename    Kind = 7 // conversations.rename
 	KindArchive   Kind = 8 // conversations.archive
 	KindUnarchive Kind = 9 // conversations.unarchive
+	// A member joining or leaving: User is the member; More.Author is
+	// who invited or removed them ("" when they joined or left
+	// themselves); More.Name is the channel's type as Slack's events give
+	// it, "C" for a public channel and "G" for a private one. Shown in
+	// history as Slack's channel_join / channel_leave messages.
+	KindJoin  Kind = 10 // conversations.join, invite
+	KindLeave Kind = 11 // conversations.leave, kick
 )
+
+// MemberKind reports whether k is a member joining or leaving.
+func (k Kind) MemberKind() bool { return k == KindJoin || k == KindLeave }
 
 // ChannelKind reports whether k changes the channel rather than a
 // message.
@@ -195,13 +205,14 @@ func (m *Message) IsReply() bool { return m.ThreadTS != 0 && m.ThreadTS != m.TS 
 // change to the channel.
 func (m *Message) InHistory() bool {
 	k := m.Kind()
-	return k == KindMessage && (!m.IsReply() || m.Subtype() == SubtypeThreadBroadcast) || k.ChannelKind()
+	return k == KindMessage && (!m.IsReply() || m.Subtype() == SubtypeThreadBroadcast) || k.ChannelKind() || k.MemberKind()
 }
 
 // ChannelSubtypes are the message subtypes of the channel changes, by
 // kind (Slack's).
 var ChannelSubtypes = map[Kind]string{KindTopic: "channel_topic", KindPurpose: "channel_purpose",
-	KindRename: "channel_name", KindArchive: "channel_archive", KindUnarchive: "channel_unarchive"}
+	KindRename: "channel_name", KindArchive: "channel_archive", KindUnarchive: "channel_unarchive",
+	KindJoin: "channel_join", KindLeave: "channel_leave"}
 
 // Extra returns m.More, making it first.
 func (m *Message) Extra() *More {

@@ -42,6 +42,7 @@ type envelope struct {
 	eventID string
 	event   struct {
 		Type    string `json:"type"`
+		SubType string `json:"subtype"`
 		User    string `json:"user"`
 		Text    string `json:"text"`
 		Channel string `json:"channel"`
@@ -80,7 +81,8 @@ func runSocketMode(t *testing.T, ctx context.Context, base, name string, app tes
 					continue
 				}
 				switch outer.InnerEvent.Data.(type) {
-				case *slackevents.MessageEvent, *slackevents.AppMentionEvent:
+				case *slackevents.MessageEvent, *slackevents.AppMentionEvent,
+					*slackevents.MemberJoinedChannelEvent, *slackevents.MemberLeftChannelEvent:
 				default:
 					t.Errorf("inner event %T", outer.InnerEvent.Data)
 				}
@@ -115,8 +117,8 @@ func nextEnvelope(t *testing.T, ch <-chan envelope) envelope {
 	for {
 		select {
 		case e := <-ch:
-			if e.req.Type == "hello" {
-				continue
+			if e.req.Type == "hello" || e.event.SubType == "channel_join" || strings.HasPrefix(e.event.Type, "member_") {
+				continue // hello; members joining (TestAppMemberEvents has them)
 			}
 			return e
 		case <-time.After(15 * time.Second):
@@ -204,8 +206,8 @@ func TestSocketModeSlackGo(t *testing.T) {
 		t.Fatalf("the bot's own message = %+v", own.event)
 	}
 	hist, err := alice.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: ch.ID})
-	if err != nil || len(hist.Messages) != 2 || hist.Messages[0].Timestamp != replyTS || hist.Messages[0].BotID != app.BotID ||
-		hist.Messages[1].BotID != "" {
+	if err != nil || len(hist.Messages) != 3 || hist.Messages[0].Timestamp != replyTS || hist.Messages[0].BotID != app.BotID ||
+		hist.Messages[1].BotID != "" || hist.Messages[2].SubType != "channel_join" || hist.Messages[2].Inviter != aliceID {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
 

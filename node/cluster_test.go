@@ -107,19 +107,22 @@ func testCrossNodeDelivery(t *testing.T, store string) {
 	}
 	got := collect(t, r, nChans*perChan)
 	last := map[string]uint64{}
+	for _, id := range chans {
+		last[id] = 1 // alice's join entry
+	}
 	for _, ev := range got {
 		ch := ev.ChannelID()
 		if ev.Seq != last[ch]+1 {
 			t.Fatalf("channel %s: seq %d after %d", ch, ev.Seq, last[ch])
 		}
-		if want := fmt.Sprintf("%s #%d", ch, ev.Seq); ev.Text != want {
+		if want := fmt.Sprintf("%s #%d", ch, ev.Seq-1); ev.Text != want {
 			t.Fatalf("text %q, want %q", ev.Text, want)
 		}
 		last[ch] = ev.Seq
 	}
 	for _, id := range chans {
-		if last[id] != perChan {
-			t.Fatalf("channel %s: got up to seq %d, want %d", id, last[id], perChan)
+		if last[id] != perChan+1 {
+			t.Fatalf("channel %s: got up to seq %d, want %d", id, last[id], perChan+1)
 		}
 	}
 }

@@ -97,8 +97,8 @@ func TestSlackGoMessages(t *testing.T) {
 		t.Fatalf("replies of a reply: %v", err)
 	}
 	hist, err := bob.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: ch.ID})
-	if err != nil || len(hist.Messages) != 1 || hist.Messages[0].ReplyCount != 1 || hist.Messages[0].Edited == nil ||
-		len(hist.Messages[0].Reactions) != 1 || hist.Messages[0].Reactions[0].Count != 1 {
+	if err != nil || len(hist.Messages) != 2 || hist.Messages[0].ReplyCount != 1 || hist.Messages[0].Edited == nil ||
+		len(hist.Messages[0].Reactions) != 1 || hist.Messages[0].Reactions[0].Count != 1 || hist.Messages[1].SubType != "channel_join" {
 		t.Fatalf("history = %+v, %v", hist, err)
 	}
 

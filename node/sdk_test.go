@@ -70,8 +70,9 @@ func TestSlackGoSDK(t *testing.T) {
 					t.Fatalf("ack = %+v", data)
 				}
 				hist, err := bob.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: ch.ID})
-				if err != nil || len(hist.Messages) != 2 || hist.Messages[0].Text != "from alice" ||
-					hist.Messages[0].Timestamp != data.Timestamp || hist.Messages[1].Text != "from bob" {
+				if err != nil || len(hist.Messages) != 3 || hist.Messages[0].Text != "from alice" ||
+					hist.Messages[0].Timestamp != data.Timestamp || hist.Messages[1].Text != "from bob" ||
+					hist.Messages[2].SubType != "channel_join" {
 					t.Fatalf("history = %+v, %v", hist, err)
 				}
 				if !gotHello {

@@ -29,6 +29,9 @@ type StateTx interface {
 	// SetChannel applies a channel change (chat.Kind.ChannelKind) to the
 	// channel's row: its topic, purpose, name or is_archived.
 	SetChannel(ctx context.Context, channel string, k chat.Kind, value string) error
+	// SetMember makes user a member of channel (in) or not: a join or
+	// leave entry's change to the members table.
+	SetMember(ctx context.Context, channel, user string, in bool) error
 }
 
 // ApplyEntry updates the state rows entry e changes, in the transaction
@@ -36,6 +39,8 @@ type StateTx interface {
 func ApplyEntry(ctx context.Context, tx StateTx, e *chat.Message) error {
 	if k := e.Kind(); k.ChannelKind() {
 		return tx.SetChannel(ctx, e.Channel, k, e.More.Name)
+	} else if k.MemberKind() {
+		return tx.SetMember(ctx, e.Channel, e.User, k == chat.KindJoin)
 	}
 	switch e.Kind() {
 	case chat.KindMessage:

@@ -94,10 +94,9 @@ type Channels interface {
 	ChannelByName(ctx context.Context, name string) (chat.Channel, error)
 	// ListChannels returns up to limit channels with id > after, by id.
 	ListChannels(ctx context.Context, after string, limit int) ([]chat.Channel, error)
-	// AddMember reports whether user was added (false: already a member).
-	AddMember(ctx context.Context, channel, user string) (bool, error)
-	// RemoveMember reports whether user was removed (false: not a member).
-	RemoveMember(ctx context.Context, channel, user string) (bool, error)
+	// Members change only with the log: a join or leave entry's Append
+	// writes them (ApplyEntry), so a membership is as durable, ordered and
+	// fenced as the channel's messages.
 	Members(ctx context.Context, channel string) ([]string, error)
 	IsMember(ctx context.Context, channel, user string) (bool, error)
 	// UserChannels lists the channels a user is a member of.

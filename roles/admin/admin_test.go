@@ -60,11 +60,9 @@ func (e *env) fails(api *client.API, method string, args url.Values, code string
 	}
 }
 
-func (e *env) historyLen(ch string) int {
-	var h struct{ Messages []any }
-	e.ok(e.bob, "conversations.history", url.Values{"channel": {ch}}, &h)
-	return len(h.Messages)
-}
+// historyLen is how many messages bob sees in ch's history, besides
+// members' joins and leaves.
+func (e *env) historyLen(ch string) int { return len(e.history(ch)) }
 
 func raw(t *testing.T, method, u, ctype, body string, header map[string]string) (int, map[string]any) {
 	t.Helper()

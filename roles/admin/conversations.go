@@ -455,6 +455,9 @@ func moreObject(o map[string]any, x *chat.More) {
 	if x.Subtype != "" {
 		o["subtype"] = x.Subtype
 	}
+	if x.Kind == chat.KindJoin && x.Author != "" {
+		o["inviter"] = x.Author
+	}
 	if x.Blocks != "" {
 		o["blocks"] = json.RawMessage(x.Blocks)
 	}

@@ -64,7 +64,7 @@ func (a *API) addUnread(c *call, ch chat.Channel, obj map[string]any) error {
 
 // unread counts the messages of channel after last as history shows
 // them (no thread replies but those sent to the channel too; a
-// tombstone is no news) (unread), and those of them not the caller's own
+// tombstone and a member's join or leave are no news) (unread), and those of them not the caller's own
 // (display: what a badge shows), both up to unreadCap.
 func (a *API) unread(c *call, channel string, last chat.TS) (unread, display int, err error) {
 	msgs, _, err := a.cfg.Store.History(c.ctx, channel, store.HistoryQuery{Oldest: last, Limit: unreadCap})
@@ -73,8 +73,8 @@ func (a *API) unread(c *call, channel string, last chat.TS) (unread, display int
 	}
 	for i := range msgs {
 		m := &msgs[i]
-		if m.Subtype() == chat.SubtypeTombstone {
-			continue
+		if m.Subtype() == chat.SubtypeTombstone || m.Kind().MemberKind() {
+			continue // no news: a deleted parent, someone joining or leaving
 		}
 		unread++
 		if m.User != c.user.ID {

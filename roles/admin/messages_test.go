@@ -21,7 +21,13 @@ func (e *env) history(ch string) []obj {
 	e.t.Helper()
 	var h struct{ Messages []obj }
 	e.ok(e.bob, "conversations.history", url.Values{"channel": {ch}}, &h)
-	return h.Messages
+	return slices.DeleteFunc(h.Messages, isMemberEntry)
+}
+
+// isMemberEntry reports whether a history message is a member's
+// channel_join or channel_leave (left out where a test counts the rest).
+func isMemberEntry(m obj) bool {
+	return m["subtype"] == "channel_join" || m["subtype"] == "channel_leave"
 }
 
 // thread returns a thread's messages as bob sees them.

@@ -63,6 +63,9 @@ type chanState struct {
 	pos  uint64       // every entry up to here is delivered and acknowledged (stored)
 	read uint64       // entries up to here are read into flight
 	fly  []*item      // events in flight, by seq
+	// out: the last entry read is the bot's own leave; nothing after it
+	// is read until the log has the bot's join again (list looks).
+	out bool
 }
 
 // item is one event in flight.
@@ -255,14 +258,34 @@ func (d *dispatcher) load(ctx context.Context) {
 		return
 	}
 	for ch, seq := range pos {
-		d.chans[ch] = &chanState{id: ch, pos: seq, read: seq}
+		cs := &chanState{id: ch, pos: seq, read: seq}
+		if seq > 0 { // stopped at the bot's leave?
+			msgs, err := d.a.cfg.Store.Messages(ctx, ch, seq-1, 1)
+			cs.out = err == nil && len(msgs) == 1 && d.ownMember(&msgs[0]) == chat.KindLeave
+		}
+		d.chans[ch] = cs
 	}
 }
 
-// list refreshes the bot's channels. A channel first seen starts after
-// the entries older than the previous listing (the bot joined since),
-// or, on the dispatcher's first listing, older than its app's creation
-// or a listing interval ago, whichever is later.
+// ownMember is the kind of m when it is the bot joining or leaving, else
+// chat.KindMessage.
+func (d *dispatcher) ownMember(m *chat.Message) chat.Kind {
+	if k := m.Kind(); k.MemberKind() && m.User == d.app.BotUser {
+		return k
+	}
+	return chat.KindMessage
+}
+
+// list refreshes the bot's channels. A channel first seen starts at the
+// bot's latest join entry (so its own member_joined_channel is its first
+// event); a channel it was in before joins were entries of the log, after
+// the entries older than the previous listing (the bot joined since), or,
+// on the dispatcher's first listing, older than its app's creation or a
+// listing interval ago, whichever is later. A channel the bot left
+// (its leave entry read) starts again at its next join entry. A channel
+// no longer listed is read until the bot's leave entry, which its Append
+// wrote with the membership: the log, not the listing, says where the
+// bot's events of it end.
 func (d *dispatcher) list(ctx context.Context, now time.Time) {
 	ids, err := d.a.cfg.Store.UserChannels(ctx, d.app.BotUser)
 	if err != nil {
@@ -280,6 +303,14 @@ func (d *dispatcher) list(ctx context.Context, now time.Time) {
 	for _, id := range ids {
 		in[id] = true
 		cs := d.chans[id]
+		if cs != nil && cs.out {
+			join, err := d.findJoin(ctx, id, cs.read, 0) // the first join after the leave
+			if err != nil || join == 0 {
+				continue
+			}
+			cs.read, cs.out = join-1, false
+			d.advance(cs)
+		}
 		if cs != nil && cs.ch.ID != "" {
 			continue
 		}
@@ -288,7 +319,7 @@ func (d *dispatcher) list(ctx context.Context, now time.Time) {
 			continue
 		}
 		if cs == nil {
-			start, err := d.startAt(ctx, id, chat.TSOf(since))
+			start, err := d.startOf(ctx, id, chat.TSOf(since))
 			if err != nil {
 				continue
 			}
@@ -302,7 +333,7 @@ func (d *dispatcher) list(ctx context.Context, now time.Time) {
 		}
 	}
 	for id, cs := range d.chans {
-		if !in[id] && len(cs.fly) == 0 && cs.ch.ID != "" {
+		if !in[id] && cs.out && len(cs.fly) == 0 && cs.ch.ID != "" {
 			cs.ch = chat.Channel{} // left: kept (its position stays) but not read
 			if d.a.wake != nil {
 				d.a.wake.unwatch(d, id)
@@ -310,6 +341,43 @@ func (d *dispatcher) list(ctx context.Context, now time.Time) {
 		}
 	}
 	d.listedAt = now
+}
+
+// startOf is where a channel first seen starts: before the bot's first
+// join entry at or after since among its last 1000 entries (the bot was
+// not in the channel at the previous listing), or its latest join entry,
+// or else startAt(since).
+func (d *dispatcher) startOf(ctx context.Context, channel string, since chat.TS) (uint64, error) {
+	last, _, err := d.a.cfg.Store.Last(ctx, channel)
+	if err != nil {
+		return 0, err
+	}
+	join, err := d.findJoin(ctx, channel, max(last, 1000)-1000, since)
+	if err != nil || join > 0 {
+		return max(join, 1) - 1, err
+	}
+	return d.startAt(ctx, channel, since)
+}
+
+// findJoin returns the seq of the bot's first join entry at or after
+// since after seq after, else of its last one, or 0 when there is none.
+func (d *dispatcher) findJoin(ctx context.Context, channel string, after uint64, since chat.TS) (uint64, error) {
+	found := uint64(0)
+	for {
+		msgs, err := d.a.cfg.Store.Messages(ctx, channel, after, 1000)
+		if err != nil || len(msgs) == 0 {
+			return found, err
+		}
+		for i := range msgs {
+			if d.ownMember(&msgs[i]) == chat.KindJoin {
+				if msgs[i].TS >= since {
+					return msgs[i].Seq, nil
+				}
+				found = msgs[i].Seq
+			}
+		}
+		after = msgs[len(msgs)-1].Seq
+	}
 }
 
 // startAt is the position before the channel's first entry at or after
@@ -338,7 +406,7 @@ func (d *dispatcher) startAt(ctx context.Context, channel string, ts chat.TS) (u
 // readChannel reads new entries of a channel the bot is in, when there
 // is room in its window, and sends their events.
 func (d *dispatcher) readChannel(ctx context.Context, cs *chanState, now time.Time) {
-	if cs.ch.ID == "" || len(cs.fly) >= window {
+	if cs.ch.ID == "" || cs.out || len(cs.fly) >= window {
 		return
 	}
 	msgs, err := d.a.cfg.Store.Messages(ctx, cs.id, cs.read, window-len(cs.fly))
@@ -359,6 +427,10 @@ func (d *dispatcher) readChannel(ctx context.Context, cs *chanState, now time.Ti
 			cs.fly = append(cs.fly, it)
 			d.byEnv[it.env] = it
 			d.deliver(it, now)
+		}
+		if d.ownMember(m) == chat.KindLeave {
+			cs.out = true // nothing after the bot's leave is for it
+			break
 		}
 	}
 	d.advance(cs)

@@ -26,7 +26,9 @@ func (d *dispatcher) events(ctx context.Context, ch chat.Channel, m *chat.Messag
 	case ch.IsPrivate:
 		sub, chType = "message.groups", "group"
 	}
-	if k := m.Kind(); k != chat.KindMessage {
+	if k := m.Kind(); k.MemberKind() {
+		return d.memberEvents(m, sub)
+	} else if k != chat.KindMessage {
 		return d.changeEvents(m, sub)
 	}
 	bot := d.botOf(ctx, m.User)
@@ -67,6 +69,27 @@ func (d *dispatcher) changeEvents(m *chat.Message, sub string) []appevent.Event 
 		return nil
 	}
 	return []appevent.Event{{ID: eventID(m, 'C'), Time: int64(m.TS) / 1e6, Body: rtm.AppendMessage(nil, m, d.a.cfg.Team)}}
+}
+
+// memberEvents are the app's events of a member joining or leaving:
+// member_joined_channel or member_left_channel under its name (the bot's
+// own too: its first event of a channel it is invited to, its last of
+// one it is removed from), then the channel_join or channel_leave
+// message under the conversation's message subscription (not the bot's
+// own leave's: the bot is out of the channel from it).
+func (d *dispatcher) memberEvents(m *chat.Message, sub string) []appevent.Event {
+	var out []appevent.Event
+	name := "member_joined_channel"
+	if m.Kind() == chat.KindLeave {
+		name = "member_left_channel"
+	}
+	if d.app.Subscribes(name) {
+		out = append(out, appevent.Event{ID: eventID(m, 'J'), Time: int64(m.TS) / 1e6, Body: rtm.MemberEvent(m, d.a.cfg.Team)})
+	}
+	if d.app.Subscribes(sub) && d.ownMember(m) != chat.KindLeave {
+		out = append(out, appevent.Event{ID: eventID(m, 'C'), Time: int64(m.TS) / 1e6, Body: rtm.AppendMessage(nil, m, d.a.cfg.Team)})
+	}
+	return out
 }
 
 // eventID is Ev, the channel id, the seq and the kind of event.

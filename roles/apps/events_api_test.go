@@ -96,15 +96,12 @@ func TestFailingApp(t *testing.T) {
 	}
 	must(st.CreateUser(ctx, chat.User{ID: "UBOT", Name: "hook", IsBot: true}))
 	must(st.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "room", Creator: "UALICE"}))
-	if _, err := st.AddMember(ctx, "C1", "UBOT"); err != nil {
-		t.Fatal(err)
-	}
 	must(st.CreateApp(ctx, chat.App{ID: "A1", Name: "hook", BotUser: "UBOT", BotID: "B1", Events: []string{"message.channels"},
 		SigningSecret: "s", RequestURL: srv.URL, Created: now.Add(-time.Second).Unix()}))
-	var msgs []chat.Message
-	texts := []string{"m0", "m1", "m2", "m3", "m4"}
-	for i, text := range texts {
-		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 1), TS: chat.TSOf(now) + chat.TS(i), User: "UALICE", Text: text})
+	msgs := []chat.Message{joinEntry("C1", 1, chat.TSOf(now)-1, "UBOT")} // the bot's first event: its channel_join message
+	texts := []string{"j", "m0", "m1", "m2", "m3", "m4"}
+	for i, text := range texts[1:] {
+		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 2), TS: chat.TSOf(now) + chat.TS(i), User: "UALICE", Text: text})
 	}
 	if _, err := st.Append(ctx, msgs); err != nil {
 		t.Fatal(err)
@@ -176,21 +173,18 @@ func TestRetention(t *testing.T) {
 		st.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "room", Creator: "UALICE"}),
 		st.CreateApp(ctx, chat.App{ID: "A1", Name: "hook", BotUser: "UBOT", BotID: "B1", Events: []string{"message.channels"},
 			SigningSecret: "s", RequestURL: srv.URL, Created: now.Add(-3 * time.Hour).Unix()}),
-		st.SetPositions(ctx, "A1", map[string]uint64{"C1": 1}), // it had the first message
+		st.SetPositions(ctx, "A1", map[string]uint64{"C1": 2}), // it had its join and the first message
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.AddMember(ctx, "C1", "UBOT"); err != nil {
-		t.Fatal(err)
-	}
-	var msgs []chat.Message
+	msgs := []chat.Message{joinEntry("C1", 1, chat.TSOf(now.Add(-4*time.Hour)), "UBOT")}
 	for i, m := range []struct {
 		text string
 		age  time.Duration
 	}{{"seen", 3 * time.Hour}, {"too old", 2 * time.Hour}, {"kept 1", 30 * time.Minute}, {"kept 2", time.Second}} {
-		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 1), TS: chat.TSOf(now.Add(-m.age)), User: "UALICE", Text: m.text})
+		msgs = append(msgs, chat.Message{Channel: "C1", Seq: uint64(i + 2), TS: chat.TSOf(now.Add(-m.age)), User: "UALICE", Text: m.text})
 	}
 	if _, err := st.Append(ctx, msgs); err != nil {
 		t.Fatal(err)
@@ -212,11 +206,18 @@ func TestRetention(t *testing.T) {
 	})
 	waitFor(t, "the position stored past them", func() bool {
 		pos, err := st.Positions(ctx, "A1")
-		return err == nil && pos["C1"] == 4
+		return err == nil && pos["C1"] == 5
 	})
 	mu.Lock()
 	defer mu.Unlock()
 	if strings.Join(texts, ",") != "kept 1,kept 2" {
 		t.Fatalf("delivered %q", texts)
 	}
+}
+
+// joinEntry is user's join entry of channel, as its owner writes it (its
+// Append makes user a member), with the text "j".
+func joinEntry(channel string, seq uint64, ts chat.TS, user string) chat.Message {
+	return chat.Message{Channel: channel, Seq: seq, TS: ts, User: user, Text: "j",
+		More: &chat.More{Kind: chat.KindJoin, Subtype: "channel_join", Name: "C"}}
 }

@@ -77,9 +77,20 @@ func (w *waker) unwatch(d *dispatcher, channel string) {
 // block.
 func (w *waker) event(c *internode.Client, f internode.Frame) {
 	switch f.Kind {
-	case internode.KindPosted:
-		var m internode.Posted
-		if m.Decode(f.Body) != nil {
+	case internode.KindPosted, internode.KindPostedAt, internode.KindPostedMember:
+		// Owners send PostedAt (every link speaks Version2 and later),
+		// and PostedMember for joins and leaves: each a commit.
+		var m internode.PostedMember
+		var err error
+		switch f.Kind {
+		case internode.KindPosted:
+			err = m.Posted.Decode(f.Body)
+		case internode.KindPostedAt:
+			err = (*internode.PostedAt)(&m.Posted).Decode(f.Body)
+		default:
+			err = m.Decode(f.Body)
+		}
+		if err != nil {
 			return
 		}
 		w.mu.Lock()

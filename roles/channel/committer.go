@@ -67,8 +67,11 @@ type pending struct {
 	st    *chanState
 	msg   chat.Message
 	event []byte
-	dup   bool // a retry of msg, which is queued ahead: answer as it went
-	reply func(chat.Message, error)
+	// member: a join or leave entry's frames beside event (nil for every
+	// other entry), sent as a PostedMember.
+	member *internode.PostedMember
+	dup    bool // a retry of msg, which is queued ahead: answer as it went
+	reply  func(chat.Message, error)
 }
 
 type answer struct {
@@ -278,7 +281,12 @@ func (k *committer) commit(batch []pending, msgs *[]chat.Message) {
 		default:
 			st.committed = p.msg.Seq
 			written++
-			if len(st.subs) > 0 {
+			switch {
+			case len(st.subs) == 0:
+			case p.member != nil:
+				p.member.Posted = internode.Posted{Channel: st.id, Seq: p.msg.Seq, Payload: p.event, Committed: committed}
+				broadcast(st, *p.member)
+			default:
 				posted(st, internode.Posted{Channel: st.id, Seq: p.msg.Seq, Payload: p.event, Committed: committed})
 			}
 			st.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,10 +86,15 @@ func seed(t testing.TB, st store.Store, channel string, members ...string) {
 	if err := st.CreateChannel(ctx, chat.Channel{ID: channel, Name: strings.ToLower(channel), Creator: members[0]}); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range members[1:] {
-		if _, err := st.AddMember(ctx, channel, m); err != nil {
-			t.Fatal(err)
-		}
+	// The others joined as the owner would have them: entries of the log.
+	var joins []chat.Message
+	for i, m := range members[1:] {
+		seq := uint64(i + 1)
+		joins = append(joins, chat.Message{Channel: channel, Seq: seq, TS: chat.TS(1_700_000_000_000_000 + seq), User: m,
+			More: &chat.More{Kind: chat.KindJoin, Subtype: "channel_join", Name: "C"}})
+	}
+	if res, err := st.Append(ctx, joins); err != nil || slices.ContainsFunc(res, func(e error) bool { return e != nil }) {
+		t.Fatal(res, err)
 	}
 }
 

@@ -123,9 +123,19 @@ func (o *Owner) acquire(id string) (*chanState, error) {
 	return r.st, r.err
 }
 
-// Member changes the channel's member set, durably, and replies with the
-// channel's last committed seq at the time of the change. It blocks on
-// the store; Server runs it on a goroutine of the owner.
+// Member changes the channel's member set by entries of its log: each
+// user joining or leaving is the channel's next entry (chat.KindJoin,
+// chat.KindLeave), whose Append writes the membership, so it is durable
+// before the reply, ordered with the channel's messages and fenced like
+// them. It replies with the seq of the last entry. It blocks until the
+// entries are committed; Server runs it on a goroutine of the owner.
+//
+// Membership changes and changes to messages of one channel are
+// serialised (the channel's stripe of memberMus), so each is checked
+// against what the one before it left. The owner's member set changes
+// when an entry is sequenced: a post sequenced after a leave is refused,
+// one after a join is accepted, in log order (a failed commit drops the
+// channel's state, and the next operation reloads it from the store).
 func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, reply func(uint64, error)) {
 	if id == "" || actor == "" || (op == internode.MemberInvite && len(users) == 0) {
 		reply(0, chat.ErrBadRequest)
@@ -144,27 +154,31 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 	mu.Lock()
 	defer mu.Unlock()
 	st.mu.Lock()
-	stale := st.dropped
+	stale, archived, committed := st.dropped, st.archived, st.committed
 	actorIn := st.isMember(actor)
+	var fresh []string // invite: who is not a member yet
+	for _, u := range users {
+		if !st.isMember(u) && !slices.Contains(fresh, u) {
+			fresh = append(fresh, u)
+		}
+	}
 	st.mu.Unlock()
 	if stale {
 		reply(0, chat.ErrConflict)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	var targets []string
-	inviter := ""
+	by := "" // who invited or removed the targets
 	switch op {
 	case internode.MemberJoin:
 		if actorIn {
-			reply(o.committed(st), chat.ErrAlreadyMember)
+			reply(committed, chat.ErrAlreadyMember)
 			return
 		}
 		targets = []string{actor}
 	case internode.MemberLeave:
 		if !actorIn {
-			reply(o.committed(st), chat.ErrNotInChannel)
+			reply(committed, chat.ErrNotInChannel)
 			return
 		}
 		targets = []string{actor}
@@ -173,12 +187,12 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 			reply(0, chat.ErrNotInChannel)
 			return
 		}
-		targets = users
-		inviter = actor
+		if len(fresh) == 0 {
+			reply(committed, chat.ErrAlreadyMember)
+			return
+		}
+		targets, by = fresh, actor
 	case internode.MemberKick:
-		st.mu.Lock()
-		targetIn := len(users) == 1 && st.isMember(users[0])
-		st.mu.Unlock()
 		switch {
 		case len(users) != 1:
 			reply(0, chat.ErrBadRequest)
@@ -189,73 +203,109 @@ func (o *Owner) Member(op internode.MemberOp, id, actor string, users []string, 
 		case !actorIn:
 			reply(0, chat.Error("restricted_action"))
 			return
-		case !targetIn:
-			reply(o.committed(st), chat.ErrNotInChannel)
+		case len(fresh) == 1:
+			reply(committed, chat.ErrNotInChannel)
 			return
 		}
-		targets = users
+		targets, by = users, actor
 	default:
 		reply(0, chat.ErrBadRequest)
 		return
 	}
+	if archived {
+		reply(0, chat.ErrArchived)
+		return
+	}
 	leaving := op == internode.MemberLeave || op == internode.MemberKick
-	var changed []string
-	for _, u := range targets {
-		var done bool
-		var err error
-		if leaving {
-			done, err = o.cfg.Store.RemoveMember(ctx, id, u)
-		} else {
-			done, err = o.cfg.Store.AddMember(ctx, id, u)
-		}
-		if done {
-			changed = append(changed, u)
+	entries, err := o.commitMembers(id, targets, by, leaving)
+	if err != nil {
+		reply(0, err)
+		return
+	}
+	reply(entries[len(entries)-1].Seq, nil)
+	if leaving || o.cfg.UserEvent == nil {
+		return
+	}
+	// The joiners' sessions learn of the channel through their presence
+	// nodes and start receiving it from their join entry.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch, err := o.cfg.Store.Channel(ctx, id)
+	if err != nil {
+		o.log.Error("channel_joined: load channel", "channel", id, "err", err)
+		return
+	}
+	n, err := o.cfg.Store.Members(ctx, id)
+	if err != nil {
+		o.log.Error("channel_joined: load members", "channel", id, "err", err)
+		return
+	}
+	frame := rtm.ChannelJoined(ch, o.cfg.Team, len(n))
+	for _, e := range entries {
+		o.cfg.UserEvent(e.User, id, e.Seq-1, internode.ChannelJoined, frame)
+	}
+}
+
+// commitMembers sequences a join (or leave) entry per user, by (who
+// invited or removed them, "" for themselves), and returns them once
+// committed.
+func (o *Owner) commitMembers(id string, users []string, by string, leaving bool) ([]chat.Message, error) {
+	kind := chat.KindJoin
+	if leaving {
+		kind = chat.KindLeave
+	}
+	type result struct {
+		i   int
+		m   chat.Message
+		err error
+	}
+	results := make(chan result, len(users))
+	o.cache.with(id, func(st *chanState, err error) {
+		if err == nil && st.archived {
+			err = chat.ErrArchived
 		}
 		if err != nil {
-			o.log.Error("member change", "channel", id, "user", u, "err", err)
-			st.mu.Lock()
-			o.cache.dropLocked(st) // memory may now disagree with the store
-			st.mu.Unlock()
-			reply(0, chat.ErrUnavailable)
+			for i := range users {
+				results <- result{i, chat.Message{}, err}
+			}
 			return
 		}
-	}
-	st.mu.Lock()
-	for _, u := range targets {
-		i, found := st.findMember(u)
-		switch {
-		case leaving && found:
-			st.members = slices.Delete(st.members, i, i+1)
-		case !leaving && !found:
-			st.members = slices.Insert(st.members, i, unique.Make(u))
+		typ := rtm.ChannelTypePublic
+		if st.private {
+			typ = rtm.ChannelTypePrivate
+		}
+		for i, u := range users {
+			e := chat.Message{Channel: id, User: u, Text: "<@" + u + "> has joined the channel",
+				More: &chat.More{Kind: kind, Subtype: chat.ChannelSubtypes[kind], Name: typ, Author: by}}
+			j, found := st.findMember(u)
+			switch {
+			case leaving && found:
+				st.members = slices.Delete(st.members, j, j+1)
+			case !leaving && !found:
+				st.members = slices.Insert(st.members, j, unique.Make(u))
+			}
+			if leaving {
+				e.Text = "<@" + u + "> has left the channel"
+			}
+			st.sequence(&e)
+			pm := &internode.PostedMember{User: u, Left: leaving, Event: rtm.MemberEvent(&e, o.cfg.Team)}
+			if leaving {
+				pm.Self = rtm.MemberLeft(&e)
+			}
+			o.commits.enqueue(pending{st: st, msg: e, event: rtm.AppendMessage(nil, &e, o.cfg.Team), member: pm,
+				reply: func(m chat.Message, err error) { results <- result{i, m, err} }})
+		}
+	})
+	out := make([]chat.Message, len(users))
+	var first error
+	for range users {
+		r := <-results
+		out[r.i] = r.m
+		if r.err != nil && first == nil {
+			first = r.err
 		}
 	}
-	seq := st.committed
-	now := chat.TSOf(time.Now())
-	for _, u := range changed {
-		ev := internode.ChannelEvent{Channel: id, After: seq, Activity: internode.ActivityJoined, User: u,
-			Payload: rtm.MemberJoined(id, u, inviter, o.cfg.Team, now)}
-		if leaving {
-			ev.Activity, ev.Payload = internode.ActivityLeft, rtm.MemberLeft(id, u, o.cfg.Team, now)
-		}
-		broadcast(st, ev)
-	}
-	members := len(st.members)
-	st.mu.Unlock()
-	reply(seq, nil)
-	if !leaving && o.cfg.UserEvent != nil && len(changed) > 0 {
-		// The joiners' sessions learn of the channel, and start receiving
-		// it after seq, through their presence nodes.
-		ch, err := o.cfg.Store.Channel(ctx, id)
-		if err != nil {
-			o.log.Error("channel_joined: load channel", "channel", id, "err", err)
-			return
-		}
-		frame := rtm.ChannelJoined(ch, o.cfg.Team, members)
-		for _, u := range changed {
-			o.cfg.UserEvent(u, id, seq, internode.ChannelJoined, frame)
-		}
-	}
+	return out, first
 }
 
 func (o *Owner) committed(st *chanState) uint64 {

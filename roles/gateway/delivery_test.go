@@ -190,21 +190,42 @@ func (o *fakeOwner) repost(channel string, seq uint64) {
 	o.send(internode.Posted{Channel: channel, Seq: seq, Payload: rtm.AppendMessage(nil, &m, "T1")})
 }
 
-// event sends a channel event produced now, after the last commit.
-func (o *fakeOwner) event(channel string, a internode.Activity, user string) {
-	var payload []byte
-	switch a {
-	case internode.ActivityTyping:
-		payload = rtm.UserTyping(channel, user)
-	case internode.ActivityJoined:
-		payload = rtm.MemberJoined(channel, user, "", "T1", 1)
-	case internode.ActivityLeft:
-		payload = rtm.MemberLeft(channel, user, "T1", 1)
-	}
+// typing sends a user's typing, produced now, after the last commit.
+func (o *fakeOwner) typing(channel, user string) {
 	o.mu.Lock()
 	after := o.committed[channel]
 	o.mu.Unlock()
-	o.send(internode.ChannelEvent{Channel: channel, After: after, Activity: a, User: user, Payload: payload})
+	o.send(internode.ChannelEvent{Channel: channel, After: after, Activity: internode.ActivityTyping, User: user,
+		Payload: rtm.UserTyping(channel, user)})
+}
+
+// joinLeave commits the channel's next entry, user joining (or leaving),
+// as the owner does: in the store (with the membership), then a
+// PostedMember to subscribers when send is set.
+func (o *fakeOwner) joinLeave(channel, user string, left, send bool) uint64 {
+	o.st.mu.Lock()
+	seq := uint64(len(o.st.log[channel]) + 1)
+	k := chat.KindJoin
+	if left {
+		k = chat.KindLeave
+	}
+	m := chat.Message{Channel: channel, Seq: seq, TS: chat.TS(1_700_000_000_000_000 + seq), User: user,
+		More: &chat.More{Kind: k, Subtype: chat.ChannelSubtypes[k], Name: "G"}}
+	o.st.log[channel] = append(o.st.log[channel], m)
+	o.st.members[[2]string{channel, user}] = !left
+	o.st.mu.Unlock()
+	o.mu.Lock()
+	o.committed[channel] = seq
+	o.mu.Unlock()
+	if send {
+		pm := internode.PostedMember{Posted: internode.Posted{Channel: channel, Seq: seq, Payload: rtm.AppendMessage(nil, &m, "T1")},
+			User: user, Left: left, Event: rtm.MemberEvent(&m, "T1")}
+		if left {
+			pm.Self = rtm.MemberLeft(&m)
+		}
+		o.send(pm)
+	}
+	return seq
 }
 
 func send[M internode.Message](o *fakeOwner, channel string, m M) {
@@ -220,6 +241,8 @@ func (o *fakeOwner) send(m internode.Message) {
 	case internode.Posted:
 		send(o, m.Channel, m)
 	case internode.ChannelEvent:
+		send(o, m.Channel, m)
+	case internode.PostedMember:
 		send(o, m.Channel, m)
 	case internode.Resubscribe:
 		send(o, m.Channel, m)
@@ -422,12 +445,12 @@ func TestEventsHeldDuringResumeReplay(t *testing.T) {
 		return slices.ContainsFunc(s.attached, func(a *attachment) bool { return a.s == c.s && a.hold })
 	})
 	o.post("C1")
-	o.event("C1", internode.ActivityJoined, "U9")
-	o.event("C1", internode.ActivityTyping, "U9")
+	o.joinLeave("C1", "U9", false, true)
+	o.typing("C1", "U9")
 	o.post("C1")
-	live.expect(t, "message 6", "member_joined_channel U9", "user_typing U9", "message 7")
+	live.expect(t, "message 6", "member_joined_channel U9", "message 7", "user_typing U9", "message 8")
 	release()
-	c.expect(t, append(messages(1, 6), "member_joined_channel U9", "user_typing U9", "message 7")...)
+	c.expect(t, append(messages(1, 6), "member_joined_channel U9", "message 7", "user_typing U9", "message 8")...)
 }
 
 // TestEventsHeldDuringAFill: while a gap is filled from the store, the
@@ -440,18 +463,21 @@ func TestEventsHeldDuringAFill(t *testing.T) {
 	release := st.holdReads()
 	o.post("C1")
 	o.commit("C1") // 2 never sent: a gap
-	o.event("C1", internode.ActivityTyping, "U9")
+	o.typing("C1", "U9")
 	o.post("C1")
-	o.event("C1", internode.ActivityJoined, "U8")
+	o.joinLeave("C1", "U8", false, false) // 4 never sent either: read from the store
+	o.typing("C1", "U9")
+	o.joinLeave("C1", "U7", false, true)
 	c.expect(t, "message 1")
 	waitFor(t, "the fill", func() bool {
 		s := sub(t, g, "C1")
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.filling && len(s.held) == 3
+		return s.filling && len(s.held) == 4
 	})
 	release()
-	c.expect(t, "message 2", "user_typing U9", "message 3", "member_joined_channel U8")
+	c.expect(t, "message 2", "user_typing U9", "message 3", "member_joined_channel U8", "message 4",
+		"user_typing U9", "member_joined_channel U7", "message 5")
 }
 
 // TestChannelLeftAfterEarlierMessages: a leave reaches the leaver's
@@ -474,10 +500,10 @@ func TestChannelLeftAfterEarlierMessages(t *testing.T) {
 	for range 3 {
 		o.post("C1")
 	}
-	o.event("C1", internode.ActivityLeft, "U2")
+	o.joinLeave("C1", "U2", true, true)
 	o.post("C1")
-	leaver.expect(t, "message 1", "message 2", "message 3", "channel_left ")
-	other.expect(t, "message 1", "message 2", "message 3", "member_left_channel U2", "message 4")
+	leaver.expect(t, "message 1", "message 2", "message 3", "group_left ")
+	other.expect(t, "message 1", "message 2", "message 3", "member_left_channel U2", "message 4", "message 5")
 	s := sub(t, g, "C1")
 	s.mu.Lock()
 	attached := len(s.attached)

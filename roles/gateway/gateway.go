@@ -332,6 +332,9 @@ func parseResume(s string) (map[string]uint64, error) {
 type receiver struct{ g *Gateway }
 
 func (r receiver) Posted(from *internode.Client, m internode.Posted) { r.g.subs.posted(from, m) }
+func (r receiver) PostedMember(from *internode.Client, m internode.PostedMember) {
+	r.g.subs.postedMember(from, m)
+}
 func (r receiver) Resubscribe(from *internode.Client, m internode.Resubscribe) {
 	r.g.subs.resubscribed(from, m)
 }

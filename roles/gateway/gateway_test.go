@@ -30,6 +30,7 @@ type env struct {
 	bob   *client.API
 	bobID string
 	ch    string // alice and bob are members
+	base  uint64 // ch's last seq after setup: alice's join entry
 	other string // only bob is a member
 }
 
@@ -44,6 +45,7 @@ func setup(t *testing.T) *env {
 	e.call(e.bob, "conversations.create", url.Values{"name": {"general"}}, &res)
 	e.ch = res.Channel.ID
 	e.call(e.alice, "conversations.join", url.Values{"channel": {e.ch}}, nil)
+	e.base = 1
 	e.call(e.bob, "conversations.create", url.Values{"name": {"private-ish"}}, &res)
 	e.other = res.Channel.ID
 	return e
@@ -123,7 +125,7 @@ func TestSendMessageIsAckedAndDelivered(t *testing.T) {
 		t.Fatalf("ack carries an error or type key: %s", ack.Raw)
 	}
 	got := nextOf(t, b, "message")
-	if got.Text != "hi bob" || got.TS != ack.TS || got.Seq != 1 || got.ChannelID() != e.ch || own.TS != ack.TS {
+	if got.Text != "hi bob" || got.TS != ack.TS || got.Seq != e.base+1 || got.ChannelID() != e.ch || own.TS != ack.TS {
 		t.Fatalf("bob got %s, alice's ack %s", got.Raw, ack.Raw)
 	}
 }
@@ -214,7 +216,7 @@ func TestBadSendsAreRejected(t *testing.T) {
 			break
 		}
 	}
-	for ch, want := range map[string]int{e.ch: 1, e.other: 0} { // the parent (replies are in its thread)
+	for ch, want := range map[string]int{e.ch: 2, e.other: 0} { // alice's join and the parent (replies are in its thread)
 		var hist struct{ Messages []any }
 		e.call(e.bob, "conversations.history", url.Values{"channel": {ch}}, &hist)
 		if len(hist.Messages) != want {
@@ -287,11 +289,11 @@ func TestResumeFromURL(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		nextOf(t, live, "message")
 	}
-	r := dial(t, e.alice, map[string]uint64{e.ch: 2})
+	r := dial(t, e.alice, map[string]uint64{e.ch: e.base + 2})
 	e.post("m6")
 	for want := uint64(3); want <= 6; want++ {
 		ev := nextOf(t, r, "message")
-		if ev.Seq != want || ev.Text != fmt.Sprint("m", want) {
+		if ev.Seq != e.base+want || ev.Text != fmt.Sprint("m", want) {
 			t.Fatalf("got seq %d %q, want %d", ev.Seq, ev.Text, want)
 		}
 	}
@@ -307,8 +309,8 @@ func TestResumeRequest(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		nextOf(t, r, "message")
 	}
-	send(t, r, map[string]any{"type": "resume", "channels": map[string]uint64{e.ch: 1}})
-	for want := uint64(2); want <= 3; want++ {
+	send(t, r, map[string]any{"type": "resume", "channels": map[string]uint64{e.ch: e.base + 1}})
+	for want := e.base + 2; want <= e.base+3; want++ {
 		if ev := nextOf(t, r, "message"); ev.Seq != want {
 			t.Fatalf("replayed seq %d, want %d", ev.Seq, want)
 		}

@@ -88,6 +88,31 @@ type held struct {
 	frame     []byte                  // a complete websocket frame
 	ev        *internode.ChannelEvent // nil for a message
 	committed int64                   // a message's commit time at its owner (unix ns; 0: unknown)
+	member    *memberFrames           // a join or leave entry's other frames (nil for any other)
+}
+
+// memberFrames are what a session gets of a member joining or leaving
+// beside the entry's message (see internode.PostedMember): event before
+// the message, or for a leave, self instead of both to the leaver's
+// sessions, which receive nothing of the channel after it. Complete
+// websocket frames.
+type memberFrames struct {
+	user        string
+	left        bool
+	event, self []byte
+}
+
+// memberOf returns the frames of a join or leave entry read from the
+// store (nil for any other entry): what its owner sent live.
+func (u *subscriptions) memberOf(m *chat.Message) *memberFrames {
+	if !m.Kind().MemberKind() {
+		return nil
+	}
+	mf := &memberFrames{user: m.User, left: m.Kind() == chat.KindLeave, event: wsframe.Text(rtm.MemberEvent(m, u.team))}
+	if mf.left {
+		mf.self = wsframe.Text(rtm.MemberLeft(m))
+	}
+	return mf
 }
 
 func messagePos(seq uint64) uint64 { return 2 * seq }
@@ -262,11 +287,7 @@ func (u *subscriptions) confirmMember(c *chanSub, a *attachment, delivered uint6
 		return // a leave (or the session's end) took it away meanwhile
 	}
 	if err != nil || !in {
-		c.attached = slices.DeleteFunc(c.attached, func(x *attachment) bool { return x == a })
-		a.s.removeChan(c.id)
-		if len(c.attached) == 0 {
-			u.dropLocked(c)
-		}
+		u.removeLocked(c, a)
 		return
 	}
 	a.confirm = false
@@ -286,7 +307,13 @@ func (u *subscriptions) confirmMember(c *chanSub, a *attachment, delivered uint6
 // replay sends (from, upto] of c from the store to a's session, then
 // releases what was held for it meanwhile, all through the session's
 // fan-out worker, behind what it already queued for the channel.
+//
+// A leave of the session's user in what is replayed ends the replay's
+// frames there (channel_left, then nothing until a join of theirs); left
+// at the end, the session is detached from c and what was held for it
+// is not sent.
 func (u *subscriptions) replay(c *chanSub, a *attachment, from, upto uint64) {
+	out := false
 	for from < upto {
 		msgs, err := u.readLog(c.id, from, min(fillPage, int(upto-from)))
 		if err != nil || len(msgs) == 0 {
@@ -296,18 +323,51 @@ func (u *subscriptions) replay(c *chanSub, a *attachment, from, upto uint64) {
 		}
 		bots := u.botsOf(msgs)
 		for i := range msgs {
-			a.s.pushLater(u.encode(&msgs[i], bots))
+			m := &msgs[i]
+			mf := u.memberOf(m)
+			switch {
+			case mf != nil && mf.user == a.s.user && mf.left:
+				if !out {
+					a.s.pushLater(mf.self)
+				}
+				out = true
+				continue
+			case mf != nil && mf.user == a.s.user:
+				out = false
+			case out:
+				continue
+			}
+			if mf != nil {
+				a.s.pushLater(mf.event)
+			}
+			a.s.pushLater(u.encode(m, bots))
 		}
 		from = msgs[len(msgs)-1].Seq
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if out {
+		if slices.Contains(c.attached, a) {
+			u.removeLocked(c, a)
+		}
+		return
+	}
 	for _, h := range a.held {
 		if h.pos > messagePos(upto) {
 			a.s.pushLater(h.frame)
 		}
 	}
 	a.hold, a.held = false, nil
-	c.mu.Unlock()
+}
+
+// removeLocked takes attachment a away from c; the last one out ends the
+// subscription. c.mu must be held.
+func (u *subscriptions) removeLocked(c *chanSub, a *attachment) {
+	c.attached = slices.DeleteFunc(c.attached, func(x *attachment) bool { return x == a })
+	a.s.removeChan(c.id)
+	if len(c.attached) == 0 {
+		u.dropLocked(c)
+	}
 }
 
 func (u *subscriptions) readLog(id string, after uint64, limit int) ([]chat.Message, error) {
@@ -369,43 +429,69 @@ func (c *chanSub) deliver(seq uint64, frame []byte, committed int64) {
 	c.next = seq + 1
 }
 
-// deliverEvent hands a channel event to the attached sessions it is for,
-// in the same order as the messages around it: typing and joins to the
-// other members; a leave to the other members, and channel_left to the
-// leaver's sessions, which stop receiving the channel there. c.mu must
-// be held.
-func (u *subscriptions) deliverEvent(c *chanSub, ev *internode.ChannelEvent, frame []byte) {
-	var lists, leavers [][]*session
-	var goodbye []byte
+// deliverEvent hands a channel event (typing) to the other attached
+// sessions, in the same order as the messages around it. c.mu must be
+// held.
+func (c *chanSub) deliverEvent(ev *internode.ChannelEvent, frame []byte) {
+	var lists [][]*session
 	pos := eventPos(ev.After)
-	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
-		self := a.s.user == ev.User
-		if self && ev.Activity == internode.ActivityLeft {
-			if goodbye == nil {
-				goodbye = wsframe.Text(rtm.ChannelLeft(c.id, chat.TSOf(time.Now())))
-			}
-			a.s.removeChan(c.id)
-			if a.hold { // after the replay, with what it holds
-				a.held = append(a.held, held{pos: pos, frame: goodbye})
-			} else {
-				leavers = c.add(leavers, a.s)
-			}
-			return true
-		}
+	for _, a := range c.attached {
 		switch {
-		case self || ev.After < a.skip:
+		case a.s.user == ev.User || ev.After < a.skip:
 		case a.hold:
 			a.held = append(a.held, held{pos: pos, frame: frame})
 		default:
 			lists = c.add(lists, a.s)
 		}
+	}
+	c.send(lists, frame)
+}
+
+// deliverMember hands a join or leave entry, message seq of c, to the
+// attached sessions: mf's event and the entry's message frame to each,
+// but to the leaver's sessions mf's self alone, and then they are
+// detached: nothing of c after the entry reaches them. c.mu must be
+// held.
+func (u *subscriptions) deliverMember(c *chanSub, seq uint64, frame []byte, mf *memberFrames) {
+	var lists, leavers [][]*session
+	pos := messagePos(seq)
+	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
+		if seq <= a.skip {
+			return false
+		}
+		if mf.left && a.s.user == mf.user {
+			a.s.removeChan(c.id)
+			if a.hold { // after the replay, with what it holds
+				a.held = append(a.held, held{pos: pos, frame: mf.self})
+			} else {
+				leavers = c.add(leavers, a.s)
+			}
+			return true
+		}
+		if a.hold {
+			a.held = append(a.held, held{pos: pos, frame: mf.event}, held{pos: pos, frame: frame})
+		} else {
+			lists = c.add(lists, a.s)
+		}
 		return false
 	})
+	c.send(lists, mf.event)
 	c.send(lists, frame)
-	c.send(leavers, goodbye)
+	c.send(leavers, mf.self)
+	c.next = seq + 1
 	if len(c.attached) == 0 {
 		u.dropLocked(c)
 	}
+}
+
+// deliverEntry delivers message seq of c, a join or leave entry when mf
+// is not nil. c.mu must be held.
+func (u *subscriptions) deliverEntry(c *chanSub, seq uint64, frame []byte, committed int64, mf *memberFrames) {
+	if mf != nil {
+		u.deliverMember(c, seq, frame, mf)
+		return
+	}
+	c.deliver(seq, frame, committed)
 }
 
 // add appends s to its worker's list in lists (allocated when first
@@ -463,7 +549,28 @@ func (u *subscriptions) posted(from *internode.Client, m internode.Posted) {
 	}
 }
 
-// channelEvent takes a typing, join or leave event from the owner. It is
+// postedMember takes a committed join or leave entry from the owner.
+func (u *subscriptions) postedMember(from *internode.Client, m internode.PostedMember) {
+	c := u.from(from, m.Channel)
+	if c == nil {
+		return
+	}
+	defer c.mu.Unlock()
+	mf := &memberFrames{user: m.User, left: m.Left, event: wsframe.Text(m.Event)}
+	if m.Left {
+		mf.self = wsframe.Text(m.Self)
+	}
+	h := held{pos: messagePos(m.Seq), frame: wsframe.Text(m.Payload), committed: m.Committed, member: mf}
+	switch {
+	case m.Seq < c.next:
+	case m.Seq == c.next && !c.filling:
+		u.deliverMember(c, m.Seq, h.frame, mf)
+	default:
+		u.hold(c, h)
+	}
+}
+
+// channelEvent takes a typing event from the owner. It is
 // released after the messages up to its After, which the owner sent
 // before it; while a gap is filled it waits with them.
 func (u *subscriptions) channelEvent(from *internode.Client, m internode.ChannelEvent) {
@@ -475,7 +582,7 @@ func (u *subscriptions) channelEvent(from *internode.Client, m internode.Channel
 	if !c.filling && m.After < c.next {
 		// In order (or, after an owner move, later than messages it
 		// followed: delivered at once rather than lost).
-		u.deliverEvent(c, &m, wsframe.Text(m.Payload))
+		c.deliverEvent(&m, wsframe.Text(m.Payload))
 		return
 	}
 	u.hold(c, held{pos: eventPos(m.After), frame: wsframe.Text(m.Payload), ev: &m})
@@ -594,8 +701,8 @@ func (u *subscriptions) fill(ctx context.Context, c *chanSub) {
 		slices.SortStableFunc(c.held, heldOrder)
 		for i := range msgs {
 			u.releaseHeld(c) // what is held before this message goes first
-			if msgs[i].Seq == c.next {
-				c.deliver(msgs[i].Seq, u.encode(&msgs[i], bots), 0)
+			if msgs[i].Seq == c.next && !c.gone {
+				u.deliverEntry(c, msgs[i].Seq, u.encode(&msgs[i], bots), 0, u.memberOf(&msgs[i]))
 			}
 		}
 		c.mu.Unlock()
@@ -623,13 +730,13 @@ func (u *subscriptions) releaseHeld(c *chanSub) {
 			if h.seq() != c.next {
 				break
 			}
-			c.deliver(h.seq(), h.frame, h.committed)
+			u.deliverEntry(c, h.seq(), h.frame, h.committed, h.member)
 			continue
 		}
 		if h.ev.After >= c.next {
 			break
 		}
-		u.deliverEvent(c, h.ev, h.frame)
+		c.deliverEvent(h.ev, h.frame)
 	}
 	if c.gone {
 		i = len(c.held)

@@ -289,7 +289,7 @@ func TestJoinLeaveDelivery(t *testing.T) {
 		t.Fatalf("member_joined_channel = %s", ev.Raw)
 	}
 	nodetest.Call(t, alice, "chat.postMessage", url.Values{"channel": {room}, "text": {"welcome"}}, nil)
-	if ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "message" }); ev.Text != "welcome" {
+	if ev, _ := until(t, bobRTM, func(ev *client.Event) bool { return ev.Type == "message" && ev.Subtype == "" }); ev.Text != "welcome" {
 		t.Fatalf("bob got %s", ev.Raw)
 	}
 

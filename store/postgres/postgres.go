@@ -389,18 +389,6 @@ func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]ch
 	return list(ctx, s, `SELECT `+channelCols+` FROM channels WHERE id > $1 ORDER BY id LIMIT $2`, scanChannel, after, limit)
 }
 
-// AddMember implements store.Channels.
-func (s *Store) AddMember(ctx context.Context, channel, user string) (bool, error) {
-	tag, err := s.exec(ctx, `INSERT INTO members(channel, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING`, channel, user)
-	return err == nil && tag.RowsAffected() == 1, err
-}
-
-// RemoveMember implements store.Channels.
-func (s *Store) RemoveMember(ctx context.Context, channel, user string) (bool, error) {
-	tag, err := s.exec(ctx, `DELETE FROM members WHERE channel = $1 AND user_id = $2`, channel, user)
-	return err == nil && tag.RowsAffected() == 1, err
-}
-
 // Members implements store.Channels.
 func (s *Store) Members(ctx context.Context, channel string) ([]string, error) {
 	return list(ctx, s, `SELECT user_id FROM members WHERE channel = $1 ORDER BY user_id`, scanString, channel)
@@ -574,6 +562,15 @@ func (t txState) PutState(ctx context.Context, m *chat.Message) error {
 			ON CONFLICT (channel, ts) DO UPDATE SET thread_ts = excluded.thread_ts, body = excluded.body`,
 			m.Channel, int64(m.TS), int64(m.ThreadTS), body)
 	}
+	return err
+}
+
+func (t txState) SetMember(ctx context.Context, channel, user string, in bool) error {
+	q := `DELETE FROM members WHERE channel = $1 AND user_id = $2`
+	if in {
+		q = `INSERT INTO members(channel, user_id) VALUES($1, $2) ON CONFLICT DO NOTHING`
+	}
+	_, err := t.tx.Exec(ctx, q, channel, user)
 	return err
 }
 

@@ -155,7 +155,7 @@ func (seg Segment) Decode(out []chat.Message, channel string) ([]chat.Message, e
 		text, ok4 := str()
 		cmid, ok5 := str()
 		if body[0] == formatMore && ok5 {
-			ok5 = len(s) > 0 && s[0] <= 1+byte(chat.KindUnarchive)
+			ok5 = len(s) > 0 && s[0] <= 1+byte(chat.KindLeave) // the last kind
 			if ok5 && s[0] != 0 {
 				x := &chat.More{Kind: chat.Kind(s[0] - 1)}
 				s = s[1:]

@@ -378,6 +378,15 @@ func (t txState) SetChannel(ctx context.Context, channel string, k chat.Kind, va
 	return err
 }
 
+func (t txState) SetMember(ctx context.Context, channel, user string, in bool) error {
+	q := `DELETE FROM members WHERE channel = ? AND user_id = ?`
+	if in {
+		q = `INSERT INTO members(channel, user_id) VALUES(?, ?) ON CONFLICT DO NOTHING`
+	}
+	_, err := t.a.conn.ExecContext(ctx, q, channel, user)
+	return err
+}
+
 // channelUpdate is the column a channel change sets, and its value.
 func channelUpdate(k chat.Kind, value string) (string, any) {
 	switch k {

@@ -454,26 +454,6 @@ func (s *Store) ListChannels(ctx context.Context, after string, limit int) ([]ch
 	return collect(rows, scanChannel)
 }
 
-// AddMember implements store.Channels.
-func (s *Store) AddMember(ctx context.Context, channel, user string) (bool, error) {
-	r, err := s.w.ExecContext(ctx, `INSERT INTO members(channel, user_id) VALUES(?, ?) ON CONFLICT DO NOTHING`, channel, user)
-	if err != nil {
-		return false, err
-	}
-	n, err := r.RowsAffected()
-	return n == 1, err
-}
-
-// RemoveMember implements store.Channels.
-func (s *Store) RemoveMember(ctx context.Context, channel, user string) (bool, error) {
-	r, err := s.w.ExecContext(ctx, `DELETE FROM members WHERE channel = ? AND user_id = ?`, channel, user)
-	if err != nil {
-		return false, err
-	}
-	n, err := r.RowsAffected()
-	return n == 1, err
-}
-
 func scanString(row interface{ Scan(...any) error }) (string, error) {
 	var s string
 	return s, row.Scan(&s)

@@ -158,11 +158,15 @@ func testMembers(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	must(t, s.CreateChannel(ctx, chat.Channel{ID: "C1", Name: "a", Creator: "U1"}))
 	must(t, s.CreateChannel(ctx, chat.Channel{ID: "C2", Name: "b", Creator: "U2"}))
-	if added, err := s.AddMember(ctx, "C1", "U2"); err != nil || !added {
-		t.Fatalf("AddMember = %v, %v", added, err)
+	member := func(seq uint64, k chat.Kind) chat.Message {
+		m := msg("C1", seq)
+		m.User, m.Text, m.More = "U2", "", &chat.More{Kind: k, Subtype: chat.ChannelSubtypes[k], Name: "C"}
+		return m
 	}
-	if added, err := s.AddMember(ctx, "C1", "U2"); err != nil || added {
-		t.Fatalf("second AddMember = %v, %v; want false", added, err)
+	// A join entry adds the member in its Append; a second join (the
+	// owner never writes one, but a replayed store must not fail) too.
+	if res, err := s.Append(ctx, []chat.Message{member(1, chat.KindJoin), member(2, chat.KindJoin)}); err != nil || res[0] != nil || res[1] != nil {
+		t.Fatalf("Append of joins = %v, %v", res, err)
 	}
 	if m, _ := s.Members(ctx, "C1"); !slices.Equal(m, []string{"U1", "U2"}) {
 		t.Fatalf("Members = %v", m)
@@ -176,11 +180,19 @@ func testMembers(t *testing.T, s store.Store) {
 	if in, err := s.IsMember(ctx, "C1", "U9"); err != nil || in {
 		t.Fatalf("IsMember(C1, U9) = %v, %v", in, err)
 	}
-	if removed, err := s.RemoveMember(ctx, "C1", "U2"); err != nil || !removed {
-		t.Fatalf("RemoveMember = %v, %v", removed, err)
+	if res, err := s.Append(ctx, []chat.Message{member(3, chat.KindLeave), member(4, chat.KindLeave)}); err != nil || res[0] != nil || res[1] != nil {
+		t.Fatalf("Append of leaves = %v, %v", res, err)
 	}
-	if removed, err := s.RemoveMember(ctx, "C1", "U2"); err != nil || removed {
-		t.Fatalf("second RemoveMember = %v, %v; want false", removed, err)
+	// A fenced join (seq 4 is written) changes no membership.
+	if res, err := s.Append(ctx, []chat.Message{member(4, chat.KindJoin)}); err != nil || res[0] == nil {
+		t.Fatalf("Append of a stale join = %v, %v; want it refused", res, err)
+	}
+	if in, _ := s.IsMember(ctx, "C1", "U2"); in {
+		t.Fatal("a refused join entry made U2 a member")
+	}
+	msgs, err := s.Messages(ctx, "C1", 0, 10)
+	if err != nil || len(msgs) != 4 || msgs[0].Kind() != chat.KindJoin || msgs[3].Kind() != chat.KindLeave || msgs[0].User != "U2" || msgs[0].More.Name != "C" {
+		t.Fatalf("the log of joins and leaves = %+v, %v", msgs, err)
 	}
 	if c, _ := s.UserChannels(ctx, "U2"); !slices.Equal(c, []string{"C2"}) {
 		t.Fatalf("UserChannels after leave = %v", c)

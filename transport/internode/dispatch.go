@@ -217,6 +217,7 @@ func (d *Dispatcher) LinkClosed(l *Link) {
 // reader goroutine, in arrival order, and must not block.
 type EventReceiver interface {
 	Posted(c *Client, m Posted)
+	PostedMember(c *Client, m PostedMember)
 	Resubscribe(c *Client, m Resubscribe)
 	ChannelEvent(c *Client, m ChannelEvent)
 	PresenceChange(c *Client, m PresenceChange)
@@ -252,6 +253,12 @@ func dispatchEvent(r EventReceiver, c *Client, f Frame) error {
 			return err
 		}
 		r.Posted(c, Posted(m))
+	case KindPostedMember:
+		var m PostedMember
+		if err := m.Decode(f.Body); err != nil {
+			return err
+		}
+		r.PostedMember(c, m)
 	case KindResubscribe:
 		var m Resubscribe
 		if err := m.Decode(f.Body); err != nil {

@@ -33,10 +33,15 @@ const (
 	// a cluster moves to it with a full restart, not a rolling one
 	// (nodes of different versions refuse to link, naming them).
 	Version3 uint16 = 3
+	// Version4 makes a member joining or leaving an entry of the
+	// channel's log (issue 14): PostedMember carries it to the gateways,
+	// MemberReply's Seq is the last entry's, and ChannelEvent no longer
+	// reports joins and leaves. Like Version3, a full restart.
+	Version4 uint16 = 4
 )
 
 // Versions are the protocol versions this build speaks, lowest first.
-var Versions = []uint16{Version3}
+var Versions = []uint16{Version4}
 
 // Kind says what an envelope carries.
 type Kind byte
@@ -65,6 +70,7 @@ const (
 	KindResubscribe  Kind = 21 // Resubscribe
 	KindChannelEvent Kind = 22 // ChannelEvent
 	KindPostedAt     Kind = 23 // PostedAt (Version2; Posted on a Version1 link)
+	KindPostedMember Kind = 24 // PostedMember (Version4)
 
 	// Presence role requests (gateway, admin or channel owner -> the
 	// user's presence node).
@@ -89,8 +95,8 @@ var kindNames = map[Kind]string{
 	KindSubscribe: "subscribe", KindUnsubscribe: "unsubscribe", KindPublish: "publish",
 	KindMember: "member", KindTyping: "typing", KindChange: "change",
 	KindPosted: "posted", KindResubscribe: "resubscribe", KindChannelEvent: "channel event",
-	KindPostedAt: "posted at",
-	KindReport:   "report", KindWatch: "watch", KindUnwatch: "unwatch", KindQuery: "query",
+	KindPostedAt: "posted at", KindPostedMember: "posted member",
+	KindReport: "report", KindWatch: "watch", KindUnwatch: "unwatch", KindQuery: "query",
 	KindSetAway: "set away", KindUserEvent: "user event", KindLease: "lease", KindSynced: "synced",
 	KindPresenceChange: "presence change", KindUserNotice: "user notice", KindAwayChange: "away change",
 	KindResync: "resync",
@@ -207,8 +213,9 @@ type Member struct {
 	Users   []string // MemberInvite: who is added
 }
 
-// MemberReply: Seq is the channel's last committed seq at the time of
-// the change (also with already_in_channel and not_in_channel).
+// MemberReply: Seq is the seq of the change's last entry (with
+// already_in_channel and not_in_channel, the channel's last committed
+// seq).
 type MemberReply struct {
 	Err string
 	Seq uint64
@@ -236,6 +243,22 @@ type Posted struct {
 // Version2 (SendPosted picks).
 type PostedAt Posted
 
+// PostedMember is a committed entry of a member joining or leaving
+// (chat.KindJoin, chat.KindLeave), with what a gateway needs to deliver
+// it: User is who joined or left; Event (member_joined_channel or
+// member_left_channel) goes before Payload (the channel_join or
+// channel_leave message) to the channel's sessions; for a leave, User's
+// own sessions get Self (channel_left or group_left) instead, and
+// nothing of the channel after it. A gateway reading the entry from the
+// store makes the same frames from it (package rtm).
+type PostedMember struct {
+	Posted
+	User  string
+	Left  bool
+	Event []byte
+	Self  []byte
+}
+
 // Resubscribe says the owner dropped Channel's state (it lost ownership
 // or was fenced): subscribe again, to whoever owns it now.
 type Resubscribe struct {
@@ -248,8 +271,8 @@ type Activity byte
 // Channel activities.
 const (
 	ActivityTyping Activity = 1 // User is typing; to the other members
-	ActivityJoined Activity = 2 // User joined; to the other members
-	ActivityLeft   Activity = 3 // User left; to the others, and User's sessions stop receiving the channel
+	// 2 and 3 were a join and a leave before Version4, which made them
+	// entries of the log (PostedMember).
 )
 
 // ChannelEvent is an event of a subscribed channel that is not a
@@ -555,6 +578,21 @@ func SendPosted(l *Link, m Posted) error {
 		return Send(l, PostedAt(m))
 	}
 	return Send(l, m)
+}
+
+func (PostedMember) Kind() Kind { return KindPostedMember }
+func (m PostedMember) AppendBody(b []byte) []byte {
+	b = PostedAt(m.Posted).AppendBody(b)
+	b = appendStr(b, m.User)
+	b = appendBool(b, m.Left)
+	b = appendBytes(b, m.Event)
+	return appendBytes(b, m.Self)
+}
+func (m *PostedMember) Decode(body []byte) error {
+	d := decoder{b: body}
+	m.Channel, m.Seq, m.Payload, m.Committed = d.str(), d.uvarint(), d.bytes(), d.varint()
+	m.User, m.Left, m.Event, m.Self = d.str(), d.bool(), d.bytes(), d.bytes()
+	return d.done(KindPostedMember)
 }
 
 func (Resubscribe) Kind() Kind                   { return KindResubscribe }

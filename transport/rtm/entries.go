@@ -10,7 +10,9 @@ import (
 // Slack's shapes: a message with a subtype, blocks or attachments;
 // message_changed; message_deleted; reaction_added / reaction_removed;
 // the channel's changes (a channel_topic or channel_purpose message,
-// channel_rename, channel_archive, channel_unarchive).
+// channel_rename, channel_archive, channel_unarchive); a member's
+// channel_join or channel_leave message (their member_joined_channel and
+// the rest: MemberEvent, MemberLeft).
 // Each carries seq, like every message event, and is made from the
 // entry alone, so a replay from the store sends what the live event did.
 func appendEntry(b []byte, m *chat.Message, team string) []byte {
@@ -120,6 +122,11 @@ func appendEntry(b []byte, m *chat.Message, team string) []byte {
 		case chat.KindPurpose:
 			b = append(b, `,"purpose":`...)
 			b = AppendString(b, x.Name)
+		case chat.KindJoin:
+			if x.Author != "" {
+				b = append(b, `,"inviter":`...)
+				b = AppendString(b, x.Author)
+			}
 		}
 		b = appendRich(b, x)
 		if x.Bot != nil {

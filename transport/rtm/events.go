@@ -31,44 +31,57 @@ func UserTyping(channel, user string) []byte {
 	return append(b, '}')
 }
 
-// MemberJoined tells a channel's members that user joined (inviter may be "").
-func MemberJoined(channel, user, inviter, team string, ts chat.TS) []byte {
-	b := []byte(`{"type":"member_joined_channel","user":`)
-	b = AppendString(b, user)
-	b = append(b, `,"channel":`...)
-	b = AppendString(b, channel)
-	b = append(b, `,"channel_type":"C","team":`...)
-	b = AppendString(b, team)
-	if inviter != "" {
-		b = append(b, `,"inviter":`...)
-		b = AppendString(b, inviter)
+// MemberEvent is a join or leave entry's member_joined_channel or
+// member_left_channel, for the channel's sessions (and apps), made from
+// the entry alone (live at the owner or read back from the store).
+func MemberEvent(m *chat.Message, team string) []byte {
+	typ := "member_joined_channel"
+	if m.Kind() == chat.KindLeave {
+		typ = "member_left_channel"
 	}
-	b = append(b, `,"event_ts":"`...)
-	b = ts.Append(b)
-	return append(b, `"}`...)
-}
-
-// MemberLeft tells a channel's members that user left.
-func MemberLeft(channel, user, team string, ts chat.TS) []byte {
-	b := []byte(`{"type":"member_left_channel","user":`)
-	b = AppendString(b, user)
+	b := []byte(`{"type":"`)
+	b = append(b, typ...)
+	b = append(b, `","user":`...)
+	b = AppendString(b, m.User)
 	b = append(b, `,"channel":`...)
-	b = AppendString(b, channel)
-	b = append(b, `,"channel_type":"C","team":`...)
+	b = AppendString(b, m.Channel)
+	b = append(b, `,"channel_type":`...)
+	b = AppendString(b, m.More.Name)
+	b = append(b, `,"team":`...)
 	b = AppendString(b, team)
-	b = append(b, `,"event_ts":"`...)
-	b = ts.Append(b)
-	return append(b, `"}`...)
+	if m.Kind() == chat.KindJoin && m.More.Author != "" {
+		b = append(b, `,"inviter":`...)
+		b = AppendString(b, m.More.Author)
+	}
+	b = appendTS(b, "event_ts", m.TS)
+	return append(b, '}')
 }
 
-// ChannelLeft tells the leaver's own sessions they left (a bare id).
-func ChannelLeft(channel string, ts chat.TS) []byte {
-	b := []byte(`{"type":"channel_left","channel":`)
-	b = AppendString(b, channel)
-	b = append(b, `,"event_ts":"`...)
-	b = ts.Append(b)
-	return append(b, `"}`...)
+// MemberLeft is a leave entry's event for the leaver's own sessions:
+// channel_left (group_left for a private channel) with the channel's bare
+// id, and actor_id when someone else removed them.
+func MemberLeft(m *chat.Message) []byte {
+	typ := "channel_left"
+	if m.More.Name == ChannelTypePrivate {
+		typ = "group_left"
+	}
+	b := []byte(`{"type":"`)
+	b = append(b, typ...)
+	b = append(b, `","channel":`...)
+	b = AppendString(b, m.Channel)
+	if m.More.Author != "" {
+		b = append(b, `,"actor_id":`...)
+		b = AppendString(b, m.More.Author)
+	}
+	b = appendTS(b, "event_ts", m.TS)
+	return append(b, '}')
 }
+
+// Channel types as member events give them.
+const (
+	ChannelTypePublic  = "C"
+	ChannelTypePrivate = "G"
+)
 
 // ChannelObject is Slack's channel object as a caller sees it; numMembers
 // < 0 leaves num_members out.
@@ -134,6 +147,10 @@ func Marked(typ, channel string, ts chat.TS, unread, display int, eventTS chat.T
 // ChannelJoined tells the joiner's sessions they are now in ch (a full
 // channel object, as Slack sends it).
 func ChannelJoined(ch chat.Channel, team string, numMembers int) []byte {
-	b, _ := json.Marshal(map[string]any{"type": "channel_joined", "channel": ChannelObject(ch, team, true, numMembers)})
+	typ := "channel_joined"
+	if ch.IsPrivate && !ch.IsDM() {
+		typ = "group_joined" // Slack's event for a private channel
+	}
+	b, _ := json.Marshal(map[string]any{"type": typ, "channel": ChannelObject(ch, team, true, numMembers)})
 	return b
 }

@@ -778,6 +778,9 @@ export class App {
         text: `<@${ev.user}> renamed the channel to "${c.name}"` });
       this.changed('sidebar', 'header', 'composer', 'messages');
     },
+    group_joined(ev) {
+      handlers.channel_joined.call(this, ev); // a private channel's
+    },
     reaction_added(ev) {
       handlers.reaction_removed.call(this, ev, true);
     },
@@ -815,6 +818,9 @@ export class App {
       handlers.channel_marked.call(this, ev);
     },
     channel_left(ev) {
+      this.#left(ev.channel);
+    },
+    group_left(ev) {
       this.#left(ev.channel);
     },
     member_joined_channel(ev) {
