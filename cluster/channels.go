@@ -26,8 +26,9 @@ type Post struct {
 	Text        string
 	ThreadTS    chat.TS
 	ClientMsgID string
-	// More is a broadcast reply's subtype, blocks and attachments (nil
-	// for a plain message): only Subtype, Blocks and Attachments are
+	// More is a broadcast reply's subtype, blocks and attachments, and a
+	// reply's parent's author (Author: its parent_user_id) (nil for a
+	// plain message): only Subtype, Blocks, Attachments and Author are
 	// taken.
 	More *chat.More
 }

@@ -432,6 +432,9 @@ func (a *API) messageObject(c *call, m *chat.Message) (map[string]any, error) {
 	}
 	if x := m.More; x != nil {
 		moreObject(o, x)
+		if x.Kind == chat.KindMessage && m.IsReply() && x.Author != "" {
+			o["parent_user_id"] = x.Author
+		}
 	}
 	return o, nil
 }
@@ -522,12 +525,17 @@ func (a *API) postMessage(c *call) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := store.ThreadParent(c.ctx, a.cfg.Store, ch.ID, p.ThreadTS); errors.Is(err, store.ErrNotFound) {
+		parent, err := store.ThreadParent(c.ctx, a.cfg.Store, ch.ID, p.ThreadTS)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, chat.ErrThreadNotFound
 		} else if err != nil {
 			return nil, err
 		}
 		ref, p.Channel = ch.ID, ch.ID
+		if p.More == nil {
+			p.More = &chat.More{}
+		}
+		p.More.Author = parent.User // the reply's parent_user_id
 	}
 	if bad != nil || ref == "" {
 		// The channel's own errors come first.

@@ -66,14 +66,33 @@ func (e *env) unchanged(what string, hist []obj, thread string, replies []obj) {
 func TestThreads(t *testing.T) {
 	e := setup(t)
 	e.ok(e.alice, "conversations.join", url.Values{"channel": {e.ch}}, nil)
+	rtmConn := nodetest.Connect(t, e.alice, "", nil)
 	parent := e.post(e.bob, url.Values{"channel": {e.ch}, "text": {"parent"}})
 	r1 := e.post(e.alice, url.Values{"channel": {e.ch}, "text": {"r1"}, "thread_ts": {parent}})
+	for { // the reply's RTM event names its parent's author, as Slack's does
+		ev := nodetest.Next(t, rtmConn)
+		if ev.Type != "message" || ev.TS != r1 {
+			continue
+		}
+		var m struct {
+			Parent string `json:"parent_user_id"`
+		}
+		json.Unmarshal(ev.Raw, &m)
+		var bob struct {
+			ID string `json:"user_id"`
+		}
+		e.ok(e.bob, "auth.test", nil, &bob)
+		if m.Parent != bob.ID || bob.ID == "" {
+			t.Fatalf("reply event without parent_user_id: %s", ev.Raw)
+		}
+		break
+	}
 	var bc struct {
 		TS      string
 		Message obj
 	}
 	e.ok(e.bob, "chat.postMessage", url.Values{"channel": {e.ch}, "text": {"r2"}, "thread_ts": {parent}, "reply_broadcast": {"true"}}, &bc)
-	if bc.Message["subtype"] != "thread_broadcast" || bc.Message["thread_ts"] != parent {
+	if bc.Message["subtype"] != "thread_broadcast" || bc.Message["thread_ts"] != parent || bc.Message["parent_user_id"] != bc.Message["user"] {
 		t.Fatalf("broadcast reply = %v", bc.Message)
 	}
 	r3 := e.post(e.alice, url.Values{"channel": {e.ch}, "text": {"r3"}, "thread_ts": {parent}})
@@ -89,12 +108,18 @@ func TestThreads(t *testing.T) {
 	if !reflect.DeepEqual(p, want) || p["reply_users"].([]any)[0] == p["user"] {
 		t.Fatalf("parent = %v\nwant %v", p, want)
 	}
+	if hist[0]["parent_user_id"] != p["user"] {
+		t.Fatalf("the broadcast reply in history = %v, want parent_user_id %v", hist[0], p["user"])
+	}
 	msgs := e.thread(e.ch, parent)
 	var tss []string
-	for _, m := range msgs {
+	for i, m := range msgs {
 		tss = append(tss, m["ts"].(string))
 		if m["thread_ts"] != parent {
 			t.Fatalf("thread message without thread_ts: %v", m)
+		}
+		if (i > 0) != (m["parent_user_id"] == p["user"]) { // the parent has none
+			t.Fatalf("thread message %d's parent_user_id: %v", i, m)
 		}
 	}
 	if !slices.Equal(tss, []string{parent, r1, bc.TS, r3}) {

@@ -119,6 +119,9 @@ func decorate(ev map[string]any, m *chat.Message, bot chat.Bot, team string) {
 		if x.Subtype != "" {
 			ev["subtype"] = x.Subtype
 		}
+		if x.Kind == chat.KindMessage && m.IsReply() && x.Author != "" {
+			ev["parent_user_id"] = x.Author
+		}
 		if x.Blocks != "" {
 			ev["blocks"] = json.RawMessage(x.Blocks)
 		}

@@ -172,20 +172,25 @@ func withBot(m *chat.Message, x *chat.More) *chat.Message {
 }
 
 // richOf keeps of a post's More only what a post may set: blocks,
-// attachments, and thread_broadcast on a reply.
+// attachments, and on a reply thread_broadcast and its parent's author
+// (parent_user_id, which the poster's node read when it checked the
+// parent).
 func richOf(p cluster.Post) *chat.More {
 	x := p.More
 	if x == nil {
 		return nil
 	}
-	sub := x.Subtype
+	sub, author := x.Subtype, x.Author
 	if sub != chat.SubtypeThreadBroadcast || p.ThreadTS == 0 {
 		sub = ""
 	}
-	if sub == "" && x.Blocks == "" && x.Attachments == "" {
+	if p.ThreadTS == 0 {
+		author = ""
+	}
+	if sub == "" && author == "" && x.Blocks == "" && x.Attachments == "" {
 		return nil
 	}
-	return &chat.More{Subtype: sub, Blocks: x.Blocks, Attachments: x.Attachments}
+	return &chat.More{Subtype: sub, Author: author, Blocks: x.Blocks, Attachments: x.Attachments}
 }
 
 // Typing passes a user's typing on to the channel's subscribers, at most

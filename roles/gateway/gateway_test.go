@@ -207,13 +207,23 @@ func TestBadSendsAreRejected(t *testing.T) {
 	}
 	// A reply to the parent is accepted.
 	id := send(t, r, map[string]any{"type": "message", "channel": e.ch, "text": "a reply", "thread_ts": parent.TS})
-	for {
+	for acked, seen := false, false; !acked || !seen; {
 		ev := nodetest.Next(t, r)
 		if ev.ReplyTo != nil && *ev.ReplyTo == id {
 			if ev.OK == nil || !*ev.OK {
 				t.Fatalf("a reply to the parent: %s", ev.Raw)
 			}
-			break
+			acked = true
+		}
+		if ev.Type == "message" && ev.Text == "a reply" { // it names its parent's author (bob)
+			var m struct {
+				Parent string `json:"parent_user_id"`
+			}
+			json.Unmarshal(ev.Raw, &m)
+			if m.Parent != e.bobID {
+				t.Fatalf("an RTM reply's event: %s, want parent_user_id %s", ev.Raw, e.bobID)
+			}
+			seen = true
 		}
 	}
 	for ch, want := range map[string]int{e.ch: 2, e.other: 0} { // alice's join and the parent (replies are in its thread)

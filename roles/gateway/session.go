@@ -641,6 +641,7 @@ func (s *session) send(req *rtm.Request) {
 		return
 	}
 	var thread chat.TS
+	var parent string // a reply's parent's author
 	if req.ThreadTS != "" {
 		ts, err := chat.ParseTS(req.ThreadTS)
 		if err != nil {
@@ -648,7 +649,7 @@ func (s *session) send(req *rtm.Request) {
 			return
 		}
 		thread = ts
-		if err := s.threadParent(req.Channel, thread); err != nil {
+		if parent, err = s.threadParent(req.Channel, thread); err != nil {
 			p, _ := apierror.Of(err)
 			s.push(rtm.Reply(req, p.RTM, p.Msg))
 			return
@@ -661,6 +662,14 @@ func (s *session) send(req *rtm.Request) {
 		return
 	}
 	p := cluster.Post{Channel: req.Channel, User: s.user, Text: text, ThreadTS: thread, ClientMsgID: req.ClientMsgID, More: s.bot}
+	if parent != "" {
+		x := chat.More{Author: parent} // a reply's parent_user_id
+		if s.bot != nil {
+			x = *s.bot // shared by the session's posts: copied
+			x.Author = parent
+		}
+		p.More = &x
+	}
 	acked := req.ID != nil // the callback keeps no reference to req (nor to its frame)
 	s.g.cfg.Channels.Go(p, func(m chat.Message, err error) {
 		s.inflight.Add(-1)
@@ -684,31 +693,32 @@ func (s *session) send(req *rtm.Request) {
 
 // threadParent checks a reply's thread_ts as chat.postMessage does: it
 // must name an existing top-level message of the channel
-// (thread_not_found). Only a member is told: for anyone else it answers
-// nil and the channel's owner refuses the post (channel_not_found or
-// not_in_channel), so a non-member learns nothing of the channel.
+// (thread_not_found), whose author it returns. Only a member is told:
+// for anyone else it answers "", nil and the channel's owner refuses the
+// post (channel_not_found or not_in_channel), so a non-member learns
+// nothing of the channel.
 // Replies are rare; the store reads here hold this session's reader,
 // which also keeps the client's sends in order.
-func (s *session) threadParent(channel string, ts chat.TS) error {
+func (s *session) threadParent(channel string, ts chat.TS) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if !s.hasChan(channel) {
 		member, err := s.g.cfg.Store.IsMember(ctx, channel, s.user)
 		if err != nil {
-			return chat.ErrUnavailable
+			return "", chat.ErrUnavailable
 		}
 		if !member {
-			return nil
+			return "", nil
 		}
 	}
-	_, err := store.ThreadParent(ctx, s.g.cfg.Store, channel, ts)
+	parent, err := store.ThreadParent(ctx, s.g.cfg.Store, channel, ts)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return chat.ErrThreadNotFound
+		return "", chat.ErrThreadNotFound
 	case err != nil:
-		return chat.ErrUnavailable
+		return "", chat.ErrUnavailable
 	}
-	return nil
+	return parent.User, nil
 }
 
 // ackFrame is the frame of an ack, built in place: one allocation.

@@ -111,6 +111,10 @@ func appendEntry(b []byte, m *chat.Message, team string) []byte {
 		if m.ThreadTS != 0 {
 			b = appendTS(b, "thread_ts", m.ThreadTS)
 		}
+		if x.Kind == chat.KindMessage && m.IsReply() && x.Author != "" {
+			b = append(b, `,"parent_user_id":`...)
+			b = AppendString(b, x.Author)
+		}
 		if m.ClientMsgID != "" {
 			b = append(b, `,"client_msg_id":`...)
 			b = AppendString(b, m.ClientMsgID)
