@@ -116,6 +116,13 @@ type Marks interface {
 	SetLastRead(ctx context.Context, user, channel string, ts chat.TS) error
 	// LastRead is what SetLastRead recorded last, 0 when nothing was.
 	LastRead(ctx context.Context, user, channel string) (chat.TS, error)
+	// LastReads are every mark of user, by channel (one read for a list
+	// of conversations).
+	LastReads(ctx context.Context, user string) (map[string]chat.TS, error)
+	// SetClosed records that user closed a direct message (closed) or
+	// opened it again, and reports whether that changed anything
+	// (conversations.close, conversations.open).
+	SetClosed(ctx context.Context, user, channel string, closed bool) (changed bool, err error)
 }
 
 // Log holds each channel's entries (messages and the changes to them,

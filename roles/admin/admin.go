@@ -171,6 +171,7 @@ func New(cfg Config) (*API, error) {
 		"conversations.history":     {authUser, tier3, r, (*API).history},
 		"conversations.open":        {authUser, tier3, w, (*API).open},
 		"conversations.mark":        {authUser, tier3, w, (*API).mark},
+		"conversations.close":       {authUser, tier2, w, (*API).close},
 		"users.conversations":       {authUser, tier3, r, (*API).usersConversations},
 		"chat.getPermalink":         {authUser, tier4, r, (*API).getPermalink},
 		"search.messages":           {authUser, tier3, r, (*API).search},

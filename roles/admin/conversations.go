@@ -267,6 +267,9 @@ func (a *API) list(c *call) (map[string]any, error) {
 			return nil, err
 		}
 	}
+	if err := a.addUnreads(c, l.out, func(id string) bool { return member[id] }); err != nil {
+		return nil, err
+	}
 	return l.reply(), nil
 }
 

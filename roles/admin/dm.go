@@ -83,17 +83,60 @@ func (a *API) open(c *call) (map[string]any, error) {
 
 // opened is conversations.open's answer: the conversation's id, all of
 // it with return_im (and always for a group DM, as Slack does), and
-// no_op/already_open when it existed.
+// no_op/already_open when it existed and was open. One the caller had
+// closed is open again (im_open or mpim_open to their sessions).
 func (a *API) opened(c *call, ch chat.Channel, existed, full bool) (map[string]any, error) {
 	obj := map[string]any{"id": ch.ID}
 	if full || ch.Type == chat.TypeMPIM {
 		obj = a.conversationObject(c, ch, true, -1)
 	}
 	out := map[string]any{"channel": obj}
-	if existed {
+	if !existed {
+		return out, nil
+	}
+	reopened, err := a.cfg.Store.SetClosed(c.ctx, c.user.ID, ch.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	if reopened {
+		a.dmEvent(c, ch, "open")
+	} else {
 		out["no_op"], out["already_open"] = true, true
 	}
 	return out, nil
+}
+
+// close answers conversations.close: the caller closes a direct message
+// of theirs (clients take it off their list; nothing else changes, and
+// conversations.open opens it again). Closing a closed one is no_op and
+// already_closed, as on Slack.
+func (a *API) close(c *call) (map[string]any, error) {
+	ch, err := a.lookup(c, c.args["channel"], membership)
+	if err != nil {
+		return nil, err
+	}
+	if !ch.IsDM() {
+		return nil, chat.Error("method_not_supported_for_channel_type")
+	}
+	closed, err := a.cfg.Store.SetClosed(c.ctx, c.user.ID, ch.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	if !closed {
+		return map[string]any{"no_op": true, "already_closed": true}, nil
+	}
+	a.dmEvent(c, ch, "close")
+	return map[string]any{}, nil
+}
+
+// dmEvent tells the caller's sessions they opened or closed ch (what is
+// "open" or "close"): im_open, im_close, mpim_open, mpim_close.
+func (a *API) dmEvent(c *call, ch chat.Channel, what string) {
+	typ := "im_" + what
+	if ch.Type == chat.TypeMPIM {
+		typ = "mpim_" + what
+	}
+	a.cfg.Presence.UserEvent(c.user.ID, ch.ID, 0, typ, rtm.DMEvent(typ, ch.ID, c.user.ID, chat.TSOf(time.Now())))
 }
 
 // announceDM tells each of a new DM's people about it (im_created, or
@@ -106,7 +149,7 @@ func (a *API) announceDM(c *call, ch chat.Channel, people []string) {
 		if ch.Type == chat.TypeIM {
 			frame = rtm.IMCreated(ch, other(people, p), a.cfg.Team.ID)
 		} else {
-			frame = rtm.MPIMOpen(ch.ID, c.user.ID, now)
+			frame = rtm.DMEvent("mpim_open", ch.ID, c.user.ID, now)
 		}
 		a.cfg.Presence.UserEvent(p, ch.ID, 0, internode.ChannelJoined, frame)
 	}
@@ -301,6 +344,9 @@ func (a *API) usersConversations(c *call) (map[string]any, error) {
 		}
 		return l.add(ch.ID, func() map[string]any { return a.conversationObject(c, ch, member, -1) })
 	})
+	if err == nil {
+		err = a.addUnreads(c, l.out, func(id string) bool { _, in := slices.BinarySearch(mine, id); return in })
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -448,3 +448,79 @@ func TestOpenDMEvents(t *testing.T) {
 		t.Fatalf("carol's event %s, want only the group's message", ev.Raw)
 	}
 }
+
+// TestCloseDM: conversations.close closes a DM for the caller only
+// (im_close to their sessions); again is no_op and already_closed;
+// conversations.open opens it again (im_open, no no_op), then is
+// already_open. Closing a channel, someone else's DM or nothing is
+// refused and changes nothing.
+func TestCloseDM(t *testing.T) {
+	e := setupDM(t)
+	var dm openRes
+	e.ok(e.alice, "conversations.open", url.Values{"users": {e.bobID}}, &dm)
+	d := dm.Channel.ID
+	var group openRes
+	e.ok(e.alice, "conversations.open", url.Values{"users": {e.bobID + "," + e.carolID}}, &group)
+	r := nodetest.Connect(t, e.alice, "", nil)
+	type closeRes struct {
+		NoOp          bool `json:"no_op"`
+		AlreadyClosed bool `json:"already_closed"`
+	}
+	event := func(typ, ch string) {
+		t.Helper()
+		for {
+			ev := nodetest.Next(t, r)
+			if ev.Type == typ {
+				if ev.ChannelID() != ch || ev.User != e.aliceID {
+					t.Fatalf("%s = %s", typ, ev.Raw)
+				}
+				return
+			}
+		}
+	}
+	var res closeRes
+	e.ok(e.alice, "conversations.close", url.Values{"channel": {d}}, &res)
+	if res.NoOp || res.AlreadyClosed {
+		t.Fatalf("close = %+v", res)
+	}
+	event("im_close", d)
+	res = closeRes{}
+	e.ok(e.alice, "conversations.close", url.Values{"channel": {d}}, &res)
+	if !res.NoOp || !res.AlreadyClosed {
+		t.Fatalf("close again = %+v, want no_op and already_closed", res)
+	}
+	e.ok(e.alice, "conversations.close", url.Values{"channel": {group.Channel.ID}}, &res)
+	event("mpim_close", group.Channel.ID)
+	// bob's side is his own: his close changes something.
+	res = closeRes{}
+	e.ok(e.bob, "conversations.close", url.Values{"channel": {d}}, &res)
+	if res.NoOp {
+		t.Fatalf("bob's close = %+v", res)
+	}
+	var again openRes
+	e.ok(e.alice, "conversations.open", url.Values{"users": {e.bobID}}, &again)
+	if again.Channel.ID != d || again.NoOp || again.AlreadyOpen {
+		t.Fatalf("reopen = %+v", again)
+	}
+	event("im_open", d)
+	e.ok(e.alice, "conversations.open", url.Values{"channel": {d}}, &again)
+	if !again.NoOp || !again.AlreadyOpen {
+		t.Fatalf("open of an open DM = %+v", again)
+	}
+	// Refused: a channel, a DM of others, none; nothing changes.
+	var other openRes
+	e.ok(e.bob, "conversations.open", url.Values{"users": {e.carolID}}, &other)
+	e.ok(e.alice, "conversations.join", url.Values{"channel": {e.ch}}, nil)
+	before := e.historyLen(e.ch)
+	e.fails(e.alice, "conversations.close", url.Values{"channel": {e.ch}}, "method_not_supported_for_channel_type")
+	e.fails(e.alice, "conversations.close", url.Values{"channel": {other.Channel.ID}}, "channel_not_found")
+	e.fails(e.alice, "conversations.close", url.Values{}, "channel_not_found")
+	if e.historyLen(e.ch) != before {
+		t.Fatal("a refused close changed the channel")
+	}
+	// carol's DM with bob is still open for bob: not closed by alice's attempt.
+	e.ok(e.bob, "conversations.open", url.Values{"channel": {other.Channel.ID}}, &again)
+	if !again.NoOp || !again.AlreadyOpen {
+		t.Fatalf("bob's DM with carol after alice's refused close = %+v", again)
+	}
+}

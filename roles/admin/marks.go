@@ -50,7 +50,41 @@ func (a *API) addUnread(c *call, ch chat.Channel, obj map[string]any) error {
 	if err != nil {
 		return err
 	}
-	unread, display, err := a.unread(c, ch.ID, last)
+	return a.setUnread(c, ch.ID, last, obj)
+}
+
+// addUnreads adds the caller's read marks and unread counts to the
+// objects of a listing (conversations.list, users.conversations) for the
+// conversations they are in: the marks with one read, and a
+// conversation whose newest entry is not after the caller's mark (most,
+// for someone who keeps up) counts as read from its last seq and ts
+// alone, without reading its history.
+func (a *API) addUnreads(c *call, objs []map[string]any, member func(id string) bool) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	marks, err := a.cfg.Store.LastReads(c.ctx, c.user.ID)
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		if id, _ := obj["id"].(string); member(id) {
+			if err := a.setUnread(c, id, marks[id], obj); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// setUnread sets obj's last_read (last, the caller's mark of channel),
+// unread_count and unread_count_display.
+func (a *API) setUnread(c *call, channel string, last chat.TS, obj map[string]any) error {
+	unread, display := 0, 0
+	_, newest, err := a.cfg.Store.Last(c.ctx, channel)
+	if err == nil && newest > last {
+		unread, display, err = a.unread(c, channel, last)
+	}
 	if err != nil {
 		return err
 	}

@@ -224,3 +224,56 @@ func TestAPITest(t *testing.T) {
 	}
 	e.fails(e.alice, "api.test", url.Values{"error": {"boom"}}, "boom")
 }
+
+// TestUnreadInLists: conversations.list and users.conversations give the
+// caller's last_read and unread counts for each conversation they are
+// in, as conversations.info does (read up to the newest: 0, from the
+// marks alone), and none for a channel they are not in.
+func TestUnreadInLists(t *testing.T) {
+	e := setupDM(t)
+	e.ok(e.alice, "conversations.join", url.Values{"channel": {e.ch}}, nil)
+	var other struct{ Channel struct{ ID string } }
+	e.ok(e.carol, "conversations.create", url.Values{"name": {"carols"}}, &other)
+	var dm openRes
+	e.ok(e.alice, "conversations.open", url.Values{"users": {e.bobID}}, &dm)
+	e.post(e.bob, e.ch, "one")
+	e.post(e.alice, e.ch, "two")
+	e.post(e.bob, dm.Channel.ID, "hi")
+	last := e.post(e.bob, dm.Channel.ID, "there")
+	e.post(e.carol, other.Channel.ID, "not alice's")
+	check := func(what string) {
+		t.Helper()
+		for _, method := range []string{"conversations.list", "users.conversations"} {
+			var res struct{ Channels []conv }
+			e.ok(e.alice, method, url.Values{"types": {"public_channel,im"}}, &res)
+			seen := 0
+			for _, c := range res.Channels {
+				want := e.info(e.alice, c.ID)
+				switch {
+				case c.ID == other.Channel.ID:
+					if c.UnreadCount != nil || c.LastRead != "" {
+						t.Fatalf("%s %s: unread fields of a channel alice is not in: %+v", what, method, c)
+					}
+					continue
+				case c.LastRead != want.LastRead || c.UnreadCount == nil || *c.UnreadCount != *want.UnreadCount ||
+					*c.UnreadCountDisplay != *want.UnreadCountDisplay:
+					t.Fatalf("%s %s: %s has last_read %q unread %v/%v; conversations.info says %q %d/%d", what, method, c.ID,
+						c.LastRead, c.UnreadCount, c.UnreadCountDisplay, want.LastRead, *want.UnreadCount, *want.UnreadCountDisplay)
+				}
+				seen++
+			}
+			if seen != 2 {
+				t.Fatalf("%s %s: %d conversations of alice's listed", what, method, seen)
+			}
+		}
+	}
+	check("before any mark")
+	if u, d := unread(e.info(e.alice, dm.Channel.ID)); u != 2 || d != 2 {
+		t.Fatalf("the DM's unread %d/%d, want 2/2", u, d)
+	}
+	e.ok(e.alice, "conversations.mark", url.Values{"channel": {dm.Channel.ID}, "ts": {last}}, nil)
+	check("after marking the DM")
+	if u, d := unread(e.info(e.alice, dm.Channel.ID)); u != 0 || d != 0 {
+		t.Fatalf("the DM's unread after the mark %d/%d, want 0/0", u, d)
+	}
+}

@@ -513,3 +513,43 @@ func gjson(raw []byte, k string) string {
 	s, _ := m[k].(string)
 	return s
 }
+
+// TestReactionLimits: Slack's two limits on one message: 23 reactions
+// per person (too_many_reactions) and 50 distinct emoji
+// (too_many_emoji); a refused reaction changes nothing, and an emoji
+// already on the message can still be added by someone else.
+func TestReactionLimits(t *testing.T) {
+	e := setupDM(t)
+	for _, api := range []*client.API{e.alice, e.carol} {
+		e.ok(api, "conversations.join", url.Values{"channel": {e.ch}}, nil)
+	}
+	ts := e.env.post(e.bob, url.Values{"channel": {e.ch}, "text": {"react to me"}})
+	at := func(name string) url.Values {
+		return url.Values{"channel": {e.ch}, "timestamp": {ts}, "name": {name}}
+	}
+	emoji := func(i int) string { return fmt.Sprintf("e%d", i) }
+	for i := range 23 {
+		e.ok(e.alice, "reactions.add", at(emoji(i)), nil)
+	}
+	hist := e.history(e.ch)
+	e.fails(e.alice, "reactions.add", at(emoji(23)), "too_many_reactions")
+	e.fails(e.alice, "reactions.add", at(emoji(0)), "already_reacted")
+	e.unchanged("a 24th reaction", hist, "", nil)
+	for i := 23; i < 46; i++ {
+		e.ok(e.bob, "reactions.add", at(emoji(i)), nil)
+	}
+	for i := 46; i < 50; i++ {
+		e.ok(e.carol, "reactions.add", at(emoji(i)), nil)
+	}
+	hist = e.history(e.ch)
+	if rs := hist[0]["reactions"].([]any); len(rs) != 50 {
+		t.Fatalf("%d reactions, want 50", len(rs))
+	}
+	e.fails(e.carol, "reactions.add", at("one-too-many"), "too_many_emoji")
+	e.unchanged("a 51st emoji", hist, "", nil)
+	// An emoji already there is no new one.
+	e.ok(e.carol, "reactions.add", at(emoji(0)), nil)
+	// Removing one of hers lets alice add another.
+	e.ok(e.alice, "reactions.remove", at(emoji(1)), nil)
+	e.ok(e.alice, "reactions.add", at(emoji(30)), nil)
+}

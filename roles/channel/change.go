@@ -23,11 +23,16 @@ const (
 	errAlreadyReacted  chat.Error = "already_reacted"
 	errNoReaction      chat.Error = "no_reaction"
 	errTooManyReacts   chat.Error = "too_many_reactions"
+	errTooManyEmoji    chat.Error = "too_many_emoji"
 )
 
-// maxReactions is the most distinct reactions a message takes (Slack's 23
-// per user is per user; one cap per message keeps a state row bounded).
-const maxReactions = 50
+// Slack's reaction limits: a message takes at most maxEmoji distinct
+// reactions (too_many_emoji; it also keeps a state row bounded), and one
+// person puts at most maxUserReactions on it (too_many_reactions).
+const (
+	maxEmoji         = 50
+	maxUserReactions = 23
+)
 
 func (s server) Change(r internode.Request, m internode.Change) {
 	answer := func(e chat.Message, err error) {
@@ -165,7 +170,9 @@ func (o *Owner) check(ctx context.Context, c cluster.Change, member bool) (chat.
 			return chat.Message{}, errMessageNotFound
 		case i >= 0 && slices.Contains(reactions[i].Users, c.User):
 			return chat.Message{}, errAlreadyReacted
-		case i < 0 && len(reactions) >= maxReactions:
+		case i < 0 && len(reactions) >= maxEmoji:
+			return chat.Message{}, errTooManyEmoji
+		case reactedBy(reactions, c.User) >= maxUserReactions:
 			return chat.Message{}, errTooManyReacts
 		}
 	case chat.KindReactionRemove:
@@ -187,6 +194,17 @@ func (o *Owner) check(ctx context.Context, c cluster.Change, member bool) (chat.
 		e.ThreadTS = 0 // a parent's own thread_ts says nothing of where the change belongs
 	}
 	return e, nil
+}
+
+// reactedBy is how many of a message's reactions are user's.
+func reactedBy(reactions []chat.Reaction, user string) int {
+	n := 0
+	for _, r := range reactions {
+		if slices.Contains(r.Users, user) {
+			n++
+		}
+	}
+	return n
 }
 
 // Errors of channel changes (Slack's strings).

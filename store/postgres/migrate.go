@@ -66,6 +66,10 @@ CREATE TABLE message_state(channel text COLLATE "C" NOT NULL, ts bigint NOT NULL
 CREATE INDEX message_state_by_thread ON message_state(channel, thread_ts, ts);`},
 	// search.messages (issue 14), as in store/sqlite's step 8.
 	{"the full-text search index", searchSchema},
+	// Issue 14: closed direct messages, as in store/sqlite's step 10.
+	{"closed direct messages", `
+CREATE TABLE dm_closed(user_id text COLLATE "C" NOT NULL, channel text COLLATE "C" NOT NULL,
+	PRIMARY KEY(user_id, channel));`},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -374,6 +374,33 @@ func (s *Store) LastRead(ctx context.Context, user, channel string) (chat.TS, er
 	return chat.TS(ts), err
 }
 
+// LastReads implements store.Marks.
+func (s *Store) LastReads(ctx context.Context, user string) (map[string]chat.TS, error) {
+	type mark struct {
+		ch string
+		ts int64
+	}
+	marks, err := list(ctx, s, `SELECT channel, last_read FROM marks WHERE user_id = $1`, func(r Scanner) (mark, error) {
+		var m mark
+		return m, r.Scan(&m.ch, &m.ts)
+	}, user)
+	out := make(map[string]chat.TS, len(marks))
+	for _, m := range marks {
+		out[m.ch] = chat.TS(m.ts)
+	}
+	return out, err
+}
+
+// SetClosed implements store.Marks.
+func (s *Store) SetClosed(ctx context.Context, user, channel string, closed bool) (bool, error) {
+	q := `DELETE FROM dm_closed WHERE user_id = $1 AND channel = $2`
+	if closed {
+		q = `INSERT INTO dm_closed(user_id, channel) VALUES($1, $2) ON CONFLICT DO NOTHING`
+	}
+	tag, err := s.exec(ctx, q, user, channel)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
 // Channel implements store.Channels.
 func (s *Store) Channel(ctx context.Context, id string) (chat.Channel, error) {
 	return s.channel(ctx, "id", id)

@@ -88,6 +88,10 @@ CREATE INDEX msgstate_by_thread ON msgstate(channel, thread_ts, ts);`)},
 	// search.messages (issue 14): the full-text index (search.go), filled
 	// with what the log holds.
 	{"the full-text search index", addSearch},
+	// Issue 14: the direct messages each person closed
+	// (conversations.close; conversations.open opens them again).
+	{"closed direct messages", execStep(`
+CREATE TABLE dm_closed(user_id TEXT NOT NULL, channel TEXT NOT NULL, PRIMARY KEY(user_id, channel)) WITHOUT ROWID;`)},
 }
 
 // SchemaVersion is the schema version this binary brings a database to.

@@ -435,6 +435,39 @@ func (s *Store) LastRead(ctx context.Context, user, channel string) (chat.TS, er
 	return chat.TS(ts), err
 }
 
+// LastReads implements store.Marks.
+func (s *Store) LastReads(ctx context.Context, user string) (map[string]chat.TS, error) {
+	rows, err := s.query(ctx, `SELECT channel, last_read FROM marks WHERE user_id = ?`, user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]chat.TS{}
+	for rows.Next() {
+		var ch string
+		var ts int64
+		if err := rows.Scan(&ch, &ts); err != nil {
+			return nil, err
+		}
+		out[ch] = chat.TS(ts)
+	}
+	return out, rows.Err()
+}
+
+// SetClosed implements store.Marks.
+func (s *Store) SetClosed(ctx context.Context, user, channel string, closed bool) (bool, error) {
+	q := `DELETE FROM dm_closed WHERE user_id = ? AND channel = ?`
+	if closed {
+		q = `INSERT INTO dm_closed(user_id, channel) VALUES(?, ?) ON CONFLICT DO NOTHING`
+	}
+	r, err := s.w.ExecContext(ctx, q, user, channel)
+	if err != nil {
+		return false, err
+	}
+	n, err := r.RowsAffected()
+	return n == 1, err
+}
+
 // Channel implements store.Channels.
 func (s *Store) Channel(ctx context.Context, id string) (chat.Channel, error) {
 	return scanChannel(s.queryRow(ctx, `SELECT `+channelCols+` FROM channels WHERE id = ?`, id))

@@ -116,4 +116,20 @@ func testMarks(t *testing.T, s store.Store) {
 	if ts, _ := s.LastRead(ctx, "U1", "C2"); ts != 0 {
 		t.Fatalf("another channel's mark = %v", ts)
 	}
+	must(t, s.SetLastRead(ctx, "U1", "C2", 1700000000_000300))
+	if all, err := s.LastReads(ctx, "U1"); err != nil || len(all) != 2 || all["C1"] != 1700000000_000050 || all["C2"] != 1700000000_000300 {
+		t.Fatalf("LastReads = %v, %v", all, err)
+	}
+	if all, err := s.LastReads(ctx, "U9"); err != nil || len(all) != 0 {
+		t.Fatalf("LastReads of nobody's = %v, %v", all, err)
+	}
+	for _, step := range []struct {
+		user    string
+		closed  bool
+		changed bool
+	}{{"U1", true, true}, {"U1", true, false}, {"U2", true, true}, {"U1", false, true}, {"U1", false, false}, {"U2", false, true}} {
+		if changed, err := s.SetClosed(ctx, step.user, "D1", step.closed); err != nil || changed != step.changed {
+			t.Fatalf("SetClosed(%s, %v) = %v, %v; want %v", step.user, step.closed, changed, err, step.changed)
+		}
+	}
 }

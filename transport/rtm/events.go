@@ -123,9 +123,13 @@ func IMCreated(ch chat.Channel, user, team string) []byte {
 	return b
 }
 
-// MPIMOpen tells a member of a new group direct message about it.
-func MPIMOpen(channel, user string, ts chat.TS) []byte {
-	b := []byte(`{"type":"mpim_open","user":`)
+// DMEvent tells a person's sessions that a direct message was opened or
+// closed: typ is im_open, im_close, mpim_open (also a new group DM's)
+// or mpim_close; user is who opened or closed it.
+func DMEvent(typ, channel, user string, ts chat.TS) []byte {
+	b := []byte(`{"type":"`)
+	b = append(b, typ...)
+	b = append(b, `","user":`...)
 	b = AppendString(b, user)
 	b = append(b, `,"channel":`...)
 	b = AppendString(b, channel)
