@@ -277,8 +277,8 @@ func (d *dispatcher) ownMember(m *chat.Message) chat.Kind {
 }
 
 // list refreshes the bot's channels. A channel first seen starts at the
-// bot's latest join entry (so its own member_joined_channel is its first
-// event); a channel it was in before joins were entries of the log, after
+// bot's first join entry since the app was created (so its own
+// member_joined_channel is its first event); a channel it was in before joins were entries of the log, after
 // the entries older than the previous listing (the bot joined since), or,
 // on the dispatcher's first listing, older than its app's creation or a
 // listing interval ago, whichever is later. A channel the bot left
@@ -344,15 +344,16 @@ func (d *dispatcher) list(ctx context.Context, now time.Time) {
 }
 
 // startOf is where a channel first seen starts: before the bot's first
-// join entry at or after since among its last 1000 entries (the bot was
-// not in the channel at the previous listing), or its latest join entry,
-// or else startAt(since).
+// join entry since its app was created among the channel's last 1000
+// entries (a channel with no stored position is one the app never
+// read: everything since the bot joined is for it, within the
+// retention), or its latest join entry, or else startAt(since).
 func (d *dispatcher) startOf(ctx context.Context, channel string, since chat.TS) (uint64, error) {
 	last, _, err := d.a.cfg.Store.Last(ctx, channel)
 	if err != nil {
 		return 0, err
 	}
-	join, err := d.findJoin(ctx, channel, max(last, 1000)-1000, since)
+	join, err := d.findJoin(ctx, channel, max(last, 1000)-1000, chat.TSOf(time.Unix(d.app.Created, 0)))
 	if err != nil || join > 0 {
 		return max(join, 1) - 1, err
 	}
