@@ -28,6 +28,9 @@ const typingEvery = 3000;
 const markAfter = 300;
 
 // A reply belongs to its thread; a broadcast one shows in the channel too.
+// A member joining or leaving: shown, but no news for the unread badge
+// (the server does not count them either).
+const memberEntry = (m) => m.subtype === 'channel_join' || m.subtype === 'channel_leave';
 const inChannel = (m) => !m.thread_ts || m.thread_ts === m.ts || m.subtype === 'thread_broadcast';
 
 export class App {
@@ -729,7 +732,8 @@ export class App {
         if (ev.channel === this.current) {
           this.changed('messages');
           this.#markSoon(ev.channel);
-        } else if (c && c.unread !== undefined && ev.user !== this.self?.id && inChannel(ev) && ev.ts > (c.last_read || '')) {
+        } else if (c && c.unread !== undefined && ev.user !== this.self?.id && inChannel(ev) && !memberEntry(ev) &&
+          ev.ts > (c.last_read || '')) {
           c.unread++;
           this.changed('sidebar');
         }
