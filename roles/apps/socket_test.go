@@ -51,10 +51,12 @@ func newSocketHost(t *testing.T, cfg Config, requestURL string) *socketHost {
 			t.Fatal(err)
 		}
 	}
-	if _, err := st.AddMember(ctx, "C1", "UBOT"); err != nil {
+	// The bot joined C1 long ago: its join entry is past the retention,
+	// so no event comes of it.
+	if _, err := st.Append(ctx, []chat.Message{joinEntry("C1", 1, chat.TSOf(time.Now().Add(-48*time.Hour)), "UBOT")}); err != nil {
 		t.Fatal(err)
 	}
-	h := &socketHost{st: st, key: []byte("0123456789abcdef0123456789abcdef"), seq: map[string]uint64{}}
+	h := &socketHost{st: st, key: []byte("0123456789abcdef0123456789abcdef"), seq: map[string]uint64{"C1": 1}}
 	view := ring.NewView("n1", []ring.Member{{Name: "n1", Meta: ring.Meta{Roles: []ring.Role{ring.RoleAdmin}, Epoch: 7}}})
 	cfg.Self, cfg.Epoch, cfg.Key, cfg.Team, cfg.Store = "n1", 7, h.key, "T1", st
 	cfg.View, cfg.Poll = func() *ring.View { return view }, 5*time.Millisecond
