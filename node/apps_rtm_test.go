@@ -113,10 +113,10 @@ func TestRTMBotMessagesCarryBotID(t *testing.T) {
 
 	// History shows the bot's messages the same way.
 	h, err := alice.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: ch.ID})
-	if err != nil || len(h.Messages) != 3 {
+	if err != nil || len(h.Messages) != 4 || h.Messages[3].SubType != "channel_join" { // the bot's join, first
 		t.Fatalf("history %+v, %v", h, err)
 	}
-	for _, m := range h.Messages[1:] {
+	for _, m := range h.Messages[1:3] {
 		b, _ := json.Marshal(m.BotProfile)
 		if m.BotID != app.BotID || m.BotProfile == nil || m.BotProfile.AppID != app.AppID {
 			t.Fatalf("history %q: bot_id %q bot_profile %s", m.Text, m.BotID, b)

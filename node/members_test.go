@@ -44,6 +44,22 @@ func readUntil(t *testing.T, r *client.RTM, ch, fence string) []string {
 	}
 }
 
+// readN reads r's frames until n of them are about channel ch, returning
+// their labels (a resume's replay and another channel's live messages
+// are not ordered with each other).
+func readN(t *testing.T, r *client.RTM, ch string, n int) []string {
+	t.Helper()
+	var got []string
+	for len(got) < n {
+		ev := nodetest.Next(t, r)
+		if ev.Type == "" || ev.Type == "hello" || ev.ChannelID() != ch {
+			continue
+		}
+		got = append(got, label(ev))
+	}
+	return got
+}
+
 // TestMembersAreLogEntries: invites, a kick and a rejoin of a private
 // channel are entries of its log, on a cluster where the channel's owner
 // is not the gateway's node nor the API's. Members receive Slack's
@@ -214,8 +230,7 @@ func TestMembersAreLogEntries(t *testing.T) {
 
 	// A resume across the kick: carol, from m1 on, gets it in place.
 	r := nodetest.Connect(t, carol, gw, map[string]uint64{secret: seqs[0]})
-	post(alice, fence, "f2")
-	if got := readUntil(t, r, secret, "f2"); !slices.Equal(got, want[1:]) {
+	if got := readN(t, r, secret, len(want)-1); !slices.Equal(got, want[1:]) {
 		t.Fatalf("carol resumed from m1: %q, want %q", got, want[1:])
 	}
 	r.Conn.CloseNow()
@@ -231,9 +246,8 @@ func TestMembersAreLogEntries(t *testing.T) {
 	// bob resuming from m1: m2, his own leave, then nothing until his
 	// join (not m3, m4), then m5.
 	r = nodetest.Connect(t, bob, gw, map[string]uint64{secret: seqs[0]})
-	post(alice, fence, "f4")
 	want = []string{"m2", "group_left ", "member_joined_channel " + bobID, "channel_join " + bobID, "m5"}
-	if got := readUntil(t, r, secret, "f4"); !slices.Equal(got, want) {
+	if got := readN(t, r, secret, len(want)); !slices.Equal(got, want) {
 		t.Fatalf("bob resumed from m1: %q, want %q", got, want)
 	}
 	// The rejoin's inviter is on its entry, live and in history.
