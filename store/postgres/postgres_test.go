@@ -102,9 +102,11 @@ func TestSearchMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = conn.Exec(ctx, `DROP TABLE search_docs`)
+	// Back to the version before the index (step 6; step 7, closed DMs,
+	// goes too).
+	_, err = conn.Exec(ctx, `DROP TABLE search_docs; DROP TABLE dm_closed`)
 	if err == nil {
-		_, err = conn.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, SchemaVersion)
+		_, err = conn.Exec(ctx, `DELETE FROM schema_migrations WHERE version >= 6`)
 	}
 	conn.Close(ctx)
 	if err != nil {
