@@ -30,6 +30,7 @@ type appRun struct {
 	pub      *client.API // the publisher, limit class unlimited
 	channel  string
 	appToken string
+	appID    string
 
 	sent, acked, failed atomic.Uint64
 	mu                  sync.Mutex // guards got and the histograms
@@ -170,7 +171,13 @@ func runApp(ctx context.Context, cfg Config) (*Result, error) {
 			res.Server.DeliveriesPerCPUSecond = float64(a.window) / cpu
 		}
 	}
-	res.Notes = append(res.Notes, fmt.Sprintf("app bench-app-%s stays registered (apps cannot be deleted yet)", runID))
+	// The run's app goes (its tokens, bot user and connections with it);
+	// its publisher and channel stay, as every scenario's do.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if err := call(dctx, a.admin, "admin.apps.delete", url.Values{"app_id": {a.appID}}, nil); err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("app bench-app-%s (%s) stays registered: admin.apps.delete: %v", runID, a.appID, err))
+	}
+	cancel()
 	if ctx.Err() != nil {
 		res.interrupted = true
 	}
@@ -189,13 +196,14 @@ func (a *appRun) provision(ctx context.Context, runID string) error {
 	}
 	a.pub = &client.API{Base: a.cfg.URL, Token: u.Token, HTTP: a.hc}
 	var app struct {
+		AppID     string `json:"app_id"`
 		AppToken  string `json:"app_token"`
 		BotUserID string `json:"bot_user_id"`
 	}
 	if err := call(ctx, a.admin, "admin.apps.create", url.Values{"name": {"bench-app-" + runID}, "events": {"message.channels"}}, &app); err != nil {
 		return err
 	}
-	a.appToken = app.AppToken
+	a.appToken, a.appID = app.AppToken, app.AppID
 	var ch struct {
 		Channel struct{ ID string } `json:"channel"`
 	}

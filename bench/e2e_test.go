@@ -138,6 +138,11 @@ func TestRunAgainstNode(t *testing.T) {
 		if res.Connect.Count != 2 {
 			t.Errorf("connect: %+v", res.Connect)
 		}
+		for _, n := range res.Notes { // the run deletes its app
+			if strings.Contains(n, "stays registered") {
+				t.Errorf("note: %s", n)
+			}
+		}
 	})
 }
 
