@@ -123,6 +123,9 @@ type Marks interface {
 	// opened it again, and reports whether that changed anything
 	// (conversations.close, conversations.open).
 	SetClosed(ctx context.Context, user, channel string, closed bool) (changed bool, err error)
+	// ClosedDMs are the direct messages user has closed (one read for a
+	// list of conversations: their is_open).
+	ClosedDMs(ctx context.Context, user string) (map[string]bool, error)
 }
 
 // Log holds each channel's entries (messages and the changes to them,

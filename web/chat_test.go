@@ -888,6 +888,26 @@ func TestChat(t *testing.T) {
 		}
 	})
 
+	step(t, "close a dm", func() {
+		a.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		a.wait("general", jsChannel+` === '#general'`, jsBody, 5*time.Second)
+		// Alice closes the group DM (from another client of hers): it
+		// leaves her sidebar at once.
+		listed := `!!document.querySelector('#dm-list a[href="#` + group + `"]')`
+		call(t, c.alice, "conversations.close", url.Values{"channel": {group}}, nil)
+		a.wait("the closed group DM gone from alice's sidebar", `!`+listed, jsSidebar, 5*time.Second)
+		// A new message in it shows it again, unread, until she read it.
+		call(t, carol, "chat.postMessage", url.Values{"channel": {group}, "text": {"group: pager handed over"}}, nil)
+		a.wait("the closed group DM back, 1 unread", jsSidebar+`.includes('bob, carol 1')`, jsSidebar, 10*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#dm-list a[href="#` + group + `"]`)))
+		a.waitMessage("group: pager handed over", 5*time.Second)
+		a.do(chromedp.Click(chromedp.CSS(`#channel-list a[href="#` + c.general + `"]`)))
+		a.wait("read and closed, gone again", jsChannel+` === '#general' && !`+listed, jsSidebar, 5*time.Second)
+		// Opened again (conversations.open): back, live.
+		call(t, c.alice, "conversations.open", url.Values{"channel": {group}}, nil)
+		a.wait("the reopened group DM", listed, jsSidebar, 5*time.Second)
+	})
+
 	step(t, "phone", func() {
 		bo.viewport(phoneW, phoneH)
 		defer bo.viewport(deskW, deskH)

@@ -98,6 +98,9 @@ type call struct {
 	admin bool     // called with the admin key
 	base  string   // the URL this node was reached at ("http://host:port"): permalinks
 	app   chat.App // the caller's app (authApp methods)
+	// closed are the DMs the caller has closed, for their objects'
+	// is_open: read once per call by loadClosed; nil reads as all open.
+	closed map[string]bool
 }
 
 type method struct {

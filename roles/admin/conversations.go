@@ -71,6 +71,11 @@ func (a *API) fullChannel(c *call, ch chat.Channel) (map[string]any, error) {
 	for _, m := range members {
 		in = in || m == c.user.ID
 	}
+	if ch.IsDM() {
+		if err := a.loadClosed(c); err != nil {
+			return nil, err
+		}
+	}
 	return a.conversationObject(c, ch, in, len(members)), nil
 }
 
@@ -260,6 +265,9 @@ func (a *API) list(c *call) (map[string]any, error) {
 		done = done || len(batch) <= l.limit
 	}
 	if (l.im || l.mpim) && l.next == "" {
+		if err := a.loadClosed(c); err != nil {
+			return nil, err
+		}
 		err := a.eachChannel(c, l, mine, func(ch chat.Channel) bool {
 			return l.wants(ch) && l.add(ch.ID, func() map[string]any { return a.conversationObject(c, ch, true, -1) })
 		})

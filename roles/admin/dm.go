@@ -166,15 +166,31 @@ func other(people []string, me string) string {
 }
 
 // conversationObject is Slack's object of a channel, DM or group DM as
-// caller c sees it; numMembers < 0 leaves num_members out.
+// caller c sees it; numMembers < 0 leaves num_members out. A DM's
+// is_open is false when the caller closed it: methods that answer with
+// DMs others may have closed call loadClosed first.
 func (a *API) conversationObject(c *call, ch chat.Channel, isMember bool, numMembers int) map[string]any {
 	switch ch.Type {
 	case chat.TypeIM:
-		return rtm.IMObject(ch, other(ch.DMMembers(), c.user.ID), a.cfg.Team.ID)
+		return rtm.IMObject(ch, other(ch.DMMembers(), c.user.ID), a.cfg.Team.ID, !c.closed[ch.ID])
 	case chat.TypeMPIM:
 		ch.Name = a.mpimName(c, ch.DMMembers())
+		o := rtm.ChannelObject(ch, a.cfg.Team.ID, isMember, numMembers)
+		o["is_open"] = !c.closed[ch.ID]
+		return o
 	}
 	return rtm.ChannelObject(ch, a.cfg.Team.ID, isMember, numMembers)
+}
+
+// loadClosed reads which DMs the caller has closed (one query), for
+// conversationObject's is_open.
+func (a *API) loadClosed(c *call) error {
+	if c.closed != nil {
+		return nil
+	}
+	closed, err := a.cfg.Store.ClosedDMs(c.ctx, c.user.ID)
+	c.closed = closed
+	return err
 }
 
 // mpimName is a group DM's name as Slack makes it: mpdm-, its people's
@@ -334,6 +350,11 @@ func (a *API) usersConversations(c *call) (map[string]any, error) {
 	mine := theirs
 	if target != c.user.ID {
 		if mine, err = a.cfg.Store.UserChannels(c.ctx, c.user.ID); err != nil {
+			return nil, err
+		}
+	}
+	if l.im || l.mpim {
+		if err := a.loadClosed(c); err != nil {
 			return nil, err
 		}
 	}

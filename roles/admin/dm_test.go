@@ -478,6 +478,43 @@ func TestCloseDM(t *testing.T) {
 			}
 		}
 	}
+	// isOpen checks a DM's is_open as who sees it in conversations.info,
+	// conversations.list and users.conversations.
+	isOpen := func(who *client.API, ch string, want bool) {
+		t.Helper()
+		var info struct {
+			Channel struct {
+				IsOpen *bool `json:"is_open"`
+			} `json:"channel"`
+		}
+		e.ok(who, "conversations.info", url.Values{"channel": {ch}}, &info)
+		if info.Channel.IsOpen == nil || *info.Channel.IsOpen != want {
+			t.Fatalf("conversations.info of %s: is_open = %v, want %v", ch, info.Channel.IsOpen, want)
+		}
+		for _, m := range []string{"conversations.list", "users.conversations"} {
+			var list struct {
+				Channels []struct {
+					ID     string `json:"id"`
+					IsOpen *bool  `json:"is_open"`
+				} `json:"channels"`
+			}
+			e.ok(who, m, url.Values{"types": {"im,mpim"}}, &list)
+			found := false
+			for _, c := range list.Channels {
+				if c.ID == ch {
+					found = true
+					if c.IsOpen == nil || *c.IsOpen != want {
+						t.Fatalf("%s: %s's is_open = %v, want %v", m, ch, c.IsOpen, want)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("%s: %s not listed", m, ch)
+			}
+		}
+	}
+	isOpen(e.alice, d, true)
+	isOpen(e.alice, group.Channel.ID, true)
 	var res closeRes
 	e.ok(e.alice, "conversations.close", url.Values{"channel": {d}}, &res)
 	if res.NoOp || res.AlreadyClosed {
@@ -491,6 +528,9 @@ func TestCloseDM(t *testing.T) {
 	}
 	e.ok(e.alice, "conversations.close", url.Values{"channel": {group.Channel.ID}}, &res)
 	event("mpim_close", group.Channel.ID)
+	isOpen(e.alice, d, false)
+	isOpen(e.alice, group.Channel.ID, false)
+	isOpen(e.bob, d, true) // alice's close is hers only
 	// bob's side is his own: his close changes something.
 	res = closeRes{}
 	e.ok(e.bob, "conversations.close", url.Values{"channel": {d}}, &res)
@@ -503,6 +543,9 @@ func TestCloseDM(t *testing.T) {
 		t.Fatalf("reopen = %+v", again)
 	}
 	event("im_open", d)
+	isOpen(e.alice, d, true)
+	isOpen(e.alice, group.Channel.ID, false)
+	isOpen(e.bob, d, false)
 	e.ok(e.alice, "conversations.open", url.Values{"channel": {d}}, &again)
 	if !again.NoOp || !again.AlreadyOpen {
 		t.Fatalf("open of an open DM = %+v", again)

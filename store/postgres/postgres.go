@@ -391,6 +391,19 @@ func (s *Store) LastReads(ctx context.Context, user string) (map[string]chat.TS,
 	return out, err
 }
 
+// ClosedDMs implements store.Marks.
+func (s *Store) ClosedDMs(ctx context.Context, user string) (map[string]bool, error) {
+	ids, err := list(ctx, s, `SELECT channel FROM dm_closed WHERE user_id = $1`, func(r Scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, user)
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
+}
+
 // SetClosed implements store.Marks.
 func (s *Store) SetClosed(ctx context.Context, user, channel string, closed bool) (bool, error) {
 	q := `DELETE FROM dm_closed WHERE user_id = $1 AND channel = $2`

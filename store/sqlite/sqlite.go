@@ -454,6 +454,24 @@ func (s *Store) LastReads(ctx context.Context, user string) (map[string]chat.TS,
 	return out, rows.Err()
 }
 
+// ClosedDMs implements store.Marks.
+func (s *Store) ClosedDMs(ctx context.Context, user string) (map[string]bool, error) {
+	rows, err := s.query(ctx, `SELECT channel FROM dm_closed WHERE user_id = ?`, user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var ch string
+		if err := rows.Scan(&ch); err != nil {
+			return nil, err
+		}
+		out[ch] = true
+	}
+	return out, rows.Err()
+}
+
 // SetClosed implements store.Marks.
 func (s *Store) SetClosed(ctx context.Context, user, channel string, closed bool) (bool, error) {
 	q := `DELETE FROM dm_closed WHERE user_id = ? AND channel = ?`

@@ -132,4 +132,18 @@ func testMarks(t *testing.T, s store.Store) {
 			t.Fatalf("SetClosed(%s, %v) = %v, %v; want %v", step.user, step.closed, changed, err, step.changed)
 		}
 	}
+	if closed, err := s.ClosedDMs(ctx, "U1"); err != nil || len(closed) != 0 {
+		t.Fatalf("ClosedDMs after reopening = %v, %v", closed, err)
+	}
+	for _, c := range [][2]string{{"U1", "D1"}, {"U1", "G1"}, {"U2", "D2"}} {
+		if _, err := s.SetClosed(ctx, c[0], c[1], true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if closed, err := s.ClosedDMs(ctx, "U1"); err != nil || len(closed) != 2 || !closed["D1"] || !closed["G1"] {
+		t.Fatalf("ClosedDMs = %v, %v; want D1 and G1", closed, err)
+	}
+	if closed, err := s.ClosedDMs(ctx, "U9"); err != nil || len(closed) != 0 {
+		t.Fatalf("ClosedDMs of nobody's = %v, %v", closed, err)
+	}
 }

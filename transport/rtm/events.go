@@ -107,11 +107,12 @@ func ChannelObject(ch chat.Channel, team string, isMember bool, numMembers int) 
 }
 
 // IMObject is Slack's object of a one-to-one direct message as one of
-// its two people sees it: user is the other one.
-func IMObject(ch chat.Channel, user, team string) map[string]any {
+// its two people sees it: user is the other one; open is false when
+// they closed it (conversations.close).
+func IMObject(ch chat.Channel, user, team string, open bool) map[string]any {
 	return map[string]any{
 		"id": ch.ID, "created": ch.Created, "is_im": true, "is_org_shared": false, "user": user,
-		"is_user_deleted": false, "priority": 0, "is_open": true, "is_archived": ch.IsArchived,
+		"is_user_deleted": false, "priority": 0, "is_open": open, "is_archived": ch.IsArchived,
 		"context_team_id": team,
 	}
 }
@@ -119,7 +120,7 @@ func IMObject(ch chat.Channel, user, team string) map[string]any {
 // IMCreated tells one of a new direct message's two people about it
 // (user is the other one), as Slack does.
 func IMCreated(ch chat.Channel, user, team string) []byte {
-	b, _ := json.Marshal(map[string]any{"type": "im_created", "user": user, "channel": IMObject(ch, user, team)})
+	b, _ := json.Marshal(map[string]any{"type": "im_created", "user": user, "channel": IMObject(ch, user, team, true)})
 	return b
 }
 

@@ -130,8 +130,12 @@ export class App {
     return [...this.channels.values()].filter((c) => c.is_member && !isDM(c)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  // myDMs are the DMs the sidebar lists: not those we closed
+  // (conversations.close, here or elsewhere) unless they have news or are
+  // the one shown.
   myDMs() {
-    return [...this.channels.values()].filter(isDM).sort((a, b) => this.label(a).localeCompare(this.label(b)));
+    const listed = (c) => isDM(c) && (c.is_open !== false || c.unread > 0 || c.id === this.current);
+    return [...this.channels.values()].filter(listed).sort((a, b) => this.label(a).localeCompare(this.label(b)));
   }
 
   // label names a conversation as the sidebar does: a channel's name, a
@@ -806,6 +810,21 @@ export class App {
     },
     mpim_open(ev) {
       this.#newDM(ev.channel);
+    },
+    im_open(ev) {
+      const c = this.channels.get(ev.channel);
+      if (!c) return this.#newDM(ev.channel);
+      c.is_open = true;
+      this.changed('sidebar');
+    },
+    im_close(ev) {
+      const c = this.channels.get(ev.channel);
+      if (!c) return;
+      c.is_open = false;
+      this.changed('sidebar');
+    },
+    mpim_close(ev) {
+      handlers.im_close.call(this, ev);
     },
     channel_marked(ev) {
       // Another page of ours (or this one) read it up to ev.ts.
