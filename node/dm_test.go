@@ -37,7 +37,9 @@ func TestDMPrivateAcrossGateways(t *testing.T) {
 		nodetest.Connect(t, carol, gwB, map[string]uint64{dm.Channel.ID: 0}))
 	for _, r := range []*client.RTM{ra, rb} {
 		ev := nodetest.Next(t, r)
-		for ev.Type == "channel_joined" { // alice's join of the lobby may come after she connected
+		// Alice's join of the lobby (channel_joined, member_joined_channel,
+		// its channel_join message) may come after she connected.
+		for ev.ChannelID() == room.Channel.ID {
 			ev = nodetest.Next(t, r)
 		}
 		if ev.Type != "im_created" || ev.ChannelID() != dm.Channel.ID {
