@@ -301,7 +301,7 @@ func join(t *testing.T, g *Gateway, user, channel string, resume uint64, resumin
 	s, peer := testSession(t, g, 0)
 	s.user = user
 	select {
-	case <-g.subs.attach(s, channel, resume, resuming, false):
+	case <-g.subs.attach(s, channel, resume, resuming, false, time.Time{}):
 	case <-time.After(10 * time.Second):
 		t.Fatal("the subscription never went live")
 	}
@@ -531,16 +531,10 @@ func TestJoinNoticeAfterTheLeave(t *testing.T) {
 		joinedAt := o.post("C1")
 		s, peer := testSession(t, g, 0)
 		s.user = tt.user
-		g.subs.attach(s, "C1", joinedAt, true, true) // the notice: from the join's seq on
+		g.subs.attach(s, "C1", joinedAt, true, true, time.Time{}) // the notice: from the join's seq on
 		next := o.post("C1")
 		live.expect(t, fmt.Sprint("message ", joinedAt), fmt.Sprint("message ", next))
-		waitFor(t, "the membership to be confirmed", func() bool {
-			c := sub(t, g, "C1")
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			i := slices.IndexFunc(c.attached, func(a *attachment) bool { return a.s == s })
-			return i < 0 || !c.attached[i].hold
-		})
+		settled(t, g, "C1", s)
 		// A frame after everything, through the session's worker: any
 		// message the session got would come before it.
 		s.pushLater(wsframe.Text([]byte(`{"type":"sentinel"}`)))
@@ -554,4 +548,55 @@ func TestJoinNoticeAfterTheLeave(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSessionStartAfterTheLeave: a session starts with the channels its
+// user was in when it read them from the store; a leave committed and
+// delivered on the channel's stream between that read and the attach
+// leaves the session with nothing of the channel (the private churn
+// test's leak), while a member starting then (U4, in the store) gets
+// what follows.
+func TestSessionStartAfterTheLeave(t *testing.T) {
+	st := newMemStore()
+	o := startOwner(t, "a", st)
+	g, _ := deliveryGateway(t, st, o)
+	live := join(t, g, "U3", "C1", 0, false)
+	for _, user := range []string{"U2", "U4"} {
+		joined := o.joinLeave("C1", user, false, true)
+		live.expect(t, "member_joined_channel "+user, fmt.Sprint("message ", joined))
+	}
+	read := time.Now() // the sessions of U2 and U4 read their channels: C1 is among them
+	left := o.joinLeave("C1", "U2", true, true)
+	live.expect(t, "member_left_channel U2", fmt.Sprint("message ", left))
+	var cs []*client
+	for _, user := range []string{"U2", "U4"} {
+		s, peer := testSession(t, g, 0)
+		s.user = user
+		<-g.subs.attach(s, "C1", 0, false, false, read) // as session.start does with what it read
+		settled(t, g, "C1", s)
+		cs = append(cs, &client{rawClient: &rawClient{nc: peer, br: bufio.NewReader(peer)}, s: s})
+	}
+	next := o.post("C1")
+	live.expect(t, fmt.Sprint("message ", next))
+	for _, c := range cs {
+		c.s.pushLater(wsframe.Text([]byte(`{"type":"sentinel"}`)))
+	}
+	cs[0].expect(t, "sentinel ")
+	if cs[0].s.hasChan("C1") {
+		t.Fatal("the session still counts the channel as its own")
+	}
+	cs[1].expect(t, fmt.Sprint("message ", next), "sentinel ")
+}
+
+// settled waits until session s is no longer held on channel (confirmed
+// and replayed) or no longer attached to it.
+func settled(t *testing.T, g *Gateway, channel string, s *session) {
+	t.Helper()
+	waitFor(t, "the membership to be confirmed", func() bool {
+		c := sub(t, g, channel)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		i := slices.IndexFunc(c.attached, func(a *attachment) bool { return a.s == s })
+		return i < 0 || !c.attached[i].hold
+	})
 }

@@ -433,7 +433,7 @@ func (p *presenceAgent) onUserNotice(m internode.UserNotice) {
 	for _, s := range p.localSessions(m.User, nil) {
 		s.pushLater(frame)
 		if m.Name == internode.ChannelJoined {
-			p.subs.attach(s, m.Channel, m.Seq, true, true)
+			p.subs.attach(s, m.Channel, m.Seq, true, true, time.Time{})
 		}
 	}
 }

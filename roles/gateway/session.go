@@ -416,6 +416,7 @@ func (s *session) start(resume map[string]uint64, away bool) bool {
 	case <-g.life.Done():
 	}
 	wait.Stop()
+	read := time.Now()
 	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	ids, err := g.cfg.Store.UserChannels(lctx, s.user)
 	cancel()
@@ -428,7 +429,7 @@ func (s *session) start(resume map[string]uint64, away bool) bool {
 	readies := make([]<-chan struct{}, 0, len(ids))
 	for _, id := range ids {
 		seq, resuming := resume[id]
-		readies = append(readies, g.subs.attach(s, id, seq, resuming, false))
+		readies = append(readies, g.subs.attach(s, id, seq, resuming, false, read))
 	}
 	deadline := time.NewTimer(helloWait)
 	for _, r := range readies {

@@ -78,6 +78,10 @@ type chanSub struct {
 	attached []*attachment
 	ready    chan struct{} // closed at the first subscribe reply
 	isReady  bool
+	// liveSince is when the first subscribe reply came, lastLeave when
+	// the last leave entry was delivered: a session that read its
+	// channels after both starts live (see attach).
+	liveSince, lastLeave time.Time
 }
 
 // held is a message or an event waiting for its turn. Its position
@@ -190,7 +194,15 @@ func (u *subscriptions) all() []*chanSub {
 // right after seq resume, 0 meaning from the first message; with
 // confirm, only once the store says the user is a member. The returned
 // channel is closed once the subscription is live.
-func (u *subscriptions) attach(s *session, id string, resume uint64, resuming, confirm bool) <-chan struct{} {
+//
+// read, unless zero, is when the session started reading its channels
+// from the store, id among them. A leave committed after that read may
+// have been delivered here before this attach (it would not detach the
+// session: starting live would pass it by) or fall before the position
+// a new subscription starts at: unless the subscription was live before
+// read and delivered no leave since, the attachment is confirmed
+// against the store, as a join's notice is.
+func (u *subscriptions) attach(s *session, id string, resume uint64, resuming, confirm bool, read time.Time) <-chan struct{} {
 	for {
 		c := u.sub(id, true)
 		c.mu.Lock()
@@ -201,6 +213,9 @@ func (u *subscriptions) attach(s *session, id string, resume uint64, resuming, c
 		if slices.ContainsFunc(c.attached, func(a *attachment) bool { return a.s == s }) {
 			c.mu.Unlock()
 			return c.ready // already attached (a join racing the session's start)
+		}
+		if !read.IsZero() && !(c.isReady && c.liveSince.Before(read) && c.lastLeave.Before(read)) {
+			confirm = true
 		}
 		a := &attachment{s: s, resume: resume, resuming: resuming, confirm: confirm}
 		c.attached = append(c.attached, a)
@@ -455,6 +470,9 @@ func (c *chanSub) deliverEvent(ev *internode.ChannelEvent, frame []byte) {
 func (u *subscriptions) deliverMember(c *chanSub, seq uint64, frame []byte, mf *memberFrames) {
 	var lists, leavers [][]*session
 	pos := messagePos(seq)
+	if mf.left {
+		c.lastLeave = time.Now()
+	}
 	c.attached = slices.DeleteFunc(c.attached, func(a *attachment) bool {
 		if seq <= a.skip {
 			return false
@@ -642,7 +660,7 @@ func (u *subscriptions) onSubscribed(c *chanSub, link *internode.Client, f inter
 		u.startFill(c)
 	}
 	if !c.isReady {
-		c.isReady = true
+		c.isReady, c.liveSince = true, time.Now()
 		close(c.ready)
 		for _, a := range c.attached {
 			u.startResume(c, a)
