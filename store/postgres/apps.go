@@ -89,25 +89,10 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 	})
 }
 
-type position struct {
-	channel string
-	seq     int64
-}
-
 // Positions implements store.Apps.
 func (s *Store) Positions(ctx context.Context, app string) (map[string]uint64, error) {
-	ps, err := list(ctx, s, `SELECT channel, seq FROM app_positions WHERE app = $1`, func(r Scanner) (position, error) {
-		var p position
-		return p, r.Scan(&p.channel, &p.seq)
-	}, app)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]uint64, len(ps))
-	for _, p := range ps {
-		out[p.channel] = uint64(p.seq)
-	}
-	return out, nil
+	return byChannel(ctx, s, `SELECT channel, seq FROM app_positions WHERE app = $1`,
+		func(seq int64) uint64 { return uint64(seq) }, app)
 }
 
 // SetPositions implements store.Apps.

@@ -112,6 +112,27 @@ func list[T any](ctx context.Context, s *Store, q string, scan func(Scanner) (T,
 	return out, err
 }
 
+// byChannel reads a query's (channel, bigint) rows into a map, val
+// making each row's value.
+func byChannel[V any](ctx context.Context, s *Store, q string, val func(int64) V, args ...any) (map[string]V, error) {
+	type row struct {
+		ch string
+		v  int64
+	}
+	rows, err := list(ctx, s, q, func(r Scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.ch, &x.v)
+	}, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]V, len(rows))
+	for _, x := range rows {
+		out[x.ch] = val(x.v)
+	}
+	return out, nil
+}
+
 // Scanner is a row of a result.
 type Scanner interface{ Scan(dest ...any) error }
 
@@ -376,32 +397,14 @@ func (s *Store) LastRead(ctx context.Context, user, channel string) (chat.TS, er
 
 // LastReads implements store.Marks.
 func (s *Store) LastReads(ctx context.Context, user string) (map[string]chat.TS, error) {
-	type mark struct {
-		ch string
-		ts int64
-	}
-	marks, err := list(ctx, s, `SELECT channel, last_read FROM marks WHERE user_id = $1`, func(r Scanner) (mark, error) {
-		var m mark
-		return m, r.Scan(&m.ch, &m.ts)
-	}, user)
-	out := make(map[string]chat.TS, len(marks))
-	for _, m := range marks {
-		out[m.ch] = chat.TS(m.ts)
-	}
-	return out, err
+	return byChannel(ctx, s, `SELECT channel, last_read FROM marks WHERE user_id = $1`,
+		func(ts int64) chat.TS { return chat.TS(ts) }, user)
 }
 
 // ClosedDMs implements store.Marks.
 func (s *Store) ClosedDMs(ctx context.Context, user string) (map[string]bool, error) {
-	ids, err := list(ctx, s, `SELECT channel FROM dm_closed WHERE user_id = $1`, func(r Scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	}, user)
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, err
+	return byChannel(ctx, s, `SELECT channel, 1::bigint FROM dm_closed WHERE user_id = $1`,
+		func(int64) bool { return true }, user)
 }
 
 // SetClosed implements store.Marks.

@@ -95,21 +95,8 @@ func (s *Store) DeleteApp(ctx context.Context, id string) error {
 
 // Positions implements store.Apps.
 func (s *Store) Positions(ctx context.Context, app string) (map[string]uint64, error) {
-	rows, err := s.query(ctx, `SELECT channel, seq FROM app_positions WHERE app = ?`, app)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]uint64{}
-	for rows.Next() {
-		var ch string
-		var seq int64
-		if err := rows.Scan(&ch, &seq); err != nil {
-			return nil, err
-		}
-		out[ch] = uint64(seq)
-	}
-	return out, rows.Err()
+	return byChannel(ctx, s, `SELECT channel, seq FROM app_positions WHERE app = ?`,
+		func(seq int64) uint64 { return uint64(seq) }, app)
 }
 
 // SetPositions implements store.Apps.

@@ -437,37 +437,32 @@ func (s *Store) LastRead(ctx context.Context, user, channel string) (chat.TS, er
 
 // LastReads implements store.Marks.
 func (s *Store) LastReads(ctx context.Context, user string) (map[string]chat.TS, error) {
-	rows, err := s.query(ctx, `SELECT channel, last_read FROM marks WHERE user_id = ?`, user)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]chat.TS{}
-	for rows.Next() {
-		var ch string
-		var ts int64
-		if err := rows.Scan(&ch, &ts); err != nil {
-			return nil, err
-		}
-		out[ch] = chat.TS(ts)
-	}
-	return out, rows.Err()
+	return byChannel(ctx, s, `SELECT channel, last_read FROM marks WHERE user_id = ?`,
+		func(ts int64) chat.TS { return chat.TS(ts) }, user)
 }
 
 // ClosedDMs implements store.Marks.
 func (s *Store) ClosedDMs(ctx context.Context, user string) (map[string]bool, error) {
-	rows, err := s.query(ctx, `SELECT channel FROM dm_closed WHERE user_id = ?`, user)
+	return byChannel(ctx, s, `SELECT channel, 1 FROM dm_closed WHERE user_id = ?`,
+		func(int64) bool { return true }, user)
+}
+
+// byChannel reads a query's (channel, integer) rows into a map, val
+// making each row's value.
+func byChannel[V any](ctx context.Context, s *Store, q string, val func(int64) V, args ...any) (map[string]V, error) {
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]bool{}
+	out := map[string]V{}
 	for rows.Next() {
 		var ch string
-		if err := rows.Scan(&ch); err != nil {
+		var v int64
+		if err := rows.Scan(&ch, &v); err != nil {
 			return nil, err
 		}
-		out[ch] = true
+		out[ch] = val(v)
 	}
 	return out, rows.Err()
 }
