@@ -161,6 +161,20 @@ func (a args) limit(def, max int) (int, error) {
 	return min(n, max), nil
 }
 
+// intIn reads an integer argument in [lo, hi] (clamped), def when
+// absent; invalid_arguments when it is not a number.
+func (a args) intIn(k string, def, lo, hi int) (int, error) {
+	v := a[k]
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, chat.ErrBadRequest
+	}
+	return min(max(n, lo), hi), nil
+}
+
 // token returns the caller's token: the bearer header or the token
 // field of the body (parseArgs refuses one in the query string). Any
 // other kind of Authorization header is refused, not ignored.

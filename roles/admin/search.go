@@ -3,7 +3,6 @@ package admin
 import (
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -252,18 +251,4 @@ func (a *API) searchChannel(c *call, id string) map[string]any {
 		o["name"] = ch.Name
 	}
 	return o
-}
-
-// intIn reads an integer argument in [lo, hi] (clamped), def when
-// absent; invalid_arguments when it is not a number.
-func (a args) intIn(k string, def, lo, hi int) (int, error) {
-	v := a[k]
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return 0, chat.ErrBadRequest
-	}
-	return min(max(n, lo), hi), nil
 }
