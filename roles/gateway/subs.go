@@ -77,12 +77,15 @@ type chanSub struct {
 	held     []held            // what waits for a gap to be filled, by position
 	attached []*attachment
 	ready    chan struct{} // closed at the first subscribe reply
-	isReady  bool
-	// liveSince is when the first subscribe reply came, lastLeave when
-	// the last leave entry was delivered: a session that read its
-	// channels after both starts live (see attach).
+	// liveSince is when the first subscribe reply came (zero until
+	// then: see live), lastLeave when the last leave entry was
+	// delivered: a session that read its channels after both starts
+	// live (see attach).
 	liveSince, lastLeave time.Time
 }
+
+// live says whether the first subscribe reply came.
+func (c *chanSub) live() bool { return !c.liveSince.IsZero() }
 
 // held is a message or an event waiting for its turn. Its position
 // orders it in the channel: message seq n at 2n, an event produced
@@ -214,13 +217,13 @@ func (u *subscriptions) attach(s *session, id string, resume uint64, resuming, c
 			c.mu.Unlock()
 			return c.ready // already attached (a join racing the session's start)
 		}
-		if !read.IsZero() && !(c.isReady && c.liveSince.Before(read) && c.lastLeave.Before(read)) {
+		if !read.IsZero() && !(c.live() && c.liveSince.Before(read) && c.lastLeave.Before(read)) {
 			confirm = true
 		}
 		a := &attachment{s: s, resume: resume, resuming: resuming, confirm: confirm}
 		c.attached = append(c.attached, a)
 		s.addChan(id) // under c.mu, so that a leave cannot come in between
-		if c.isReady {
+		if c.live() {
 			u.startResume(c, a)
 		}
 		c.mu.Unlock()
@@ -659,8 +662,8 @@ func (u *subscriptions) onSubscribed(c *chanSub, link *internode.Client, f inter
 		c.target = max(c.target, r.Seq) // missed messages while moving
 		u.startFill(c)
 	}
-	if !c.isReady {
-		c.isReady, c.liveSince = true, time.Now()
+	if !c.live() {
+		c.liveSince = time.Now()
 		close(c.ready)
 		for _, a := range c.attached {
 			u.startResume(c, a)
@@ -890,7 +893,7 @@ func (u *subscriptions) reattach(s *session, id string, seq uint64) bool {
 	defer c.mu.Unlock()
 	for _, a := range c.attached {
 		if a.s == s {
-			if !a.hold && c.isReady {
+			if !a.hold && c.live() {
 				a.resume, a.resuming = seq, true
 				u.startResume(c, a)
 			}
